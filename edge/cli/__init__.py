@@ -1,0 +1,1 @@
+"""The `fieldlab` command line."""

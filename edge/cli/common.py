@@ -1,0 +1,102 @@
+"""What every subcommand shares: config and store resolution, time arguments, error exits."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from edge.config import ConfigError, SiteConfig, load_site_config
+from edge.domain.samples import SampleError, parse_ts, to_ms
+from edge.store import Store, open_store
+
+DEFAULT_CONFIG = Path("site.yaml")
+DEFAULT_STORE = "sqlite:///fieldlab.db"
+
+
+class UsageError(Exception):
+    """A problem with what the user typed; printed as one line, exit status 2."""
+
+
+def add_config_args(p: argparse.ArgumentParser, *, store: bool = True) -> None:
+    p.add_argument(
+        "--config",
+        "-c",
+        metavar="FILE",
+        type=Path,
+        help="site YAML (DOMAIN.md §6); default: ./site.yaml when it exists",
+    )
+    if store:
+        p.add_argument(
+            "--store",
+            metavar="URL",
+            help=f"store URL, overriding the config's `store:` (default {DEFAULT_STORE})",
+        )
+    p.add_argument(
+        "--lang",
+        choices=("en", "nl"),
+        help="language of messages (default from FIELDLAB_LANG or LANG)",
+    )
+
+
+def load_config(args: argparse.Namespace) -> tuple[SiteConfig, Path | None]:
+    path: Path | None = args.config
+    if path is None and DEFAULT_CONFIG.exists():
+        path = DEFAULT_CONFIG
+    if path is None:
+        return SiteConfig(), None
+    return load_site_config(path), path
+
+
+def resolve_store(
+    args: argparse.Namespace, site: SiteConfig, config_path: Path | None, *, readonly: bool
+) -> Store:
+    if getattr(args, "store", None):
+        return open_store(args.store, readonly=readonly)
+    base = config_path.parent if config_path is not None else None
+    return open_store(site.store, base_dir=base, readonly=readonly)
+
+
+def parse_time_arg(text: str, tz: ZoneInfo, now_ms: int, name: str) -> int:
+    """RFC 3339, epoch ms, a local date or date-time (site time zone), today, yesterday, now."""
+    word = text.strip().lower()
+    local_today = dt.datetime.fromtimestamp(now_ms / 1000, tz).date()
+    if word == "now":
+        return now_ms
+    if word in ("today", "yesterday"):
+        day = local_today - dt.timedelta(days=1 if word == "yesterday" else 0)
+        return local_midnight(day, tz)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", word):
+        try:
+            return local_midnight(dt.date.fromisoformat(word), tz)
+        except ValueError:
+            pass
+    else:
+        try:
+            return parse_ts(text)
+        except SampleError:
+            try:
+                naive = dt.datetime.fromisoformat(text.strip())
+                if naive.tzinfo is None:
+                    return to_ms(naive.replace(tzinfo=tz))
+            except ValueError:
+                pass
+    raise UsageError(
+        f"{name} {text!r}: expected a time such as 2026-03-02T06:00:00+01:00, 2026-03-02T06:00 "
+        "(site time zone), 2026-03-02, today, yesterday or now"
+    )
+
+
+def local_midnight(day: dt.date, tz: ZoneInfo) -> int:
+    return to_ms(dt.datetime.combine(day, dt.time()).replace(tzinfo=tz))
+
+
+def fail(message: str, code: int = 2) -> int:
+    print(f"fieldlab: {message}", file=sys.stderr)
+    return code
+
+
+KNOWN_ERRORS = (ConfigError, UsageError)

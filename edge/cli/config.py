@@ -1,0 +1,59 @@
+"""`fieldlab config check|schema`: validate a site file, or print its JSON Schema for editors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from edge.config import SiteConfig, load_site_config
+
+HELP = "Check a site config, or print its JSON Schema."
+EPILOG = """\
+examples:
+  fieldlab config check site.yaml
+  fieldlab config schema > site.schema.json
+  # then in VS Code (YAML extension), first line of site.yaml:
+  # yaml-language-server: $schema=./site.schema.json"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "config",
+        help=HELP,
+        description=HELP,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = actions.add_parser("check", help="validate FILE and summarise what it defines")
+    check.add_argument("file", type=Path, metavar="FILE")
+    check.set_defaults(run=run_check)
+    schema = actions.add_parser("schema", help="print the JSON Schema of the site file")
+    schema.set_defaults(run=run_schema)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    site = load_site_config(args.file)
+    cal = site.calendar
+    print(f"{args.file}: OK")
+    print(f"  site {site.site}, time zone {site.timezone}, store {site.store}")
+    if cal is None:
+        print("  calendar: none (every instant is planned)")
+    else:
+        print(
+            f"  calendar: {len(cal.shifts)} shifts, {len(cal.breaks)} breaks, "
+            f"{len(cal.exceptions)} exceptions"
+        )
+    print(
+        f"  micro-stop threshold {site.oee.micro_stop_threshold_s:g} s, dialect {site.oee.dialect}"
+    )
+    for mid, m in site.machines.items():
+        ict = f"{m.ideal_cycle_time_s:g} s" if m.ideal_cycle_time_s else "not set"
+        print(f"  machine {mid}: ideal cycle {ict}, {len(m.products)} products")
+    return 0
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(SiteConfig.model_json_schema(), indent=2))
+    return 0

@@ -1,0 +1,61 @@
+"""Entry point of the `fieldlab` command: subcommands register themselves here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from edge import __version__
+from edge.cli import config, demo, ingest, oee
+from edge.cli.common import KNOWN_ERRORS, fail
+from edge.store import StoreError
+
+DESCRIPTION = """\
+fieldlab-kit: machine data in, OEE and downtime out.
+fieldlab-kit: machinedata erin, OEE en stilstand eruit.
+
+Start with `fieldlab demo`, then look at `fieldlab oee --help`."""
+
+EPILOG = """\
+typical session:
+  fieldlab demo                         # simulated machines, store and OEE on this laptop
+  fieldlab ingest truth.jsonl           # load samples from a file
+  fieldlab oee --config site.yaml       # OEE per machine, today so far
+Set FIELDLAB_LANG=nl (or --lang nl) for Dutch output."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fieldlab",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"fieldlab-kit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (demo, ingest, oee, config):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except KNOWN_ERRORS as exc:
+        return fail(str(exc))
+    except StoreError as exc:
+        return fail(f"store: {exc}")
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Cumulative counters (DOMAIN.md §4): turning readings into unit deltas."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def counter_deltas(values: np.ndarray, wrap: int | None = None) -> np.ndarray:
+    """Delta of every reading against the one before; the first reading is a baseline (0).
+
+    Equal readings add nothing, so re-deliveries are harmless. A decrease is a reset (the delta is
+    the new value) unless the counter wraps at ``wrap``, when it is ``new + wrap - old``.
+    """
+    values = np.asarray(values, dtype=np.int64)
+    deltas = np.zeros(values.shape, dtype=np.int64)
+    if values.size < 2:
+        return deltas
+    prev, cur = values[:-1], values[1:]
+    step = cur - prev
+    if wrap is None:
+        step = np.where(step < 0, cur, step)
+    else:
+        step = np.where(step < 0, cur + wrap - prev, step)
+    deltas[1:] = step
+    return deltas

@@ -1,0 +1,137 @@
+"""Samples (DOMAIN.md §1–2): the one record every part of the kit exchanges.
+
+Validation lives here so that ingest, the gateway and the simulators reject the same things with
+the same words.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from edge.domain.states import STATE_CODE
+
+MACHINE_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
+SIGNAL_RE = re.compile(r"[a-z0-9_]+")
+
+COUNTER_SIGNALS: tuple[str, ...] = ("count_total", "count_good", "count_scrap")
+TEXT_SIGNALS: frozenset[str] = frozenset({"state", "reason", "product"})
+
+Value = str | int | float
+
+
+class SampleError(ValueError):
+    """A sample that breaks the contract; the message says which part and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    ts: int  # epoch milliseconds, UTC
+    machine: str
+    signal: str
+    value: Value
+
+    def to_json(self) -> dict[str, Value]:
+        return {
+            "ts": format_ts(self.ts),
+            "machine": self.machine,
+            "signal": self.signal,
+            "value": self.value,
+        }
+
+
+def parse_ts(raw: object) -> int:
+    """RFC 3339 with an offset, or integer epoch milliseconds, to epoch milliseconds."""
+    if isinstance(raw, bool):
+        raise SampleError(f"ts: {raw!r} is not a timestamp (RFC 3339 with offset, or epoch ms)")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str):
+        text = raw.strip()
+        if re.fullmatch(r"-?\d+", text):
+            return int(text)
+        try:
+            dt = datetime.fromisoformat(text.replace("z", "Z"))
+        except ValueError:
+            raise SampleError(
+                f"ts: {raw!r} is not a timestamp (RFC 3339 with offset, or epoch ms)"
+            ) from None
+        if dt.tzinfo is None:
+            raise SampleError(f"ts: {raw!r} has no UTC offset (add Z or +01:00)")
+        return to_ms(dt)
+    raise SampleError(f"ts: {raw!r} is not a timestamp (RFC 3339 with offset, or epoch ms)")
+
+
+def to_ms(dt: datetime) -> int:
+    delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
+    return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
+
+
+def from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def format_ts(ms: int) -> str:
+    """UTC RFC 3339 with milliseconds, e.g. ``2026-03-02T05:00:00.000Z``."""
+    return from_ms(ms).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def coerce_value(signal: str, raw: object, *, from_text: bool = False) -> Value:
+    """Check a value against its signal; ``from_text`` parses numbers written as text (CSV)."""
+    if signal in TEXT_SIGNALS:
+        if not isinstance(raw, str):
+            raise SampleError(f"value: {signal} must be text, got {raw!r}")
+        if signal in ("state", "product") and raw == "":
+            raise SampleError(f"value: {signal} must not be empty")
+        return raw
+    number = _number(raw, from_text)
+    if number is None:
+        raise SampleError(f"value: {signal} must be a number, got {raw!r}")
+    if signal in COUNTER_SIGNALS:
+        if not float(number).is_integer() or number < 0:
+            raise SampleError(f"value: {signal} must be a whole number >= 0, got {raw!r}")
+        return int(number)
+    return number
+
+
+def _number(raw: object, from_text: bool) -> int | float | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, str) and from_text:
+        try:
+            raw = int(raw) if re.fullmatch(r"[+-]?\d+", raw.strip()) else float(raw)
+        except ValueError:
+            return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float):
+        return raw if math.isfinite(raw) else None
+    return None
+
+
+def make_sample(
+    ts: object, machine: object, signal: object, value: object, *, from_text: bool = False
+) -> Sample:
+    """Build a validated sample from loosely typed input (a JSON object, a CSV row)."""
+    if not isinstance(machine, str) or not MACHINE_RE.fullmatch(machine):
+        raise SampleError(f"machine: {machine!r} is not an id like press-1 ([a-z0-9][a-z0-9_-]*)")
+    if not isinstance(signal, str) or not SIGNAL_RE.fullmatch(signal):
+        raise SampleError(f"signal: {signal!r} is not a signal name ([a-z0-9_]+)")
+    return Sample(parse_ts(ts), machine, signal, coerce_value(signal, value, from_text=from_text))
+
+
+def sample_from_mapping(obj: object) -> Sample:
+    if not isinstance(obj, dict):
+        raise SampleError("expected an object with ts, machine, signal, value")
+    missing = [k for k in ("ts", "machine", "signal", "value") if k not in obj]
+    if missing:
+        raise SampleError(f"missing key(s): {', '.join(missing)}")
+    return make_sample(obj["ts"], obj["machine"], obj["signal"], obj["value"])
+
+
+def is_known_state(value: object) -> bool:
+    return isinstance(value, str) and value in STATE_CODE

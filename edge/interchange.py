@@ -1,0 +1,129 @@
+"""Interchange files (DOMAIN.md §1): JSON Lines or CSV ``ts,machine,signal,value``.
+
+Reading yields every line's outcome, a sample or the reason it is not one, so a caller can keep
+the good lines, keep the bad ones with their reason, and report progress by bytes read.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Literal
+
+from edge.domain.samples import Sample, SampleError, make_sample, sample_from_mapping
+
+Format = Literal["jsonl", "csv"]
+CSV_COLUMNS = ("ts", "machine", "signal", "value")
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    number: int
+    text: str
+    sample: Sample | None
+    error: str | None
+
+
+def detect_format(path: Path) -> Format:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    with path.open("rb") as fh:
+        for raw in fh:
+            if raw.strip():
+                return "jsonl" if raw.lstrip().startswith(b"{") else "csv"
+    return "jsonl"
+
+
+class _CountingLines:
+    """Decoded lines of a binary file, counting the bytes read for progress."""
+
+    def __init__(self, fh: IO[bytes]):
+        self._fh = fh
+        self.bytes_read = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for raw in self._fh:
+            self.bytes_read += len(raw)
+            yield raw.decode("utf-8", errors="replace")
+
+
+def read_samples(path: Path, fmt: Format | None = None) -> tuple[_CountingLines, Iterator[Line]]:
+    """Open ``path``; returns the byte counter and an iterator over its lines' outcomes."""
+    fmt = fmt or detect_format(path)
+    fh = path.open("rb")
+    lines = _CountingLines(fh)
+    gen = _jsonl(lines) if fmt == "jsonl" else _csv(lines)
+
+    def closing() -> Iterator[Line]:
+        try:
+            yield from gen
+        finally:
+            fh.close()
+
+    return lines, closing()
+
+
+def _jsonl(lines: Iterable[str]) -> Iterator[Line]:
+    for number, text in enumerate(lines, start=1):
+        stripped = text.strip()
+        if not stripped:
+            continue
+        try:
+            obj = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            yield Line(number, stripped, None, f"not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        try:
+            yield Line(number, stripped, sample_from_mapping(obj), None)
+        except SampleError as exc:
+            yield Line(number, stripped, None, str(exc))
+
+
+def _csv(lines: Iterable[str]) -> Iterator[Line]:
+    reader = csv.reader(lines)
+    header: list[str] | None = None
+    for row in reader:
+        number = reader.line_num
+        text = ",".join(row)
+        if not row or all(not c.strip() for c in row):
+            continue
+        if header is None:
+            header = [c.strip().lower() for c in row]
+            if sorted(header) != sorted(CSV_COLUMNS):
+                yield Line(
+                    number,
+                    text,
+                    None,
+                    f"CSV header must be {','.join(CSV_COLUMNS)}, got {','.join(row)}",
+                )
+                return
+            continue
+        if len(row) != len(header):
+            yield Line(number, text, None, f"expected {len(header)} columns, got {len(row)}")
+            continue
+        rec = dict(zip(header, row, strict=True))
+        try:
+            sample = make_sample(
+                rec["ts"].strip(),
+                rec["machine"].strip(),
+                rec["signal"].strip(),
+                rec["value"],
+                from_text=True,
+            )
+            yield Line(number, text, sample, None)
+        except SampleError as exc:
+            yield Line(number, text, None, str(exc))
+
+
+def write_jsonl(samples: Iterable[Sample], fh: IO[str]) -> int:
+    n = 0
+    for s in samples:
+        fh.write(json.dumps(s.to_json(), separators=(",", ":")) + "\n")
+        n += 1
+    return n

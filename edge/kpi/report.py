@@ -1,0 +1,130 @@
+"""`fieldlab oee` output (DOMAIN.md §7): the JSON object and the readable table."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from edge.domain.samples import from_ms
+from edge.i18n import Lang, t
+from edge.kpi.oee import OeeResult
+
+
+def _r(x: float | None, digits: int = 3) -> float | None:
+    return None if x is None else round(x, digits)
+
+
+def local_iso(ms: int, tz: ZoneInfo) -> str:
+    return from_ms(ms).astimezone(tz).isoformat(timespec="milliseconds")
+
+
+def to_json(r: OeeResult, tz: ZoneInfo) -> dict[str, Any]:
+    """The §7 object; ISO 22400 adds ``dialect``/``apt_s`` and says ``effectiveness``."""
+    out: dict[str, Any] = {
+        "machine": r.machine,
+        "from": local_iso(r.start, tz),
+        "to": local_iso(r.end, tz),
+        "planned_s": _r(r.planned_s),
+        "run_s": _r(r.run_s),
+        "downtime_s": _r(r.downtime_s),
+        "small_stop_s": _r(r.small_stop_s),
+        "availability": _r(r.availability),
+        "performance": _r(r.performance),
+        "quality": _r(r.quality),
+        "oee": _r(r.oee),
+        "total": r.total,
+        "good": r.good,
+        "scrap": r.scrap,
+        "ideal_s": _r(r.ideal_s),
+        "losses_s": r.losses_s,
+        "reasons": r.reasons,
+        "flags": r.flags,
+    }
+    if r.dialect == "iso":
+        out["effectiveness"] = out.pop("performance")
+        out = {"dialect": "iso", **out, "apt_s": _r(r.apt_s)}
+    return out
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f} %"
+
+
+def _dur(seconds: float) -> str:
+    s = round(seconds)
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    if h:
+        return f"{h}h{m:02d}m"
+    return f"{m}m{sec:02d}s" if m else f"{sec}s"
+
+
+def _n(x: int | None) -> str:
+    return "–" if x is None else f"{x:,}"
+
+
+def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> str:
+    """One row per machine, then each machine's losses, reasons and notes."""
+    if not results:
+        return ""
+    perf_key = "effectiveness" if results[0].dialect == "iso" else "performance"
+    head = [
+        t("machine", lang),
+        "OEE",
+        "A",
+        "P" if perf_key == "performance" else "E",
+        "Q",
+        t("planned", lang),
+        t("downtime", lang),
+        t("small_stops", lang),
+        t("good", lang),
+        t("scrap", lang),
+    ]
+    rows = [
+        [
+            r.machine,
+            _pct(r.oee),
+            _pct(r.availability),
+            _pct(r.performance),
+            _pct(r.quality),
+            _dur(r.planned_s),
+            _dur(r.downtime_s),
+            _dur(r.small_stop_s),
+            _n(r.good),
+            _n(r.scrap),
+        ]
+        for r in results
+    ]
+    widths = [max(len(str(c)) for c in col) for col in zip(head, *rows, strict=True)]
+    first = results[0]
+    lines = [
+        f"{t('window', lang)}: {local_iso(first.start, tz)} → {local_iso(first.end, tz)}"
+        f" ({tz.key})",
+        f"A = {t('availability', lang)}, {head[3]} = {t(perf_key, lang)}, Q = {t('quality', lang)}",
+        "",
+    ]
+    for i, row in enumerate([head, *rows]):
+        cells = [
+            c.ljust(w) if j == 0 else c.rjust(w)
+            for j, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    for r in results:
+        extra = []
+        losses = [f"{t('state.' + k, lang)} {_dur(v)}" for k, v in r.losses_s.items() if v > 0]
+        if losses:
+            extra.append(f"  {t('losses', lang)}: " + ", ".join(losses))
+        if r.reasons:
+            top = [
+                f"{row['reason'] or t('unexplained', lang)} {row['episodes']}× "
+                f"{_dur(float(row['downtime_s']))}"  # type: ignore[arg-type]
+                for row in r.reasons[:5]
+            ]
+            extra.append(f"  {t('reasons', lang)}: " + ", ".join(top))
+        if r.flags:
+            extra.append(f"  {t('flags', lang)}: " + ", ".join(r.flags))
+        if extra:
+            lines += ["", r.machine, *extra]
+    return "\n".join(lines)

@@ -1,0 +1,259 @@
+"""SQLite store: the embedded default historian.
+
+One writer process and any number of reader processes (dashboard, `fieldlab oee`) share the file
+through WAL. Samples live in a clustered ``(series, ts)`` table, so a range read is one index
+walk, and re-writing a sample is an idempotent upsert (re-deliveries are harmless).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from edge.domain.history import Series
+from edge.domain.samples import Sample
+from edge.store.base import Rejected, StoreError
+
+#: Each entry upgrades the schema by one version; never edit a released entry, append.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE series (
+        id INTEGER PRIMARY KEY,
+        machine TEXT NOT NULL,
+        signal TEXT NOT NULL,
+        UNIQUE (machine, signal)
+    );
+    CREATE TABLE samples (
+        series INTEGER NOT NULL REFERENCES series(id),
+        ts INTEGER NOT NULL,
+        value,
+        PRIMARY KEY (series, ts)
+    ) WITHOUT ROWID;
+    CREATE TABLE latest (
+        series INTEGER PRIMARY KEY REFERENCES series(id),
+        ts INTEGER NOT NULL,
+        value
+    );
+    CREATE INDEX latest_ts ON latest (ts);
+    CREATE TABLE rejected (
+        id INTEGER PRIMARY KEY,
+        received INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SqliteStore:
+    def __init__(self, path: str | Path, *, readonly: bool = False, create: bool = True):
+        self.path = Path(path)
+        self.readonly = readonly
+        self._lock = threading.RLock()
+        self._series: dict[tuple[str, str], int] = {}
+        if not self.path.exists() and (readonly or not create):
+            raise StoreError(
+                f"{self.path}: no store here yet (fill it with `fieldlab ingest` or the gateway)"
+            )
+        try:
+            if readonly:
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            self._db.isolation_level = None  # explicit BEGIN/COMMIT
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            if not readonly:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a usable SQLite store ({exc})") from None
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: schema version {version} is newer than this fieldlab-kit "
+                f"understands ({SCHEMA_VERSION}); upgrade fieldlab-kit"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        if self.readonly:
+            raise StoreError(
+                f"{self.path}: schema version {version} needs an upgrade; "
+                "open it once with a writer (fieldlab ingest or the gateway)"
+            )
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                version = self._db.execute("PRAGMA user_version").fetchone()[0]
+                for step in range(version, SCHEMA_VERSION):
+                    for stmt in MIGRATIONS[step].split(";"):
+                        if stmt.strip():
+                            self._db.execute(stmt)
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def _series_id(self, machine: str, signal: str, create: bool) -> int | None:
+        key = (machine, signal)
+        sid = self._series.get(key)
+        if sid is not None:
+            return sid
+        row = self._db.execute(
+            "SELECT id FROM series WHERE machine = ? AND signal = ?", key
+        ).fetchone()
+        if row is None:
+            if not create:
+                return None
+            row = (
+                self._db.execute(
+                    "INSERT INTO series (machine, signal) VALUES (?, ?)", key
+                ).lastrowid,
+            )
+        self._series[key] = int(row[0])
+        return int(row[0])
+
+    def write(self, samples: Sequence[Sample]) -> int:
+        if not samples:
+            return 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = []
+                newest: dict[int, tuple[int, object]] = {}
+                for s in samples:
+                    sid = self._series_id(s.machine, s.signal, create=True)
+                    rows.append((sid, s.ts, s.value))
+                    prev = newest.get(sid)  # type: ignore[arg-type]
+                    if prev is None or s.ts >= prev[0]:
+                        newest[sid] = (s.ts, s.value)  # type: ignore[index]
+                self._db.executemany(
+                    "INSERT INTO samples (series, ts, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (series, ts) DO UPDATE SET value = excluded.value",
+                    rows,
+                )
+                self._db.executemany(
+                    "INSERT INTO latest (series, ts, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (series) DO UPDATE SET ts = excluded.ts, value = excluded.value "
+                    "WHERE excluded.ts >= latest.ts",
+                    [(sid, ts, v) for sid, (ts, v) in newest.items()],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                self._series.clear()  # ids created in the rolled-back transaction are gone
+                raise
+        return len(rows)
+
+    def write_rejected(self, records: Iterable[Rejected]) -> int:
+        now = int(time.time() * 1000)
+        rows = [
+            (r.received if r.received is not None else now, r.source, t.payload, r.reason)
+            for r in records
+            for t in (r.truncated(),)
+        ]
+        if not rows:
+            return 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT INTO rejected (received, source, payload, reason) VALUES (?, ?, ?, ?)",
+                rows,
+            )
+            self._db.execute("COMMIT")
+        return len(rows)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def read(self, machine: str, signal: str, start: int, end: int) -> Series:
+        with self._lock:
+            sid = self._series_id(machine, signal, create=False)
+            if sid is None:
+                return Series.empty()
+            carry = self._db.execute(
+                "SELECT ts, value FROM samples WHERE series = ? AND ts < ? "
+                "ORDER BY ts DESC LIMIT 1",
+                (sid, start),
+            ).fetchall()
+            rows = self._db.execute(
+                "SELECT ts, value FROM samples WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts",
+                (sid, start, end),
+            ).fetchall()
+        rows = carry + rows
+        if not rows:
+            return Series.empty()
+        ts, values = zip(*rows, strict=True)
+        val_arr = np.empty(len(values), dtype=object)
+        val_arr[:] = values
+        return Series(np.array(ts, dtype=np.int64), val_arr)
+
+    def latest(self, machine: str | None = None) -> list[Sample]:
+        sql = (
+            "SELECT l.ts, s.machine, s.signal, l.value FROM latest l "
+            "JOIN series s ON s.id = l.series"
+        )
+        args: tuple[str, ...] = ()
+        if machine is not None:
+            sql += " WHERE s.machine = ?"
+            args = (machine,)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY s.machine, s.signal", args).fetchall()
+        return [Sample(int(ts), m, sig, v) for ts, m, sig, v in rows]
+
+    def machines(self) -> list[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT DISTINCT machine FROM series ORDER BY 1").fetchall()
+        return [r[0] for r in rows]
+
+    def signals(self, machine: str) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT signal FROM series WHERE machine = ? ORDER BY 1", (machine,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def newest_ts(self) -> int | None:
+        with self._lock:
+            row = self._db.execute("SELECT max(ts) FROM latest").fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def rejected(self, limit: int = 100) -> list[Rejected]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT source, payload, reason, received FROM rejected ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [Rejected(*r) for r in rows]
+
+    def rejected_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM rejected").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
