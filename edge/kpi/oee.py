@@ -184,6 +184,7 @@ def compute_oee(
     perf = result.performance
     if perf is not None and perf > 1.0 + 1e-9:
         flags.append("performance_above_1")
+    result.flags = list(dict.fromkeys(flags))
     return result
 
 
@@ -293,6 +294,12 @@ def _counts(
         g = t - s
     elif t is not None and g is not None and s is None:
         s = t - g
+    if (g is not None and g < 0) or (s is not None and s < 0):
+        # Counters that disagree (more scrap than total after separate resets): never report
+        # negative units, say so instead.
+        flags.append("counts_inconsistent")
+        g = None if g is None else max(g, 0)
+        s = None if s is None else max(s, 0)
     if "count_total" in present:
         unit_events = [present["count_total"]]
     elif "count_good" in present and "count_scrap" in present:

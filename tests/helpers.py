@@ -1,0 +1,68 @@
+"""Small builders shared by the tests: local times, sample lists, configs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from edge.config import SiteConfig, parse_site_config
+from edge.domain.calendar import Calendar
+from edge.domain.history import MachineHistory, histories_from_samples
+from edge.domain.samples import Sample, to_ms
+from edge.kpi.oee import OeeResult, compute_oee
+
+AMS = ZoneInfo("Europe/Amsterdam")
+MIN = 60_000
+SEC = 1000
+
+
+def local(text: str, tz: ZoneInfo = AMS) -> int:
+    """'2026-03-02 06:00' in the site time zone, as epoch ms."""
+    return to_ms(dt.datetime.fromisoformat(text).replace(tzinfo=tz))
+
+
+class Machine:
+    """Write a machine's history the way one reads a worked example."""
+
+    def __init__(self, machine: str = "press-1"):
+        self.machine = machine
+        self.samples: list[Sample] = []
+
+    def at(self, ts: int, signal: str, value: object) -> Machine:
+        self.samples.append(Sample(ts, self.machine, signal, value))  # type: ignore[arg-type]
+        return self
+
+    def state(self, ts: int, value: str) -> Machine:
+        return self.at(ts, "state", value)
+
+    def history(self) -> MachineHistory:
+        return histories_from_samples(self.samples).get(self.machine) or MachineHistory(
+            self.machine
+        )
+
+
+def site(yaml_text: str = "") -> SiteConfig:
+    return parse_site_config(yaml_text or "{}")
+
+
+def oee(
+    m: Machine,
+    start: int,
+    end: int,
+    cfg: SiteConfig | None = None,
+    *,
+    now: int | None = None,
+    dialect: str = "classic",
+    threshold: float | None = None,
+) -> OeeResult:
+    cfg = cfg or site()
+    return compute_oee(
+        m.history(),
+        start,
+        end,
+        now=end if now is None else now,
+        calendar=Calendar(cfg.calendar, cfg.tz),
+        machine=cfg.machine(m.machine),
+        micro_stop_threshold_s=cfg.oee.micro_stop_threshold_s if threshold is None else threshold,
+        dialect=dialect,  # type: ignore[arg-type]
+    )
