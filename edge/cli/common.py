@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from edge.config import ConfigError, SiteConfig, load_site_config
+from edge.domain.durations import parse_duration_ms
 from edge.domain.samples import SampleError, parse_ts, to_ms
 from edge.store import Store, open_store
 
@@ -92,6 +93,14 @@ def parse_time_arg(text: str, tz: ZoneInfo, now_ms: int, name: str) -> int:
 
 def local_midnight(day: dt.date, tz: ZoneInfo) -> int:
     return to_ms(dt.datetime.combine(day, dt.time()).replace(tzinfo=tz))
+
+
+def duration_arg(text: str) -> int:
+    """argparse type for durations (``90s``, ``15m``, ``8h``, ``7d``), in milliseconds."""
+    try:
+        return parse_duration_ms(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def fail(message: str, code: int = 2) -> int:

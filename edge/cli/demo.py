@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from edge.cli.common import duration_arg
 from edge.cli.ingest import ingest_file
 from edge.config import load_site_config
 from edge.domain.calendar import Calendar
@@ -71,17 +72,6 @@ def default_workdir() -> Path:
     return base / "fieldlab" / "demo"
 
 
-def parse_duration(text: str) -> int:
-    """``90s``, ``15m``, ``8h``, ``7d`` to milliseconds."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    text = text.strip().lower()
-    if text and text[-1] in units and text[:-1].replace(".", "", 1).isdigit():
-        return int(float(text[:-1]) * units[text[-1]] * 1000)
-    if text.replace(".", "", 1).isdigit():
-        return int(float(text) * 1000)
-    raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 15m, 8h or 7d")
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
@@ -99,8 +89,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument(
         "--history",
-        type=parse_duration,
-        default=parse_duration("7d"),
+        type=duration_arg,
+        default=duration_arg("7d"),
         help="simulated history to fill in before now (default 7d)",
     )
     p.add_argument("--lang", choices=("en", "nl"), help="language (default from LANG)")

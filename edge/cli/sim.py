@@ -1,0 +1,212 @@
+"""`fieldlab sim`: simulated machines on OPC UA, Modbus TCP and MQTT, with a ground-truth log."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import signal
+import sys
+from pathlib import Path
+
+from edge.cli.common import duration_arg, parse_time_arg
+from edge.domain.samples import format_ts, from_ms, to_ms
+
+HELP = "Run simulated machines on OPC UA, Modbus TCP and MQTT (seeded, scriptable)."
+DESCRIPTION = """\
+Run the machines of a scenario (default: six machines of an SME) in simulated time and expose
+them over OPC UA, Modbus TCP and MQTT. Everything that really happened is written to --truth as
+DOMAIN.md samples, so `fieldlab ingest` + `fieldlab oee` on it give the true OEE.
+
+Servers bind 127.0.0.1 unless --host says otherwise. Ctrl-C or SIGTERM stops cleanly;
+SIGUSR1 pauses and resumes the simulated clock."""
+EPILOG = """\
+examples:
+  fieldlab sim                                         # default scenario, real time
+  fieldlab sim --speed 600 --duration 8h --truth truth.jsonl --site-out site.yaml
+  fieldlab sim --scenario my-site.yaml --seed 7 --mqtt mqtt://127.0.0.1:1883
+  fieldlab sim --no-mqtt --opcua-port 4841 --opcua-security encrypt --opcua-require-trust
+  fieldlab sim --speed max --duration 8h --faces none --truth truth.jsonl   # truth only
+
+a scenario is a site config (DOMAIN.md §6) plus per machine: archetype (cnc,
+injection_moulding, filler, press, laser, legacy_lathe), faces, behaviour; orders; events
+such as "10:12 press-1 fault tool_break 14 min". See simulators/README.md."""
+
+
+def _speed(text: str) -> float:
+    if text.strip().lower() in ("max", "inf", "fastest"):
+        return math.inf
+    try:
+        value = float(text.rstrip("x×"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a speed like 1, 60, 600 or max"
+        ) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("speed must be > 0")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sim",
+        help=HELP,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--scenario", type=Path, metavar="FILE", help="scenario YAML (default: built in)"
+    )
+    p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    p.add_argument(
+        "--speed",
+        type=_speed,
+        default=1.0,
+        help="simulated seconds per wall second: 1 (real time), 60, 600, or max",
+    )
+    p.add_argument("--start", metavar="TS", help="simulated start (default: the scenario's)")
+    p.add_argument(
+        "--duration",
+        type=duration_arg,
+        metavar="D",
+        help="stop after this much simulated time (e.g. 8h)",
+    )
+    p.add_argument(
+        "--for",
+        dest="wall",
+        type=duration_arg,
+        metavar="D",
+        help="stop after this much wall-clock time",
+    )
+    p.add_argument("--truth", type=Path, metavar="FILE", help="write the ground truth (JSONL)")
+    p.add_argument(
+        "--site-out",
+        type=Path,
+        metavar="FILE",
+        help="write the scenario's site config (for fieldlab oee / the gateway)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address the servers bind (127.0.0.1)")
+    p.add_argument("--opcua-port", type=int, default=4840)
+    p.add_argument("--modbus-port", type=int, default=5020)
+    p.add_argument(
+        "--mqtt",
+        metavar="URL",
+        default="mqtt://127.0.0.1:1883",
+        help="broker to publish to (mqtt://[user:pass@]host:port)",
+    )
+    p.add_argument(
+        "--faces",
+        default="opcua,modbus,mqtt",
+        help="faces to serve, comma-separated, or none (default all)",
+    )
+    p.add_argument("--opcua-security", choices=("none", "sign", "encrypt", "all"), default="none")
+    p.add_argument(
+        "--opcua-pki",
+        type=Path,
+        metavar="DIR",
+        help="server certificate and trusted/ client certificates",
+    )
+    p.add_argument(
+        "--opcua-require-trust",
+        action="store_true",
+        help="refuse client certificates not in <pki>/trusted",
+    )
+    p.add_argument(
+        "--opcua-user",
+        metavar="NAME",
+        help="require this user; password from FIELDLAB_SIM_OPCUA_PASSWORD",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no status lines")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from simulators.runner import FaceSettings, Simulation
+    from simulators.scenario import load_scenario, site_yaml
+
+    scenario = load_scenario(args.scenario)
+    tz = scenario.site_config().tz
+    start_ms = None
+    if args.start:
+        start_ms = parse_time_arg(args.start, tz, to_ms(scenario.start_datetime()), "--start")
+    faces = None
+    if args.faces.strip().lower() != "none":
+        faces = FaceSettings(
+            host=args.host,
+            opcua_port=args.opcua_port,
+            modbus_port=args.modbus_port,
+            mqtt_url=args.mqtt,
+            opcua_security=args.opcua_security,
+            opcua_pki=args.opcua_pki,
+            opcua_require_trust=args.opcua_require_trust,
+            opcua_user=args.opcua_user,
+            opcua_password=os.environ.get("FIELDLAB_SIM_OPCUA_PASSWORD"),
+            enabled={f.strip() for f in args.faces.split(",")},
+        )
+    sim = Simulation(
+        scenario, seed=args.seed, speed=args.speed, start_ms=start_ms, truth=args.truth, faces=faces
+    )
+    if args.site_out:
+        args.site_out.write_text(site_yaml(scenario), encoding="utf-8")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("asyncua").setLevel(logging.ERROR)  # its notes on security are not ours
+    return asyncio.run(_serve(sim, args))
+
+
+async def _serve(sim, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Windows has no loop signal handlers: Ctrl-C raises KeyboardInterrupt there.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, sim.request_stop)
+    if hasattr(signal, "SIGUSR1"):
+        loop.add_signal_handler(
+            signal.SIGUSR1, lambda: sim.resume() if sim.clock.paused else sim.pause()
+        )
+    try:
+        await sim.start()
+    except (OSError, ConnectionError) as exc:
+        await sim.stop()
+        print(f"fieldlab sim: {exc}", file=sys.stderr)
+        return 2
+    tz = sim.site.tz
+    speed = "max" if math.isinf(sim.clock.speed) else f"{sim.clock.speed:g}×"
+    print(
+        f"fieldlab sim: {len(sim.machines)} machines, seed {sim.seed}, speed {speed}, "
+        f"simulated start {from_ms(sim.start_ms).astimezone(tz).isoformat()}",
+        flush=True,
+    )
+    for mid, spec in sim.scenario.machines.items():
+        print(f"  machine {mid:10s} {spec.archetype:18s} on {', '.join(spec.faces)}")
+    for endpoint in sim.endpoints():
+        print(f"  serving {endpoint}")
+    if args.truth:
+        print(f"  truth   {args.truth}")
+    if args.site_out:
+        print(f"  site    {args.site_out}")
+    sys.stdout.flush()
+    until = sim.start_ms + args.duration if args.duration else None
+    status = None if args.quiet else asyncio.create_task(_status(sim))
+    try:
+        await sim.run(sim_until=until, wall_seconds=args.wall / 1000 if args.wall else None)
+    finally:
+        if status is not None:
+            status.cancel()
+        await sim.stop()
+    print(
+        f"fieldlab sim: stopped at simulated {format_ts(sim.sim_now)}, {sim.samples_out:,} samples",
+        flush=True,
+    )
+    return 0
+
+
+async def _status(sim) -> None:  # type: ignore[no-untyped-def]
+    while True:
+        await asyncio.sleep(10)
+        st = sim.status()
+        states = ", ".join(f"{m} {s}" for m, s in st["states"].items())
+        print(f"  [{st['sim_time']}{' paused' if st['paused'] else ''}] {states}", flush=True)

@@ -1,0 +1,278 @@
+"""OPC UA face (asyncua): one object per machine under Objects/Fieldlab.
+
+Namespace ``urn:fieldlab-kit:simulator``; string node ids ``<machine>.<Variable>``:
+``State`` (String, the DOMAIN state), ``PackMLState`` (Int32), ``Reason`` (String),
+``CountTotal``/``CountGood``/``CountScrap`` (UInt32), ``Product`` (String) and one Double per
+process value (its DOMAIN signal name, e.g. ``cnc-1.spindle_load_pct``); ``SimTime``
+(DateTime) under the folder. SourceTimestamp and ServerTimestamp are simulated time.
+
+Security: ``none``, ``sign`` or ``encrypt`` (Basic256Sha256), or ``all``; the server
+certificate is created once in the PKI folder and reused. With ``require_trust`` only client
+certificates in ``<pki>/trusted`` may connect; with a user set, anonymous login is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import socket
+from pathlib import Path
+from typing import Any
+
+from asyncua import Server, ua
+from asyncua.crypto.cert_gen import setup_self_signed_certificate
+from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.crypto.truststore import TrustStore
+from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from edge.domain.samples import Sample
+from simulators.archetypes import resolve
+from simulators.scenario import Scenario
+
+log = logging.getLogger("fieldlab.sim.opcua")
+
+NAMESPACE = "urn:fieldlab-kit:simulator"
+APP_URI = "urn:fieldlab-kit:simulator:server"
+PACKML = {
+    "offline": 0,
+    "planned_stop": 2,
+    "idle": 4,
+    "starved": 5,
+    "blocked": 5,
+    "running": 6,
+    "fault": 9,
+    "setup": 11,
+}
+VARIABLES: dict[str, tuple[str, ua.VariantType]] = {
+    "state": ("State", ua.VariantType.String),
+    "reason": ("Reason", ua.VariantType.String),
+    "count_total": ("CountTotal", ua.VariantType.UInt32),
+    "count_good": ("CountGood", ua.VariantType.UInt32),
+    "count_scrap": ("CountScrap", ua.VariantType.UInt32),
+    "product": ("Product", ua.VariantType.String),
+}
+POLICIES = {
+    "none": [ua.SecurityPolicyType.NoSecurity],
+    "sign": [ua.SecurityPolicyType.Basic256Sha256_Sign],
+    "encrypt": [ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt],
+    "all": [
+        ua.SecurityPolicyType.NoSecurity,
+        ua.SecurityPolicyType.Basic256Sha256_Sign,
+        ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
+    ],
+}
+
+
+class _Users:
+    def __init__(self, username: str, password: str):
+        self._u, self._p = username, password
+
+    def get_user(
+        self,
+        iserver: Any,
+        username: str | None = None,
+        password: str | None = None,
+        certificate: Any = None,
+    ) -> User | None:
+        if username == self._u and password == self._p:
+            return User(role=UserRole.User)
+        return None
+
+
+def _sim_dt(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+
+
+class OpcUaFace:
+    name = "opcua"
+
+    def __init__(self, scenario: Scenario, machines: list[str], settings: Any):
+        self.scenario = scenario
+        self.machines = list(machines)
+        self.host: str = settings.host
+        self.port: int = int(settings.opcua_port)
+        self.security: str = settings.opcua_security
+        self.pki: Path = Path(settings.opcua_pki or Path.home() / ".local/share/fieldlab/sim-pki")
+        self.require_trust: bool = settings.opcua_require_trust
+        self.user: str | None = settings.opcua_user
+        self.password: str | None = settings.opcua_password
+        self._server: Server | None = None
+        self._nodes: dict[tuple[str, str], tuple[ua.NodeId, ua.VariantType]] = {}
+        self._sim_time: ua.NodeId | None = None
+        self._current: dict[tuple[str, str], object] = {}
+        self.bad: set[str] = set()  # machines whose values are written with a bad status
+        self.writes = 0
+
+    @property
+    def url(self) -> str:
+        return f"opc.tcp://{self.host}:{self.port}/fieldlab/"
+
+    async def _certificates(self, server: Server) -> None:
+        self.pki.mkdir(parents=True, exist_ok=True)
+        (self.pki / "trusted").mkdir(exist_ok=True)
+        key, cert = self.pki / "server-key.pem", self.pki / "server-cert.der"
+        await setup_self_signed_certificate(
+            key,
+            cert,
+            APP_URI,
+            socket.gethostname(),
+            [ExtendedKeyUsageOID.SERVER_AUTH],
+            {
+                "countryName": "NL",
+                "organizationName": "fieldlab-kit",
+                "commonName": "fieldlab-kit simulator",
+            },
+        )
+        await server.load_certificate(str(cert))
+        await server.load_private_key(str(key))
+        if self.require_trust:
+            store = TrustStore([self.pki / "trusted"], [])
+            await store.load()
+            server.set_certificate_validator(
+                CertificateValidator(
+                    CertificateValidatorOptions.TRUSTED_VALIDATION
+                    | CertificateValidatorOptions.PEER_CLIENT,
+                    store,
+                )
+            )
+
+    async def start(self) -> None:
+        user_manager = _Users(self.user, self.password or "") if self.user else None
+        server = Server(user_manager=user_manager) if user_manager else Server()
+        await server.init()
+        server.set_endpoint(self.url)
+        server.set_server_name("fieldlab-kit simulator")
+        await server.set_application_uri(APP_URI)
+        server.set_security_policy(POLICIES[self.security])
+        if self.security != "none":
+            await self._certificates(server)
+        if self.user:
+            server.set_identity_tokens([ua.UserNameIdentityToken])
+        idx = await server.register_namespace(NAMESPACE)
+        folder = await server.nodes.objects.add_folder(
+            ua.NodeId("Fieldlab", idx), f"{idx}:Fieldlab"
+        )
+        sim_time = await folder.add_variable(
+            ua.NodeId("SimTime", idx),
+            f"{idx}:SimTime",
+            _sim_dt(0),
+            varianttype=ua.VariantType.DateTime,
+        )
+        self._sim_time = sim_time.nodeid
+        self._nodes.clear()
+        for m in self.machines:
+            spec = self.scenario.machines[m]
+            obj = await folder.add_object(ua.NodeId(m, idx), f"{idx}:{m}")
+            variables = dict(VARIABLES)
+            for pv in resolve(spec.archetype, spec.behaviour).process:
+                variables[pv] = (pv, ua.VariantType.Double)
+            for signal, (browse, vtype) in variables.items():
+                initial = ua.Variant(_default(vtype), vtype).Value
+                node = await obj.add_variable(
+                    ua.NodeId(f"{m}.{browse}", idx), f"{idx}:{browse}", initial, varianttype=vtype
+                )
+                self._nodes[(m, signal)] = (node.nodeid, vtype)
+            packml = await obj.add_variable(
+                ua.NodeId(f"{m}.PackMLState", idx),
+                f"{idx}:PackMLState",
+                0,
+                varianttype=ua.VariantType.Int32,
+            )
+            self._nodes[(m, "_packml")] = (packml.nodeid, ua.VariantType.Int32)
+        try:
+            await server.start()
+        except OSError as exc:
+            raise OSError(
+                f"OPC UA face cannot listen on {self.host}:{self.port} ({exc.strerror}; "
+                "try --opcua-port)"
+            ) from None
+        self._server = server
+        for (m, signal), value in list(self._current.items()):  # after a restart
+            await self._write(m, signal, value, 0)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            await self._server.stop()
+            self._server = None
+
+    def endpoints(self) -> list[str]:
+        sec = {
+            "none": "no security",
+            "sign": "Basic256Sha256 Sign",
+            "encrypt": "Basic256Sha256 SignAndEncrypt",
+            "all": "None/Sign/SignAndEncrypt",
+        }
+        return [
+            f"{self.url} ({sec[self.security]}; ns={NAMESPACE}; "
+            f"machines {', '.join(self.machines)})"
+        ]
+
+    async def _write(self, machine: str, signal: str, value: object, ts: int) -> None:
+        server = self._server
+        key = (machine, signal)
+        if server is None or key not in self._nodes:
+            return
+        nodeid, vtype = self._nodes[key]
+        when = _sim_dt(ts) if ts else None
+        status = ua.StatusCode(
+            ua.StatusCodes.BadSensorFailure if machine in self.bad else ua.StatusCodes.Good
+        )
+        dv = ua.DataValue(
+            ua.Variant(_coerce(value, vtype), vtype),
+            StatusCode=status,
+            SourceTimestamp=when,
+            ServerTimestamp=when,
+        )
+        await server.write_attribute_value(nodeid, dv)
+        self.writes += 1
+
+    async def publish(self, samples: list[Sample], sim_now: int) -> None:
+        if self._server is None:
+            return
+        for s in samples:
+            if (s.machine, s.signal) not in self._nodes:
+                continue
+            self._current[(s.machine, s.signal)] = s.value
+            await self._write(s.machine, s.signal, s.value, s.ts)
+            if s.signal == "state":
+                await self._write(s.machine, "_packml", PACKML.get(str(s.value), 0), s.ts)
+        if self._sim_time is not None:
+            await self._server.write_attribute_value(
+                self._sim_time,
+                ua.DataValue(
+                    ua.Variant(_sim_dt(sim_now), ua.VariantType.DateTime),
+                    SourceTimestamp=_sim_dt(sim_now),
+                ),
+            )
+        await asyncio.sleep(0)  # let the server's I/O run between batches
+
+    async def inject(self, fault: str, args: list[str]) -> None:
+        machine = args[0] if args and args[0] in self.machines else self.machines[0]
+        if fault == "bad_status":
+            self.bad.add(machine)
+            for (m, signal), value in list(self._current.items()):
+                if m == machine:
+                    await self._write(m, signal, value, 0)
+        elif fault == "good_status":
+            self.bad.discard(machine)
+        elif fault in ("restart", "drop"):
+            seconds = float(args[-1]) if args and args[-1].replace(".", "").isdigit() else 3.0
+            await self.stop()
+            await asyncio.sleep(seconds)
+            await self.start()
+        else:
+            raise ValueError(f"unknown OPC UA fault {fault!r}")
+
+
+def _default(vtype: ua.VariantType) -> object:
+    return {ua.VariantType.String: "", ua.VariantType.Double: 0.0}.get(vtype, 0)
+
+
+def _coerce(value: object, vtype: ua.VariantType) -> object:
+    if vtype == ua.VariantType.String:
+        return str(value)
+    if vtype == ua.VariantType.Double:
+        return float(value)  # type: ignore[arg-type]
+    return int(value) & 0xFFFFFFFF if vtype == ua.VariantType.UInt32 else int(value)  # type: ignore[call-overload]

@@ -1,0 +1,200 @@
+"""Runs a scenario: the clock, the machine models, the truth log and the protocol faces."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge.domain.calendar import Calendar
+from edge.domain.samples import Sample, format_ts, from_ms, to_ms
+from simulators.clock import SimClock
+from simulators.faces.base import Face
+from simulators.machine import MachineModel
+from simulators.scenario import Event, Scenario
+from simulators.truth import TruthWriter
+
+log = logging.getLogger("fieldlab.sim")
+
+
+@dataclass
+class FaceSettings:
+    """Where and how the faces serve; every server binds loopback unless told otherwise."""
+
+    host: str = "127.0.0.1"
+    opcua_port: int = 4840
+    modbus_port: int = 5020
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    opcua_security: str = "none"  # none | sign | encrypt | all
+    opcua_pki: Path | None = None
+    opcua_require_trust: bool = False
+    opcua_user: str | None = None
+    opcua_password: str | None = None
+    enabled: set[str] = field(default_factory=lambda: {"opcua", "modbus", "mqtt"})
+
+
+class Simulation:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        seed: int | None = None,
+        speed: float = 1.0,
+        start_ms: int | None = None,
+        truth: Path | None = None,
+        faces: FaceSettings | None = None,
+        tick_s: float = 0.05,
+        step_ms: int = 10_000,
+    ):
+        self.scenario = scenario
+        self.site = scenario.site_config()
+        start_dt = scenario.start_datetime()
+        self.start_ms = to_ms(start_dt) if start_ms is None else start_ms
+        self.seed = scenario.seed if seed is None else seed
+        self.clock = SimClock(self.start_ms, speed)
+        self.tick_s = tick_s
+        self.step_ms = step_ms
+        calendar = Calendar(self.site.calendar, self.site.tz)
+        start_local = from_ms(self.start_ms).astimezone(self.site.tz)
+        timed = [(e.offset_ms(start_local), e) for e in scenario.events]
+        self.machines: dict[str, MachineModel] = {
+            mid: MachineModel(
+                mid,
+                spec,
+                calendar,
+                self.start_ms,
+                self.seed,
+                orders=[(o.product, o.quantity) for o in scenario.orders if o.machine == mid],
+                events=[(off, e) for off, e in timed if e.machine == mid and e.action != "face"],
+            )
+            for mid, spec in scenario.machines.items()
+        }
+        self._face_events: list[tuple[int, Event]] = sorted(
+            ((off, e) for off, e in timed if e.action == "face"), key=lambda x: x[0]
+        )
+        self.truth = TruthWriter(truth, list(self.machines))
+        self.faces: list[Face] = []
+        self._face_settings = faces
+        self.sim_now = self.start_ms
+        self.samples_out = 0
+        self._stop = asyncio.Event()
+
+    # -- faces ------------------------------------------------------------------------------------
+
+    def _build_faces(self, settings: FaceSettings) -> list[Face]:
+        faces: list[Face] = []
+        by_face: dict[str, list[str]] = {}
+        for mid, spec in self.scenario.machines.items():
+            for f in spec.faces:
+                by_face.setdefault(f, []).append(mid)
+        if "opcua" in by_face and "opcua" in settings.enabled:
+            from simulators.faces.opcua import OpcUaFace
+
+            faces.append(OpcUaFace(self.scenario, by_face["opcua"], settings))
+        if "modbus" in by_face and "modbus" in settings.enabled:
+            from simulators.faces.modbus import ModbusFace
+
+            faces.append(ModbusFace(self.scenario, by_face["modbus"], settings))
+        if "mqtt" in by_face and "mqtt" in settings.enabled:
+            from simulators.faces.mqtt import MqttFace
+
+            faces.append(MqttFace(self.scenario, by_face["mqtt"], settings))
+        return faces
+
+    async def start(self) -> None:
+        if self._face_settings is not None:
+            self.faces = self._build_faces(self._face_settings)
+            for face in self.faces:
+                await face.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for face in self.faces:
+            try:
+                await face.stop()
+            except Exception:  # noqa: BLE001 - stopping must reach every face
+                log.exception("stopping face %s", face.name)
+        self.truth.close()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    # -- control ----------------------------------------------------------------------------------
+
+    def pause(self) -> None:
+        self.clock.pause()
+
+    def resume(self) -> None:
+        self.clock.resume()
+
+    def set_speed(self, speed: float) -> None:
+        self.clock.set_speed(speed)
+
+    def endpoints(self) -> list[str]:
+        return [e for f in self.faces for e in f.endpoints()]
+
+    # -- running ----------------------------------------------------------------------------------
+
+    async def step(self, until: int) -> list[Sample]:
+        """Advance every machine to simulated ``until`` and hand the samples on."""
+        batch: list[Sample] = []
+        for model in self.machines.values():
+            batch.extend(model.advance(until))
+        self.sim_now = until
+        self.truth.write(batch)
+        if not self.clock.unbounded:
+            self.truth.flush()  # readers (tests, trainers) may follow the file live
+        self.samples_out += len(batch)
+        while self._face_events and self._face_events[0][0] + self.start_ms <= until:
+            _, ev = self._face_events.pop(0)
+            await self._inject(ev)
+        for face in self.faces:
+            await face.publish(batch, until)
+        return batch
+
+    async def _inject(self, ev: Event) -> None:
+        face_name, fault, *args = ev.args + ["", ""]
+        for face in self.faces:
+            if face.name == face_name:
+                log.info("fault injection: %s %s %s", face_name, fault, args)
+                await face.inject(fault, [a for a in args if a])
+
+    async def run(self, *, sim_until: int | None = None, wall_seconds: float | None = None) -> None:
+        """Run until simulated ``sim_until``, ``wall_seconds`` pass, or `request_stop()`."""
+        deadline = None if wall_seconds is None else time.monotonic() + wall_seconds
+        while not self._stop.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if self.clock.unbounded:
+                target = self.sim_now + self.step_ms
+                self.clock.step_to(target)
+            else:
+                target = self.clock.now()
+            if sim_until is not None:
+                target = min(target, sim_until)
+            if target > self.sim_now or self.sim_now == self.start_ms:
+                await self.step(target)
+            if sim_until is not None and self.sim_now >= sim_until:
+                break
+            if self.clock.unbounded:
+                await asyncio.sleep(0)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.tick_s)
+        self.truth.flush()
+
+    def status(self) -> dict[str, object]:
+        return {
+            "sim_time": format_ts(self.sim_now),
+            "speed": None if math.isinf(self.clock.speed) else self.clock.speed,
+            "paused": self.clock.paused,
+            "samples": self.samples_out,
+            "states": {
+                m: model.current.get("state", (0, "offline"))[1]
+                for m, model in self.machines.items()
+            },
+        }
