@@ -120,11 +120,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="require this user; password from FIELDLAB_SIM_OPCUA_PASSWORD",
     )
+    p.add_argument(
+        "--load",
+        metavar="NxM@R",
+        help="load mode for benchmarks: N machines x M values at R Hz on the one "
+        "face given by --faces (e.g. --load 100x10@1 --faces opcua)",
+    )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="load mode: spread the machines over this many processes",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no status lines")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.load:
+        return run_load(args)
     from simulators.runner import FaceSettings, Simulation
     from simulators.scenario import load_scenario, site_yaml
 
@@ -210,3 +224,45 @@ async def _status(sim) -> None:  # type: ignore[no-untyped-def]
         st = sim.status()
         states = ", ".join(f"{m} {s}" for m, s in st["states"].items())
         print(f"  [{st['sim_time']}{' paused' if st['paused'] else ''}] {states}", flush=True)
+
+
+def run_load(args: argparse.Namespace) -> int:
+    from urllib.parse import urlparse
+
+    from simulators.load import LoadSpec, start_load
+
+    try:
+        spec = LoadSpec.parse(args.load)
+    except ValueError as exc:
+        print(f"fieldlab sim: --load {exc}", file=sys.stderr)
+        return 2
+    face = args.faces.strip()
+    if face not in ("opcua", "modbus", "mqtt"):
+        print(
+            "fieldlab sim: --load needs exactly one face: --faces opcua|modbus|mqtt",
+            file=sys.stderr,
+        )
+        return 2
+    if face == "mqtt":
+        url = urlparse(args.mqtt)
+        host, port = url.hostname or "127.0.0.1", url.port or 1883
+    else:
+        host, port = args.host, args.opcua_port if face == "opcua" else args.modbus_port
+    seconds = args.wall / 1000 if args.wall else None
+    procs = start_load(face, spec, host=host, port=port, processes=args.processes, seconds=seconds)
+    print(
+        f"fieldlab sim: load {spec.machines} machines x {spec.values} values at "
+        f"{spec.rate_hz:g} Hz = {spec.changes_per_s:,.0f} changes/s on {face}, "
+        f"{len(procs)} processes from {host}:{port}",
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: [p.terminate() for p in procs])
+    try:
+        for p in procs:
+            p.join()
+    except KeyboardInterrupt:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.join(10)
+    return 0

@@ -1,0 +1,169 @@
+"""Simulators: determinism, time compression, scripted events, plausible ground truth."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from pathlib import Path
+
+import pytest
+
+from edge.config import SiteConfig
+from edge.domain.calendar import Calendar
+from edge.domain.history import histories_from_samples
+from edge.domain.samples import sample_from_mapping
+from edge.kpi.oee import compute_oee
+from simulators.runner import Simulation
+from simulators.scenario import Scenario, load_scenario
+from tests.helpers import MIN, local
+
+HOUR = 60 * MIN
+START = local("2026-03-02 06:00")  # a Monday
+
+
+def run_sim(scenario: Scenario, truth: Path, hours: float, **kw) -> Simulation:
+    sim = Simulation(scenario, start_ms=START, truth=truth, speed=kw.pop("speed", math.inf), **kw)
+
+    async def go() -> None:
+        await sim.start()
+        await sim.run(sim_until=START + int(hours * HOUR))
+        await sim.stop()
+
+    asyncio.run(go())
+    return sim
+
+
+def read_truth(path: Path):
+    return [sample_from_mapping(json.loads(line)) for line in path.read_text().splitlines()]
+
+
+def truth_oee(site: SiteConfig, samples, start: int, end: int):
+    cal = Calendar(site.calendar, site.tz)
+    return {
+        m: compute_oee(h, start, end, now=end, calendar=cal, machine=site.machine(m))
+        for m, h in histories_from_samples(samples).items()
+    }
+
+
+def test_same_seed_same_truth_byte_for_byte_whatever_the_step(tmp_path):
+    sc = load_scenario()
+    run_sim(sc, tmp_path / "a.jsonl", 3, step_ms=10_000)
+    run_sim(sc, tmp_path / "b.jsonl", 3, step_ms=777)
+    run_sim(sc, tmp_path / "c.jsonl", 3, seed=2)
+    a = (tmp_path / "a.jsonl").read_bytes()
+    assert len(a) > 100_000
+    assert a == (tmp_path / "b.jsonl").read_bytes()
+    assert a != (tmp_path / "c.jsonl").read_bytes()
+
+
+@pytest.mark.slow
+def test_an_eight_hour_shift_at_600x_takes_under_a_minute_and_matches_60x(tmp_path):
+    """Paced by the real clock: 8 h at 600× (48 s) and, alongside, 40 min at 60× (40 s)."""
+    sc = load_scenario()
+    fast = Simulation(sc, start_ms=START, truth=tmp_path / "600.jsonl", speed=600)
+    slow = Simulation(sc, start_ms=START, truth=tmp_path / "60.jsonl", speed=60)
+
+    async def go() -> float:
+        t0 = time.monotonic()
+        await asyncio.gather(
+            fast.run(sim_until=START + 8 * HOUR), slow.run(sim_until=START + 40 * MIN)
+        )
+        elapsed = time.monotonic() - t0
+        await fast.stop()
+        await slow.stop()
+        return elapsed
+
+    elapsed = asyncio.run(go())
+    assert fast.sim_now == START + 8 * HOUR
+    assert elapsed < 60, elapsed
+    fast_lines = (tmp_path / "600.jsonl").read_text().splitlines()
+    slow_lines = (tmp_path / "60.jsonl").read_text().splitlines()
+    assert len(slow_lines) > 1000
+    # The same events in the same order: the 60× run is the start of the 600× run.
+    assert fast_lines[: len(slow_lines)] == slow_lines
+    run_sim(sc, tmp_path / "max.jsonl", 8)
+    assert (tmp_path / "max.jsonl").read_text().splitlines() == fast_lines
+
+
+SCRIPTED = """
+site: test
+timezone: Europe/Amsterdam
+start: 2026-03-02T06:00
+seed: 3
+machines:
+  press-1:
+    archetype: press
+    ideal_cycle_time_s: 6
+    behaviour: {mtbf_min: 100000, micro_stops_per_hour: 0, setup_min: 0, order_quantity: 1000000}
+  filler-1:
+    archetype: filler
+    ideal_cycle_time_s: 1
+    behaviour: {mtbf_min: 100000, micro_stops_per_hour: 0, starved_per_hour: 0,
+                blocked_per_hour: 0, order_quantity: 10000000, speed_loss: 0, cycle_spread: 0}
+events:
+  - "10:12 press-1 fault tool_break 14 min"
+  - "11:00 filler-1 speed -20%"
+  - "12:00 press-1 state starved 5 min"
+"""
+
+
+def test_scripted_events_happen_at_their_simulated_time(tmp_path):
+    import yaml
+
+    sc = Scenario.model_validate(yaml.safe_load(SCRIPTED))
+    run_sim(sc, tmp_path / "t.jsonl", 7)
+    samples = read_truth(tmp_path / "t.jsonl")
+    press = [
+        (s.ts, s.value)
+        for s in samples
+        if s.machine == "press-1" and s.signal in ("state", "reason")
+    ]
+    assert (local("2026-03-02 10:12"), "fault") in press
+    assert (local("2026-03-02 10:12"), "tool_break") in press
+    assert (local("2026-03-02 10:26"), "running") in press
+    assert (local("2026-03-02 12:00"), "starved") in press
+    assert (local("2026-03-02 12:05"), "running") in press
+    r = truth_oee(sc.site_config(), samples, START, START + 7 * HOUR)
+    assert r["press-1"].losses_s["fault"] == 14 * 60
+    # The filler runs at its ideal speed until 11:00, then 20 % slower.
+    before = truth_oee(sc.site_config(), samples, START, local("2026-03-02 11:00"))["filler-1"]
+    after = truth_oee(sc.site_config(), samples, local("2026-03-02 11:00"), START + 7 * HOUR)[
+        "filler-1"
+    ]
+    assert before.performance == pytest.approx(1.0, abs=0.01)
+    assert after.performance == pytest.approx(0.8, abs=0.01)
+
+
+def test_truth_oee_of_the_default_scenario_is_plausible_per_archetype(tmp_path):
+    sc = load_scenario()
+    run_sim(sc, tmp_path / "t.jsonl", 8)
+    r = truth_oee(sc.site_config(), read_truth(tmp_path / "t.jsonl"), START, START + 8 * HOUR)
+    for m, res in r.items():
+        assert 0.35 < res.oee < 0.92, (m, res.oee)
+        assert 0.6 < res.availability < 0.98, (m, res.availability)
+        assert 0.6 < res.performance <= 1.0, (m, res.performance)
+        assert res.planned_s == 7.5 * 3600  # 8 h less the 10:00 break
+    # Archetype traits: the filler has the most small stops and starved/blocked losses; the
+    # moulding machine the most scrap; the CNC the longest cycles; the lathe no scrap.
+    assert r["filler-1"].small_stop_s == max(x.small_stop_s for x in r.values())
+    assert r["filler-1"].losses_s["starved"] + r["filler-1"].losses_s["blocked"] > 0
+    assert r["imm-1"].quality == min(x.quality for x in r.values())
+    assert r["cnc-1"].total < r["laser-1"].total < r["press-1"].total < r["filler-1"].total
+    assert r["lathe-1"].scrap == 0
+
+
+def test_a_bad_scenario_names_file_key_and_expectation(tmp_path):
+    from edge.config import ConfigError
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("start: now\nmachines:\n  m1: {archetype: robot, ideal_cycle_time_s: 1}\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: machines.m1.archetype: \"robot\" is not"):
+        load_scenario(bad)
+    bad.write_text(
+        "start: now\nmachines: {m1: {archetype: cnc, ideal_cycle_time_s: 1}}\n"
+        "events: ['whenever m1 explodes']\n"
+    )
+    with pytest.raises(ConfigError, match=r"events\[0\]: \"whenever m1 explodes\" is not an event"):
+        load_scenario(bad)
