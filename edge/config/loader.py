@@ -46,11 +46,23 @@ def parse_site_config(text: str, name: str = "site.yaml") -> SiteConfig:
         raise ConfigError(format_validation_error(exc, name)) from None
 
 
-def format_validation_error(exc: ValidationError, name: str) -> str:
-    """One line per problem: ``file: key.path[1].key: what is wrong``."""
+def format_validation_error(
+    exc: ValidationError,
+    name: str,
+    prefix: tuple[Any, ...] = (),
+    tags: frozenset[str] = frozenset(),
+) -> str:
+    """One line per problem: ``file: key.path[1].key: what is wrong``. ``tags`` are
+    discriminator values pydantic puts in the path (``sources[0].opcua.url``): left out."""
     lines = []
     for err in exc.errors(include_url=False):
-        path = _key_path(err["loc"])
+        loc = prefix + tuple(err["loc"])
+        loc = tuple(
+            p
+            for i, p in enumerate(loc)
+            if not (p in tags and i > 0 and isinstance(loc[i - 1], int))
+        )
+        path = _key_path(loc)
         lines.append(f"{name}: {path}: {_explain(err)}" if path else f"{name}: {_explain(err)}")
     return "\n".join(lines)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, field_validator
@@ -147,6 +147,11 @@ class SiteConfig(_Strict):
     calendar: CalendarConfig | None = None
     oee: OeeSettings = Field(default_factory=OeeSettings)
     machines: dict[MachineId, MachineConfig] = Field(default_factory=dict)
+    # The gateway's keys: validated by the gateway (`fieldlab config check`), carried here so
+    # one file serves every command.
+    sources: list[dict[str, Any]] = Field(default_factory=list, description="gateway connectors")
+    sinks: list[dict[str, Any]] = Field(default_factory=list, description="gateway sinks")
+    gateway: dict[str, Any] = Field(default_factory=dict, description="gateway settings")
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,128 @@
+"""The one interface every connector implements, and what the gateway hands it.
+
+A connector module (like a Telegraf plugin) holds its config model (`Config`, with a `type`
+literal), its reader (`create(config, site) -> Connector`), and a sample config in its
+docstring. It emits batches of samples; it never knows the sinks or the other connectors.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from edge.domain.samples import Sample
+from edge.store.base import Rejected
+
+
+@dataclass
+class Batch:
+    samples: list[Sample]
+    rejected: list[Rejected] = field(default_factory=list)
+    source: str = ""
+    #: Called once the batch is committed to the local store and every sink's queue
+    #: (MQTT acknowledges its messages here, never before).
+    on_commit: Callable[[], None] | None = None
+
+
+@dataclass
+class SourceHealth:
+    """What /health and /metrics say about one connector."""
+
+    name: str
+    type: str
+    state: str = "starting"  # starting | connected | reconnecting | stopped
+    samples: int = 0
+    rejected: int = 0
+    errors: int = 0
+    reconnects: int = 0
+    last_error: str = ""
+    last_sample_wall: float | None = None
+    machines_offline: set[str] = field(default_factory=set)
+
+    def set_state(self, state: str, log: logging.Logger, detail: str = "") -> None:
+        """One log line per connector state change, never per sample."""
+        if state != self.state:
+            self.state = state
+            log.warning("%s: %s%s", self.name, state, f" ({detail})" if detail else "")
+
+
+class SourceClock:
+    """The source's notion of now, for stamping `offline` when a source goes silent.
+
+    Sources may run in simulated time (our simulators) or on a skewed PLC clock: the gateway
+    follows the source's own timestamps and their rate against the wall clock."""
+
+    def __init__(self) -> None:
+        self._anchor: tuple[float, int] | None = None  # (wall s, source ms)
+        self._rate = 1.0
+        self.last_ts: int | None = None
+
+    def observe(self, ts: int, wall: float | None = None) -> None:
+        wall = time.monotonic() if wall is None else wall
+        if self._anchor is not None and wall - self._anchor[0] >= 2.0:
+            rate = (ts - self._anchor[1]) / 1000 / (wall - self._anchor[0])
+            if 0.01 <= rate <= 100_000:
+                self._rate = rate
+            self._anchor = (wall, ts)
+        elif self._anchor is None:
+            self._anchor = (wall, ts)
+        self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
+
+    def now(self, wall: float | None = None) -> int:
+        wall = time.monotonic() if wall is None else wall
+        if self._anchor is None:
+            return int(time.time() * 1000)
+        estimate = self._anchor[1] + int((wall - self._anchor[0]) * 1000 * self._rate)
+        return max(estimate, (self.last_ts or 0) + 1)
+
+
+@dataclass
+class ConnectorContext:
+    name: str
+    emit: Callable[[Batch], Awaitable[None]]
+    health: SourceHealth
+    log: logging.Logger
+    clock: SourceClock = field(default_factory=SourceClock)
+
+    async def lost(self, machines: list[str], why: str) -> None:
+        """The source is gone: write `offline` for its machines at the source's now."""
+        ts = self.clock.now()
+        fresh = [m for m in machines if m not in self.health.machines_offline]
+        self.health.machines_offline.update(machines)
+        if fresh:
+            await self.emit(
+                Batch([Sample(ts, m, "state", "offline") for m in fresh], source=self.name)
+            )
+        self.health.set_state("reconnecting", self.log, why)
+
+    def back(self, machines: list[str]) -> None:
+        self.health.machines_offline.difference_update(machines)
+        self.health.set_state("connected", self.log)
+
+
+class Connector(Protocol):
+    name: str
+    machines: list[str]
+
+    async def run(self, ctx: ConnectorContext) -> None:
+        """Read until cancelled; reconnects by itself and reports through ctx."""
+
+
+class Backoff:
+    """Capped exponential backoff: 0.25, 0.5, 1, 2, 2, … seconds. A device that returns is read
+    again within the cap (REFERENCE.md: never give up, never hammer)."""
+
+    def __init__(self, first: float = 0.25, cap: float = 2.0):
+        self.first, self.cap = first, cap
+        self._next = first
+
+    def next(self) -> float:
+        delay = self._next
+        self._next = min(self.cap, delay * 2)
+        return delay
+
+    def reset(self) -> None:
+        self._next = self.first

@@ -1,0 +1,1 @@
+"""The gateway: connectors → mapping → pipeline → sinks, with liveness, health and metrics."""

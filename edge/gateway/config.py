@@ -1,0 +1,139 @@
+"""The gateway's part of the site file: `sources:`, `sinks:` and `gateway:`.
+
+Source configs are a union over the connector modules found in `edge.connectors`, keyed by
+`type`, so a new protocol needs no change here. Secrets are named by environment variable
+(`*_env` keys), never written in the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from edge.config.loader import ConfigError, format_validation_error, parse_site_config
+from edge.config.site import SiteConfig
+from edge.connectors import connector_modules
+from edge.sinks.influxdb import InfluxConfig
+
+
+class SqliteSinkConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["sqlite"] = "sqlite"
+    name: str = "sqlite"
+    path: str | None = Field(None, description="default: the site's `store:`")
+
+
+class HttpConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    host: str = "127.0.0.1"
+    port: int = Field(8787, ge=0, le=65535, description="0 turns /health and /metrics off")
+
+
+class GatewaySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    queue_batches: int = Field(1000, ge=1, description="bounded queue between connectors and sinks")
+    max_samples_per_commit: int = Field(20_000, ge=1)
+    data_dir: str = Field(".", description="queues and certificates, relative to the config file")
+
+
+SinkConfig = Annotated[Union[SqliteSinkConfig, InfluxConfig], Field(discriminator="type")]  # noqa: UP007
+
+
+def _source_union() -> Any:
+    models = tuple(m.Config for m in connector_modules().values())
+    if len(models) == 1:
+        return models[0]
+    return Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007
+
+
+def gateway_model() -> type[BaseModel]:
+    """The whole site file as the gateway reads it (also `fieldlab config schema`)."""
+    fields = {
+        name: (f.annotation, f)
+        for name, f in SiteConfig.model_fields.items()
+        if name not in ("sources", "sinks", "gateway")
+    }
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        "FieldlabSite",
+        __config__=ConfigDict(extra="forbid"),
+        sources=(list[_source_union()], Field(default_factory=list)),
+        sinks=(list[SinkConfig], Field(default_factory=list)),
+        gateway=(GatewaySettings, Field(default_factory=GatewaySettings)),
+        **fields,
+    )
+
+
+class GatewayConfig(BaseModel):
+    sources: list[Any]
+    sinks: list[Any]
+    gateway: GatewaySettings
+
+
+def parse_gateway_config(text: str, name: str = "site.yaml") -> tuple[SiteConfig, GatewayConfig]:
+    site = parse_site_config(text, name)
+    data = yaml.safe_load(text) or {}
+    tags = frozenset(connector_modules()) | {"sqlite", "influxdb"}
+    try:
+        full = gateway_model().model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, name, tags=tags)) from None
+    names = [s.name for s in full.sources]  # type: ignore[attr-defined]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ConfigError(f"{name}: sources: name {dup[0]!r} is used twice; give each a name")
+    return site, GatewayConfig(
+        sources=full.sources,
+        sinks=full.sinks,  # type: ignore[attr-defined]
+        gateway=full.gateway,
+    )  # type: ignore[attr-defined]
+
+
+def load_gateway_config(path: str | Path) -> tuple[SiteConfig, GatewayConfig]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    return parse_gateway_config(text, str(path))
+
+
+def missing_secrets(cfg: GatewayConfig) -> list[str]:
+    """`*_env` keys whose environment variable is not set, as ``path: VAR``."""
+    out = []
+    for kind, items in (("sources", cfg.sources), ("sinks", cfg.sinks)):
+        for i, item in enumerate(items):
+            for path, value in _env_keys(item.model_dump(), f"{kind}[{i}]"):
+                if value and value not in os.environ:
+                    out.append(f"{path}: environment variable {value} is not set")
+    return out
+
+
+def _env_keys(obj: Any, path: str) -> list[tuple[str, str]]:
+    found = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if isinstance(k, str) and k.endswith("_env") and isinstance(v, str):
+                found.append((f"{path}.{k}", v))
+            else:
+                found += _env_keys(v, f"{path}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            found += _env_keys(v, f"{path}[{i}]")
+    return found
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for logs, /health and error messages: the password is never shown."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))

@@ -1,0 +1,100 @@
+"""The pipeline: a bounded queue of batches from connectors, fanned out to every sink.
+
+Connectors `await emit(batch)`: when the sinks fall behind, the queue fills and emitting waits
+(backpressure instead of unbounded memory). A batch is written to the local store and every
+sink's durable queue in one worker-thread call, and only then is its `on_commit` called.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from edge.connectors.base import Batch
+from edge.domain.samples import Sample
+from edge.sinks.base import Sink
+from edge.store.base import Rejected, Store
+
+log = logging.getLogger("fieldlab.gateway")
+
+
+@dataclass
+class PipelineStats:
+    batches: int = 0
+    samples: int = 0
+    rejected: int = 0
+    commit_seconds: float = 0.0
+    by_source: dict[str, int] = field(default_factory=dict)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        store: Store,
+        sinks: list[Sink],
+        *,
+        queue_batches: int = 1000,
+        max_samples_per_commit: int = 20_000,
+    ):
+        self.store = store
+        self.sinks = sinks
+        self.queue: asyncio.Queue[Batch] = asyncio.Queue(maxsize=queue_batches)
+        self.max_samples = max_samples_per_commit
+        self.latest: dict[tuple[str, str], tuple[int, object]] = {}
+        self.stats = PipelineStats()
+
+    async def emit(self, batch: Batch) -> None:
+        await self.queue.put(batch)
+
+    def _commit(self, samples: list[Sample], rejected: list[Rejected]) -> None:
+        if rejected:
+            self.store.write_rejected(rejected)
+        if samples:
+            for sink in self.sinks:
+                sink.accept(samples)
+
+    async def run(self) -> None:
+        while True:
+            batches = [await self.queue.get()]
+            n = len(batches[0].samples)
+            while n < self.max_samples and not self.queue.empty():
+                b = self.queue.get_nowait()
+                batches.append(b)
+                n += len(b.samples)
+            await self._flush(batches)
+
+    async def _flush(self, batches: list[Batch]) -> None:
+        samples = [s for b in batches for s in b.samples]
+        rejected = [r for b in batches for r in b.rejected]
+        t0 = time.perf_counter()
+        while True:
+            try:
+                await asyncio.to_thread(self._commit, samples, rejected)
+                break
+            except Exception as exc:  # noqa: BLE001 - a full disk must not kill the gateway
+                log.error("cannot commit %d samples (%s); retrying in 1 s", len(samples), exc)
+                await asyncio.sleep(1.0)
+        self.stats.commit_seconds += time.perf_counter() - t0
+        self.stats.batches += len(batches)
+        self.stats.samples += len(samples)
+        self.stats.rejected += len(rejected)
+        for b in batches:
+            self.stats.by_source[b.source] = self.stats.by_source.get(b.source, 0) + len(b.samples)
+            if b.on_commit is not None:
+                b.on_commit()
+        for s in samples:
+            key = (s.machine, s.signal)
+            prev = self.latest.get(key)
+            if prev is None or s.ts >= prev[0]:
+                self.latest[key] = (s.ts, s.value)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Commit what is queued (at shutdown)."""
+        deadline = time.monotonic() + timeout
+        while not self.queue.empty() and time.monotonic() < deadline:
+            batches = []
+            while not self.queue.empty():
+                batches.append(self.queue.get_nowait())
+            await self._flush(batches)

@@ -1,0 +1,253 @@
+"""Assembling and running the gateway: store, sinks, pipeline, connectors, liveness, HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from edge.config.site import SiteConfig
+from edge.connectors import connector_modules
+from edge.connectors.base import Batch, ConnectorContext, SourceHealth
+from edge.domain.samples import Sample
+from edge.gateway.config import GatewayConfig, SqliteSinkConfig, redact_url
+from edge.gateway.http import HttpServer, prometheus
+from edge.gateway.pipeline import Pipeline
+from edge.sinks.base import Sink
+from edge.sinks.influxdb import InfluxConfig, InfluxSink
+from edge.sinks.sqlite import SqliteSink
+from edge.store.sqlite import SqliteStore
+
+log = logging.getLogger("fieldlab.gateway")
+
+
+class Gateway:
+    def __init__(self, site: SiteConfig, cfg: GatewayConfig, base_dir: Path):
+        self.site, self.cfg, self.base_dir = site, cfg, base_dir
+        self.data_dir = (base_dir / cfg.gateway.data_dir).resolve()
+        self.started = time.time()
+        self.health: list[SourceHealth] = []
+        self.connectors: list[Any] = []
+        self.contexts: list[ConnectorContext] = []
+        self.sinks: list[Sink] = []
+        self.store: SqliteStore | None = None
+        self.pipeline: Pipeline | None = None
+        self.http: HttpServer | None = None
+        self._stop = asyncio.Event()
+
+    def _local_store_path(self) -> Path:
+        for s in self.cfg.sinks:
+            if isinstance(s, SqliteSinkConfig) and s.path:
+                return (self.base_dir / s.path).resolve()
+        if self.site.store.startswith("sqlite:///"):
+            p = Path(self.site.store.removeprefix("sqlite:///"))
+            return p if p.is_absolute() else (self.base_dir / p).resolve()
+        return self.data_dir / "gateway.db"
+
+    def _build(self) -> None:
+        self.store = SqliteStore(self._local_store_path())
+        wants_sqlite = not self.cfg.sinks or any(
+            isinstance(s, SqliteSinkConfig) for s in self.cfg.sinks
+        )
+        if wants_sqlite:
+            self.sinks.append(SqliteSink(self.store))
+        for s in self.cfg.sinks:
+            if isinstance(s, InfluxConfig):
+                self.sinks.append(InfluxSink(s, self.data_dir))
+        self.pipeline = Pipeline(
+            self.store,
+            self.sinks,
+            queue_batches=self.cfg.gateway.queue_batches,
+            max_samples_per_commit=self.cfg.gateway.max_samples_per_commit,
+        )
+        modules = connector_modules()
+        for scfg in self.cfg.sources:
+            connector = modules[scfg.type].create(scfg, self.site)
+            health = SourceHealth(scfg.name, scfg.type)
+            self.connectors.append(connector)
+            self.health.append(health)
+            self.contexts.append(
+                ConnectorContext(
+                    scfg.name,
+                    self.pipeline.emit,
+                    health,
+                    logging.getLogger(f"fieldlab.{scfg.type}"),
+                )
+            )
+
+    def machines(self) -> list[str]:
+        seen: list[str] = []
+        for c in self.connectors:
+            seen += [m for m in c.machines if m not in seen]
+        return seen
+
+    def _close_gaps(self) -> list[Sample]:
+        """At start: a machine whose last state is not offline has been unobserved since its
+        last sample; close that gap with `offline` (DOMAIN.md §3)."""
+        assert self.store is not None
+        out = []
+        for m in self.machines():
+            latest = self.store.latest(m)
+            if not latest:
+                continue
+            state = next((s.value for s in latest if s.signal == "state"), None)
+            if state is not None and state != "offline":
+                out.append(Sample(max(s.ts for s in latest) + 1, m, "state", "offline"))
+        return out
+
+    async def run(self) -> None:
+        self._build()
+        assert self.pipeline is not None and self.store is not None
+        gaps = self._close_gaps()
+        if gaps:
+            await asyncio.to_thread(self.pipeline._commit, gaps, [])
+        tasks = [asyncio.create_task(self.pipeline.run(), name="pipeline")]
+        tasks += [asyncio.create_task(s.run(), name=f"sink {s.name}") for s in self.sinks]
+        conn_tasks = [
+            asyncio.create_task(self._supervise(c, ctx), name=f"source {c.name}")
+            for c, ctx in zip(self.connectors, self.contexts, strict=True)
+        ]
+        http_cfg = self.cfg.gateway.http
+        if http_cfg.port:
+            self.http = HttpServer(
+                http_cfg.host, http_cfg.port, self.health_report, self.metrics_text
+            )
+            await self.http.start()
+            log.warning(
+                "health on http://%s:%d/health, metrics on /metrics", http_cfg.host, self.http.port
+            )
+        try:
+            await self._stop.wait()
+        finally:
+            for t in conn_tasks:
+                t.cancel()
+            await asyncio.gather(*conn_tasks, return_exceptions=True)
+            # A state never runs on beyond what was observed: offline as the gateway stops.
+            offline = [
+                Sample(ctx.clock.now(), m, "state", "offline")
+                for c, ctx in zip(self.connectors, self.contexts, strict=True)
+                for m in c.machines
+                if m not in ctx.health.machines_offline
+            ]
+            if offline:
+                await self.pipeline.emit(Batch(offline, source="gateway"))
+            await self.pipeline.drain()
+            await self._flush_sinks(5.0)
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if self.http is not None:
+                await self.http.stop()
+            for s in self.sinks:
+                with contextlib.suppress(Exception):
+                    s.close()
+            with contextlib.suppress(Exception):
+                self.store.close()
+
+    async def _flush_sinks(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(s.stats().get("queued_points", 0) == 0 for s in self.sinks):
+                return
+            await asyncio.sleep(0.1)
+
+    async def _supervise(self, connector: Any, ctx: ConnectorContext) -> None:
+        """A connector that crashes is restarted: the gateway never silently stops reading."""
+        while True:
+            try:
+                await connector.run(ctx)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                ctx.health.errors += 1
+                ctx.health.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("%s crashed; restarting in 1 s", ctx.name)
+                with contextlib.suppress(Exception):
+                    await ctx.lost(list(connector.machines), "connector crashed")
+                await asyncio.sleep(1.0)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    # -- reports ---------------------------------------------------------------------------------
+
+    def health_report(self) -> dict[str, Any]:
+        now = time.time()
+        sources = [
+            {
+                "name": h.name,
+                "type": h.type,
+                "state": h.state,
+                "samples": h.samples,
+                "rejected": h.rejected,
+                "errors": h.errors,
+                "reconnects": h.reconnects,
+                "last_error": h.last_error,
+                "last_sample_age_s": None
+                if h.last_sample_wall is None
+                else round(now - h.last_sample_wall, 3),
+                "machines_offline": sorted(h.machines_offline),
+            }
+            for h in self.health
+        ]
+        sinks = [{"name": s.name, **s.stats()} for s in self.sinks]
+        ok = all(s["state"] == "connected" for s in sources) and all(
+            s.get("up", 1.0) for s in sinks
+        )
+        p = self.pipeline
+        return {
+            "status": "ok" if ok else "degraded",
+            "uptime_s": round(now - self.started, 1),
+            "sources": sources,
+            "sinks": sinks,
+            "pipeline": {
+                "queued_batches": p.queue.qsize() if p else 0,
+                "samples": p.stats.samples if p else 0,
+                "rejected": p.stats.rejected if p else 0,
+            },
+            "endpoints": [
+                redact_url(getattr(c, "url", "") or getattr(c.cfg, "url", ""))
+                for c in self.connectors
+                if getattr(c, "cfg", None) is not None
+            ],
+        }
+
+    def metrics_text(self) -> str:
+        series: dict[str, list[tuple[dict[str, str], float]]] = {}
+
+        def add(name: str, labels: dict[str, str], value: float) -> None:
+            series.setdefault(name, []).append((labels, float(value)))
+
+        for h in self.health:
+            lab = {"source": h.name, "type": h.type}
+            add("fieldlab_source_samples_total", lab, h.samples)
+            add("fieldlab_source_rejected_total", lab, h.rejected)
+            add("fieldlab_source_errors_total", lab, h.errors)
+            add("fieldlab_source_reconnects_total", lab, h.reconnects)
+            add("fieldlab_source_connected", lab, h.state == "connected")
+            add("fieldlab_source_machines_offline", lab, len(h.machines_offline))
+        for s in self.sinks:
+            for k, v in s.stats().items():
+                name = f"fieldlab_sink_{k}" + (
+                    "_total"
+                    if k
+                    in ("written", "sent_points", "dropped_points", "errors", "rejected_points")
+                    else ""
+                )
+                add(name, {"sink": s.name}, v)
+        if self.pipeline is not None:
+            add("fieldlab_pipeline_queued_batches", {}, self.pipeline.queue.qsize())
+            add("fieldlab_pipeline_samples_total", {}, self.pipeline.stats.samples)
+            add("fieldlab_pipeline_rejected_total", {}, self.pipeline.stats.rejected)
+        return prometheus(
+            series,
+            {
+                "fieldlab_source_samples_total": "samples read from a source",
+                "fieldlab_source_rejected_total": "inputs kept in the rejected table",
+                "fieldlab_sink_dropped_points_total": "points the overflow policy dropped",
+            },
+        )

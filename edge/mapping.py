@@ -1,0 +1,175 @@
+"""Mapping: raw device values to DOMAIN samples (scale, offset, enum maps, derived states).
+
+Every connector hands its raw values through one `SignalMap`, so a fieldlab engineer configures
+the meaning of a tag the same way for OPC UA, Modbus and MQTT. A code that maps to nothing is
+kept as received and reported (DOMAIN.md §3): never dropped, never guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from edge.domain.samples import COUNTER_SIGNALS, Sample, SampleError, coerce_value
+
+#: PackML state numbers (ISA-TR88.00.02) to DOMAIN states.
+PACKML: dict[int, str] = {
+    0: "offline",
+    1: "idle",
+    2: "planned_stop",
+    3: "idle",
+    4: "idle",
+    5: "starved",
+    6: "running",
+    7: "idle",
+    8: "fault",
+    9: "fault",
+    10: "idle",
+    11: "setup",
+    12: "idle",
+    13: "idle",
+    14: "idle",
+    15: "idle",
+    16: "idle",
+    17: "idle",
+}
+
+
+class Threshold(BaseModel):
+    """A state derived from a process value with hysteresis: a power meter on a machine
+    without a PLC (above ``running_above`` running, below ``idle_below`` idle, between: keep)."""
+
+    model_config = ConfigDict(extra="forbid")
+    running_above: float
+    idle_below: float
+    off_below: float | None = Field(None, description="below this: planned_stop (switched off)")
+
+    @model_validator(mode="after")
+    def _order(self) -> Threshold:
+        if self.idle_below > self.running_above:
+            raise ValueError("idle_below must not be above running_above")
+        return self
+
+
+class SignalMap(BaseModel):
+    """How one raw value becomes a DOMAIN signal's value."""
+
+    model_config = ConfigDict(extra="forbid")
+    scale: float = 1.0
+    offset: float = 0.0
+    map: dict[str, str] | None = Field(
+        None, description="device code → value, e.g. {1: running, 2: idle}; keys as text"
+    )
+    preset: Literal["packml", "run_bit"] | None = Field(
+        None, description="a standard map for state: PackML state numbers, or a run bit"
+    )
+    derive_state: Threshold | None = Field(
+        None, description="also write `state` from this value with thresholds and hysteresis"
+    )
+    unit: str | None = None
+
+
+@dataclass
+class Mapper:
+    """Applies a machine's signal maps; keeps hysteresis state between calls."""
+
+    unmapped: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    _derived: dict[str, str] = field(default_factory=dict)
+
+    def apply(
+        self, machine: str, signal: str, raw: object, ts: int, spec: SignalMap | None
+    ) -> list[Sample]:
+        """Samples for one raw value; raises SampleError when it cannot be one."""
+        spec = spec or _PLAIN
+        value = raw
+        out: list[Sample] = []
+        if spec.derive_state is not None:
+            number = _as_number(raw)
+            if number is not None:
+                state = self._derive(machine, number * spec.scale + spec.offset, spec.derive_state)
+                if state is not None:
+                    out.append(Sample(ts, machine, "state", state))
+        table = spec.map or (
+            PACKML_TEXT
+            if spec.preset == "packml"
+            else RUN_BIT_TEXT
+            if spec.preset == "run_bit"
+            else None
+        )
+        if table is not None:
+            key = _code_key(raw)
+            if key in table:
+                value = table[key]
+            else:
+                # Kept as received and reported: an unknown code is a data-quality problem.
+                self.unmapped.setdefault((machine, signal), set()).add(key)
+                value = key if signal in ("state", "reason", "product") else raw
+        elif (spec.scale != 1.0 or spec.offset != 0.0) and signal not in (
+            "state",
+            "reason",
+            "product",
+        ):
+            number = _as_number(raw)
+            if number is None:
+                raise SampleError(f"value: {signal} must be a number, got {raw!r}")
+            value = number * spec.scale + spec.offset
+            if signal in COUNTER_SIGNALS:
+                value = round(value)
+        if signal == "state" and isinstance(value, (int, float)) and table is None:
+            value = str(value)
+        if signal in ("reason", "product") and isinstance(value, (int, float)):
+            value = str(value)
+        out.append(Sample(ts, machine, signal, coerce_value(signal, value)))
+        return out
+
+    def _derive(self, machine: str, x: float, th: Threshold) -> str | None:
+        prev = self._derived.get(machine)
+        if th.off_below is not None and x < th.off_below:
+            new = "planned_stop"
+        elif x > th.running_above:
+            new = "running"
+        elif x < th.idle_below:
+            new = "idle"
+        else:
+            new = prev if prev in ("running", "idle") else "idle"
+        self._derived[machine] = new
+        return new if new != prev else None
+
+    def forget(self, machine: str) -> None:
+        """After a gap the derived state is written again (a state never carries across)."""
+        self._derived.pop(machine, None)
+
+
+_PLAIN = SignalMap()
+PACKML_TEXT = {str(k): v for k, v in PACKML.items()}
+RUN_BIT_TEXT = {
+    "0": "idle",
+    "1": "running",
+    "False": "idle",
+    "True": "running",
+    "false": "idle",
+    "true": "running",
+}
+
+
+def _code_key(raw: object) -> str:
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return str(raw)
+
+
+def _as_number(raw: object) -> float | None:
+    if isinstance(raw, bool):
+        return float(raw)
+    if isinstance(raw, (int, float)):
+        return float(raw) if math.isfinite(raw) else None
+    if isinstance(raw, str):
+        try:
+            x = float(raw)
+        except ValueError:
+            return None
+        return x if math.isfinite(x) else None
+    return None

@@ -1,0 +1,1 @@
+"""Sinks: where the gateway writes samples, several at once (fan-out)."""

@@ -1,0 +1,236 @@
+"""InfluxDB sink: the durable queue in front, line protocol to InfluxDB 1.x ``/write`` or to
+2.x/3.x through influxdb-client's write API, with our own retry policy (influxdb-client's gives up
+after 180 s; ours never does while the queue holds the data).
+
+```yaml
+sinks:
+  - type: influxdb
+    api: v2                     # v2 (InfluxDB 2.x/3.x, influxdb-client) or v1 (/write)
+    url: http://127.0.0.1:8086
+    org: fieldlab               # v2
+    bucket: fieldlab            # v2; v1: database
+    token_env: INFLUX_TOKEN     # secrets come from the environment, never the file
+    queue: {path: influx-queue.db, max_mb: 512, max_age_h: 168, overflow: drop_oldest}
+```
+413 splits a batch, other 4xx quarantine it (counted as rejected points), 429/5xx and
+connection errors back off (honouring Retry-After) and keep it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge.domain.samples import Sample
+from edge.sinks.line_protocol import to_lines
+from edge.sinks.queue import DurableQueue, Overflow
+
+log = logging.getLogger("fieldlab.sink.influxdb")
+
+
+class QueueConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = "influxdb-queue.db"
+    max_mb: float = Field(512, gt=0)
+    max_age_h: float | None = Field(None, gt=0)
+    overflow: Overflow = "drop_oldest"
+
+
+class InfluxConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["influxdb"] = "influxdb"
+    name: str = "influxdb"
+    api: Literal["v1", "v2"] = "v2"
+    url: str = "http://127.0.0.1:8086"
+    org: str = "fieldlab"
+    bucket: str = "fieldlab"
+    database: str | None = Field(None, description="v1: database (default: bucket)")
+    token_env: str | None = Field(None, description="v2: environment variable with the token")
+    username_env: str | None = Field(None, description="v1: environment variable, user name")
+    password_env: str | None = Field(None, description="v1: environment variable, password")
+    batch_points: int = Field(5000, ge=1)
+    timeout_s: float = Field(10, gt=0)
+    queue: QueueConfig = Field(default_factory=QueueConfig)
+
+    def secret(self, env: str | None) -> str | None:
+        return os.environ.get(env) if env else None
+
+
+class WriteError(Exception):
+    def __init__(self, status: int, message: str, retry_after: float | None = None):
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+def http_write(cfg: InfluxConfig, body: bytes) -> None:
+    """InfluxDB 1.x: one ``/write`` request; raises WriteError with the HTTP status, or OSError."""
+    params = {"db": cfg.database or cfg.bucket, "precision": "ms"}
+    req = urllib.request.Request(
+        cfg.url.rstrip("/") + "/write?" + urllib.parse.urlencode(params),
+        data=body,
+        method="POST",
+        headers={"Content-Type": "text/plain; charset=utf-8"},
+    )
+    user, password = cfg.secret(cfg.username_env), cfg.secret(cfg.password_env)
+    if user:
+        basic = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
+        req.add_header("Authorization", f"Basic {basic}")
+    try:
+        with urllib.request.urlopen(req, timeout=cfg.timeout_s) as resp:
+            resp.read()
+    except urllib.error.HTTPError as exc:
+        retry = exc.headers.get("Retry-After") if exc.headers else None
+        detail = exc.read(500).decode("utf-8", "replace").strip()
+        raise WriteError(
+            exc.code, detail, float(retry) if retry and retry.isdigit() else None
+        ) from None
+
+
+class ClientWriter:
+    """InfluxDB 2.x/3.x through influxdb-client's synchronous write API (our queue retries)."""
+
+    def __init__(self, cfg: InfluxConfig):
+        from influxdb_client import InfluxDBClient
+        from influxdb_client.client.write_api import SYNCHRONOUS
+
+        self.cfg = cfg
+        self._client = InfluxDBClient(
+            url=cfg.url,
+            token=cfg.secret(cfg.token_env) or "",
+            org=cfg.org,
+            timeout=int(cfg.timeout_s * 1000),
+        )
+        self._api = self._client.write_api(write_options=SYNCHRONOUS)
+
+    def __call__(self, cfg: InfluxConfig, body: bytes) -> None:
+        from influxdb_client import WritePrecision
+        from influxdb_client.rest import ApiException
+        from urllib3.exceptions import HTTPError
+
+        try:
+            self._api.write(
+                cfg.bucket, cfg.org, record=body.decode(), write_precision=WritePrecision.MS
+            )
+        except ApiException as exc:
+            retry = (exc.headers or {}).get("Retry-After")
+            raise WriteError(
+                int(exc.status or 0),
+                str(exc.body or exc.reason)[:500],
+                float(retry) if retry and str(retry).isdigit() else None,
+            ) from None
+        except HTTPError as exc:
+            raise OSError(str(exc)) from None
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class InfluxSink:
+    def __init__(self, cfg: InfluxConfig, base_dir: Path | None = None):
+        self.cfg = cfg
+        self.name = cfg.name
+        qpath = Path(cfg.queue.path)
+        if not qpath.is_absolute() and base_dir is not None:
+            qpath = base_dir / qpath
+        self.queue = DurableQueue(
+            qpath,
+            max_bytes=int(cfg.queue.max_mb * 2**20),
+            max_age_s=cfg.queue.max_age_h * 3600 if cfg.queue.max_age_h else None,
+            overflow=cfg.queue.overflow,
+        )
+        self.errors = 0
+        self.up = False
+        self._write = ClientWriter(cfg) if cfg.api == "v2" else http_write
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def accept(self, samples: list[Sample]) -> None:
+        step = self.cfg.batch_points
+        for i in range(0, len(samples), step):
+            part = samples[i : i + step]
+            self.queue.append(to_lines(part).encode(), len(part))
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        delay = 0.25
+        while True:
+            item = await asyncio.to_thread(self.queue.peek)
+            if item is None:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), 1.0)
+                continue
+            batch_id, payload, points = item
+            try:
+                await asyncio.to_thread(self._write, self.cfg, payload)
+            except WriteError as exc:
+                self.errors += 1
+                if exc.status == 413 and points > 1:
+                    lines = payload.split(b"\n")
+                    half = len(lines) // 2
+                    await asyncio.to_thread(
+                        self.queue.replace,
+                        batch_id,
+                        [
+                            (b"\n".join(lines[:half]), half),
+                            (b"\n".join(lines[half:]), len(lines) - half),
+                        ],
+                    )
+                    continue
+                if 400 <= exc.status < 500 and exc.status not in (401, 403, 404, 408, 429):
+                    log.error(
+                        "%s: batch of %d points refused, kept as rejected: %s",
+                        self.name,
+                        points,
+                        exc,
+                    )
+                    await asyncio.to_thread(self.queue.ack, batch_id, 0)
+                    await asyncio.to_thread(self.queue.count, "rejected_points", points)
+                    continue
+                self._down(str(exc))
+                await asyncio.sleep(exc.retry_after or delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            except OSError as exc:
+                self.errors += 1
+                self._down(str(getattr(exc, "reason", exc)))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            delay = 0.25
+            if not self.up:
+                self.up = True
+                log.warning("%s: writing to %s", self.name, self.cfg.url)
+            await asyncio.to_thread(self.queue.ack, batch_id, points)
+
+    def _down(self, why: str) -> None:
+        if self.up or self.errors == 1:
+            log.warning(
+                "%s: cannot write to %s (%s); keeping data in %s",
+                self.name,
+                self.cfg.url,
+                why,
+                self.queue.path,
+            )
+        self.up = False
+
+    def stats(self) -> dict[str, float]:
+        return {**self.queue.stats(), "errors": self.errors, "up": float(self.up)}
+
+    def close(self) -> None:
+        if isinstance(self._write, ClientWriter):
+            self._write.close()
+        self.queue.close()

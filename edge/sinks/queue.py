@@ -1,0 +1,148 @@
+"""Durable store-and-forward: an on-disk queue (SQLite) in front of every remote sink.
+
+A batch is appended before the gateway acknowledges its source, and removed only after the
+remote end confirmed it; a crash or SIGKILL in between means it is sent again, which the
+idempotent InfluxDB write (same series, same time) turns into exactly once. When the queue
+passes its size or age cap, the overflow policy acts and every point it drops is counted.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Literal
+
+Overflow = Literal["drop_oldest", "drop_newest"]
+
+
+class DurableQueue:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        max_bytes: int = 512 * 2**20,
+        max_age_s: float | None = None,
+        overflow: Overflow = "drop_oldest",
+    ):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
+        self.max_age_s = max_age_s
+        self.overflow = overflow
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=30
+        )
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS batches (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "created REAL NOT NULL, points INTEGER NOT NULL, bytes INTEGER NOT NULL, "
+            "payload BLOB NOT NULL)"
+        )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+        )
+
+    def append(self, payload: bytes, points: int) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if self.overflow == "drop_newest" and self._bytes() + len(payload) > self.max_bytes:
+                    self._count("dropped_points", points)
+                else:
+                    self._db.execute(
+                        "INSERT INTO batches (created, points, bytes, payload) VALUES (?,?,?,?)",
+                        (time.time(), points, len(payload), payload),
+                    )
+                    self._enforce_caps()
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _bytes(self) -> int:
+        return int(self._db.execute("SELECT coalesce(sum(bytes), 0) FROM batches").fetchone()[0])
+
+    def _count(self, name: str, n: int) -> None:
+        self._db.execute(
+            "INSERT INTO counters VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + ?",
+            (name, n, n),
+        )
+
+    def _enforce_caps(self) -> None:
+        if self.max_age_s is not None:
+            cutoff = time.time() - self.max_age_s
+            old = self._db.execute(
+                "SELECT coalesce(sum(points), 0), count(*) FROM batches WHERE created < ?",
+                (cutoff,),
+            ).fetchone()
+            if old[1]:
+                self._db.execute("DELETE FROM batches WHERE created < ?", (cutoff,))
+                self._count("dropped_points", int(old[0]))
+        total = self._bytes()
+        while total > self.max_bytes:
+            row = self._db.execute(
+                "SELECT id, points, bytes FROM batches ORDER BY id LIMIT 1"
+            ).fetchone()
+            if row is None:
+                break
+            self._db.execute("DELETE FROM batches WHERE id = ?", (row[0],))
+            self._count("dropped_points", int(row[1]))
+            total -= int(row[2])
+
+    def peek(self) -> tuple[int, bytes, int] | None:
+        """The oldest batch: (id, payload, points)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, payload, points FROM batches ORDER BY id LIMIT 1"
+            ).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]), int(row[2]))
+
+    def ack(self, batch_id: int, points: int) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+            self._count("sent_points", points)
+            self._db.execute("COMMIT")
+
+    def replace(self, batch_id: int, parts: list[tuple[bytes, int]]) -> None:
+        """Split a batch the server found too large, keeping its place in the queue."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+            created = time.time()
+            for payload, points in parts:
+                self._db.execute(
+                    "INSERT INTO batches (id, created, points, bytes, payload) VALUES "
+                    "((SELECT coalesce(min(id), 1) - 1 FROM batches), ?, ?, ?, ?)",
+                    (created, points, len(payload), payload),
+                )
+            self._db.execute("COMMIT")
+
+    def count(self, name: str, n: int) -> None:
+        with self._lock:
+            self._count(name, n)
+
+    def stats(self) -> dict[str, float]:
+        with self._lock:
+            depth, points, size, oldest = self._db.execute(
+                "SELECT count(*), coalesce(sum(points), 0), coalesce(sum(bytes), 0), min(created) "
+                "FROM batches"
+            ).fetchone()
+            counters = dict(self._db.execute("SELECT name, value FROM counters").fetchall())
+        return {
+            "queued_batches": depth,
+            "queued_points": points,
+            "queued_bytes": size,
+            "oldest_age_s": 0.0 if oldest is None else max(0.0, time.time() - oldest),
+            "sent_points": counters.get("sent_points", 0),
+            "dropped_points": counters.get("dropped_points", 0),
+            "rejected_points": counters.get("rejected_points", 0),
+        }
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,25 @@
+"""The SQLite sink: the embedded historian, written through the store interface."""
+
+from __future__ import annotations
+
+from edge.domain.samples import Sample
+from edge.store.sqlite import SqliteStore
+
+
+class SqliteSink:
+    def __init__(self, store: SqliteStore, name: str = "sqlite"):
+        self.name = name
+        self.store = store
+        self.written = 0
+
+    def accept(self, samples: list[Sample]) -> None:
+        self.written += self.store.write(samples)
+
+    async def run(self) -> None:
+        return None
+
+    def stats(self) -> dict[str, float]:
+        return {"written": self.written}
+
+    def close(self) -> None:
+        self.store.close()
