@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(name)s: %(message)s",
         stream=sys.stdout,
     )
-    logging.getLogger("asyncua").setLevel(logging.ERROR)
+    # asyncua logs its own reconnect noise with tracebacks; the connector reports state changes.
+    logging.getLogger("asyncua").setLevel(logging.CRITICAL)
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     gw = Gateway(site, cfg, args.config.resolve().parent)
     return asyncio.run(_serve(gw))

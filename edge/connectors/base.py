@@ -1,8 +1,9 @@
 """The one interface every connector implements, and what the gateway hands it.
 
 A connector module (like a Telegraf plugin) holds its config model (`Config`, with a `type`
-literal), its reader (`create(config, site) -> Connector`), and a sample config in its
-docstring. It emits batches of samples; it never knows the sinks or the other connectors.
+literal), its reader (`create(config, site, data_dir) -> Connector`; relative paths such as
+certificate folders are under `data_dir`), and a sample config in its docstring. It emits
+batches of samples; it never knows the sinks or the other connectors.
 """
 
 from __future__ import annotations
@@ -87,20 +88,29 @@ class ConnectorContext:
     log: logging.Logger
     clock: SourceClock = field(default_factory=SourceClock)
 
-    async def lost(self, machines: list[str], why: str) -> None:
-        """The source is gone: write `offline` for its machines at the source's now."""
-        ts = self.clock.now()
+    async def lost(self, machines: list[str], why: str, *, source_down: bool = True) -> None:
+        """Machines gone from view: write `offline` at the source's now (once per gap)."""
         fresh = [m for m in machines if m not in self.health.machines_offline]
         self.health.machines_offline.update(machines)
-        if fresh:
+        if fresh and self.clock.last_ts is not None:
+            # Nothing observed yet means nothing to close: before its first state sample a
+            # machine counts as offline anyway, and the source's time base is still unknown.
+            ts = self.clock.now()
             await self.emit(
                 Batch([Sample(ts, m, "state", "offline") for m in fresh], source=self.name)
             )
-        self.health.set_state("reconnecting", self.log, why)
+            if not source_down:
+                self.log.warning("%s: %s offline (%s)", self.name, ", ".join(fresh), why)
+        if source_down:
+            self.health.set_state("reconnecting", self.log, why)
 
-    def back(self, machines: list[str]) -> None:
+    def back(self, machines: list[str], *, source_up: bool = True) -> None:
+        returning = [m for m in machines if m in self.health.machines_offline]
         self.health.machines_offline.difference_update(machines)
-        self.health.set_state("connected", self.log)
+        if returning and not source_up:
+            self.log.warning("%s: %s back", self.name, ", ".join(returning))
+        if source_up:
+            self.health.set_state("connected", self.log)
 
 
 class Connector(Protocol):

@@ -32,6 +32,7 @@ import json
 import re
 import ssl
 import time
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
@@ -110,7 +111,7 @@ class Config(BaseModel):
     flush_ms: int = Field(20, ge=1, description="how long messages gather into one batch")
 
 
-def create(cfg: Config, site: SiteConfig) -> MqttConnector:
+def create(cfg: Config, site: SiteConfig, data_dir: Path) -> MqttConnector:
     return MqttConnector(cfg)
 
 

@@ -65,7 +65,7 @@ class Gateway:
         )
         modules = connector_modules()
         for scfg in self.cfg.sources:
-            connector = modules[scfg.type].create(scfg, self.site)
+            connector = modules[scfg.type].create(scfg, self.site, self.data_dir)
             health = SourceHealth(scfg.name, scfg.type)
             self.connectors.append(connector)
             self.health.append(health)

@@ -1,0 +1,122 @@
+"""The gateway config that reads a scenario's machines from their faces.
+
+The simulators know their own register maps, node ids and topics, so they can write the
+`sources:` a fieldlab engineer would otherwise type: the demo, the recipes and the end-to-end
+tests use it, and it doubles as a worked example of a gateway config.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from simulators.archetypes import resolve
+from simulators.faces.modbus import STATE_CODES
+from simulators.faces.opcua import NAMESPACE, VARIABLES
+from simulators.scenario import Scenario
+
+
+def gateway_sources(
+    scenario: Scenario,
+    *,
+    host: str = "127.0.0.1",
+    opcua_port: int = 4840,
+    modbus_port: int = 5020,
+    mqtt_url: str = "mqtt://127.0.0.1:1883",
+    poll_ms: int = 250,
+) -> list[dict[str, Any]]:
+    by_face: dict[str, list[str]] = {}
+    for mid, spec in scenario.machines.items():
+        by_face.setdefault(spec.faces[0], []).append(mid)  # each machine read once
+    sources: list[dict[str, Any]] = []
+    if "opcua" in by_face:
+        machines = {}
+        for mid in by_face["opcua"]:
+            spec = scenario.machines[mid]
+            signals = {
+                sig: {"node": f"ns=sim;s={mid}.{browse}"} for sig, (browse, _) in VARIABLES.items()
+            }
+            for pv in resolve(spec.archetype, spec.behaviour).process:
+                signals[pv] = {"node": f"ns=sim;s={mid}.{pv}"}
+            machines[mid] = signals
+        sources.append(
+            {
+                "type": "opcua",
+                "name": "sim-opcua",
+                "url": f"opc.tcp://{host}:{opcua_port}/fieldlab/",
+                "namespaces": {"sim": NAMESPACE},
+                "publishing_interval_ms": 100,
+                "sampling_interval_ms": 0,
+                "queue_size": 1000,
+                "machines": machines,
+            }
+        )
+    if "modbus" in by_face:
+        codes = {str(v): k for k, v in STATE_CODES.items()}
+        reasons = {str(i + 1): r for i, r in enumerate(scenario.reasons)} | {"0": ""}
+        devices = []
+        for i, mid in enumerate(by_face["modbus"]):
+            spec = scenario.machines[mid]
+            unit = spec.modbus_unit or i + 1
+            ts = {"address": 8, "ms_address": 10}
+            if spec.archetype == "legacy_lathe":
+                fields: dict[str, Any] = {
+                    "power_kw": {
+                        "address": 0,
+                        "type": "FLOAT32",
+                        "order": "CDAB",
+                        "derive_state": {"running_above": 2.0, "idle_below": 1.0},
+                    },
+                    "energy_kwh": {"address": 2, "type": "UINT32", "order": "CDAB", "scale": 0.001},
+                    "count_total": {"address": 4, "type": "UINT16"},
+                }
+            else:
+                products = {str(j + 1): p for j, p in enumerate(spec.products)}
+                fields = {
+                    "state": {"address": 0, "type": "UINT16", "map": codes},
+                    "reason": {"address": 1, "type": "UINT16", "map": reasons},
+                    "count_total": {"address": 6, "type": "UINT32"},
+                    "count_good": {"address": 3, "type": "UINT16"},
+                    "count_scrap": {"address": 4, "type": "UINT16"},
+                }
+                if products:
+                    fields["product"] = {"address": 5, "type": "UINT16", "map": products}
+                for j, pv in enumerate(resolve(spec.archetype, spec.behaviour).process[:2]):
+                    fields[pv] = {"address": 12 + 2 * j, "type": "FLOAT32"}
+            devices.append({"unit": unit, "machine": mid, "timestamp": ts, "fields": fields})
+        sources.append(
+            {
+                "type": "modbus",
+                "name": "sim-modbus",
+                "host": host,
+                "port": modbus_port,
+                "poll_interval_ms": poll_ms,
+                "devices": devices,
+            }
+        )
+    if "mqtt" in by_face:
+        sources.append(
+            {
+                "type": "mqtt",
+                "name": "sim-mqtt",
+                "url": mqtt_url,
+                "client_id": f"fieldlab-gateway-{scenario.site}",
+                "topics": [
+                    {"template": f"fieldlab/{scenario.site}/{{area}}/{{machine}}/{{signal}}"}
+                ],
+            }
+        )
+    return sources
+
+
+def gateway_site_yaml(
+    scenario: Scenario, extra: dict[str, Any] | None = None, **kwargs: Any
+) -> str:
+    """The scenario's site config plus its `sources:`, ready for `fieldlab gateway`."""
+    site = scenario.site_config().model_dump(
+        mode="json", exclude_none=True, exclude={"sources", "sinks", "gateway"}
+    )
+    site["sources"] = gateway_sources(scenario, **kwargs)
+    site.update(extra or {})
+    return yaml.safe_dump(site, sort_keys=False, allow_unicode=True)
