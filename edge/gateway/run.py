@@ -129,6 +129,7 @@ class Gateway:
             offline = [
                 Sample(ctx.clock.now(), m, "state", "offline")
                 for c, ctx in zip(self.connectors, self.contexts, strict=True)
+                if ctx.clock.last_ts is not None
                 for m in c.machines
                 if m not in ctx.health.machines_offline
             ]
