@@ -82,6 +82,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="D",
         help="stop after this much wall-clock time",
     )
+    p.add_argument("--paused", action="store_true",
+                   help="start with the clock paused (SIGUSR1 starts it): lets a gateway "
+                        "connect before anything happens")
     p.add_argument("--truth", type=Path, metavar="FILE", help="write the ground truth (JSONL)")
     p.add_argument(
         "--site-out",
@@ -181,6 +184,8 @@ async def _serve(sim, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
         loop.add_signal_handler(
             signal.SIGUSR1, lambda: sim.resume() if sim.clock.paused else sim.pause()
         )
+    if args.paused:
+        sim.pause()
     try:
         await sim.start()
     except (OSError, ConnectionError) as exc:
