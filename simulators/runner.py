@@ -82,6 +82,7 @@ class Simulation:
         self.sim_now = self.start_ms
         self.samples_out = 0
         self._stop = asyncio.Event()
+        self._fault_tasks: set[asyncio.Task[None]] = set()
 
     # -- faces ------------------------------------------------------------------------------------
 
@@ -109,10 +110,13 @@ class Simulation:
         if self._face_settings is not None:
             self.faces = self._build_faces(self._face_settings)
             for face in self.faces:
-                await face.start()
+                await face.start(self.sim_now)
 
     async def stop(self) -> None:
         self._stop.set()
+        for task in list(self._fault_tasks):
+            task.cancel()
+        await asyncio.gather(*self._fault_tasks, return_exceptions=True)
         for face in self.faces:
             try:
                 await face.stop()
@@ -157,11 +161,15 @@ class Simulation:
         return batch
 
     async def _inject(self, ev: Event) -> None:
+        """Faults run beside the simulation: a face that is down for a while must not stop
+        simulated time, or there would be no gap to see."""
         face_name, fault, *args = ev.args + ["", ""]
         for face in self.faces:
             if face.name == face_name:
                 log.info("fault injection: %s %s %s", face_name, fault, args)
-                await face.inject(fault, [a for a in args if a])
+                task = asyncio.create_task(face.inject(fault, [a for a in args if a]))
+                self._fault_tasks.add(task)
+                task.add_done_callback(self._fault_tasks.discard)
 
     async def run(self, *, sim_until: int | None = None, wall_seconds: float | None = None) -> None:
         """Run until simulated ``sim_until``, ``wall_seconds`` pass, or `request_stop()`."""

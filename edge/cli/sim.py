@@ -82,9 +82,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="D",
         help="stop after this much wall-clock time",
     )
-    p.add_argument("--paused", action="store_true",
-                   help="start with the clock paused (SIGUSR1 starts it): lets a gateway "
-                        "connect before anything happens")
+    p.add_argument(
+        "--paused",
+        action="store_true",
+        help="start with the clock paused (SIGUSR1 starts it): lets a gateway "
+        "connect before anything happens",
+    )
     p.add_argument("--truth", type=Path, metavar="FILE", help="write the ground truth (JSONL)")
     p.add_argument(
         "--site-out",

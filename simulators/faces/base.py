@@ -10,7 +10,8 @@ from edge.domain.samples import Sample
 class Face(Protocol):
     name: str
 
-    async def start(self) -> None: ...
+    async def start(self, sim_now: int) -> None:
+        """Serve; values not yet produced carry the simulated time ``sim_now``."""
 
     async def stop(self) -> None: ...
 

@@ -161,7 +161,9 @@ class ModbusFace:
             for unit in self.units.values()
         ]
 
-    async def start(self) -> None:
+    async def start(self, sim_now: int | None = None) -> None:
+        if sim_now is not None:
+            self._last_now = sim_now
         self._server = ModbusTcpServer(self._devices(), address=(self.host, self.port))
         try:
             await self._server.serve_forever(background=True)

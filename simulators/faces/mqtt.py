@@ -62,7 +62,7 @@ class MqttFace:
         client.on_disconnect = lambda c, u, f, rc, p: self._connected.clear()
         return client
 
-    async def start(self) -> None:
+    async def start(self, sim_now: int = 0) -> None:
         self._client = self._make_client()
         self._client.connect_async(self.host, self.port, keepalive=30)
         self._client.loop_start()

@@ -102,6 +102,7 @@ class OpcUaFace:
         self._nodes: dict[tuple[str, str], tuple[ua.NodeId, ua.VariantType]] = {}
         self._sim_time: ua.NodeId | None = None
         self._current: dict[tuple[str, str], object] = {}
+        self._sim_now = 0
         self.bad: set[str] = set()  # machines whose values are written with a bad status
         self.writes = 0
 
@@ -138,7 +139,9 @@ class OpcUaFace:
                 )
             )
 
-    async def start(self) -> None:
+    async def start(self, sim_now: int | None = None) -> None:
+        if sim_now is not None:
+            self._sim_now = sim_now
         user_manager = _Users(self.user, self.password or "") if self.user else None
         server = Server(user_manager=user_manager) if user_manager else Server()
         await server.init()
@@ -189,8 +192,11 @@ class OpcUaFace:
                 "try --opcua-port)"
             ) from None
         self._server = server
-        for (m, signal), value in list(self._current.items()):  # after a restart
-            await self._write(m, signal, value, 0)
+        # Every value carries simulated time, also the ones no sample has set yet (their
+        # defaults) and, after a restart, the last ones.
+        for (m, signal), (_, vtype) in list(self._nodes.items()):
+            value = self._current.get((m, signal), _default(vtype))
+            await self._write(m, signal, value, self._sim_now)
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -215,7 +221,7 @@ class OpcUaFace:
         if server is None or key not in self._nodes:
             return
         nodeid, vtype = self._nodes[key]
-        when = _sim_dt(ts) if ts else None
+        when = _sim_dt(ts)
         status = ua.StatusCode(
             ua.StatusCodes.BadSensorFailure if machine in self.bad else ua.StatusCodes.Good
         )
@@ -229,16 +235,22 @@ class OpcUaFace:
         self.writes += 1
 
     async def publish(self, samples: list[Sample], sim_now: int) -> None:
-        if self._server is None:
-            return
+        # While the server is down (a restart fault) the values still move on, so that it
+        # comes back with the current ones, stamped with the current simulated time.
+        self._sim_now = sim_now
+        up = self._server is not None
         for s in samples:
             if (s.machine, s.signal) not in self._nodes:
                 continue
             self._current[(s.machine, s.signal)] = s.value
-            await self._write(s.machine, s.signal, s.value, s.ts)
+            if up:
+                await self._write(s.machine, s.signal, s.value, s.ts)
             if s.signal == "state":
-                await self._write(s.machine, "_packml", PACKML.get(str(s.value), 0), s.ts)
-        if self._sim_time is not None:
+                code = PACKML.get(str(s.value), 0)
+                self._current[(s.machine, "_packml")] = code
+                if up:
+                    await self._write(s.machine, "_packml", code, s.ts)
+        if up and self._sim_time is not None and self._server is not None:
             await self._server.write_attribute_value(
                 self._sim_time,
                 ua.DataValue(
@@ -254,7 +266,7 @@ class OpcUaFace:
             self.bad.add(machine)
             for (m, signal), value in list(self._current.items()):
                 if m == machine:
-                    await self._write(m, signal, value, 0)
+                    await self._write(m, signal, value, self._sim_now)
         elif fault == "good_status":
             self.bad.discard(machine)
         elif fault in ("restart", "drop"):

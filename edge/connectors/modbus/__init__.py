@@ -186,7 +186,11 @@ class ModbusConnector:
         conn_backoff = Backoff()
         while True:
             client = AsyncModbusTcpClient(
-                self.cfg.host, port=self.cfg.port, timeout=self.cfg.timeout_s, retries=0
+                self.cfg.host,
+                port=self.cfg.port,
+                timeout=self.cfg.timeout_s,
+                retries=0,
+                reconnect_delay=0,  # pymodbus's own reconnect (doubling to 300 s) hides a loss
             )
             try:
                 if not await client.connect():

@@ -1,0 +1,136 @@
+"""Reconnect: OPC UA and Modbus faces restarted mid-run. The gateway is back within 5 s of the
+server, `offline` covers the gap, and nothing else is lost (counts equal the ground truth)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from edge.config import load_site_config
+from edge.kpi.query import store_oee
+from edge.store import SqliteStore
+from simulators.gateway_site import gateway_site_yaml
+from simulators.scenario import load_scenario
+from tests.helpers import MIN, local
+from tests.services import Process, free_port, mosquitto
+from tests.test_gateway_e2e import health, wait_connected
+
+START = local("2026-03-02 07:00")
+DOWN_S = 3.0
+
+
+@pytest.mark.slow
+def test_faces_restarted_mid_run(tmp_path: Path):
+    scenario = load_scenario()
+    scenario_file = tmp_path / "scenario.yaml"
+    data = yaml.safe_load(Path("simulators/scenarios/default.yaml").read_text())
+    data["events"] = [
+        f"+10m cnc-1 face opcua restart {DOWN_S}",
+        f"+10m press-1 face modbus restart {DOWN_S}",
+    ]
+    scenario_file.write_text(yaml.safe_dump(data))
+    ports = {"opcua": free_port(), "modbus": free_port(), "http": free_port()}
+    site = tmp_path / "site.yaml"
+    with mosquitto() as mqtt_port:
+        site.write_text(
+            gateway_site_yaml(
+                scenario,
+                opcua_port=ports["opcua"],
+                modbus_port=ports["modbus"],
+                mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}",
+                poll_ms=100,
+                extra={
+                    "store": "sqlite:///gateway.db",
+                    "gateway": {"http": {"port": ports["http"]}},
+                },
+            )
+        )
+        states: list[tuple[float, str, str]] = []
+        stop = threading.Event()
+
+        def watch() -> None:
+            last: dict[str, str] = {}
+            while not stop.is_set():
+                try:
+                    for s in health(ports["http"])["sources"]:
+                        if last.get(s["name"]) != s["state"]:
+                            last[s["name"]] = s["state"]
+                            states.append((time.monotonic(), s["name"], s["state"]))
+                except OSError:
+                    pass
+                time.sleep(0.1)
+
+        truth = tmp_path / "truth.jsonl"
+        with (
+            Process(
+                "sim",
+                "--scenario",
+                str(scenario_file),
+                "--paused",
+                "--speed",
+                "60",
+                "--start",
+                "2026-03-02T07:00",
+                "--duration",
+                "20m",
+                "--opcua-port",
+                str(ports["opcua"]),
+                "--modbus-port",
+                str(ports["modbus"]),
+                "--mqtt",
+                f"mqtt://127.0.0.1:{mqtt_port}",
+                "--truth",
+                str(truth),
+                "-q",
+            ) as sim,
+            Process("gateway", "-c", str(site), cwd=tmp_path) as gw,
+        ):
+            sim.wait_for("serving mqtt://")
+            wait_connected(ports["http"])
+            watcher = threading.Thread(target=watch, daemon=True)
+            watcher.start()
+            sim.signal(signal.SIGUSR1)
+            assert sim.proc.wait(120) == 0, sim.output
+            time.sleep(1.5)
+            stop.set()
+            watcher.join()
+            assert gw.stop() == 0
+    for source in ("sim-opcua", "sim-modbus"):
+        seen = [(t, st) for t, name, st in states if name == source]
+        down = next(t for t, st in seen if st == "reconnecting")
+        up = next(t for t, st in seen if st == "connected" and t > down)
+        # back within 5 s of the server's return (it was away DOWN_S seconds)
+        assert up - down < DOWN_S + 5, (source, up - down, seen)
+
+    site_cfg = load_site_config(site)
+    from edge.cli.ingest import ingest_file
+
+    with SqliteStore(tmp_path / "truth.db") as t:
+        ingest_file(t, truth, quiet=True)
+    end = START + 21 * MIN
+    with (
+        SqliteStore(tmp_path / "gateway.db", readonly=True) as g,
+        SqliteStore(tmp_path / "truth.db", readonly=True) as t,
+    ):
+        for machine in ("cnc-1", "imm-1", "press-1", "lathe-1"):
+            gs = g.read(machine, "state", START, end)
+            offline = [ts for ts, v in zip(gs.ts, gs.values, strict=True) if v == "offline"]
+            assert offline, machine  # the gap is covered
+            gap_start = offline[0]
+            after = [ts for ts in gs.ts if ts > gap_start]
+            assert after, machine
+            gap = after[0] - gap_start
+            # the face was away DOWN_S wall seconds = 180 s simulated, plus reconnect time
+            assert 60_000 <= gap <= (DOWN_S + 5) * 60_000, (machine, gap)
+            assert abs(gap_start - (START + 10 * MIN)) < 60_000, machine
+        for machine in site_cfg.machines:
+            rg = store_oee(g, site_cfg, machine, START, end, now=end)
+            rt = store_oee(t, site_cfg, machine, START, end, now=end)
+            assert rg.total == rt.total or rt.total is None or rg.total is None, machine
+            if rg.good is not None and rt.good is not None:
+                assert rg.good == rt.good, machine
