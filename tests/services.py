@@ -133,3 +133,72 @@ class Process:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def influxdb() -> Iterator[int]:
+    """A real InfluxDB 1.x (Debian's) on a free loopback port with a throwaway data folder;
+    yields the HTTP port. Database `fieldlab` exists."""
+    binary = require("influxd")
+    port, rpc = free_port(), free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = Path(tmp) / "influxdb.conf"
+        conf.write_text(
+            f'reporting-disabled = true\nbind-address = "127.0.0.1:{rpc}"\n'
+            f'[meta]\n  dir = "{tmp}/meta"\n'
+            f'[data]\n  dir = "{tmp}/data"\n  wal-dir = "{tmp}/wal"\n  query-log-enabled = false\n'
+            f'[http]\n  bind-address = "127.0.0.1:{port}"\n  log-enabled = false\n'
+            '[logging]\n  level = "error"\n[monitor]\n  store-enabled = false\n'
+            "[continuous_queries]\n  enabled = false\n[subscriber]\n  enabled = false\n"
+        )
+        proc = InfluxProcess(binary, conf, port)
+        try:
+            proc.start()
+            from urllib.request import Request, urlopen
+
+            urlopen(
+                Request(
+                    f"http://127.0.0.1:{port}/query?q=CREATE+DATABASE+fieldlab",
+                    data=b"",
+                    method="POST",
+                ),
+                timeout=10,
+            ).read()
+            yield port
+        finally:
+            proc.stop()
+
+
+class InfluxProcess:
+    """influxd that a test can stop and start again on the same port and data."""
+
+    def __init__(self, binary: str, conf: Path, port: int):
+        self.binary, self.conf, self.port = binary, conf, port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "run", "-config", str(self.conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        from urllib.request import urlopen
+
+        while True:
+            try:
+                urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=1).read()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("influxd did not start") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

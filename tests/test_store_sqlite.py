@@ -1,4 +1,5 @@
-"""The SQLite store: the store contract, schema versioning, and one writer with many readers."""
+"""The SQLite store beyond the contract: atomic batches, schema versioning, URLs, and one
+writer with several reader processes. The contract itself: test_store_contract.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import textwrap
 import pytest
 
 from edge.domain.samples import Sample
-from edge.store import Rejected, SqliteStore, StoreError, open_store
+from edge.store import SqliteStore, StoreError, open_store
 from edge.store.sqlite import SCHEMA_VERSION
 
 
@@ -23,52 +24,6 @@ def store(tmp_path):
 
 def S(ts: int, signal: str = "state", value: object = "running", machine: str = "press-1"):
     return Sample(ts, machine, signal, value)  # type: ignore[arg-type]
-
-
-def test_read_returns_the_range_plus_the_last_sample_before_it(store):
-    store.write([S(10, value="idle"), S(20, value="fault"), S(30), S(40, value="idle")])
-    got = store.read("press-1", "state", 25, 40)
-    assert got.ts.tolist() == [20, 30]
-    assert got.values.tolist() == ["fault", "running"]
-    assert len(store.read("press-1", "state", 0, 5)) == 0
-    assert len(store.read("press-1", "nothing", 0, 100)) == 0
-    assert store.read("other", "state", 0, 100).ts.tolist() == []
-
-
-def test_writing_the_same_sample_again_changes_nothing(store):
-    batch = [S(i, "count_total", i) for i in range(100)]
-    store.write(batch)
-    store.write(batch)
-    got = store.read("press-1", "count_total", 0, 1000)
-    assert got.ts.tolist() == list(range(100))
-
-
-def test_values_keep_their_types(store):
-    store.write([S(1, "count_total", 7), S(1, "temperature", 21.5), S(1, "product", "A-100")])
-    assert store.read("press-1", "count_total", 0, 9).values.tolist() == [7]
-    assert store.read("press-1", "temperature", 0, 9).values.tolist() == [21.5]
-    assert store.read("press-1", "product", 0, 9).values.tolist() == ["A-100"]
-
-
-def test_latest_value_per_signal_and_newest_ts(store):
-    assert store.newest_ts() is None
-    store.write([S(50, value="fault"), S(10, value="idle"), S(5, "count_total", 3)])
-    store.write([S(30, value="setup")])  # older than what is there: latest stays at 50
-    latest = {s.signal: (s.ts, s.value) for s in store.latest("press-1")}
-    assert latest == {"state": (50, "fault"), "count_total": (5, 3)}
-    assert store.newest_ts() == 50
-    assert store.machines() == ["press-1"]
-    assert store.signals("press-1") == ["count_total", "state"]
-
-
-def test_rejected_records_are_kept_with_their_reason_and_truncated(store):
-    store.write_rejected(
-        [Rejected("mqtt:x", "{bad", "not valid JSON"), Rejected("mqtt:y", "x" * 10_000, "too long")]
-    )
-    assert store.rejected_count() == 2
-    newest, oldest = store.rejected()
-    assert (oldest.source, oldest.payload, oldest.reason) == ("mqtt:x", "{bad", "not valid JSON")
-    assert len(newest.payload) < 2100 and newest.payload.endswith("(10000 chars)")
 
 
 def test_a_failed_batch_writes_nothing(store):

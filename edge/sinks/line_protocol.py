@@ -43,6 +43,6 @@ def to_lines(samples: list[Sample]) -> str:
 def decode_value(signal: str, value: object) -> object:
     """A value read back over InfluxQL, in the type the store contract promises."""
     kind = field_kind(signal)
-    if kind == "int" and value is not None:
-        return int(value)  # type: ignore[call-overload]
-    return value
+    if value is None or kind == "str":
+        return value
+    return int(value) if kind == "int" else float(value)  # type: ignore[arg-type]

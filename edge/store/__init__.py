@@ -18,9 +18,14 @@ def open_store(url: str, *, base_dir: str | Path | None = None, readonly: bool =
         if not path.is_absolute() and base_dir is not None:
             path = Path(base_dir) / path
         return SqliteStore(path, readonly=readonly)
+    if url.startswith(("influxdb://", "influxdb2://")):
+        from edge.store.influxdb import InfluxStore
+
+        return InfluxStore(url)
     if "://" not in url and url.endswith((".db", ".sqlite", ".sqlite3")):
         return SqliteStore(Path(url), readonly=readonly)
     scheme = url.split("://", 1)[0] if "://" in url else url
     raise StoreError(
-        f"store {url!r}: unknown kind {scheme!r}; expected sqlite:///PATH (e.g. sqlite:///fieldlab.db)"
+        f"store {url!r}: unknown kind {scheme!r}; expected sqlite:///PATH, "
+        "influxdb://HOST:PORT/DB or influxdb2://HOST:PORT/BUCKET?org=ORG"
     )

@@ -1,0 +1,207 @@
+"""InfluxDB store: samples written as line protocol, read back with InfluxQL over ``/query``.
+
+InfluxQL is the one query language InfluxDB 1.x, 2.x (every bucket has a virtual DBRP mapping)
+and 3.x all serve, so `fieldlab oee` and the dashboards read any of them the same way.
+
+URLs: ``influxdb://HOST:PORT/DATABASE`` (1.x; user and password from INFLUXDB_USER and
+INFLUXDB_PASSWORD when set) and ``influxdb2://HOST:PORT/BUCKET?org=ORG&token_env=VAR``
+(2.x/3.x; the token from the named environment variable, INFLUX_TOKEN by default). Add
+``tls=1`` for https.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from edge.domain.history import Series
+from edge.domain.samples import Sample
+from edge.sinks.line_protocol import decode_value, to_lines
+from edge.store.base import Rejected, StoreError
+
+REJECTED = "_rejected"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class InfluxStore:
+    def __init__(self, url: str):
+        parts = urllib.parse.urlsplit(url)
+        query = dict(urllib.parse.parse_qsl(parts.query))
+        self.v2 = parts.scheme == "influxdb2"
+        scheme = "https" if query.get("tls") in ("1", "true") else "http"
+        self.base = f"{scheme}://{parts.hostname or '127.0.0.1'}:{parts.port or 8086}"
+        self.db = parts.path.strip("/") or "fieldlab"
+        self.org = query.get("org", "fieldlab")
+        self.display = f"{parts.scheme}://{parts.hostname}:{parts.port or 8086}/{self.db}"
+        self._auth: str | None = None
+        if self.v2:
+            token = os.environ.get(query.get("token_env", "INFLUX_TOKEN"), "")
+            self._auth = f"Token {token}" if token else None
+        elif os.environ.get("INFLUXDB_USER"):
+            pair = f"{os.environ['INFLUXDB_USER']}:{os.environ.get('INFLUXDB_PASSWORD', '')}"
+            self._auth = "Basic " + base64.b64encode(pair.encode()).decode()
+        self.timeout = float(query.get("timeout", 10))
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def _request(self, path: str, params: dict[str, str], body: bytes | None = None) -> bytes:
+        req = urllib.request.Request(
+            self.base + path + "?" + urllib.parse.urlencode(params), data=body, method="POST"
+        )
+        if self._auth:
+            req.add_header("Authorization", self._auth)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return resp.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read(300).decode("utf-8", "replace").strip()
+            raise StoreError(f"{self.display}: HTTP {exc.code}: {detail}") from None
+        except OSError as exc:
+            raise StoreError(
+                f"{self.display}: unreachable ({getattr(exc, 'reason', exc)})"
+            ) from None
+
+    def query(self, q: str) -> list[dict[str, Any]]:
+        """InfluxQL; returns the series of the (first) statement."""
+        return self.query_many([q])[0]
+
+    def query_many(self, statements: list[str]) -> list[list[dict[str, Any]]]:
+        """Several statements in one request; the series of each."""
+        if not statements:
+            return []
+        raw = self._request(
+            "/query", {"db": self.db, "q": ";".join(statements), "epoch": "ms"}, b""
+        )
+        out = []
+        for result in json.loads(raw).get("results", []):
+            if "error" in result:
+                raise StoreError(f"{self.display}: {result['error']}")
+            out.append(result.get("series", []))
+        return out + [[] for _ in range(len(statements) - len(out))]
+
+    def _measurements(self) -> list[str]:
+        return [
+            v[0]
+            for s in self.query("SHOW MEASUREMENTS")
+            for v in s.get("values", [])
+            if v[0] != REJECTED
+        ]
+
+    def _last_per_series(self, where: str = "") -> list[dict[str, Any]]:
+        # One statement per measurement: a regex FROM over measurements of different field
+        # types silently drops the string ones on InfluxDB 1.x.
+        statements = [
+            f'SELECT last("value") FROM {_ident(m)}{where} GROUP BY "machine"'
+            for m in self._measurements()
+        ]
+        return [s for series in self.query_many(statements) for s in series]
+
+    def _write_lines(self, lines: str) -> None:
+        if not lines:
+            return
+        if self.v2:
+            params = {"org": self.org, "bucket": self.db, "precision": "ms"}
+            self._request("/api/v2/write", params, lines.encode())
+        else:
+            self._request("/write", {"db": self.db, "precision": "ms"}, lines.encode())
+
+    def create_database(self) -> None:
+        """1.x only (2.x/3.x buckets are made by their admin tools)."""
+        self._request("/query", {"q": f"CREATE DATABASE {_ident(self.db)}"}, b"")
+
+    # -- the store interface ---------------------------------------------------------------------
+
+    def write(self, samples: Sequence[Sample]) -> int:
+        for i in range(0, len(samples), 5000):
+            self._write_lines(to_lines(list(samples[i : i + 5000])))
+        return len(samples)
+
+    def write_rejected(self, records: Iterable[Rejected]) -> int:
+        now = int(time.time() * 1000)
+        lines = []
+        for i, r in enumerate(records):
+            r = r.truncated()
+            fields = ",".join(
+                f"{k}={_str_field(v)}"
+                for k, v in (("source", r.source), ("payload", r.payload), ("reason", r.reason))
+            )
+            lines.append(f"{REJECTED},seq={i} {fields} {r.received or now}")
+        self._write_lines("\n".join(lines))
+        return len(lines)
+
+    def read(self, machine: str, signal: str, start: int, end: int) -> Series:
+        where = f"{_ident('machine')} = {_literal(machine)}"
+        meas = _ident(signal)
+        carry = self.query(f'SELECT last("value") FROM {meas} WHERE {where} AND time < {start}ms')
+        rows = self.query(
+            f'SELECT "value" FROM {meas} WHERE {where} AND time >= {start}ms '
+            f"AND time < {end}ms ORDER BY time ASC"
+        )
+        values = [v for s in carry for v in s["values"]] + [v for s in rows for v in s["values"]]
+        if not values:
+            return Series.empty()
+        ts = np.array([int(v[0]) for v in values], dtype=np.int64)
+        vals = np.empty(len(values), dtype=object)
+        vals[:] = [decode_value(signal, v[1]) for v in values]
+        return Series(ts, vals)
+
+    def latest(self, machine: str | None = None) -> list[Sample]:
+        where = f" WHERE {_ident('machine')} = {_literal(machine)}" if machine else ""
+        out = []
+        for s in self._last_per_series(where):
+            m = s.get("tags", {}).get("machine")
+            for ts, value in s["values"]:
+                out.append(Sample(int(ts), m, s["name"], decode_value(s["name"], value)))
+        return sorted(out, key=lambda x: (x.machine, x.signal))
+
+    def machines(self) -> list[str]:
+        series = self.query('SHOW TAG VALUES WITH KEY = "machine"')
+        return sorted({v[1] for s in series for v in s.get("values", [])})
+
+    def signals(self, machine: str) -> list[str]:
+        series = self.query(f"SHOW MEASUREMENTS WHERE {_ident('machine')} = {_literal(machine)}")
+        return sorted(v[0] for s in series for v in s.get("values", []) if v[0] != REJECTED)
+
+    def newest_ts(self) -> int | None:
+        times = [int(v[0]) for s in self._last_per_series() for v in s["values"]]
+        return max(times) if times else None
+
+    def rejected(self, limit: int = 100) -> list[Rejected]:
+        series = self.query(
+            f'SELECT "source", "payload", "reason" FROM {_ident(REJECTED)} '
+            f"ORDER BY time DESC LIMIT {int(limit)}"
+        )
+        return [Rejected(v[1], v[2], v[3], int(v[0])) for s in series for v in s["values"]]
+
+    def rejected_count(self) -> int:
+        series = self.query(f'SELECT count("reason") FROM {_ident(REJECTED)}')
+        return int(series[0]["values"][0][1]) if series else 0
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> InfluxStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _str_field(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'

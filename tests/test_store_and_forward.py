@@ -1,0 +1,121 @@
+"""Store-and-forward: InfluxDB stopped mid-run, the gateway SIGKILLed and restarted while it is
+down; after recovery every sample is in InfluxDB exactly once. Real Mosquitto, real InfluxDB."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+import yaml
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge.store.influxdb import InfluxStore
+from tests.services import InfluxProcess, Process, free_port, mosquitto, require, wait_port
+
+N = 12_000
+RATE = 1000  # samples/s
+
+
+def publish(port: int, done: threading.Event) -> None:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-publisher")
+    client.max_inflight_messages_set(100)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    t0 = time.monotonic()
+    infos = []
+    for i in range(N):
+        payload = json.dumps({"ts": 1772427600000 + i, "value": float(i)})
+        infos.append(client.publish(f"fieldlab/t/a/m{i % 4}/v", payload, qos=1))
+        lag = t0 + i / RATE - time.monotonic()
+        if lag > 0:
+            time.sleep(lag)
+    for info in infos:
+        info.wait_for_publish(30)
+    client.loop_stop()
+    client.disconnect()
+    done.set()
+
+
+@pytest.mark.slow
+def test_outage_and_gateway_kill_lose_nothing_and_double_nothing(tmp_path: Path):
+    binary = require("influxd")
+    port, rpc = free_port(), free_port()
+    conf = tmp_path / "influx.conf"
+    conf.write_text(
+        f'reporting-disabled = true\nbind-address = "127.0.0.1:{rpc}"\n'
+        f'[meta]\n  dir = "{tmp_path}/meta"\n[data]\n  dir = "{tmp_path}/data"\n'
+        f'  wal-dir = "{tmp_path}/wal"\n  query-log-enabled = false\n'
+        f'[http]\n  bind-address = "127.0.0.1:{port}"\n  log-enabled = false\n'
+        '[logging]\n  level = "error"\n[monitor]\n  store-enabled = false\n'
+    )
+    influx = InfluxProcess(binary, conf, port)
+    influx.start()
+    store = InfluxStore(f"influxdb://127.0.0.1:{port}/fieldlab")
+    store.create_database()
+    http = free_port()
+    try:
+        with mosquitto() as mqtt_port:
+            site = tmp_path / "site.yaml"
+            site.write_text(
+                yaml.safe_dump(
+                    {
+                        "store": "sqlite:///local.db",
+                        "sources": [
+                            {
+                                "type": "mqtt",
+                                "name": "broker",
+                                "url": f"mqtt://127.0.0.1:{mqtt_port}",
+                                "protocol": "3.1.1",
+                            }
+                        ],
+                        "sinks": [
+                            {
+                                "type": "influxdb",
+                                "api": "v1",
+                                "url": f"http://127.0.0.1:{port}",
+                                "database": "fieldlab",
+                                "queue": {"path": "queue.db"},
+                            }
+                        ],
+                        "gateway": {"http": {"port": http}},
+                    }
+                )
+            )
+            gw = Process("gateway", "-c", str(site), cwd=tmp_path)
+            gw.wait_for("broker: connected")
+            done = threading.Event()
+            threading.Thread(target=publish, args=(mqtt_port, done), daemon=True).start()
+            time.sleep(3)
+            influx.stop()  # the database goes away
+            time.sleep(3)
+            gw.signal(signal.SIGKILL)  # and the gateway dies hard while it is away
+            gw.stop()
+            time.sleep(1)
+            gw = Process("gateway", "-c", str(site), cwd=tmp_path)
+            gw.wait_for("broker: connected")
+            time.sleep(2)
+            influx.start()  # back after ~6 s
+            assert done.wait(60)
+            wait_port(http)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                counts = store.query('SELECT count("value") FROM "v" GROUP BY "machine"')
+                total = sum(s["values"][0][1] for s in counts)
+                if total >= N:
+                    break
+                time.sleep(0.5)
+            assert gw.stop() == 0
+        counts = store.query('SELECT count("value") FROM "v" GROUP BY "machine"')
+        assert sum(s["values"][0][1] for s in counts) == N  # every sample, once
+        assert {s["tags"]["machine"]: s["values"][0][1] for s in counts} == {
+            f"m{k}": N // 4 for k in range(4)
+        }
+        values = store.query('SELECT sum("value") FROM "v"')[0]["values"][0][1]
+        assert values == sum(range(N))
+    finally:
+        influx.stop()
