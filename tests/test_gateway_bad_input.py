@@ -1,0 +1,102 @@
+"""Bad payloads, Modbus exception responses and OPC UA bad status codes are counted, visible in
+/metrics and kept in the rejected table with their reason, and the good data keeps flowing."""
+
+from __future__ import annotations
+
+import signal
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from edge.store import SqliteStore
+from simulators.gateway_site import gateway_site_yaml
+from simulators.scenario import load_scenario
+from tests.services import Process, free_port, mosquitto
+from tests.test_gateway_e2e import wait_connected
+
+
+@pytest.mark.slow
+def test_bad_input_is_counted_kept_and_the_rest_flows(tmp_path: Path):
+    data = yaml.safe_load(Path("simulators/scenarios/default.yaml").read_text())
+    data["events"] = [
+        "+1m press-1 face modbus exceptions 4",
+        "+1m cnc-1 face opcua bad_status cnc-1",
+        "+2m cnc-1 face opcua good_status cnc-1",
+        "+1m filler-1 face mqtt malformed 3",
+        "+1m filler-1 face mqtt nan",
+        "+1m filler-1 face mqtt out_of_range",
+        "+1m filler-1 face mqtt oversized",
+    ]
+    scenario_file = tmp_path / "scenario.yaml"
+    scenario_file.write_text(yaml.safe_dump(data))
+    ports = {"opcua": free_port(), "modbus": free_port(), "http": free_port()}
+    with mosquitto() as mqtt_port:
+        site = tmp_path / "site.yaml"
+        site.write_text(
+            gateway_site_yaml(
+                load_scenario(),
+                opcua_port=ports["opcua"],
+                modbus_port=ports["modbus"],
+                mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}",
+                poll_ms=100,
+                extra={
+                    "store": "sqlite:///gateway.db",
+                    "gateway": {"http": {"port": ports["http"]}},
+                },
+            )
+        )
+        with (
+            Process(
+                "sim",
+                "--scenario",
+                str(scenario_file),
+                "--paused",
+                "--speed",
+                "30",
+                "--start",
+                "2026-03-02T07:00",
+                "--duration",
+                "4m",
+                "--opcua-port",
+                str(ports["opcua"]),
+                "--modbus-port",
+                str(ports["modbus"]),
+                "--mqtt",
+                f"mqtt://127.0.0.1:{mqtt_port}",
+                "-q",
+            ) as sim,
+            Process("gateway", "-c", str(site), cwd=tmp_path) as gw,
+        ):
+            sim.wait_for("serving mqtt://")
+            wait_connected(ports["http"])
+            sim.signal(signal.SIGUSR1)
+            assert sim.proc.wait(60) == 0
+            time.sleep(1)
+            with urllib.request.urlopen(f"http://127.0.0.1:{ports['http']}/metrics") as r:
+                metrics = r.read().decode()
+            gw.stop()
+    rejected = {}
+    for line in metrics.splitlines():
+        if line.startswith("fieldlab_source_rejected_total{"):
+            name = line.split('source="')[1].split('"')[0]
+            rejected[name] = float(line.rsplit(" ", 1)[1])
+    assert rejected["sim-mqtt"] == 6  # 3 malformed, NaN, a negative counter, 2 MB
+    assert rejected["sim-modbus"] >= 1  # 4 exception responses over the device's blocks
+    assert rejected["sim-opcua"] >= 5  # every value of cnc-1, written with a bad status
+    with SqliteStore(tmp_path / "gateway.db", readonly=True) as store:
+        records = store.rejected(1000)
+        reasons = [r.reason for r in records]
+        assert sum("not valid JSON" in r for r in reasons) == 3
+        assert any("NaN is not a value" in r for r in reasons)
+        assert any("count_total must be a whole number >= 0" in r for r in reasons)
+        assert any("Modbus exception 4 (device failure)" in r for r in reasons)
+        assert any("bad status BadSensorFailure for cnc-1/state" in r for r in reasons)
+        big = next(r for r in records if len(r.payload) > 1000)
+        assert big.payload.endswith("chars)") and big.source.startswith("mqtt:sim-mqtt:fieldlab/")
+        # the good data kept flowing after the faults, on every protocol
+        for machine in ("cnc-1", "press-1", "filler-1"):
+            newest = max(s.ts for s in store.latest(machine))
+            assert newest > 1772431200000 + 3 * 60_000, machine  # past 07:03 simulated

@@ -1,0 +1,145 @@
+"""The gateway against servers none of us wrote: asyncua's example server (`uaserver -p`) and
+the pymodbus simulator (`pymodbus.simulator` with its own setup.json)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pymodbus
+import yaml
+
+from edge.store import SqliteStore
+from tests.services import Process, free_port, wait_port
+
+BIN = Path(sys.executable).parent
+
+
+def run_gateway(tmp: Path, source: dict, seconds: float) -> SqliteStore:
+    site = tmp / "site.yaml"
+    site.write_text(
+        yaml.safe_dump(
+            {"store": "sqlite:///gw.db", "sources": [source], "gateway": {"http": {"port": 0}}}
+        )
+    )
+    with Process("gateway", "-c", str(site), cwd=tmp) as gw:
+        gw.wait_for(": connected", 30)
+        time.sleep(seconds)
+        assert gw.stop() == 0, gw.output
+    return SqliteStore(tmp / "gw.db", readonly=True)
+
+
+def test_asyncua_example_server(tmp_path):
+    port = free_port()
+    server = subprocess.Popen(
+        [str(BIN / "uaserver"), "-u", f"opc.tcp://127.0.0.1:{port}", "-p"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(port)
+        time.sleep(1)
+        store = run_gateway(
+            tmp_path,
+            {
+                "type": "opcua",
+                "name": "example",
+                "url": f"opc.tcp://127.0.0.1:{port}",
+                "publishing_interval_ms": 200,
+                "namespaces": {"ex": "http://examples.freeopcua.github.io"},
+                "machines": {
+                    "demo-1": {
+                        # MyVariable is sin(t/10), written every second: a process value,
+                        # and a state
+                        # derived from it with hysteresis
+                        "wave": {
+                            "node": "ns=ex;i=3",
+                            "derive_state": {"running_above": 0.2, "idle_below": -0.2},
+                        },
+                        "setpoint": {"node": "nsu=http://examples.freeopcua.github.io;i=2"},
+                    }
+                },
+            },
+            seconds=6,
+        )
+    finally:
+        server.terminate()
+        server.wait(10)
+    with store:
+        wave = store.read("demo-1", "wave", 0, 2**62)
+        assert len(wave) >= 4
+        assert all(-1.0 <= v <= 1.0 for v in wave.values)
+        assert len(set(wave.values.tolist())) >= 4  # it changes
+        assert store.read("demo-1", "setpoint", 0, 2**62).values.tolist()[0] == 6.7
+        states = set(store.read("demo-1", "state", 0, 2**62).values.tolist())
+        assert states & {"running", "idle"}
+        assert "offline" in states  # written when the gateway stopped
+
+
+def test_pymodbus_simulator(tmp_path):
+    setup = json.loads((Path(pymodbus.__file__).parent / "server/simulator/setup.json").read_text())
+    port = free_port()
+    setup["server_list"]["server"].update(host="127.0.0.1", port=port)
+    (tmp_path / "setup.json").write_text(json.dumps(setup))
+    server = subprocess.Popen(
+        [
+            str(BIN / "pymodbus.simulator"),
+            "--json_file",
+            str(tmp_path / "setup.json"),
+            "--http_host",
+            "127.0.0.1",
+            "--http_port",
+            str(free_port()),
+            "--log",
+            "error",
+            "--log_file",
+            str(tmp_path / "sim.log"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(port)
+        store = run_gateway(
+            tmp_path,
+            {
+                "type": "modbus",
+                "name": "pymodbus-sim",
+                "host": "127.0.0.1",
+                "port": port,
+                "poll_interval_ms": 200,
+                "max_gap": 0,
+                "devices": [
+                    {
+                        "unit": 1,
+                        "machine": "sim-1",
+                        "fields": {
+                            # setup.json: address 1 is invalid (exception 2), 3 a UINT16 17001,
+                            # 4–5 a
+                            # UINT32 617001, 6–7 a FLOAT32 counting up from 404.17
+                            "broken": {"address": 1, "type": "UINT16"},
+                            "count_good": {"address": 3, "type": "UINT16"},
+                            "count_total": {"address": 4, "type": "UINT32", "order": "ABCD"},
+                            "temperature": {"address": 6, "type": "FLOAT32", "order": "ABCD"},
+                        },
+                    }
+                ],
+            },
+            seconds=3,
+        )
+    finally:
+        server.terminate()
+        server.wait(10)
+    with store:
+        assert store.read("sim-1", "count_total", 0, 2**62).values.tolist()[0] == 617001
+        assert store.read("sim-1", "count_good", 0, 2**62).values.tolist()[0] == 17001
+        temps = store.read("sim-1", "temperature", 0, 2**62).values.tolist()
+        assert temps[0] >= 404 and len(temps) >= 2 and temps == sorted(temps)
+        # the invalid register is isolated: its block is rejected, the rest flows
+        reasons = [r.reason for r in store.rejected(100)]
+        assert any(
+            "Modbus exception 2 (illegal data address)" in r and "broken" in r for r in reasons
+        )
