@@ -6,8 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from edge.config import SiteConfig, load_site_config
-
 HELP = "Check a site config, or print its JSON Schema."
 EPILOG = """\
 examples:
@@ -34,7 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    site = load_site_config(args.file)
+    from edge.gateway.config import load_gateway_config, missing_secrets, redact_url
+
+    site, gw = load_gateway_config(args.file)
     cal = site.calendar
     print(f"{args.file}: OK")
     print(f"  site {site.site}, time zone {site.timezone}, store {site.store}")
@@ -51,9 +51,21 @@ def run_check(args: argparse.Namespace) -> int:
     for mid, m in site.machines.items():
         ict = f"{m.ideal_cycle_time_s:g} s" if m.ideal_cycle_time_s else "not set"
         print(f"  machine {mid}: ideal cycle {ict}, {len(m.products)} products")
+    for src in gw.sources:
+        where = redact_url(getattr(src, "url", "") or "")
+        print(f"  source {src.name} ({src.type}) {where}")
+    for sink in gw.sinks or []:
+        print(f"  sink {sink.name} ({sink.type})")
+    if not gw.sinks:
+        print("  sink sqlite (the site's store)")
+    problems = missing_secrets(gw)
+    for p in problems:
+        print(f"  warning: {p}")
     return 0
 
 
 def run_schema(args: argparse.Namespace) -> int:
-    print(json.dumps(SiteConfig.model_json_schema(), indent=2))
+    from edge.gateway.config import gateway_model
+
+    print(json.dumps(gateway_model().model_json_schema(), indent=2))
     return 0

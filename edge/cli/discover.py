@@ -1,0 +1,126 @@
+"""`fieldlab discover opcua|modbus|mqtt`: find out what a new machine offers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+from edge.cli.common import duration_arg
+
+HELP = "Find what a machine offers: OPC UA nodes, Modbus registers, MQTT topics."
+EPILOG = """\
+examples:
+  fieldlab discover opcua opc.tcp://192.168.0.10:4840 --depth 3
+  fieldlab discover opcua opc.tcp://127.0.0.1:4840/fieldlab/ --machine cnc-1 --write-config src.yaml
+  fieldlab discover modbus 192.168.0.20:502 --unit 1 --from 0 --count 16
+  fieldlab discover mqtt mqtt://127.0.0.1:1883 --topic '#' --for 30s"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "discover",
+        help=HELP,
+        description=HELP,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    kinds = p.add_subparsers(dest="kind", required=True, metavar="PROTOCOL")
+    o = kinds.add_parser("opcua", help="browse the address space: node ids, types, values")
+    o.add_argument("url")
+    o.add_argument("--root", default="i=85", help="node to start from (default Objects)")
+    o.add_argument("--depth", type=int, default=4)
+    o.add_argument("--machine", default="machine-1", help="machine id for --write-config")
+    o.add_argument(
+        "--write-config",
+        type=Path,
+        metavar="FILE",
+        help="write a sources: snippet mapping every variable to a signal",
+    )
+    o.set_defaults(run=run_opcua)
+    m = kinds.add_parser("modbus", help="read registers; show each pair in every type and order")
+    m.add_argument("address", metavar="HOST[:PORT]")
+    m.add_argument("--unit", type=int, default=1)
+    m.add_argument("--from", dest="start", type=int, default=0, help="first address (0-based)")
+    m.add_argument("--count", type=int, default=16)
+    m.add_argument("--table", choices=("holding", "input"), default="holding")
+    m.set_defaults(run=run_modbus)
+    q = kinds.add_parser("mqtt", help="listen: which topics arrive and their payload shapes")
+    q.add_argument("url", help="mqtt://host:port")
+    q.add_argument("--topic", default="#")
+    q.add_argument("--for", dest="seconds", type=duration_arg, default=duration_arg("10s"))
+    q.add_argument("--username-env", help="environment variable with the user name")
+    q.add_argument("--password-env", help="environment variable with the password")
+    q.set_defaults(run=run_mqtt)
+
+
+def run_opcua(args: argparse.Namespace) -> int:
+    import logging
+
+    from edge.discovery.opcua import browse, config_snippet
+
+    logging.getLogger("asyncua").setLevel(logging.ERROR)
+    try:
+        found, namespaces = asyncio.run(browse(args.url, args.root, args.depth))
+    except (OSError, TimeoutError, ConnectionError) as exc:
+        print(f"fieldlab discover: {args.url}: {exc or 'no answer'}", file=sys.stderr)
+        return 2
+    print(f"{args.url}: {len(found)} nodes below {args.root}")
+    for i, ns in enumerate(namespaces):
+        print(f"  ns={i}  {ns}")
+    print()
+    for f in found:
+        value = "" if f.node_class == "Object" else f"{f.data_type:<10} {f.value!r}"[:70]
+        print(f"{'  ' * f.depth}{f.browse_name:<32} {f.nodeid:<36} {value}")
+    if args.write_config:
+        snippet = {"sources": [config_snippet(args.url, args.machine, found, namespaces)]}
+        args.write_config.write_text(yaml.safe_dump(snippet, sort_keys=False))
+        print(
+            f"\nwrote {args.write_config}: rename the signals (state, count_total, …) and add "
+            "maps, then paste it into site.yaml"
+        )
+    return 0
+
+
+def run_modbus(args: argparse.Namespace) -> int:
+    from edge.discovery.modbus import decode_table, read_range
+
+    host, _, port = args.address.partition(":")
+    try:
+        words = asyncio.run(
+            read_range(host, int(port or 502), args.unit, args.start, args.count, args.table)
+        )
+    except (OSError, ConnectionError) as exc:
+        print(f"fieldlab discover: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{host}:{port or 502} unit {args.unit}, {args.table} registers {args.start}–"
+        f"{args.start + args.count - 1} (0-based; a 1-based manual says +1)\n"
+    )
+    print("\n".join(decode_table(args.start, words)))
+    print("\nPick the column that shows the value you expect; its order is the `order:` key.")
+    return 0
+
+
+def run_mqtt(args: argparse.Namespace) -> int:
+    from edge.discovery.mqtt import listen, suggest_template
+
+    user = os.environ.get(args.username_env) if args.username_env else None
+    password = os.environ.get(args.password_env) if args.password_env else None
+    try:
+        stats = listen(args.url, args.topic, args.seconds / 1000, user, password)
+    except (OSError, ConnectionError) as exc:
+        print(f"fieldlab discover: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.url}: {len(stats)} topics in {args.seconds / 1000:g} s\n")
+    for topic, st in sorted(stats.items()):
+        keys = f" keys {','.join(sorted(st.keys))}" if st.keys else ""
+        print(f"{topic:<60} {st.count:>6}×  {st.shape}{keys}  last: {st.last}")
+    guess = suggest_template(sorted(stats))
+    if guess:
+        print(f"\nsuggested topic template: {guess}")
+    return 0

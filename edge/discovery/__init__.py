@@ -1,0 +1,1 @@
+"""Discovery for engineers plugging in a new machine: what is there, and in what form."""
