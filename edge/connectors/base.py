@@ -42,11 +42,13 @@ class SourceHealth:
     last_error: str = ""
     last_sample_wall: float | None = None
     machines_offline: set[str] = field(default_factory=set)
+    _detail: str = ""
 
     def set_state(self, state: str, log: logging.Logger, detail: str = "") -> None:
-        """One log line per connector state change, never per sample."""
-        if state != self.state:
+        """One log line per connector state change (or change of reason), never per sample."""
+        if state != self.state or detail != self._detail:
             self.state = state
+            self._detail = detail
             log.warning("%s: %s%s", self.name, state, f" ({detail})" if detail else "")
 
 

@@ -276,7 +276,7 @@ class OpcUaConnector:
                 ctx.health.errors += 1
                 ctx.health.last_error = str(exc)
                 await ctx.lost(self.machines, str(exc))
-                await asyncio.sleep(10)  # an engineer must act; do not hammer
+                await asyncio.sleep(5)  # an engineer must act; do not hammer
             except (
                 OSError,
                 TimeoutError,
