@@ -83,7 +83,8 @@ class Mapper:
         self, machine: str, signal: str, raw: object, ts: int, spec: SignalMap | None
     ) -> list[Sample]:
         """Samples for one raw value; raises SampleError when it cannot be one."""
-        spec = spec or _PLAIN
+        if spec is None or spec is _PLAIN:  # the common case, on the hot path
+            return [Sample(ts, machine, signal, coerce_value(signal, raw))]
         value = raw
         out: list[Sample] = []
         if spec.derive_state is not None:

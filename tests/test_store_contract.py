@@ -168,3 +168,52 @@ def test_oee_from_the_store_is_the_same_on_every_store(store, tmp_path):
                 want.ideal_s,
             )
             assert got.reasons == want.reasons and got.oee == want.oee
+
+
+def test_gateway_sink_writes_through_influxdb_client_to_influxdb2(tmp_path):
+    """The gateway's v2 sink (influxdb-client's write API) against a real InfluxDB 2.x/3.x."""
+    if not (INFLUX2["URL"] and INFLUX2["TOKEN"]):
+        pytest.skip("InfluxDB 2.x/3.x: set FIELDLAB_TEST_INFLUXDB2_URL and _TOKEN to run")
+    import asyncio
+
+    from influxdb_client import InfluxDBClient
+
+    from edge.sinks.influxdb import InfluxConfig, InfluxSink
+
+    org = INFLUX2["ORG"] or "fieldlab"
+    bucket = f"t{uuid.uuid4().hex[:12]}"
+    client = InfluxDBClient(url=INFLUX2["URL"], token=INFLUX2["TOKEN"], org=org)
+    created = client.buckets_api().create_bucket(bucket_name=bucket, org=org)
+    os.environ["FIELDLAB_TEST_INFLUXDB2_TOKEN_"] = INFLUX2["TOKEN"]
+    try:
+        sink = InfluxSink(
+            InfluxConfig(
+                api="v2",
+                url=INFLUX2["URL"],
+                org=org,
+                bucket=bucket,
+                token_env="FIELDLAB_TEST_INFLUXDB2_TOKEN_",
+                queue={"path": str(tmp_path / "q.db")},
+            )
+        )
+        sink.accept([S(1000 + i, "count_total", i) for i in range(500)])
+
+        async def forward() -> None:
+            task = asyncio.create_task(sink.run())
+            for _ in range(100):
+                if sink.stats()["queued_points"] == 0:
+                    break
+                await asyncio.sleep(0.1)
+            task.cancel()
+
+        asyncio.run(forward())
+        assert sink.stats()["sent_points"] == 500
+        sink.close()
+        host = INFLUX2["URL"].split("://", 1)[1]
+        store = open_store(
+            f"influxdb2://{host}/{bucket}?org={org}&token_env=FIELDLAB_TEST_INFLUXDB2_TOKEN_"
+        )
+        assert len(store.read("press-1", "count_total", 0, 10**13)) == 500
+    finally:
+        client.buckets_api().delete_bucket(created)
+        client.close()

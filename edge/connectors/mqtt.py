@@ -28,6 +28,9 @@ parsed or mapped goes to the rejected table with topic, payload and reason, and 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
+import functools
 import json
 import re
 import ssl
@@ -44,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from edge.config.site import SiteConfig
 from edge.connectors.base import Batch, ConnectorContext
-from edge.domain.samples import SampleError, parse_ts
+from edge.domain.samples import MACHINE_RE, SIGNAL_RE, SampleError, parse_ts
 from edge.mapping import Mapper, SignalMap
 from edge.store.base import Rejected
 
@@ -115,10 +118,19 @@ def create(cfg: Config, site: SiteConfig, data_dir: Path) -> MqttConnector:
     return MqttConnector(cfg)
 
 
+@functools.lru_cache(maxsize=256)
+def _keys(path: str) -> tuple[str, ...]:
+    return tuple(k for k in path.removeprefix("$.").split(".") if k)
+
+
 def _path(obj: Any, path: str) -> Any:
-    for key in path.removeprefix("$.").split("."):
-        if not key:
-            continue
+    keys = _keys(path)
+    if len(keys) == 1 and isinstance(obj, dict):  # the common case: {"ts":…, "value":…}
+        try:
+            return obj[keys[0]]
+        except KeyError:
+            raise KeyError(path) from None
+    for key in keys:
         if isinstance(obj, dict) and key in obj:
             obj = obj[key]
         elif isinstance(obj, list) and key.isdigit() and int(key) < len(obj):
@@ -136,6 +148,7 @@ class MqttConnector:
         self.name = cfg.name
         self.machines: list[str] = list(cfg.machines)
         self._patterns = [(t, t.pattern()) for t in cfg.topics]
+        self._routes: dict[str, tuple[TopicConfig, str | None, str | None] | None] = {}
         self._mapper = Mapper()
         url = urlparse(cfg.url)
         self.tls = url.scheme in ("mqtts", "ssl") or cfg.tls is not None
@@ -148,20 +161,43 @@ class MqttConnector:
 
     # -- parsing (pure, tested on its own) -------------------------------------------------------
 
+    def _route(self, topic: str) -> tuple[TopicConfig, str | None, str | None] | None:
+        route = self._routes.get(topic)
+        if route is None and topic not in self._routes:
+            for tcfg, pattern in self._patterns:
+                m = pattern.match(topic)
+                if m is not None:
+                    groups = m.groupdict()
+                    try:
+                        names = _names(
+                            groups.get("machine") or tcfg.machine,
+                            groups.get("signal") or tcfg.signal,
+                        )
+                    except SampleError:
+                        names = None
+                    route = None if names is None else (tcfg, *names)
+                    break
+            if len(self._routes) < 100_000:  # topics seen: bounded, a flood of new ones too
+                self._routes[topic] = route
+        return route
+
     def parse(self, topic: str, payload: bytes, received_ms: int) -> tuple[list, list[Rejected]]:
         """Samples and rejections of one message."""
-        for tcfg, pattern in self._patterns:
-            m = pattern.match(topic)
-            if m is None:
-                continue
-            groups = m.groupdict()
-            machine = groups.get("machine") or tcfg.machine
-            signal = groups.get("signal") or tcfg.signal
-            try:
-                return self._parse_payload(tcfg, machine, signal, payload, received_ms), []
-            except (SampleError, ValueError, KeyError, TypeError) as exc:
-                return [], [self._reject(topic, payload, _reason(exc))]
-        return [], [self._reject(topic, payload, "topic matches no configured template")]
+        route = self._route(topic)
+        if route is None:
+            return [], [
+                self._reject(
+                    topic,
+                    payload,
+                    "topic matches no configured template, "
+                    "or names a machine/signal that is not a valid id",
+                )
+            ]
+        tcfg, machine, signal = route
+        try:
+            return self._parse_payload(tcfg, machine, signal, payload, received_ms), []
+        except (SampleError, ValueError, KeyError, TypeError) as exc:
+            return [], [self._reject(topic, payload, _reason(exc))]
 
     def _parse_payload(
         self,
@@ -176,22 +212,24 @@ class MqttConnector:
             items: list[Any] = [{"value": _plain(text)}]
             value_path, ts_path = "value", None
         else:
-            doc = json.loads(text, parse_constant=_no_constant)
+            doc = _DECODER.decode(text)
             items = doc if isinstance(doc, list) else [doc]
             value_path, ts_path = tcfg.value, tcfg.ts
-        out = []
+        out: list = []
         for item in items:
-            m = item.get("machine", machine) if isinstance(item, dict) else machine
-            sig = item.get("signal", signal) if isinstance(item, dict) else signal
-            if not m or not sig:
+            m, sig = machine, signal
+            if isinstance(item, dict):
+                if "machine" in item or "signal" in item:
+                    m, sig = _names(item.get("machine", m), item.get("signal", sig))
+                raw = _path(item, value_path)
+                ts = received_ms
+                if ts_path:
+                    with contextlib.suppress(KeyError):  # no time in the payload: ours
+                        ts = parse_ts(_path(item, ts_path))
+            else:
+                raw, ts = item, received_ms
+            if m is None or sig is None:
                 raise ValueError("the topic names no machine or signal, and the payload neither")
-            raw = _path(item, value_path) if isinstance(item, dict) else item
-            ts = received_ms
-            if ts_path and isinstance(item, dict):
-                try:
-                    ts = parse_ts(_path(item, ts_path))
-                except KeyError:
-                    ts = received_ms
             spec = self.cfg.machines.get(m, {}).get(sig) or self.cfg.signals.get(sig)
             out += self._mapper.apply(m, sig, raw, ts, spec)
         return out
@@ -201,7 +239,9 @@ class MqttConnector:
 
     # -- running ---------------------------------------------------------------------------------
 
-    def _client(self, loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue) -> mqtt.Client:
+    def _client(
+        self, loop: asyncio.AbstractEventLoop, control: asyncio.Queue, wake: asyncio.Event
+    ) -> mqtt.Client:
         protocol = MQTTProtocolVersion.MQTTv5 if self.v5 else MQTTProtocolVersion.MQTTv311
         kwargs: dict[str, Any] = {"protocol": protocol, "manual_ack": True}
         if not self.v5:
@@ -221,18 +261,25 @@ class MqttConnector:
 
         def on_connect(c: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
             if rc.is_failure:
-                loop.call_soon_threadsafe(inbox.put_nowait, ("refused", str(rc)))
+                loop.call_soon_threadsafe(control.put_nowait, ("refused", str(rc)))
                 return
             self.session_present = bool(flags.session_present)
             for tcfg in self.cfg.topics:
                 c.subscribe(tcfg.filter(), qos=1)
-            loop.call_soon_threadsafe(inbox.put_nowait, ("connected", flags.session_present))
+            loop.call_soon_threadsafe(control.put_nowait, ("connected", flags.session_present))
 
         def on_disconnect(c: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
-            loop.call_soon_threadsafe(inbox.put_nowait, ("disconnected", str(rc)))
+            loop.call_soon_threadsafe(control.put_nowait, ("disconnected", str(rc)))
+
+        inbox = self._inbox
 
         def on_message(c: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-            loop.call_soon_threadsafe(inbox.put_nowait, ("msg", msg))
+            # The hot path: a deque append, and a wake-up only when the loop is not already
+            # due to look (one self-pipe write per burst, not per message).
+            inbox.append(msg)
+            if not self._wake_pending:
+                self._wake_pending = True
+                loop.call_soon_threadsafe(wake.set)
 
         client.on_connect = on_connect
         client.on_disconnect = on_disconnect
@@ -241,8 +288,11 @@ class MqttConnector:
 
     async def run(self, ctx: ConnectorContext) -> None:
         loop = asyncio.get_running_loop()
-        inbox: asyncio.Queue = asyncio.Queue()
-        client = self._client(loop, inbox)
+        control: asyncio.Queue = asyncio.Queue()
+        wake = asyncio.Event()
+        self._inbox: collections.deque[mqtt.MQTTMessage] = collections.deque()
+        self._wake_pending = False
+        client = self._client(loop, control, wake)
         props = None
         if self.v5:
             props = Properties(PacketTypes.CONNECT)
@@ -254,45 +304,50 @@ class MqttConnector:
             connect_kwargs.update(clean_start=False, properties=props)
         client.connect_async(self.host, self.port, **connect_kwargs)
         client.loop_start()
-        pending: list[mqtt.MQTTMessage] = []
+        waker = asyncio.ensure_future(wake.wait())
+        controller = asyncio.ensure_future(control.get())
         connected = False
         try:
             while True:
-                timeout = self.cfg.flush_ms / 1000 if pending else None
-                try:
-                    kind, item = await asyncio.wait_for(inbox.get(), timeout)
-                except TimeoutError:
-                    kind, item = "flush", None
-                if kind == "msg":
-                    pending.append(item)
-                    if len(pending) < 5000:
-                        continue
-                elif kind == "connected":
-                    connected = True
-                    if not item and ctx.health.samples:
-                        ctx.log.warning(
-                            "%s: the broker kept no session: messages sent while "
-                            "the gateway was away are missing",
-                            self.name,
-                        )
-                    ctx.back(self.machines)
-                    continue
-                elif kind in ("disconnected", "refused"):
-                    if pending:
-                        await self._flush(ctx, client, pending)
-                        pending = []
-                    if connected or kind == "refused":
-                        ctx.health.reconnects += connected
-                        ctx.health.last_error = str(item)
-                        await ctx.lost(self.machines, f"broker: {item}")
-                    connected = False
-                    continue
-                if pending:
-                    await self._flush(ctx, client, pending)
-                    pending = []
+                done, _ = await asyncio.wait(
+                    {waker, controller}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if waker in done:
+                    await asyncio.sleep(self.cfg.flush_ms / 1000)  # let a burst gather
+                    wake.clear()
+                    self._wake_pending = False
+                    await self._drain(ctx, client)
+                    waker = asyncio.ensure_future(wake.wait())
+                if controller in done:
+                    kind, item = controller.result()
+                    controller = asyncio.ensure_future(control.get())
+                    if kind == "connected":
+                        connected = True
+                        if not item and ctx.health.samples:
+                            ctx.log.warning(
+                                "%s: the broker kept no session: messages sent "
+                                "while the gateway was away are missing",
+                                self.name,
+                            )
+                        ctx.back(self.machines)
+                    else:  # disconnected or refused
+                        await self._drain(ctx, client)
+                        if connected or kind == "refused":
+                            ctx.health.reconnects += connected
+                            ctx.health.last_error = str(item)
+                            await ctx.lost(self.machines, f"broker: {item}")
+                        connected = False
         finally:
+            waker.cancel()
+            controller.cancel()
             client.disconnect()
             client.loop_stop()
+
+    async def _drain(self, ctx: ConnectorContext, client: mqtt.Client) -> None:
+        inbox = self._inbox
+        while inbox:
+            n = min(len(inbox), 5000)
+            await self._flush(ctx, client, [inbox.popleft() for _ in range(n)])
 
     async def _flush(
         self, ctx: ConnectorContext, client: mqtt.Client, messages: list[mqtt.MQTTMessage]
@@ -308,8 +363,8 @@ class MqttConnector:
         new = seen.difference(self.machines)
         if new:
             self.machines += sorted(new)
-        for s in samples:
-            ctx.clock.observe(s.ts)
+        if samples:
+            ctx.clock.observe(max(s.ts for s in samples))
         ctx.health.samples += len(samples)
         ctx.health.rejected += len(rejected)
         if samples:
@@ -321,6 +376,18 @@ class MqttConnector:
                 client.ack(mid, qos)
 
         await ctx.emit(Batch(samples, rejected, source=self.name, on_commit=ack))
+
+
+_DECODER = json.JSONDecoder(parse_constant=lambda name: _no_constant(name))
+
+
+def _names(machine: object, signal: object) -> tuple[str | None, str | None]:
+    """Machine and signal names from a topic or payload, checked as DOMAIN.md §1 says."""
+    if machine is not None and (not isinstance(machine, str) or not MACHINE_RE.fullmatch(machine)):
+        raise SampleError(f"machine: {machine!r} is not an id like press-1")
+    if signal is not None and (not isinstance(signal, str) or not SIGNAL_RE.fullmatch(signal)):
+        raise SampleError(f"signal: {signal!r} is not a signal name ([a-z0-9_]+)")
+    return machine, signal
 
 
 def _plain(text: str) -> object:

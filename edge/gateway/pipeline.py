@@ -19,6 +19,9 @@ from edge.store.base import Rejected, Store
 
 log = logging.getLogger("fieldlab.gateway")
 
+#: Commits up to this many samples run on the event loop (a few milliseconds at most).
+INLINE_COMMIT = 5000
+
 
 @dataclass
 class PipelineStats:
@@ -71,7 +74,13 @@ class Pipeline:
         t0 = time.perf_counter()
         while True:
             try:
-                await asyncio.to_thread(self._commit, samples, rejected)
+                if len(samples) <= INLINE_COMMIT:
+                    # Small commits run on the loop: a worker thread would fight the MQTT
+                    # network thread for the GIL on every row (measured: 0.75× → 0.9× of a
+                    # bare paho subscriber). Large ones go to a thread so the loop stays live.
+                    self._commit(samples, rejected)
+                else:
+                    await asyncio.to_thread(self._commit, samples, rejected)
                 break
             except Exception as exc:  # noqa: BLE001 - a full disk must not kill the gateway
                 log.error("cannot commit %d samples (%s); retrying in 1 s", len(samples), exc)
