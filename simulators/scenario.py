@@ -186,6 +186,7 @@ class Scenario(_Strict):
             store=self.store,
             calendar=self.calendar,
             oee=self.oee,
+            reasons=self.reasons,
             machines={
                 mid: MachineConfig(
                     name=m.name,

@@ -147,6 +147,19 @@ class SiteConfig(_Strict):
     calendar: CalendarConfig | None = None
     oee: OeeSettings = Field(default_factory=OeeSettings)
     machines: dict[MachineId, MachineConfig] = Field(default_factory=dict)
+    reasons: list[str] = Field(
+        default_factory=lambda: [
+            "tool_break",
+            "jam",
+            "material",
+            "no_operator",
+            "changeover",
+            "quality_check",
+            "maintenance",
+            "other",
+        ],
+        description="the site's stop-reason list, offered to operators on the dashboard",
+    )
     # The gateway's keys: validated by the gateway (`fieldlab config check`), carried here so
     # one file serves every command.
     sources: list[dict[str, Any]] = Field(default_factory=list, description="gateway connectors")

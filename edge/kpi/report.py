@@ -46,11 +46,11 @@ def to_json(r: OeeResult, tz: ZoneInfo) -> dict[str, Any]:
     return out
 
 
-def _pct(x: float | None) -> str:
+def percent(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f} %"
 
 
-def _dur(seconds: float) -> str:
+def duration(seconds: float) -> str:
     s = round(seconds)
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
@@ -83,13 +83,13 @@ def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> s
     rows = [
         [
             r.machine,
-            _pct(r.oee),
-            _pct(r.availability),
-            _pct(r.performance),
-            _pct(r.quality),
-            _dur(r.planned_s),
-            _dur(r.downtime_s),
-            _dur(r.small_stop_s),
+            percent(r.oee),
+            percent(r.availability),
+            percent(r.performance),
+            percent(r.quality),
+            duration(r.planned_s),
+            duration(r.downtime_s),
+            duration(r.small_stop_s),
             _n(r.good),
             _n(r.scrap),
         ]
@@ -113,13 +113,13 @@ def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> s
             lines.append("  ".join("-" * w for w in widths))
     for r in results:
         extra = []
-        losses = [f"{t('state.' + k, lang)} {_dur(v)}" for k, v in r.losses_s.items() if v > 0]
+        losses = [f"{t('state.' + k, lang)} {duration(v)}" for k, v in r.losses_s.items() if v > 0]
         if losses:
             extra.append(f"  {t('losses', lang)}: " + ", ".join(losses))
         if r.reasons:
             top = [
                 f"{row['reason'] or t('unexplained', lang)} {row['episodes']}× "
-                f"{_dur(float(row['downtime_s']))}"  # type: ignore[arg-type]
+                f"{duration(float(row['downtime_s']))}"  # type: ignore[arg-type]
                 for row in r.reasons[:5]
             ]
             extra.append(f"  {t('reasons', lang)}: " + ", ".join(top))

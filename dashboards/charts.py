@@ -1,0 +1,130 @@
+"""Altair charts (shipped with Streamlit). State colours mean the same on every page."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+STATE_COLORS: dict[str, str] = {
+    "running": "#2e7d32",
+    "idle": "#f9a825",
+    "starved": "#4fc3f7",
+    "blocked": "#8e24aa",
+    "fault": "#c62828",
+    "setup": "#1565c0",
+    "planned_stop": "#9e9e9e",
+    "offline": "#424242",
+}
+
+
+def state_scale() -> alt.Scale:
+    return alt.Scale(domain=list(STATE_COLORS), range=list(STATE_COLORS.values()))
+
+
+def loss_cascade(rows: list[tuple[str, float]], title_min: str) -> alt.Chart:
+    """Planned time, then each loss taken off, ending at fully productive time."""
+    data = []
+    level = rows[0][1]
+    data.append({"step": rows[0][0], "start": 0.0, "end": level, "kind": "total", "order": 0})
+    for i, (name, minutes) in enumerate(rows[1:-1], start=1):
+        data.append(
+            {"step": name, "start": level - minutes, "end": level, "kind": "loss", "order": i}
+        )
+        level -= minutes
+    data.append(
+        {"step": rows[-1][0], "start": 0.0, "end": rows[-1][1], "kind": "total", "order": len(rows)}
+    )
+    df = pd.DataFrame(data)
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            x=alt.X("step:N", sort=alt.SortField("order"), title=None),
+            y=alt.Y("start:Q", title=title_min),
+            y2="end:Q",
+            color=alt.Color(
+                "kind:N",
+                scale=alt.Scale(domain=["total", "loss"], range=["#2e7d32", "#c62828"]),
+                legend=None,
+            ),
+            tooltip=["step", alt.Tooltip("end:Q", format=".1f")],
+        )
+        .properties(height=260)
+    )
+
+
+def timeline(segments: pd.DataFrame, bands: pd.DataFrame, domain: tuple) -> alt.Chart:
+    """State Gantt with shift and break bands behind it; reasons on hover."""
+    x = alt.X("start:T", title=None, scale=alt.Scale(domain=list(domain)))
+    layers = []
+    if not bands.empty:
+        layers.append(
+            alt.Chart(bands)
+            .mark_rect(opacity=0.15)
+            .encode(
+                x=x,
+                x2="end:T",
+                color=alt.Color(
+                    "band:N",
+                    scale=alt.Scale(domain=["shift", "break"], range=["#90caf9", "#bdbdbd"]),
+                    legend=None,
+                ),
+                tooltip=["band", "name"],
+            )
+        )
+    layers.append(
+        alt.Chart(segments)
+        .mark_bar(height=28)
+        .encode(
+            x=x,
+            x2="end:T",
+            y=alt.Y("machine:N", title=None),
+            color=alt.Color("state:N", scale=state_scale()),
+            tooltip=[
+                "state",
+                "reason",
+                alt.Tooltip("start:T", format="%H:%M:%S"),
+                alt.Tooltip("end:T", format="%H:%M:%S"),
+                alt.Tooltip("minutes:Q", format=".1f"),
+            ],
+        )
+    )
+    return alt.layer(*layers).properties(height=90)
+
+
+def pareto(df: pd.DataFrame, minutes: str, count: str, cumulative: str) -> alt.Chart:
+    base = alt.Chart(df).encode(x=alt.X("reason:N", sort="-y", title=None))
+    bars = base.mark_bar(color="#c62828").encode(
+        y=alt.Y("minutes:Q", title=minutes), tooltip=["reason", "minutes", "episodes"]
+    )
+    line = base.mark_line(point=True, color="#424242").encode(
+        y=alt.Y("cumulative:Q", title=cumulative, scale=alt.Scale(domain=[0, 100]))
+    )
+    text = base.mark_text(dy=-6).encode(y="minutes:Q", text=alt.Text("episodes:Q"))
+    return alt.layer(bars + text, line).resolve_scale(y="independent").properties(height=260)
+
+
+def worm(df: pd.DataFrame, domain: tuple) -> alt.Chart:
+    return (
+        alt.Chart(df)
+        .mark_line()
+        .encode(
+            x=alt.X("time:T", title=None, scale=alt.Scale(domain=list(domain))),
+            y=alt.Y("units:Q", title=None),
+            color=alt.Color("series:N", title=None),
+            strokeDash=alt.StrokeDash("series:N", legend=None),
+        )
+        .properties(height=220)
+    )
+
+
+def process(df: pd.DataFrame, domain: tuple) -> alt.Chart:
+    return (
+        alt.Chart(df)
+        .mark_line()
+        .encode(
+            x=alt.X("time:T", title=None, scale=alt.Scale(domain=list(domain))),
+            y=alt.Y("value:Q", title=None),
+        )
+        .properties(height=120)
+    )

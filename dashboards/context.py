@@ -1,0 +1,150 @@
+"""What every page shares: the site file, the store, the language, the period and the
+micro-stop threshold, chosen in the sidebar. Pages read the store (through `data`), never the
+gateway's memory."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+from edge.config import ConfigError, SiteConfig, load_site_config
+from edge.domain.calendar import Calendar
+from edge.domain.samples import from_ms, to_ms
+from edge.i18n import LANGS, Lang, detect_lang, t
+from edge.store import Store, StoreError
+
+PERIODS = ("current_shift", "today", "yesterday", "this_week", "custom")
+
+
+@dataclass
+class Context:
+    config_path: Path
+    site: SiteConfig
+    store_url: str
+    store: Store
+    lang: Lang
+    now: int
+    start: int
+    end: int
+    threshold: float
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.site.tz
+
+    def t(self, key: str, **kw: object) -> str:
+        return t(key, self.lang, **kw)
+
+    def machines(self) -> list[str]:
+        from dashboards.data import machine_ids
+
+        return machine_ids(self.store_url, str(self.config_path))
+
+    def local(self, ms: int) -> dt.datetime:
+        return from_ms(ms).astimezone(self.tz)
+
+
+def config_path() -> Path:
+    return Path(os.environ.get("FIELDLAB_CONFIG", "site.yaml"))
+
+
+def store_url(site: SiteConfig, path: Path) -> str:
+    url = os.environ.get("FIELDLAB_STORE") or site.store
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_absolute():
+        url = f"sqlite:///{(path.parent / url.removeprefix('sqlite:///')).resolve()}"
+    return url
+
+
+def period_bounds(
+    period: str, now: int, site: SiteConfig, custom: tuple[dt.date, dt.date] | None = None
+) -> tuple[int, int]:
+    tz = site.tz
+    today = from_ms(now).astimezone(tz).date()
+
+    def midnight(d: dt.date) -> int:
+        return to_ms(dt.datetime.combine(d, dt.time()).replace(tzinfo=tz))
+
+    if period == "current_shift":
+        occ = [
+            o
+            for o in Calendar(site.calendar, tz).shifts(now - 86_400_000, now + 1)
+            if o.start <= now < o.end
+        ]
+        if occ and site.calendar is not None:
+            return occ[-1].start, occ[-1].end
+        return midnight(today), midnight(today + dt.timedelta(days=1))
+    if period == "yesterday":
+        return midnight(today - dt.timedelta(days=1)), midnight(today)
+    if period == "this_week":
+        monday = today - dt.timedelta(days=today.weekday())
+        return midnight(monday), midnight(monday + dt.timedelta(days=7))
+    if period == "custom" and custom is not None:
+        return midnight(custom[0]), midnight(custom[1] + dt.timedelta(days=1))
+    return midnight(today), midnight(today + dt.timedelta(days=1))
+
+
+def page_setup(title_key: str) -> Context:
+    """Sidebar controls and the page title; stops the page with a clear message when the site
+    file or the store cannot be read."""
+    if "lang" not in st.session_state:
+        st.session_state.lang = detect_lang()
+    lang: Lang = st.sidebar.radio(
+        t("language", st.session_state.lang),
+        LANGS,
+        key="lang",
+        horizontal=True,
+        format_func=lambda x: {"en": "English", "nl": "Nederlands"}[x],
+    )
+    st.title(t(title_key, lang))
+    path = config_path()
+    try:
+        site = load_site_config(path)
+    except ConfigError as exc:
+        st.error(t("config_error", lang, error=exc))
+        st.stop()
+    url = store_url(site, path)
+    try:
+        from dashboards.data import newest, open_cached
+
+        store = open_cached(url)
+        now = newest(url)
+        empty = store.newest_ts() is None
+    except StoreError as exc:
+        st.error(t("store_error", lang, error=exc, config=path))
+        st.stop()
+    if empty:
+        st.info(t("empty_store", lang))
+        st.stop()
+    period = st.sidebar.selectbox(
+        t("period", lang), PERIODS, key="period", format_func=lambda p: t(f"period.{p}", lang)
+    )
+    custom = None
+    if period == "custom":
+        today = from_ms(now).astimezone(site.tz).date()
+        custom = (
+            st.sidebar.date_input(t("from", lang), today - dt.timedelta(days=7), key="from"),
+            st.sidebar.date_input(t("to", lang), today, key="to"),
+        )
+    start, end = period_bounds(period, now, site, custom)
+    threshold = st.sidebar.slider(
+        t("threshold", lang),
+        0,
+        600,
+        int(site.oee.micro_stop_threshold_s),
+        step=10,
+        key="threshold",
+        help=t("threshold.help", lang),
+    )
+    st.sidebar.caption(
+        f"{from_ms(start).astimezone(site.tz):%Y-%m-%d %H:%M} → "
+        f"{from_ms(min(end, now)).astimezone(site.tz):%Y-%m-%d %H:%M} ({site.timezone})"
+    )
+    st.sidebar.caption(
+        f"{t('sim_clock', lang)}: {from_ms(now).astimezone(site.tz):%Y-%m-%d %H:%M:%S}"
+    )
+    return Context(path, site, url, store, lang, now, start, end, float(threshold))

@@ -1,0 +1,112 @@
+"""Cached reads from the store: the heavy work stays in the OEE engine, the pages only show.
+
+Every function takes plain, hashable arguments (URLs, paths, instants) so `st.cache_data` can
+key on them; a short TTL keeps live views live."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import streamlit as st
+
+from edge.config import load_site_config
+from edge.domain.calendar import Calendar
+from edge.kpi.oee import OeeResult
+from edge.kpi.query import machine_ids as _machine_ids
+from edge.kpi.query import store_now, store_oee
+from edge.kpi.report import to_json
+from edge.store import open_store
+
+TTL = 5
+
+
+@st.cache_resource
+def open_cached(url: str):  # type: ignore[no-untyped-def]
+    return open_store(url)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def newest(url: str) -> int:
+    return store_now(open_cached(url))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def machine_ids(url: str, config: str) -> list[str]:
+    return _machine_ids(open_cached(url), load_site_config(config))
+
+
+def _site(config: str):  # type: ignore[no-untyped-def]
+    return load_site_config(config)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def oee(
+    url: str, config: str, machine: str, start: int, end: int, now: int, threshold: float
+) -> OeeResult:
+    return store_oee(
+        open_cached(url),
+        _site(config),
+        machine,
+        start,
+        end,
+        now=now,
+        micro_stop_threshold_s=threshold,
+    )
+
+
+def oee_json(
+    url: str, config: str, machine: str, start: int, end: int, now: int, threshold: float
+) -> dict[str, Any]:
+    r = oee(url, config, machine, start, end, now, threshold)
+    return to_json(r, _site(config).tz)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def series(url: str, machine: str, signal: str, start: int, end: int) -> tuple[list, list]:
+    s = open_cached(url).read(machine, signal, start, end)
+    return s.ts.tolist(), s.values.tolist()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def latest(url: str, machine: str | None = None) -> list[tuple[int, str, str, object]]:
+    return [(s.ts, s.machine, s.signal, s.value) for s in open_cached(url).latest(machine)]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def signals(url: str, machine: str) -> list[str]:
+    return open_cached(url).signals(machine)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def shifts(config: str, start: int, end: int) -> list[tuple[str, str, int, int]]:
+    site = _site(config)
+    return [
+        (o.name, o.date.isoformat(), o.start, o.end)
+        for o in Calendar(site.calendar, site.tz).shifts(start, end)
+    ]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def breaks(config: str, start: int, end: int) -> list[tuple[int, int]]:
+    site = _site(config)
+    b = Calendar(site.calendar, site.tz).breaks(start, end)
+    return list(zip(b.starts.tolist(), b.ends.tolist(), strict=True))
+
+
+def rejected(url: str, limit: int = 200):  # type: ignore[no-untyped-def]
+    store = open_cached(url)
+    return store.rejected_count(), store.rejected(limit)
+
+
+def write_reason(url: str, machine: str, ts: int, reason: str) -> None:
+    """An operator's reason for a stop: a `reason` sample at the episode's start, so it belongs
+    to that episode (DOMAIN.md §2); the Pareto shows it at once."""
+    from edge.domain.samples import make_sample
+
+    open_cached(url).write([make_sample(ts, machine, "reason", reason)])
+    st.cache_data.clear()
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,174 @@
+"""Machine: OEE against targets, the loss cascade, the state timeline with shifts and breaks,
+the downtime Pareto, good units against target, and process values on the same time axis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboards import charts, data
+from dashboards.context import Context, page_setup
+from edge.domain.calendar import Calendar
+from edge.domain.counters import counter_deltas
+from edge.domain.samples import COUNTER_SIGNALS, TEXT_SIGNALS
+from edge.kpi.report import percent
+
+TARGETS = {"oee": 0.85, "availability": 0.90, "performance": 0.95, "quality": 0.99}
+
+
+def local_series(ctx: Context, ts: list[int]) -> pd.Series:
+    return pd.to_datetime(pd.Series(ts, dtype="int64"), unit="ms", utc=True).dt.tz_convert(ctx.tz)
+
+
+ctx = page_setup("page.machine")
+machines = ctx.machines()
+if not machines:
+    st.info(ctx.t("empty_store"))
+    st.stop()
+machine = st.selectbox(
+    ctx.t("machine"),
+    machines,
+    key="machine",
+    format_func=lambda m: f"{m} · {ctx.site.machine(m).name or ''}",
+)
+end = min(ctx.end, ctx.now)
+r = data.oee(
+    ctx.store_url, str(ctx.config_path), machine, ctx.start, ctx.end, ctx.now, ctx.threshold
+)
+cols = st.columns(4)
+for col, key, label in zip(
+    cols, ("oee", "availability", "performance", "quality"), ("OEE", "A", "P", "Q"), strict=True
+):
+    value = getattr(r, key)
+    delta = None if value is None else f"{100 * (value - TARGETS[key]):+.1f} pp"
+    col.metric(
+        f"{label} ({ctx.t(key) if key != 'oee' else 'OEE'})",
+        percent(value),
+        delta,
+        help=f"{ctx.t('target')}: {100 * TARGETS[key]:.0f} %",
+    )
+if r.flags:
+    st.caption(f"{ctx.t('flags')}: {', '.join(r.flags)}")
+
+# Loss cascade: planned → downtime by category → small stops → speed loss → scrap → productive
+left, right = st.columns(2)
+with left:
+    st.subheader(ctx.t("loss_cascade"))
+    ideal = r.ideal_s or 0.0
+    q = r.quality if r.quality is not None else 1.0
+    rows = [(ctx.t("planned"), r.planned_s / 60)]
+    rows += [(ctx.t(f"state.{k}"), v / 60) for k, v in r.losses_s.items() if v > 0]
+    rows += [
+        (ctx.t("small_stops"), r.small_stop_s / 60),
+        (ctx.t("speed_loss"), max(0.0, r.run_s - r.small_stop_s - ideal) / 60),
+        (ctx.t("scrap_loss"), ideal * (1 - q) / 60),
+        (ctx.t("fully_productive"), ideal * q / 60),
+    ]
+    st.altair_chart(charts.loss_cascade(rows, ctx.t("duration_min")), width="stretch")
+with right:
+    st.subheader(ctx.t("pareto"))
+    if r.reasons:
+        df = pd.DataFrame(
+            [
+                {
+                    "reason": x["reason"] or ctx.t("unexplained"),
+                    "minutes": round(x["downtime_s"] / 60, 1),
+                    "episodes": x["episodes"],
+                }
+                for x in r.reasons
+            ]
+        )
+        df["cumulative"] = df["minutes"].cumsum() / max(df["minutes"].sum(), 1e-9) * 100
+        st.altair_chart(
+            charts.pareto(df, ctx.t("duration_min"), ctx.t("count"), ctx.t("cumulative")),
+            width="stretch",
+        )
+        st.dataframe(df, hide_index=True, width="stretch")
+    else:
+        st.caption("–")
+
+# Timeline with shift and break bands
+st.subheader(ctx.t("timeline"))
+domain = (ctx.local(ctx.start).isoformat(), ctx.local(end).isoformat())
+ts, states = data.series(ctx.store_url, machine, "state", ctx.start, end)
+rts, reasons = data.series(ctx.store_url, machine, "reason", ctx.start, end)
+if ts:
+    starts = np.maximum(np.array(ts, dtype=np.int64), ctx.start)
+    ends = np.append(np.array(ts[1:], dtype=np.int64), end)
+    idx = np.searchsorted(np.array(rts, dtype=np.int64), np.array(ts), side="right") - 1
+    seg = pd.DataFrame(
+        {
+            "machine": machine,
+            "state": states,
+            "reason": [
+                reasons[i] if i >= 0 and states[k] not in ("running", "planned_stop") else ""
+                for k, i in enumerate(idx)
+            ],
+            "start": local_series(ctx, starts.tolist()),
+            "end": local_series(ctx, ends.tolist()),
+            "minutes": (ends - starts) / 60000,
+        }
+    )
+    seg = seg[seg["minutes"] > 0]
+    bands = pd.DataFrame(
+        [
+            {
+                "band": "shift",
+                "name": n or d,
+                "start": ctx.local(max(s, ctx.start)),
+                "end": ctx.local(min(e, end)),
+            }
+            for n, d, s, e in data.shifts(str(ctx.config_path), ctx.start, end)
+        ]
+        + [
+            {"band": "break", "name": "", "start": ctx.local(s), "end": ctx.local(e)}
+            for s, e in data.breaks(str(ctx.config_path), ctx.start, end)
+        ]
+    )
+    st.altair_chart(charts.timeline(seg, bands, domain), width="stretch")
+
+# Good units against target (worm chart)
+st.subheader(ctx.t("worm"))
+sig = "count_good" if "count_good" in data.signals(ctx.store_url, machine) else "count_total"
+cts, cvals = data.series(ctx.store_url, machine, sig, ctx.start, end)
+ict = ctx.site.machine(machine).ideal_cycle_time_s
+if cts and ict:
+    wrap = ctx.site.machine(machine).wrap_of(sig)
+    deltas = counter_deltas(np.array(cvals, dtype=np.int64), wrap)
+    inside = np.array(cts) >= ctx.start
+    times = np.array(cts)[inside]
+    good = np.cumsum(deltas[inside])
+    grid = np.linspace(ctx.start, end, 200).astype(np.int64)
+    planned = Calendar(ctx.site.calendar, ctx.tz).planned(ctx.start, end)
+    target = planned.cumulative(grid) / 1000 / ict
+    worm = pd.concat(
+        [
+            pd.DataFrame(
+                {"time": local_series(ctx, times.tolist()), "units": good, "series": ctx.t("good")}
+            ),
+            pd.DataFrame(
+                {
+                    "time": local_series(ctx, grid.tolist()),
+                    "units": target,
+                    "series": ctx.t("target"),
+                }
+            ),
+        ]
+    )
+    st.altair_chart(charts.worm(worm, domain), width="stretch")
+
+# Process values, each in its own chart on the same time axis
+process = [
+    s
+    for s in data.signals(ctx.store_url, machine)
+    if s not in TEXT_SIGNALS and s not in COUNTER_SIGNALS
+]
+if process:
+    st.subheader(ctx.t("process_values"))
+    for signal in process:
+        pts, pvals = data.series(ctx.store_url, machine, signal, ctx.start, end)
+        if pts:
+            st.caption(signal)
+            df = pd.DataFrame({"time": local_series(ctx, pts), "value": pvals})
+            st.altair_chart(charts.process(df, domain), width="stretch")

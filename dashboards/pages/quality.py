@@ -1,0 +1,82 @@
+"""Data quality: how fresh each signal is, when machines were offline, codes that mapped to
+nothing, rejected records with their reasons, and the gateway's own /health."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pandas as pd
+import streamlit as st
+
+from dashboards import data
+from dashboards.context import page_setup
+from edge.kpi.report import duration
+
+ctx = page_setup("page.quality")
+machines = ctx.machines()
+if not machines:
+    st.info(ctx.t("empty_store"))
+    st.stop()
+
+st.subheader(ctx.t("last_sample_age"))
+ages = pd.DataFrame(
+    [
+        {
+            ctx.t("machine"): m,
+            ctx.t("signal"): sig,
+            ctx.t("age"): duration((ctx.now - ts) / 1000),
+            "value": str(v)[:40],
+        }
+        for ts, m, sig, v in data.latest(ctx.store_url)
+    ]
+)
+st.dataframe(ages, hide_index=True, width="stretch")
+
+offline, notes = [], []
+for m in machines:
+    r = data.oee(ctx.store_url, str(ctx.config_path), m, ctx.start, ctx.end, ctx.now, ctx.threshold)
+    ep = r.episodes
+    for i, cat in enumerate(ep.category):
+        if cat == "offline":
+            offline.append(
+                {
+                    ctx.t("machine"): m,
+                    ctx.t("start"): f"{ctx.local(int(ep.start[i])):%Y-%m-%d %H:%M}",
+                    ctx.t("length"): duration((int(ep.end[i]) - int(ep.start[i])) / 1000),
+                }
+            )
+    notes += [{ctx.t("machine"): m, ctx.t("flags"): f} for f in r.flags]
+st.subheader(ctx.t("offline_periods"))
+st.dataframe(pd.DataFrame(offline), hide_index=True, width="stretch")
+st.subheader(ctx.t("unmapped"))
+st.dataframe(pd.DataFrame(notes), hide_index=True, width="stretch")
+
+st.subheader(ctx.t("rejected"))
+count, records = data.rejected(ctx.store_url)
+st.metric(ctx.t("rejected"), f"{count:,}")
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                ctx.t("source"): r.source,
+                ctx.t("reason"): r.reason,
+                ctx.t("payload"): r.payload[:120],
+            }
+            for r in records
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+)
+
+st.subheader(ctx.t("gateway_health"))
+http = (ctx.site.gateway or {}).get("http", {})
+url = f"http://{http.get('host', '127.0.0.1')}:{http.get('port', 8787)}/health"
+try:
+    with urllib.request.urlopen(url, timeout=1) as resp:
+        st.json(json.load(resp))
+except urllib.error.HTTPError as exc:
+    st.json(json.load(exc))
+except OSError:
+    st.caption(ctx.t("gateway_unreachable", url=url))

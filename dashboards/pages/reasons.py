@@ -1,0 +1,68 @@
+"""Stop reasons: the classic first digital step. Unexplained stops of the period, longest first;
+an operator picks a reason from the site's list, and the Pareto shows it at once."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboards import data
+from dashboards.context import page_setup
+from edge.kpi.report import duration
+
+ctx = page_setup("page.reasons")
+machines = ctx.machines()
+if not machines:
+    st.info(ctx.t("empty_store"))
+    st.stop()
+st.subheader(ctx.t("unexplained_stops"))
+rows = []
+for m in machines:
+    r = data.oee(ctx.store_url, str(ctx.config_path), m, ctx.start, ctx.end, ctx.now, ctx.threshold)
+    ep = r.episodes
+    for i in range(len(ep.category)):
+        if ep.reason[i] is None and not ep.small[i]:
+            rows.append(
+                {
+                    "machine": m,
+                    "start_ms": int(ep.start[i]),
+                    "length_s": (int(ep.end[i]) - int(ep.start[i])) / 1000,
+                    "category": ep.category[i],
+                }
+            )
+rows.sort(key=lambda x: -x["length_s"])
+if not rows:
+    st.success(ctx.t("none_unexplained"))
+else:
+    table = pd.DataFrame(
+        [
+            {
+                ctx.t("machine"): x["machine"],
+                ctx.t("start"): ctx.local(x["start_ms"]).strftime("%Y-%m-%d %H:%M:%S"),
+                ctx.t("length"): duration(x["length_s"]),
+                ctx.t("category"): ctx.t(f"state.{x['category']}"),
+            }
+            for x in rows
+        ]
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+    with st.form("reason"):
+        pick = st.selectbox(
+            ctx.t("page.reasons"),
+            range(len(rows)),
+            key="episode",
+            format_func=lambda i: (
+                f"{rows[i]['machine']} · "
+                f"{ctx.local(rows[i]['start_ms']):%Y-%m-%d %H:%M} · {duration(rows[i]['length_s'])}"
+            ),
+        )
+        reason = st.selectbox(ctx.t("choose_reason"), ctx.site.reasons, key="reason_choice")
+        if st.form_submit_button(ctx.t("save")):
+            chosen = rows[pick]
+            data.write_reason(ctx.store_url, chosen["machine"], chosen["start_ms"], reason)
+            st.session_state["saved"] = ctx.t(
+                "saved", reason=reason, start=f"{ctx.local(chosen['start_ms']):%H:%M}"
+            )
+            st.rerun()
+if "saved" in st.session_state:
+    st.success(st.session_state.pop("saved"))

@@ -1,0 +1,78 @@
+"""`fieldlab dashboard`: the Streamlit app over the site's store."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HELP = "Open the OEE dashboard (Streamlit) on the site's store."
+EPILOG = """\
+examples:
+  fieldlab dashboard --config site.yaml              # http://127.0.0.1:8501
+  fieldlab dashboard --config site.yaml --port 8600 --lang nl
+  fieldlab dashboard --config site.yaml --address 0.0.0.0   # on the shop floor network"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "dashboard",
+        help=HELP,
+        description=HELP,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--config", "-c", type=Path, default=Path("site.yaml"), metavar="FILE")
+    p.add_argument("--store", metavar="URL", help="override the config's store")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--address", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--lang", choices=("en", "nl"), help="first language shown")
+    p.set_defaults(run=run)
+
+
+def command(config: Path, port: int, address: str) -> list[str]:
+    app = Path(__file__).resolve().parent.parent.parent / "dashboards" / "app.py"
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.port",
+        str(port),
+        "--server.address",
+        address,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--global.developmentMode",
+        "false",
+    ]
+
+
+def environment(config: Path, store: str | None, lang: str | None) -> dict[str, str]:
+    env = {**os.environ, "FIELDLAB_CONFIG": str(config.resolve())}
+    if store:
+        env["FIELDLAB_STORE"] = store
+    if lang:
+        env["FIELDLAB_LANG"] = lang
+    return env
+
+
+def run(args: argparse.Namespace) -> int:
+    from edge.config import load_site_config
+
+    load_site_config(args.config)  # a clear error here, not a traceback in the browser
+    print(f"fieldlab dashboard: http://{args.address}:{args.port}  (Ctrl-C stops)", flush=True)
+    proc = subprocess.Popen(
+        command(args.config, args.port, args.address),
+        env=environment(args.config, args.store, args.lang),
+    )
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        return proc.wait()

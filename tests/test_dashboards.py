@@ -1,0 +1,143 @@
+"""Dashboard pages with Streamlit's AppTest, on a store filled with known samples: the numbers a
+page shows are those of `fieldlab oee --json`; the reason entry writes a sample the Pareto then
+shows; an empty and an unreachable store are explained in words."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from edge.config import load_site_config
+from edge.domain.calendar import Calendar
+from edge.kpi.report import percent
+from edge.store import SqliteStore
+from simulators.synthetic import Profile, synthetic_samples
+from tests.helpers import local
+
+PAGES = Path(__file__).resolve().parent.parent / "dashboards" / "pages"
+SITE = """\
+timezone: Europe/Amsterdam
+store: sqlite:///fieldlab.db
+calendar:
+  shifts:
+    - {name: early, days: [mon, tue, wed, thu, fri], start: "06:00", end: "14:00"}
+    - {name: late, days: [mon, tue, wed, thu, fri], start: "14:00", end: "22:00"}
+  breaks:
+    - {days: [mon, tue, wed, thu, fri], start: "10:00", end: "10:30"}
+machines:
+  press-1: {name: Press, ideal_cycle_time_s: 20, products: {A: {ideal_cycle_time_s: 15}}}
+  cnc-1: {name: CNC, ideal_cycle_time_s: 90}
+reasons: [jam, tool_break, material, no_operator]
+"""
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "site.yaml"
+    path.write_text(SITE)
+    cfg = load_site_config(path)
+    start, end = local("2026-03-02 00:00"), local("2026-03-04 00:00")
+    planned = Calendar(cfg.calendar, cfg.tz).planned(start, end)
+    with SqliteStore(tmp_path / "fieldlab.db") as store:
+        store.write(synthetic_samples("press-1", Profile(20, products=("A", "B")), start, end, 1,
+                                      planned))
+        store.write(synthetic_samples("cnc-1", Profile(90), start, end, 2, planned))
+    monkeypatch.setenv("FIELDLAB_CONFIG", str(path))
+    monkeypatch.setenv("FIELDLAB_LANG", "en")
+    return path
+
+
+def cli_oee(site: Path, *args: str) -> list[dict]:
+    out = subprocess.run([sys.executable, "-m", "edge.cli.main", "oee", "-c", str(site),
+                          "--from", "2026-03-02", "--to", "2026-03-04", "--json", *args],
+                         capture_output=True, text=True, timeout=60, env=os.environ)
+    assert out.returncode == 0, out.stderr
+    obj = json.loads(out.stdout)
+    return obj if isinstance(obj, list) else [obj]
+
+
+def page(name: str) -> AppTest:
+    """A page with the period set to 2026-03-02 … 2026-03-03 (the whole of both days)."""
+    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=60).run()
+    at.sidebar.selectbox(key="period").set_value("custom").run()
+    at.sidebar.date_input(key="from").set_value(dt.date(2026, 3, 2))
+    at.sidebar.date_input(key="to").set_value(dt.date(2026, 3, 3)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_overview_tiles_show_what_fieldlab_oee_says(site):
+    at = page("overview")
+    expected = cli_oee(site)
+    values = [m.value for m in at.metric]
+    for i, obj in enumerate(expected):
+        assert values[4 * i : 4 * i + 4] == [percent(obj[k]) for k in
+                                             ("oee", "availability", "performance", "quality")]
+    text = " ".join(md.value for md in at.markdown)
+    assert "press-1" in text and "cnc-1" in text
+
+
+def test_machine_page_numbers_and_charts(site):
+    at = page("machine")
+    at.selectbox(key="machine").set_value("cnc-1").run()
+    obj = cli_oee(site, "-m", "cnc-1")[0]
+    assert [m.value for m in at.metric] == [percent(obj[k]) for k in
+                                            ("oee", "availability", "performance", "quality")]
+    subheaders = [s.value for s in at.subheader]
+    for title in ("Where the time went", "Downtime by reason", "State timeline",
+                  "Good units against target", "Process values"):
+        assert title in subheaders or title == "Process values"
+
+
+def test_reason_entry_writes_a_sample_the_pareto_shows(site):
+    at = page("reasons")
+    table = at.dataframe[0].value
+    assert len(table) > 0
+    first = table.iloc[0]
+    at.selectbox(key="episode").set_value(0)
+    at.selectbox(key="reason_choice").set_value("material")
+    at.button[0].click().run()
+    assert any("Saved: material" in s.value for s in at.success)
+    machine = first["machine"]
+    reasons = {r["reason"]: r for r in cli_oee(site, "-m", machine)[0]["reasons"]}
+    assert "material" in reasons
+    pareto = page("machine")
+    pareto.selectbox(key="machine").set_value(machine).run()
+    shown = pareto.dataframe[0].value
+    assert "material" in shown["reason"].tolist()
+
+
+def test_dutch_labels(site):
+    at = AppTest.from_file(str(PAGES / "overview.py"), default_timeout=60).run()
+    at.sidebar.radio(key="lang").set_value("nl").run()
+    assert at.title[0].value == "Overzicht"
+    assert at.sidebar.selectbox(key="period").format_func("today") == "Vandaag"
+
+
+def test_empty_store_is_explained_in_words(tmp_path, monkeypatch):
+    (tmp_path / "site.yaml").write_text(SITE)
+    SqliteStore(tmp_path / "fieldlab.db").close()
+    monkeypatch.setenv("FIELDLAB_CONFIG", str(tmp_path / "site.yaml"))
+    monkeypatch.setenv("FIELDLAB_LANG", "en")
+    for name in ("overview", "machine", "shifts", "reasons", "quality"):
+        at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=60).run()
+        assert not at.exception
+        assert "No data yet" in at.info[0].value, name
+
+
+def test_unreachable_store_is_a_clear_message(tmp_path, monkeypatch):
+    (tmp_path / "site.yaml").write_text(SITE.replace("sqlite:///fieldlab.db",
+                                                     "influxdb://127.0.0.1:9/fieldlab"))
+    monkeypatch.setenv("FIELDLAB_CONFIG", str(tmp_path / "site.yaml"))
+    monkeypatch.setenv("FIELDLAB_LANG", "en")
+    at = AppTest.from_file(str(PAGES / "overview.py"), default_timeout=60).run()
+    assert not at.exception
+    assert "The data store cannot be read" in at.error[0].value
+    assert "unreachable" in at.error[0].value
