@@ -89,7 +89,8 @@ def timeline(segments: pd.DataFrame, bands: pd.DataFrame, domain: tuple) -> alt.
             ],
         )
     )
-    return alt.layer(*layers).properties(height=90)
+    # independent colour scales: the bands' and the states' must not share one domain
+    return alt.layer(*layers).resolve_scale(color="independent").properties(height=90)
 
 
 def pareto(df: pd.DataFrame, minutes: str, count: str, cumulative: str) -> alt.Chart:

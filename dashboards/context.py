@@ -120,9 +120,18 @@ def page_setup(title_key: str) -> Context:
     if empty:
         st.info(t("empty_store", lang))
         st.stop()
+    # The key carries the language: Streamlit keeps a widget's rendered labels while its key
+    # stays, so a new key is how "Huidige ploeg" replaces "Current shift". The choice itself
+    # survives the switch in session state.
+    choice = st.session_state.get("period_choice", PERIODS[0])
     period = st.sidebar.selectbox(
-        t("period", lang), PERIODS, key="period", format_func=lambda p: t(f"period.{p}", lang)
+        t("period", lang),
+        PERIODS,
+        index=PERIODS.index(choice),
+        key=f"period_{lang}",
+        format_func=lambda p: t(f"period.{p}", lang),
     )
+    st.session_state.period_choice = period
     custom = None
     if period == "custom":
         today = from_ms(now).astimezone(site.tz).date()

@@ -46,8 +46,9 @@ def site(tmp_path, monkeypatch) -> Path:
     start, end = local("2026-03-02 00:00"), local("2026-03-04 00:00")
     planned = Calendar(cfg.calendar, cfg.tz).planned(start, end)
     with SqliteStore(tmp_path / "fieldlab.db") as store:
-        store.write(synthetic_samples("press-1", Profile(20, products=("A", "B")), start, end, 1,
-                                      planned))
+        store.write(
+            synthetic_samples("press-1", Profile(20, products=("A", "B")), start, end, 1, planned)
+        )
         store.write(synthetic_samples("cnc-1", Profile(90), start, end, 2, planned))
     monkeypatch.setenv("FIELDLAB_CONFIG", str(path))
     monkeypatch.setenv("FIELDLAB_LANG", "en")
@@ -55,9 +56,26 @@ def site(tmp_path, monkeypatch) -> Path:
 
 
 def cli_oee(site: Path, *args: str) -> list[dict]:
-    out = subprocess.run([sys.executable, "-m", "edge.cli.main", "oee", "-c", str(site),
-                          "--from", "2026-03-02", "--to", "2026-03-04", "--json", *args],
-                         capture_output=True, text=True, timeout=60, env=os.environ)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edge.cli.main",
+            "oee",
+            "-c",
+            str(site),
+            "--from",
+            "2026-03-02",
+            "--to",
+            "2026-03-04",
+            "--json",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ,
+    )
     assert out.returncode == 0, out.stderr
     obj = json.loads(out.stdout)
     return obj if isinstance(obj, list) else [obj]
@@ -66,7 +84,7 @@ def cli_oee(site: Path, *args: str) -> list[dict]:
 def page(name: str) -> AppTest:
     """A page with the period set to 2026-03-02 … 2026-03-03 (the whole of both days)."""
     at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=60).run()
-    at.sidebar.selectbox(key="period").set_value("custom").run()
+    at.sidebar.selectbox(key="period_en").set_value("custom").run()
     at.sidebar.date_input(key="from").set_value(dt.date(2026, 3, 2))
     at.sidebar.date_input(key="to").set_value(dt.date(2026, 3, 3)).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -77,10 +95,13 @@ def test_overview_tiles_show_what_fieldlab_oee_says(site):
     at = page("overview")
     expected = cli_oee(site)
     values = [m.value for m in at.metric]
-    for i, obj in enumerate(expected):
-        assert values[4 * i : 4 * i + 4] == [percent(obj[k]) for k in
-                                             ("oee", "availability", "performance", "quality")]
     text = " ".join(md.value for md in at.markdown)
+    for i, obj in enumerate(expected):
+        assert values[i] == percent(obj["oee"])
+        assert (
+            f"A **{percent(obj['availability'])}** · P **{percent(obj['performance'])}** · "
+            f"Q **{percent(obj['quality'])}**"
+        ) in text
     assert "press-1" in text and "cnc-1" in text
 
 
@@ -88,11 +109,17 @@ def test_machine_page_numbers_and_charts(site):
     at = page("machine")
     at.selectbox(key="machine").set_value("cnc-1").run()
     obj = cli_oee(site, "-m", "cnc-1")[0]
-    assert [m.value for m in at.metric] == [percent(obj[k]) for k in
-                                            ("oee", "availability", "performance", "quality")]
+    assert [m.value for m in at.metric] == [
+        percent(obj[k]) for k in ("oee", "availability", "performance", "quality")
+    ]
     subheaders = [s.value for s in at.subheader]
-    for title in ("Where the time went", "Downtime by reason", "State timeline",
-                  "Good units against target", "Process values"):
+    for title in (
+        "Where the time went",
+        "Downtime by reason",
+        "State timeline",
+        "Good units against target",
+        "Process values",
+    ):
         assert title in subheaders or title == "Process values"
 
 
@@ -118,7 +145,8 @@ def test_dutch_labels(site):
     at = AppTest.from_file(str(PAGES / "overview.py"), default_timeout=60).run()
     at.sidebar.radio(key="lang").set_value("nl").run()
     assert at.title[0].value == "Overzicht"
-    assert at.sidebar.selectbox(key="period").format_func("today") == "Vandaag"
+    period = at.sidebar.selectbox(key="period_nl")
+    assert period.value == "current_shift" and "Huidige ploeg" in period.options
 
 
 def test_empty_store_is_explained_in_words(tmp_path, monkeypatch):
@@ -133,8 +161,9 @@ def test_empty_store_is_explained_in_words(tmp_path, monkeypatch):
 
 
 def test_unreachable_store_is_a_clear_message(tmp_path, monkeypatch):
-    (tmp_path / "site.yaml").write_text(SITE.replace("sqlite:///fieldlab.db",
-                                                     "influxdb://127.0.0.1:9/fieldlab"))
+    (tmp_path / "site.yaml").write_text(
+        SITE.replace("sqlite:///fieldlab.db", "influxdb://127.0.0.1:9/fieldlab")
+    )
     monkeypatch.setenv("FIELDLAB_CONFIG", str(tmp_path / "site.yaml"))
     monkeypatch.setenv("FIELDLAB_LANG", "en")
     at = AppTest.from_file(str(PAGES / "overview.py"), default_timeout=60).run()

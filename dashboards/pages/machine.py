@@ -18,7 +18,15 @@ TARGETS = {"oee": 0.85, "availability": 0.90, "performance": 0.95, "quality": 0.
 
 
 def local_series(ctx: Context, ts: list[int]) -> pd.Series:
-    return pd.to_datetime(pd.Series(ts, dtype="int64"), unit="ms", utc=True).dt.tz_convert(ctx.tz)
+    """Wall-clock times of the site, without offset: Vega-Lite draws naive times as given,
+    so the axis reads in the site's time zone whatever the browser's is."""
+    utc = pd.to_datetime(pd.Series(ts, dtype="int64"), unit="ms", utc=True)
+    return utc.dt.tz_convert(ctx.tz).dt.tz_localize(None)
+
+
+def wall(ms: int):  # type: ignore[no-untyped-def]
+    """An instant as the site's wall-clock time without offset (see local_series)."""
+    return ctx.local(ms).replace(tzinfo=None)
 
 
 ctx = page_setup("page.machine")
@@ -27,7 +35,7 @@ if not machines:
     st.info(ctx.t("empty_store"))
     st.stop()
 machine = st.selectbox(
-    ctx.t("machine"),
+    ctx.t("page.machine"),
     machines,
     key="machine",
     format_func=lambda m: f"{m} · {ctx.site.machine(m).name or ''}",
@@ -43,7 +51,7 @@ for col, key, label in zip(
     value = getattr(r, key)
     delta = None if value is None else f"{100 * (value - TARGETS[key]):+.1f} pp"
     col.metric(
-        f"{label} ({ctx.t(key) if key != 'oee' else 'OEE'})",
+        label if key == "oee" else f"{label} ({ctx.t(key)})",
         percent(value),
         delta,
         help=f"{ctx.t('target')}: {100 * TARGETS[key]:.0f} %",
@@ -79,7 +87,7 @@ with right:
                 for x in r.reasons
             ]
         )
-        df["cumulative"] = df["minutes"].cumsum() / max(df["minutes"].sum(), 1e-9) * 100
+        df["cumulative"] = (df["minutes"].cumsum() / max(df["minutes"].sum(), 1e-9) * 100).round(1)
         st.altair_chart(
             charts.pareto(df, ctx.t("duration_min"), ctx.t("count"), ctx.t("cumulative")),
             width="stretch",
@@ -90,7 +98,7 @@ with right:
 
 # Timeline with shift and break bands
 st.subheader(ctx.t("timeline"))
-domain = (ctx.local(ctx.start).isoformat(), ctx.local(end).isoformat())
+domain = (f"{ctx.local(ctx.start):%Y-%m-%dT%H:%M:%S}", f"{ctx.local(end):%Y-%m-%dT%H:%M:%S}")
 ts, states = data.series(ctx.store_url, machine, "state", ctx.start, end)
 rts, reasons = data.series(ctx.store_url, machine, "reason", ctx.start, end)
 if ts:
@@ -116,13 +124,13 @@ if ts:
             {
                 "band": "shift",
                 "name": n or d,
-                "start": ctx.local(max(s, ctx.start)),
-                "end": ctx.local(min(e, end)),
+                "start": wall(max(s, ctx.start)),
+                "end": wall(min(e, end)),
             }
             for n, d, s, e in data.shifts(str(ctx.config_path), ctx.start, end)
         ]
         + [
-            {"band": "break", "name": "", "start": ctx.local(s), "end": ctx.local(e)}
+            {"band": "break", "name": "", "start": wall(s), "end": wall(e)}
             for s, e in data.breaks(str(ctx.config_path), ctx.start, end)
         ]
     )

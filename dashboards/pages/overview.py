@@ -28,11 +28,11 @@ def tile(ctx: Context, machine: str) -> None:
             f"{' · ' + str(reason) if reason else ''} · {ctx.t('in_state_for', d=since)}</div>",
             unsafe_allow_html=True,
         )
-        c = st.columns(4)
-        c[0].metric("OEE", percent(r.oee))
-        c[1].metric("A", percent(r.availability))
-        c[2].metric("P", percent(r.performance))
-        c[3].metric("Q", percent(r.quality))
+        st.metric("OEE", percent(r.oee))
+        st.markdown(
+            f"A **{percent(r.availability)}** · P **{percent(r.performance)}** · "
+            f"Q **{percent(r.quality)}**"
+        )
         ict = ctx.site.machine(machine).ideal_cycle_time_s
         target = int(r.planned_s / ict) if ict else 0
         st.caption(ctx.t("target_now", good=r.good or 0, target=target))

@@ -46,7 +46,9 @@ class Calendar:
     def shifts(self, start_ms: int, end_ms: int) -> list[ShiftOccurrence]:
         """Shift occurrences overlapping ``[start_ms, end_ms)``, in time order."""
         if self.config is None:
-            return [ShiftOccurrence("", from_ms(start_ms).date(), start_ms, end_ms)]
+            return [
+                ShiftOccurrence("", from_ms(start_ms).astimezone(self.tz).date(), start_ms, end_ms)
+            ]
         out = []
         for day in self._dates(start_ms, end_ms):
             weekday = DAYS[day.weekday()]

@@ -1,0 +1,111 @@
+"""Every dashboard page, in English and Dutch, in a real headless Chromium (Debian's, driven by
+Playwright; no browser download). Each loads without an error element, shows the machine names
+and the key numbers, and is saved as a screenshot (FIELDLAB_SCREENSHOTS=DIR keeps them; the
+README's come from here)."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from edge.config import load_site_config
+from edge.domain.calendar import Calendar
+from edge.store import SqliteStore
+from simulators.synthetic import Profile, synthetic_samples
+from tests.services import Process, free_port, require, wait_port
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PAGES = {
+    "": "Overview",
+    "machine": "Machine",
+    "shifts": "Shifts",
+    "reasons": "Stop reasons",
+    "quality": "Data quality",
+}
+DUTCH = {
+    "": "Overzicht",
+    "machine": "Machine",
+    "shifts": "Ploegen",
+    "reasons": "Stopredenen",
+    "quality": "Datakwaliteit",
+}
+SITE = """\
+timezone: Europe/Amsterdam
+store: sqlite:///fieldlab.db
+machines:
+  press-1: {name: Press, ideal_cycle_time_s: 20, products: {A: {ideal_cycle_time_s: 15}}}
+  filler-1: {name: Filler, ideal_cycle_time_s: 2}
+  cnc-1: {name: CNC machining centre, ideal_cycle_time_s: 90}
+"""
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory):
+    chromium = require("chromium")
+    tmp = tmp_path_factory.mktemp("dash")
+    site = tmp / "site.yaml"
+    site.write_text(SITE)
+    cfg = load_site_config(site)
+    now = int(time.time() * 1000)
+    start = now - 2 * 86_400_000
+    planned = Calendar(cfg.calendar, cfg.tz).planned(start, now)
+    with SqliteStore(tmp / "fieldlab.db") as store:
+        for i, (m, p) in enumerate(
+            (
+                ("press-1", Profile(20, products=("A",))),
+                ("filler-1", Profile(2, mean_run_s=200)),
+                ("cnc-1", Profile(90)),
+            )
+        ):
+            store.write(synthetic_samples(m, p, start, now, i, planned))
+    port = free_port()
+    with Process("dashboard", "--config", str(site), "--port", str(port), "--lang", "en") as p:
+        wait_port(port, 60)
+        yield f"http://127.0.0.1:{port}", chromium
+        p.stop()
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_every_page_loads_in_a_real_browser(dashboard, lang, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    base, chromium = dashboard
+    out = Path(os.environ.get("FIELDLAB_SCREENSHOTS", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    titles = DUTCH if lang == "nl" else PAGES
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
+        try:
+            for path, title in titles.items():
+                page.goto(f"{base}/{path}")
+                # the first load after a cold start can be blank: wait for content, not a time
+                page.get_by_role("heading", name=PAGES[path]).wait_for(timeout=60_000)
+                if lang == "nl":
+                    page.get_by_text("Nederlands").click()
+                page.get_by_role("heading", name=title).wait_for(timeout=30_000)
+                page.wait_for_load_state("networkidle")
+                page.wait_for_timeout(800)  # let the charts draw before the screenshot
+                body = page.inner_text("body")
+                assert page.locator('[data-testid="stException"]').count() == 0, body[:500]
+                assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+                if path in ("", "machine"):
+                    assert "press-1" in body
+                    assert re.search(r"\d+\.\d %", body), body[:800]
+                if path == "":
+                    assert "cnc-1" in body and "filler-1" in body
+                page.screenshot(path=str(out / f"{lang}-{path or 'overview'}.png"), full_page=True)
+        finally:
+            browser.close()
