@@ -25,6 +25,7 @@ def gateway_sources(
     modbus_port: int = 5020,
     mqtt_url: str = "mqtt://127.0.0.1:1883",
     poll_ms: int = 250,
+    mqtt_protocol: str = "auto",
 ) -> list[dict[str, Any]]:
     by_face: dict[str, list[str]] = {}
     for mid, spec in scenario.machines.items():
@@ -102,6 +103,7 @@ def gateway_sources(
                 "name": "sim-mqtt",
                 "url": mqtt_url,
                 "client_id": f"fieldlab-gateway-{scenario.site}",
+                "protocol": mqtt_protocol,
                 "topics": [
                     {"template": f"fieldlab/{scenario.site}/{{area}}/{{machine}}/{{signal}}"}
                 ],

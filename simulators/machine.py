@@ -150,7 +150,9 @@ class MachineModel:
         stack: list[_Activity] = []
         if product:
             yield Sample(t, m, "product", product)
-        for sig in ("count_total", "count_good", "count_scrap"):
+        # A legacy machine has a pulse counter and nothing that tells good from bad.
+        quality_counters = self.spec.archetype != "legacy_lathe"
+        for sig in ("count_total", "count_good", "count_scrap")[: 3 if quality_counters else 1]:
             yield Sample(t, m, sig, 0)
 
         def set_state(ts: int, new: str, why: str) -> Iterator[Sample]:
@@ -224,10 +226,11 @@ class MachineModel:
                     total += units
                     good += units - bad
                     yield Sample(t, m, "count_total", total)
-                    yield Sample(t, m, "count_good", good)
-                    if bad:
-                        scrap += bad
-                        yield Sample(t, m, "count_scrap", scrap)
+                    if quality_counters:
+                        yield Sample(t, m, "count_good", good)
+                        if bad:
+                            scrap += bad
+                            yield Sample(t, m, "count_scrap", scrap)
                     left_in_order -= units - bad
                     if left_in_order <= 0:
                         act.remaining = 0

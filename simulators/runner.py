@@ -111,6 +111,16 @@ class Simulation:
             self.faces = self._build_faces(self._face_settings)
             for face in self.faces:
                 await face.start(self.sim_now)
+            # Faces that start after a back-fill begin with the machines' present values, not
+            # with zeros: a counter read as 0 would look like a reset.
+            snapshot = [
+                Sample(ts, m, sig, value)
+                for m, model in self.machines.items()
+                for sig, (ts, value) in sorted(model.current.items(), key=lambda kv: kv[1][0])
+            ]
+            if snapshot:
+                for face in self.faces:
+                    await face.publish(snapshot, self.sim_now)
 
     async def stop(self) -> None:
         self._stop.set()
@@ -137,6 +147,11 @@ class Simulation:
 
     def set_speed(self, speed: float) -> None:
         self.clock.set_speed(speed)
+
+    def go_live(self, speed: float) -> None:
+        """After a back-fill at full speed: from the simulated now on, follow the clock at
+        ``speed``. The models run on, so states and counters continue without a seam."""
+        self.clock = SimClock(self.sim_now, speed)
 
     def endpoints(self) -> list[str]:
         return [e for f in self.faces for e in f.endpoints()]

@@ -1,67 +1,31 @@
-"""`fieldlab demo`: the kit's first run on a laptop.
-
-Today it writes a site config, back-fills a seeded week of machine history through the same
-ingest path a file takes, and shows OEE. The live parts (protocol simulators, gateway, broker,
-dashboard) join here as they land; the command's name and options stay.
-"""
+"""`fieldlab demo`: the kit's main job on a laptop. Simulated machines on OPC UA, Modbus TCP and
+MQTT, an embedded MQTT broker, the gateway, the SQLite store and the dashboard, in one command;
+no Docker, no root. Ctrl-C stops all of it."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import math
 import os
+import signal
 import sys
 import time
+import webbrowser
 from pathlib import Path
 
 from edge.cli.common import duration_arg
-from edge.cli.ingest import ingest_file
-from edge.config import load_site_config
-from edge.domain.calendar import Calendar
-from edge.i18n import detect_lang
-from edge.interchange import write_jsonl
-from edge.kpi.query import store_oee
-from edge.kpi.report import render_table
-from edge.store import SqliteStore
-from simulators.synthetic import Profile, synthetic_samples
 
-HELP = "Run the kit on this laptop: simulated machines, store and OEE (no Docker)."
-DEMO_SITE = """\
-# fieldlab demo site: written by `fieldlab demo`; edit it and run `fieldlab oee -c site.yaml`.
-site: demo
-timezone: Europe/Amsterdam
-store: sqlite:///fieldlab.db
-calendar:
-  shifts:
-    - {name: early, days: [mon, tue, wed, thu, fri], start: "06:00", end: "14:00"}
-    - {name: late, days: [mon, tue, wed, thu, fri], start: "14:00", end: "22:00"}
-  breaks:
-    - {days: [mon, tue, wed, thu, fri], start: "10:00", end: "10:30"}
-    - {days: [mon, tue, wed, thu, fri], start: "18:00", end: "18:30"}
-oee:
-  micro_stop_threshold_s: 120
-machines:
-  cnc-1: {name: CNC machining centre, ideal_cycle_time_s: 240}
-  imm-1:
-    name: Injection moulding
-    ideal_cycle_time_s: 20
-    products: {cap-red: {ideal_cycle_time_s: 18}, cap-blue: {ideal_cycle_time_s: 22}}
-  filler-1: {name: Filler, ideal_cycle_time_s: 2}
-  press-1:
-    name: Press
-    ideal_cycle_time_s: 6
-    products: {A-100: {ideal_cycle_time_s: 5}, B-200: {ideal_cycle_time_s: 8}}
-    counters: {count_total: {wrap: 65536}}
-  laser-1: {name: Laser cutter, ideal_cycle_time_s: 45}
-  lathe-1: {name: Old lathe (energy meter), ideal_cycle_time_s: 300}
-"""
-PROFILES = {
-    "cnc-1": Profile(ideal_cycle_s=240, mean_run_s=1800, stop_mix=(0.4, 0.3, 0.2, 0.1)),
-    "imm-1": Profile(ideal_cycle_s=20, products=("cap-red", "cap-blue"), scrap_rate=0.04),
-    "filler-1": Profile(ideal_cycle_s=2, mean_run_s=180, stop_mix=(0.7, 0.05, 0.05, 0.2)),
-    "press-1": Profile(ideal_cycle_s=6, products=("A-100", "B-200")),
-    "laser-1": Profile(ideal_cycle_s=45, mean_run_s=900, scrap_rate=0.01),
-    "lathe-1": Profile(ideal_cycle_s=300, mean_run_s=2400, scrap_rate=0.0),
-}
+HELP = "Run the kit on this laptop: simulated machines, broker, gateway, store, dashboard."
+EPILOG = """\
+examples:
+  fieldlab demo                              # real time, a day of history, opens the browser
+  fieldlab demo --speed 60 --lang nl         # an hour a minute, in Dutch
+  fieldlab demo --for 60s --no-browser       # stop by itself (tests, CI)
+  fieldlab demo --mqtt mqtt://127.0.0.1:1883 # use a broker that already runs
+
+afterwards: fieldlab oee -c <workdir>/site.yaml   (the figures the dashboard shows)"""
 
 
 def default_workdir() -> Path:
@@ -72,13 +36,22 @@ def default_workdir() -> Path:
     return base / "fieldlab" / "demo"
 
 
+def _speed(text: str) -> float:
+    if text.strip().lower() == "max":
+        return math.inf
+    value = float(text.rstrip("x×"))
+    if value <= 0:
+        raise argparse.ArgumentTypeError("speed must be > 0")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
         help=HELP,
-        description=HELP,
+        description=__doc__,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example:\n  fieldlab demo --workdir ./demo --history 7d --lang nl",
     )
     p.add_argument(
         "--workdir",
@@ -86,42 +59,82 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help=f"where site.yaml, the database and truth.jsonl go (default {default_workdir()})",
     )
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--speed", type=_speed, default=1.0, help="simulated time factor (default 1)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default the scenario's)")
+    p.add_argument(
+        "--for",
+        dest="wall",
+        type=duration_arg,
+        metavar="DURATION",
+        help="stop by itself after this much wall-clock time",
+    )
     p.add_argument(
         "--history",
         type=duration_arg,
-        default=duration_arg("7d"),
-        help="simulated history to fill in before now (default 7d)",
+        default=duration_arg("1d"),
+        help="simulated history filled in before now (default 1d; e.g. 7d)",
     )
-    p.add_argument("--lang", choices=("en", "nl"), help="language (default from LANG)")
+    p.add_argument("--scenario", type=Path, help="scenario YAML (default: six machines)")
+    p.add_argument("--mqtt", metavar="URL", help="use this broker instead of the embedded one")
+    p.add_argument("--no-browser", action="store_true", help="do not open the dashboard")
+    p.add_argument("--lang", choices=("en", "nl"), help="dashboard language")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    lang = detect_lang(args.lang)
-    workdir: Path = args.workdir or default_workdir()
-    workdir.mkdir(parents=True, exist_ok=True)
-    site_path = workdir / "site.yaml"
-    site_path.write_text(DEMO_SITE, encoding="utf-8")
-    site = load_site_config(site_path)
-    db = workdir / "fieldlab.db"
-    for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-        stale.unlink(missing_ok=True)
-    now = int(time.time() * 1000)
-    start = now - args.history
-    truth = workdir / "truth.jsonl"
-    planned = Calendar(site.calendar, site.tz).planned(start, now)
-    with truth.open("w", encoding="utf-8") as fh:
-        for i, (machine, profile) in enumerate(PROFILES.items()):
-            samples = synthetic_samples(machine, profile, start, now, args.seed * 100 + i, planned)
-            write_jsonl(samples, fh)
-    print(f"fieldlab demo: {workdir}")
-    print(f"  site config  {site_path}")
-    print(f"  history      {truth}")
-    with SqliteStore(db) as store:
-        ingest_file(store, truth, lang=lang, quiet=True)
-        results = [store_oee(store, site, m, start, now, now=now) for m in site.machines]
-    print(f"  store        sqlite:///{db}\n")
-    print(render_table(results, site.tz, lang))
-    print(f"\nnext: fieldlab oee -c {site_path} --from yesterday --to today")
+    from simulators.scenario import load_scenario
+    from simulators.stack import LocalStack
+
+    scenario = load_scenario(args.scenario)
+    stack = LocalStack(
+        scenario,
+        (args.workdir or default_workdir()).resolve(),
+        speed=args.speed,
+        seed=args.seed,
+        mqtt_url=args.mqtt,
+        history_ms=args.history,
+        dashboard=True,
+        lang=args.lang,
+    )
+    return asyncio.run(_main(stack, args))
+
+
+async def _main(stack, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    for name in ("asyncua", "amqtt", "pymodbus", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    t0 = time.monotonic()
+    print("fieldlab demo: starting (history, simulators, broker, gateway, dashboard)…", flush=True)
+    try:
+        await stack.start()
+    except OSError as exc:
+        print(f"fieldlab demo: {exc}", file=sys.stderr)
+        await stack.stop()
+        return 2
+    print(
+        f"fieldlab demo: ready in {time.monotonic() - t0:.1f} s, "
+        f"{len(stack.scenario.machines)} machines",
+        flush=True,
+    )
+    for line in stack.endpoints():
+        print(f"  {line}", flush=True)
+    print("  Ctrl-C stops everything.", flush=True)
+    if not args.no_browser:
+        with contextlib.suppress(Exception):
+            webbrowser.open(stack.dashboard_url)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stack.sim.request_stop)
+    try:
+        await stack.run(wall_seconds=args.wall / 1000 if args.wall else None)
+    finally:
+        await stack.stop()
+    print(
+        f"fieldlab demo: stopped. The data stays in {stack.workdir}; "
+        f"`fieldlab oee -c {stack.site_path}` shows it.",
+        flush=True,
+    )
     return 0

@@ -286,27 +286,31 @@ class MqttConnector:
         client.on_message = on_message
         return client
 
+    def _connect(
+        self, loop: asyncio.AbstractEventLoop, control: asyncio.Queue, wake: asyncio.Event
+    ) -> mqtt.Client:
+        client = self._client(loop, control, wake)
+        connect_kwargs: dict[str, Any] = {"keepalive": 15}
+        if self.v5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self.cfg.session_expiry_s
+            props.ReceiveMaximum = self.cfg.receive_maximum
+            connect_kwargs.update(clean_start=False, properties=props)
+        client.reconnect_delay_set(0.25, 2)
+        client.connect_async(self.host, self.port, **connect_kwargs)
+        client.loop_start()
+        return client
+
     async def run(self, ctx: ConnectorContext) -> None:
         loop = asyncio.get_running_loop()
         control: asyncio.Queue = asyncio.Queue()
         wake = asyncio.Event()
         self._inbox: collections.deque[mqtt.MQTTMessage] = collections.deque()
         self._wake_pending = False
-        client = self._client(loop, control, wake)
-        props = None
-        if self.v5:
-            props = Properties(PacketTypes.CONNECT)
-            props.SessionExpiryInterval = self.cfg.session_expiry_s
-            props.ReceiveMaximum = self.cfg.receive_maximum
-        client.reconnect_delay_set(0.25, 2)
-        connect_kwargs: dict[str, Any] = {"keepalive": 15}
-        if self.v5:
-            connect_kwargs.update(clean_start=False, properties=props)
-        client.connect_async(self.host, self.port, **connect_kwargs)
-        client.loop_start()
+        client = self._connect(loop, control, wake)
         waker = asyncio.ensure_future(wake.wait())
         controller = asyncio.ensure_future(control.get())
-        connected = False
+        connected = ever = False
         try:
             while True:
                 done, _ = await asyncio.wait(
@@ -322,7 +326,7 @@ class MqttConnector:
                     kind, item = controller.result()
                     controller = asyncio.ensure_future(control.get())
                     if kind == "connected":
-                        connected = True
+                        connected = ever = True
                         if not item and ctx.health.samples:
                             ctx.log.warning(
                                 "%s: the broker kept no session: messages sent "
@@ -330,6 +334,15 @@ class MqttConnector:
                                 self.name,
                             )
                         ctx.back(self.machines)
+                    elif not ever and self.v5 and self.cfg.protocol == "auto":
+                        # A broker that does not speak MQTT 5 (amqtt, older ones) drops the
+                        # CONNECT: fall back to 3.1.1 once.
+                        ctx.log.warning(
+                            "%s: the broker does not take MQTT 5; using 3.1.1", self.name
+                        )
+                        self.v5 = False
+                        client.loop_stop()
+                        client = self._connect(loop, control, wake)
                     else:  # disconnected or refused
                         await self._drain(ctx, client)
                         if connected or kind == "refused":

@@ -1,0 +1,48 @@
+"""An embedded MQTT broker (amqtt) for the laptop demo and workshops: no Mosquitto to install.
+
+About 3k messages/s (REFERENCE.md): plenty for six simulated machines, not a production hot
+path; a fieldlab server runs Mosquitto (docker-compose.yml). Binds loopback unless told."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import warnings
+
+
+def broker_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), 0.3):
+            return True
+    except OSError:
+        return False
+
+
+class EmbeddedBroker:
+    def __init__(self, host: str = "127.0.0.1", port: int = 1883):
+        self.host, self.port = host, port
+        self._broker = None
+
+    async def start(self) -> None:
+        from amqtt.broker import Broker
+
+        logging.getLogger("amqtt").setLevel(logging.ERROR)
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+            "sys_interval": 0,
+            "auth": {"allow-anonymous": True},
+            "topic-check": {"enabled": False},
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._broker = Broker(config)
+        await self._broker.start()
+
+    async def stop(self) -> None:
+        if self._broker is not None:
+            await self._broker.shutdown()
+            self._broker = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"

@@ -1,0 +1,205 @@
+"""A whole fieldlab on one machine, in one process: broker, simulators, gateway, SQLite store,
+and the dashboard beside it. `fieldlab demo` and `fieldlab recipe run|check` are this.
+
+Everything binds 127.0.0.1. A default port that is taken is replaced by a free one (a laptop
+may already run something on 4840 or 1883), and the addresses are printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import socket
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge.broker import EmbeddedBroker, broker_answers
+from edge.cli.ingest import ingest_file
+from edge.gateway.config import load_gateway_config
+from edge.gateway.run import Gateway
+from edge.store import SqliteStore
+from simulators.gateway_site import gateway_site_yaml
+from simulators.runner import FaceSettings, Simulation
+from simulators.scenario import Scenario
+
+log = logging.getLogger("fieldlab.stack")
+
+
+def port_or_free(preferred: int) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            pass
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Ports:
+    opcua: int = 4840
+    modbus: int = 5020
+    mqtt: int = 1883
+    http: int = 8787
+    dashboard: int = 8501
+
+    def resolve(self, keep_mqtt: bool) -> Ports:
+        return Ports(
+            port_or_free(self.opcua),
+            port_or_free(self.modbus),
+            self.mqtt if keep_mqtt else port_or_free(self.mqtt),
+            port_or_free(self.http),
+            port_or_free(self.dashboard),
+        )
+
+
+@dataclass
+class LocalStack:
+    scenario: Scenario
+    workdir: Path
+    speed: float = 1.0
+    seed: int | None = None
+    start_ms: int | None = None
+    mqtt_url: str | None = None
+    history_ms: int = 0
+    dashboard: bool = False
+    lang: str | None = None
+    ports: Ports = field(default_factory=Ports)
+    sim: Simulation | None = None
+    gateway: Gateway | None = None
+    broker: EmbeddedBroker | None = None
+    _gw_task: asyncio.Task[None] | None = None
+    _dash: subprocess.Popen[bytes] | None = None
+
+    @property
+    def site_path(self) -> Path:
+        return self.workdir / "site.yaml"
+
+    @property
+    def db_path(self) -> Path:
+        return self.workdir / "fieldlab.db"
+
+    async def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        external = self.mqtt_url is not None
+        if not external and broker_answers("127.0.0.1", self.ports.mqtt):
+            self.mqtt_url, external = f"mqtt://127.0.0.1:{self.ports.mqtt}", True
+        self.ports = self.ports.resolve(keep_mqtt=external)
+        if not external:
+            self.broker = EmbeddedBroker("127.0.0.1", self.ports.mqtt)
+            await self.broker.start()
+            self.mqtt_url = self.broker.url
+        for stale in (self.db_path, Path(f"{self.db_path}-wal"), Path(f"{self.db_path}-shm")):
+            stale.unlink(missing_ok=True)
+        self.site_path.write_text(
+            gateway_site_yaml(
+                self.scenario,
+                opcua_port=self.ports.opcua,
+                modbus_port=self.ports.modbus,
+                mqtt_url=self.mqtt_url,
+                poll_ms=250,
+                mqtt_protocol="3.1.1" if self.broker else "auto",  # amqtt speaks 3.1.1 only
+                extra={
+                    "store": "sqlite:///fieldlab.db",
+                    "gateway": {"http": {"port": self.ports.http}},
+                },
+            ),
+            encoding="utf-8",
+        )
+        live_start = self.start_ms
+        if live_start is None:
+            live_start = Simulation(self.scenario).start_ms
+        truth = self.workdir / "truth.jsonl"
+        self.sim = Simulation(
+            self.scenario,
+            seed=self.seed,
+            speed=math.inf,
+            start_ms=live_start - self.history_ms,
+            truth=truth,
+            step_ms=600_000,
+            faces=FaceSettings(
+                opcua_port=self.ports.opcua,
+                modbus_port=self.ports.modbus,
+                mqtt_url=self.mqtt_url or "",
+            ),
+        )
+        if self.history_ms:
+            # History before now, through the same ingest path a file takes, with its truth;
+            # the same models then go on live, so nothing jumps at the seam.
+            await self.sim.run(sim_until=live_start)
+            self.sim.truth.flush()
+            with SqliteStore(self.db_path) as store:
+                await asyncio.to_thread(ingest_file, store, truth, quiet=True)
+        self.sim.go_live(self.speed)
+        self.sim.pause()  # nothing happens before the gateway listens
+        await self.sim.start()
+        site, cfg = load_gateway_config(self.site_path)
+        self.gateway = Gateway(site, cfg, self.workdir)
+        self._gw_task = asyncio.create_task(self.gateway.run())
+        await self._wait_connected(30)
+        if self.dashboard:
+            self._start_dashboard()
+        self.sim.resume()
+
+    async def _wait_connected(self, timeout: float) -> None:
+        assert self.gateway is not None
+        for _ in range(int(timeout * 10)):
+            await asyncio.sleep(0.1)
+            if self.gateway.health and all(h.state == "connected" for h in self.gateway.health):
+                return
+        states = {h.name: h.state for h in self.gateway.health}
+        log.warning("not every source connected: %s", states)
+
+    def _start_dashboard(self) -> None:
+        from edge.cli.dashboard import command, environment
+
+        self._dash = subprocess.Popen(
+            command(self.site_path, self.ports.dashboard, "127.0.0.1"),
+            env=environment(self.site_path, None, self.lang),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.dashboard}"
+
+    def endpoints(self) -> list[str]:
+        lines = [f"dashboard  {self.dashboard_url}"] if self.dashboard else []
+        lines += [
+            f"gateway    http://127.0.0.1:{self.ports.http}/health",
+            f"mqtt       {self.mqtt_url}{' (embedded)' if self.broker else ''}",
+        ]
+        lines += [f"simulator  {e}" for e in (self.sim.endpoints() if self.sim else [])]
+        lines += [
+            f"site       {self.site_path}",
+            f"store      sqlite:///{self.db_path}",
+            f"truth      {self.workdir / 'truth.jsonl'}",
+        ]
+        return lines
+
+    async def run(self, *, wall_seconds: float | None = None, sim_until: int | None = None) -> None:
+        assert self.sim is not None
+        await self.sim.run(sim_until=sim_until, wall_seconds=wall_seconds)
+
+    async def stop(self) -> None:
+        if self.sim is not None:
+            await asyncio.sleep(0.5)  # the last notifications and polls reach the gateway
+            await self.sim.stop()
+        if self.gateway is not None and self._gw_task is not None:
+            self.gateway.request_stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._gw_task, 30)
+        if self.broker is not None:
+            await self.broker.stop()
+        if self._dash is not None:
+            self._dash.terminate()
+            try:
+                self._dash.wait(10)
+            except subprocess.TimeoutExpired:
+                self._dash.kill()
