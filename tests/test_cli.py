@@ -234,11 +234,3 @@ def test_config_check_and_schema(workdir):
     assert out.returncode == 0 and "site.yaml: OK" in out.stdout and "press-1" in out.stdout
     schema = json.loads(fieldlab("config", "schema", cwd=workdir).stdout)
     assert "machines" in schema["properties"] and "calendar" in schema["properties"]
-
-
-def test_demo_runs_and_fills_a_store(tmp_path):
-    out = fieldlab("demo", "--workdir", str(tmp_path / "demo"), "--history", "2d", cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
-    assert "cnc-1" in out.stdout and "lathe-1" in out.stdout
-    with SqliteStore(tmp_path / "demo" / "fieldlab.db", readonly=True) as store:
-        assert len(store.machines()) == 6
