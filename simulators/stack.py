@@ -187,6 +187,28 @@ class LocalStack:
         assert self.sim is not None
         await self.sim.run(sim_until=sim_until, wall_seconds=wall_seconds)
 
+    async def settle(self, timeout: float = 180.0) -> None:
+        """After a fast run: wait until every sample published has reached the store."""
+        import time
+
+        assert self.sim is not None and self.gateway is not None
+        deadline = time.monotonic() + timeout
+        mqtt = [f for f in self.sim.faces if f.name == "mqtt"]
+        for face in mqtt:
+            await face.flushed(timeout)  # type: ignore[attr-defined]
+        published = sum(f.published for f in mqtt)  # type: ignore[attr-defined]
+        last, still = -1, 0
+        while time.monotonic() < deadline:
+            got = sum(h.samples for h in self.gateway.health if h.type == "mqtt")
+            queued = self.gateway.pipeline.queue.qsize() if self.gateway.pipeline else 0
+            total = self.gateway.pipeline.stats.samples if self.gateway.pipeline else 0
+            if got >= published and queued == 0:
+                still = still + 1 if total == last else 0
+                if still >= 10:  # polled sources: a second with nothing new
+                    return
+            last = total
+            await asyncio.sleep(0.1)
+
     async def stop(self) -> None:
         if self.sim is not None:
             await asyncio.sleep(0.5)  # the last notifications and polls reach the gateway

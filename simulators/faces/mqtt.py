@@ -44,6 +44,7 @@ class MqttFace:
         self._client: mqtt.Client | None = None
         self._connected = threading.Event()
         self.published = 0
+        self._last: mqtt.MQTTMessageInfo | None = None
 
     def _make_client(self) -> mqtt.Client:
         client = mqtt.Client(
@@ -84,6 +85,14 @@ class MqttFace:
         client = self._client
         while client is not None and client.want_write() and time.monotonic() < deadline:
             time.sleep(0.02)
+
+    async def flushed(self, timeout: float = 120.0) -> bool:
+        """Wait until the broker has acknowledged everything published so far."""
+        last = self._last
+        if last is None:
+            return True
+        await asyncio.to_thread(last.wait_for_publish, timeout)
+        return last.is_published()
 
     def endpoints(self) -> list[str]:
         return [

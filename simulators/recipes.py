@@ -1,0 +1,282 @@
+"""Workshop recipes: a scenario played at workshop speed, a handout, and an answer key made
+from the simulator's ground truth, so every room sees the same numbers and a trainer knows them.
+
+A recipe lives in ``recipes/<name>/``: ``recipe.yaml`` (scenario, speed, duration, learning
+goal, exercises, tolerance), ``handout.nl.md`` and ``handout.en.md`` for participants, and the
+generated ``answers.json`` with ``trainer.nl.md`` and ``trainer.en.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from edge.config.loader import ConfigError, format_validation_error
+from edge.domain.calendar import Calendar
+from edge.domain.durations import parse_duration_ms
+from edge.domain.history import histories_from_samples
+from edge.domain.samples import Sample, format_ts
+from edge.kpi.oee import OeeResult, compute_oee
+from simulators.runner import Simulation
+from simulators.scenario import Scenario
+
+Text = dict[str, str]  # {"en": …, "nl": …}
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: Text
+    goal: Text
+    speed: float = Field(32, gt=0, description="workshop speed: 32× is 8 h in 15 min")
+    duration: str = "8h"
+    exercises: list[Text] = Field(default_factory=list)
+    tolerance_pp: float = Field(0.5, gt=0, description="percentage points for OEE, A, P, Q")
+    thresholds: list[float] = Field(
+        default_factory=list, description="extra micro-stop thresholds in the answer key"
+    )
+    split_at: str | None = Field(
+        None,
+        description="also answer the two halves around this offset, e.g. 4h (before/after rounds)",
+    )
+    scenario: Scenario
+
+    @property
+    def duration_ms(self) -> int:
+        return parse_duration_ms(self.duration)
+
+
+def recipes_dir() -> Path:
+    env = os.environ.get("FIELDLAB_RECIPES")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "recipes"
+
+
+def recipe_names(root: Path | None = None) -> list[str]:
+    root = root or recipes_dir()
+    return sorted(p.name for p in root.iterdir() if (p / "recipe.yaml").is_file())
+
+
+def load_recipe(name: str, root: Path | None = None) -> Recipe:
+    path = (root or recipes_dir()) / name / "recipe.yaml"
+    if not path.is_file():
+        raise ConfigError(f"no recipe {name!r}; try one of: {', '.join(recipe_names(root))}")
+    try:
+        return Recipe.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, str(path))) from None
+
+
+@dataclass
+class Window:
+    label: str
+    start: int
+    end: int
+
+
+def windows(recipe: Recipe, start: int) -> list[Window]:
+    end = start + recipe.duration_ms
+    out = [Window("shift", start, end)]
+    if recipe.split_at:
+        mid = start + parse_duration_ms(recipe.split_at)
+        out += [Window("before", start, mid), Window("after", mid, end)]
+    return out
+
+
+def truth_samples(recipe: Recipe) -> tuple[list[Sample], int]:
+    """Play the recipe as fast as the CPU allows, no faces: the ground truth."""
+    sim = Simulation(recipe.scenario, speed=math.inf, step_ms=600_000)
+    collected: list[Sample] = []
+
+    async def go() -> None:
+        end = sim.start_ms + recipe.duration_ms
+        while sim.sim_now < end:
+            collected.extend(await sim.step(min(end, sim.sim_now + 600_000)))
+        await sim.stop()
+
+    asyncio.run(go())
+    return collected, sim.start_ms
+
+
+def figures(r: OeeResult, iso: OeeResult) -> dict[str, Any]:
+    def pct(x: float | None) -> float | None:
+        return None if x is None else round(100 * x, 2)
+
+    return {
+        "classic": {
+            "availability": pct(r.availability),
+            "performance": pct(r.performance),
+            "quality": pct(r.quality),
+            "oee": pct(r.oee),
+        },
+        "iso_22400": {
+            "availability": pct(iso.availability),
+            "effectiveness": pct(iso.performance),
+            "quality": pct(iso.quality),
+            "oee": pct(iso.oee),
+        },
+        "total": r.total,
+        "good": r.good,
+        "scrap": r.scrap,
+        "planned_min": round(r.planned_s / 60, 2),
+        "loss_min": {k: round(v / 60, 2) for k, v in r.losses_s.items()},
+        "small_stop_min": round(r.small_stop_s / 60, 2),
+        "top_reasons": [
+            {
+                "reason": x["reason"],
+                "episodes": x["episodes"],
+                "minutes": round(float(x["downtime_s"]) / 60, 2),
+            }  # type: ignore[arg-type]
+            for x in r.reasons[:3]
+        ],
+    }
+
+
+def answer_key(name: str, recipe: Recipe) -> dict[str, Any]:
+    samples, start = truth_samples(recipe)
+    site = recipe.scenario.site_config()
+    cal = Calendar(site.calendar, site.tz)
+    hist = histories_from_samples(samples)
+    key: dict[str, Any] = {
+        "recipe": name,
+        "seed": recipe.scenario.seed,
+        "start": format_ts(start),
+        "duration": recipe.duration,
+        "tolerance": {"ratios_pp": recipe.tolerance_pp, "counts": 0},
+        "windows": {},
+    }
+    for w in windows(recipe, start):
+        per: dict[str, Any] = {}
+        for m in recipe.scenario.machines:
+
+            def run(threshold: float, dialect: str, m: str = m, w: Window = w) -> OeeResult:
+                return compute_oee(
+                    hist[m],
+                    w.start,
+                    w.end,
+                    now=w.end,
+                    calendar=cal,
+                    machine=site.machine(m),
+                    micro_stop_threshold_s=threshold,
+                    dialect=dialect,
+                )  # type: ignore[arg-type]
+
+            base = site.oee.micro_stop_threshold_s
+            entry = figures(run(base, "classic"), run(base, "iso"))
+            if recipe.thresholds and w.label == "shift":
+                entry["by_threshold"] = {
+                    str(int(t)): {
+                        k: v
+                        for k, v in figures(run(t, "classic"), run(t, "iso"))["classic"].items()
+                    }
+                    for t in recipe.thresholds
+                }
+            per[m] = entry
+        key["windows"][w.label] = {
+            "from": format_ts(w.start),
+            "to": format_ts(w.end),
+            "machines": per,
+        }
+    return key
+
+
+def dump(key: dict[str, Any]) -> str:
+    """Byte-for-byte stable: sorted keys, fixed rounding, a final newline."""
+    return json.dumps(key, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def trainer_sheet(recipe: Recipe, key: dict[str, Any], lang: str) -> str:
+    nl = lang == "nl"
+    lines = [
+        f"# {recipe.title[lang]} — {'antwoordblad voor de trainer' if nl else 'trainer sheet'}",
+        "",
+        f"{'Leerdoel' if nl else 'Learning goal'}: {recipe.goal[lang]}",
+        "",
+        f"{'Start' if nl else 'Start'}: {key['start']} · {key['duration']} · seed "
+        f"{key['seed']} · {'tolerantie' if nl else 'tolerance'} ±{recipe.tolerance_pp} pp",
+        "",
+    ]
+    for label, w in key["windows"].items():
+        lines += [
+            f"## {label}: {w['from']} → {w['to']}",
+            "",
+            "| machine | OEE | A | P | Q | ISO A | ISO E | "
+            + ("goed | afkeur" if nl else "good | scrap")
+            + " | "
+            + ("top-3 redenen" if nl else "top 3 reasons")
+            + " |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for m, f in w["machines"].items():
+            c, i = f["classic"], f["iso_22400"]
+            reasons = ", ".join(
+                f"{r['reason'] or '?'} {r['minutes']:.0f} min" for r in f["top_reasons"]
+            )
+
+            def p(x: float | None) -> str:
+                return "–" if x is None else f"{x:.1f} %"
+
+            lines.append(
+                f"| {m} | {p(c['oee'])} | {p(c['availability'])} | "
+                f"{p(c['performance'])} | {p(c['quality'])} | {p(i['availability'])} | "
+                f"{p(i['effectiveness'])} | {f['good'] if f['good'] is not None else '–'}"
+                f" | {f['scrap'] if f['scrap'] is not None else '–'} | {reasons} |"
+            )
+        lines.append("")
+        for m, f in w["machines"].items():
+            losses = ", ".join(f"{k} {v:.0f}" for k, v in f["loss_min"].items() if v)
+            lines.append(
+                f"- {m}: {'verlies (min)' if nl else 'losses (min)'}: {losses or '–'}; "
+                f"{'korte stops' if nl else 'small stops'} {f['small_stop_min']:.0f} min"
+            )
+            for t, byt in f.get("by_threshold", {}).items():
+                lines.append(
+                    f"  - {'grens' if nl else 'threshold'} {t} s: A {p(byt['availability'])}"
+                    f", P {p(byt['performance'])}, OEE {p(byt['oee'])}"
+                )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_answers(name: str, root: Path | None = None) -> dict[str, Any]:
+    root = root or recipes_dir()
+    recipe = load_recipe(name, root)
+    key = answer_key(name, recipe)
+    (root / name / "answers.json").write_text(dump(key), encoding="utf-8")
+    for lang in ("nl", "en"):
+        (root / name / f"trainer.{lang}.md").write_text(
+            trainer_sheet(recipe, key, lang), encoding="utf-8"
+        )
+    return key
+
+
+def compare(
+    key: dict[str, Any], results: dict[str, dict[str, OeeResult]], tolerance_pp: float
+) -> list[str]:
+    """Differences beyond tolerance between the answer key and measured results
+    (window label → machine → result); empty when everything is within it."""
+    problems = []
+    for label, w in key["windows"].items():
+        for m, f in w["machines"].items():
+            r = results[label][m]
+            for k in ("availability", "performance", "quality", "oee"):
+                want = f["classic"][k]
+                got = getattr(r, k)
+                got = None if got is None else 100 * got
+                if (want is None) != (got is None) or (
+                    want is not None and abs(got - want) > tolerance_pp
+                ):  # type: ignore[operator]
+                    problems.append(
+                        f"{label} {m} {k}: {got if got is None else round(got, 2)} "
+                        f"vs key {want} (±{tolerance_pp} pp)"
+                    )
+            for k in ("total", "good", "scrap"):
+                if f[k] is not None and getattr(r, k) != f[k]:
+                    problems.append(f"{label} {m} {k}: {getattr(r, k)} vs key {f[k]} (exact)")
+    return problems

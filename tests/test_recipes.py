@@ -1,0 +1,80 @@
+"""Workshop recipes: every recipe passes `fieldlab recipe check` through the full path (embedded
+broker, MQTT face, gateway, SQLite) at the fastest speed; the answer key is byte-for-byte the
+same for the same seed; handouts exist in both languages; `run` serves a room."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from simulators.recipes import answer_key, dump, load_recipe, recipe_names, recipes_dir
+from tests.services import Process
+
+NAMES = ["eerste-stap", "kleine-stops", "omstellen", "kwaliteit", "knelpunt"]
+
+
+def test_the_five_recipes_are_there_with_handouts_and_keys():
+    assert set(NAMES) <= set(recipe_names())
+    for name in NAMES:
+        folder = recipes_dir() / name
+        for f in (
+            "recipe.yaml",
+            "handout.nl.md",
+            "handout.en.md",
+            "answers.json",
+            "trainer.nl.md",
+            "trainer.en.md",
+        ):
+            assert (folder / f).is_file(), (name, f)
+        recipe = load_recipe(name)
+        assert 10 <= 8 * 60 / recipe.speed <= 20  # an 8-hour shift in 10–20 minutes
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_answer_key_is_byte_for_byte_reproducible(name):
+    recipe = load_recipe(name)
+    first, second = dump(answer_key(name, recipe)), dump(answer_key(name, recipe))
+    assert first == second
+    assert first == (recipes_dir() / name / "answers.json").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_recipe_check_passes_through_the_full_path(name):
+    out = subprocess.run(
+        [sys.executable, "-m", "edge.cli.main", "recipe", "check", name, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    result = json.loads(out.stdout)
+    assert result["ok"] and not result["problems"]
+
+
+def test_list_show_and_run(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "edge.cli.main", "recipe", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert all(n in out.stdout for n in NAMES)
+    show = subprocess.run(
+        [sys.executable, "-m", "edge.cli.main", "recipe", "show", "knelpunt", "--lang", "nl"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Knelpunt" in show.stdout and "Opdrachten" in show.stdout
+    with Process(
+        "recipe", "run", "eerste-stap", "--no-browser", "--workdir", str(tmp_path / "room")
+    ) as run:
+        run.wait_for("dashboard  http://", 60)
+        run.signal(signal.SIGTERM)
+        assert run.proc.wait(60) == 0, run.output
+    assert (tmp_path / "room" / "fieldlab.db").exists()
