@@ -124,10 +124,6 @@ async def _main(stack, args: argparse.Namespace) -> int:  # type: ignore[no-unty
     if not args.no_browser:
         with contextlib.suppress(Exception):
             webbrowser.open(stack.dashboard_url)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stack.sim.request_stop)
     try:
         await stack.run(wall_seconds=args.wall / 1000 if args.wall else None)
     finally:

@@ -122,6 +122,10 @@ def run_run(args: argparse.Namespace) -> int:
         import webbrowser
 
         await stack.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):  # before anything says "ready"
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stack.sim.request_stop)
         end = stack.sim.start_ms + recipe.duration_ms
         print(f"fieldlab recipe run {args.name}: {recipe.title[args.lang or 'en']}")
         for line in stack.endpoints():
@@ -130,10 +134,6 @@ def run_run(args: argparse.Namespace) -> int:
         if not args.no_browser:
             with contextlib.suppress(Exception):
                 webbrowser.open(stack.dashboard_url)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stack.sim.request_stop)
         restart = asyncio.Event()
 
         def keys() -> None:
