@@ -113,6 +113,10 @@ async def _main(stack, args: argparse.Namespace) -> int:  # type: ignore[no-unty
         print(f"fieldlab demo: {exc}", file=sys.stderr)
         await stack.stop()
         return 2
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before anything says "ready"
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stack.sim.request_stop)
     print(
         f"fieldlab demo: ready in {time.monotonic() - t0:.1f} s, "
         f"{len(stack.scenario.machines)} machines",
