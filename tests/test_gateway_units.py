@@ -1,0 +1,188 @@
+"""Data-driven cases for the gateway's pure parts (like Telegraf's plugin test tables): Modbus
+decoding in every type and byte order, the request planner, signal mapping, MQTT topic and
+payload parsing, and the durable queue's caps."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from edge.connectors.modbus.codec import decode, encode
+from edge.connectors.modbus.planner import FieldRef, plan
+from edge.connectors.mqtt import Config as MqttConfig
+from edge.connectors.mqtt import MqttConnector
+from edge.domain.samples import SampleError
+from edge.mapping import Mapper, SignalMap
+from edge.sinks.queue import DurableQueue
+
+# value 0x11223344 as registers in each order (A = most significant byte)
+WORDS = {
+    "ABCD": [0x1122, 0x3344],
+    "CDAB": [0x3344, 0x1122],
+    "BADC": [0x2211, 0x4433],
+    "DCBA": [0x4433, 0x2211],
+}
+
+
+@pytest.mark.parametrize("order, words", WORDS.items())
+def test_uint32_in_every_order(order, words):
+    assert decode(words, "UINT32", order) == 0x11223344
+    assert encode(0x11223344, "UINT32", order) == words
+
+
+@pytest.mark.parametrize(
+    "dtype, value",
+    [
+        ("INT16", -2),
+        ("UINT16", 65535),
+        ("INT32", -123456),
+        ("UINT32", 4_000_000_000),
+        ("FLOAT32", 21.5),
+        ("INT64", -(2**40)),
+        ("UINT64", 2**63 + 5),
+        ("FLOAT64", -1e-9),
+    ],
+)
+@pytest.mark.parametrize("order", ["ABCD", "CDAB", "BADC", "DCBA"])
+def test_every_type_round_trips_in_every_order(dtype, value, order):
+    assert decode(encode(value, dtype, order), dtype, order) == pytest.approx(value)
+
+
+def test_float32_cdab_like_an_energy_meter_and_strings_and_bits():
+    hi, lo = struct.unpack(">HH", struct.pack(">f", 4.5))
+    assert decode([lo, hi], "FLOAT32", "CDAB") == 4.5
+    assert decode([0x4142, 0x4300], "STRING") == "ABC"
+    assert decode([0x4241, 0x0043], "STRING", "BADC") == "ABC"
+    assert decode([0b1010], "BIT", bit=1) is True and decode([0b1010], "BIT", bit=0) is False
+
+
+def test_planner_merges_contiguous_fields_within_limits_and_gaps():
+    fields = [FieldRef(f"f{i}", "holding", 2 * i, 2) for i in range(100)]  # 200 registers
+    requests = plan(fields)
+    assert [(r.address, r.count) for r in requests] == [(0, 124), (124, 76)]
+    gap = plan([FieldRef("a", "holding", 0, 1), FieldRef("b", "holding", 20, 1)], max_gap=10)
+    assert len(gap) == 2
+    filled = plan([FieldRef("a", "holding", 0, 1), FieldRef("b", "holding", 8, 1)], max_gap=10)
+    assert [(r.address, r.count) for r in filled] == [(0, 9)]
+    bits = plan([FieldRef(f"c{i}", "coil", i, 1) for i in range(2500)])
+    assert [r.count for r in bits] == [2000, 500]
+    mixed = plan([FieldRef("h", "holding", 0, 1), FieldRef("i", "input", 0, 1)])
+    assert {r.table for r in mixed} == {"holding", "input"}
+
+
+@pytest.mark.parametrize(
+    "spec, raw, expected",
+    [
+        ({"scale": 0.1, "offset": -40}, 650, [("temperature", 25.0)]),
+        ({"preset": "packml"}, 6, [("state", "running")]),
+        ({"preset": "packml"}, 9, [("state", "fault")]),
+        ({"preset": "run_bit"}, True, [("state", "running")]),
+        ({"map": {"1": "running", "2": "idle"}}, 2, [("state", "idle")]),
+        ({"map": {"1": "running"}}, 7, [("state", "7")]),  # unmapped: kept as received, reported
+    ],
+)
+def test_signal_maps(spec, raw, expected):
+    signal = expected[0][0]
+    got = Mapper().apply("m1", signal, raw, 1000, SignalMap.model_validate(spec))
+    assert [(s.signal, s.value) for s in got] == expected
+
+
+def test_unmapped_codes_are_reported_and_threshold_state_has_hysteresis():
+    mapper = Mapper()
+    mapper.apply("m1", "state", 7, 0, SignalMap(map={"1": "running"}))
+    assert mapper.unmapped == {("m1", "state"): {"7"}}
+    spec = SignalMap.model_validate({"derive_state": {"running_above": 2.0, "idle_below": 0.5}})
+    states = []
+    for kw in (0.2, 3.0, 1.0, 0.4, 1.0, 2.5):  # 1.0 sits in the band: the state holds
+        states += [
+            s.value for s in mapper.apply("m2", "power_kw", kw, 0, spec) if s.signal == "state"
+        ]
+    assert states == ["idle", "running", "idle", "running"]
+
+
+def test_counter_values_must_be_whole_numbers():
+    with pytest.raises(SampleError):
+        Mapper().apply("m1", "count_total", -1, 0, None)
+
+
+def mqtt(**cfg) -> MqttConnector:
+    return MqttConnector(MqttConfig.model_validate({"type": "mqtt", **cfg}))
+
+
+@pytest.mark.parametrize(
+    "topic, payload, expected",
+    [
+        (
+            "fieldlab/s/a/press-1/state",
+            b'{"ts": 1000, "value": "running"}',
+            [(1000, "press-1", "state", "running")],
+        ),
+        (
+            "fieldlab/s/a/press-1/temp",
+            b'{"ts": "1970-01-01T00:00:02Z", "value": 21.5}',
+            [(2000, "press-1", "temp", 21.5)],
+        ),
+        (
+            "fieldlab/s/a/press-1/v",
+            b'[{"ts": 1, "value": 1}, {"ts": 2, "value": 2}]',
+            [(1, "press-1", "v", 1), (2, "press-1", "v", 2)],
+        ),
+        (
+            "fieldlab/s/a/press-1/v",
+            b'{"ts": 5, "value": 1, "signal": "w"}',
+            [(5, "press-1", "w", 1)],
+        ),
+    ],
+)
+def test_mqtt_payloads(topic, payload, expected):
+    samples, rejected = mqtt().parse(topic, payload, 99)
+    assert not rejected
+    assert [(s.ts, s.machine, s.signal, s.value) for s in samples] == expected
+
+
+@pytest.mark.parametrize(
+    "topic, payload, reason",
+    [
+        ("fieldlab/s/a/press-1/state", b'{"ts": 1, "value": ', "not valid JSON"),
+        ("fieldlab/s/a/press-1/x", b'{"ts": 1, "value": NaN}', "NaN is not a value"),
+        ("fieldlab/s/a/Press 1/x", b'{"ts": 1, "value": 1}', "not a valid id"),
+        ("other/topic", b"1", "matches no configured template"),
+        ("fieldlab/s/a/press-1/count_total", b'{"ts": 1, "value": -5}', "whole number >= 0"),
+        ("fieldlab/s/a/press-1/x", b'{"ts": 1}', "no 'value'"),
+        ("fieldlab/s/a/press-1/x", b"\xff\xfe", "not UTF-8"),
+    ],
+)
+def test_mqtt_bad_payloads_are_rejected_with_a_reason(topic, payload, reason):
+    samples, rejected = mqtt().parse(topic, payload, 99)
+    assert not samples and reason in rejected[0].reason
+    assert rejected[0].source.endswith(topic)
+
+
+def test_mqtt_plain_payload_and_json_path():
+    c = mqtt(topics=[{"template": "plant/{machine}/{signal}", "payload": "plain"}])
+    assert [(s.machine, s.signal, s.value) for s in c.parse("plant/m1/temp", b" 21.5 ", 7)[0]] == [
+        ("m1", "temp", 21.5)
+    ]
+    c = mqtt(topics=[{"template": "plant/{machine}/{signal}", "value": "data.v", "ts": "data.t"}])
+    assert [
+        (s.ts, s.value) for s in c.parse("plant/m1/temp", b'{"data": {"v": 3, "t": 42}}', 7)[0]
+    ] == [(42, 3)]
+
+
+def test_durable_queue_caps_count_every_dropped_point(tmp_path):
+    q = DurableQueue(tmp_path / "q.db", max_bytes=1000)
+    for _ in range(10):
+        q.append(b"x" * 300, 10)  # 3,000 bytes offered, 1,000 allowed
+    st = q.stats()
+    assert st["queued_bytes"] <= 1000 and st["dropped_points"] == 100 - st["queued_points"]
+    q2 = DurableQueue(tmp_path / "q2.db", max_bytes=1000, overflow="drop_newest")
+    for _ in range(10):
+        q2.append(b"y" * 300, 10)
+    assert q2.stats()["queued_points"] == 30 and q2.stats()["dropped_points"] == 70
+    first = q2.peek()
+    q2.ack(first[0], first[2])
+    assert q2.stats()["sent_points"] == 10 and q2.stats()["queued_points"] == 20
+    q2.close()
+    q3 = DurableQueue(tmp_path / "q2.db", max_bytes=1000)  # survives a restart
+    assert q3.stats()["queued_points"] == 20 and q3.stats()["dropped_points"] == 70
