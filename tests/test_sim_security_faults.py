@@ -193,3 +193,35 @@ def test_fault_injection_on_every_face(tmp_path):
 
     with mosquitto() as port:
         asyncio.run(go(port))
+
+
+def test_opcua_username_login_refuses_anonymous_and_wrong_passwords():
+    async def go() -> None:
+        port = free_port()
+        sim = Simulation(
+            load_scenario(),
+            start_ms=START,
+            faces=FaceSettings(
+                opcua_port=port, opcua_user="operator", opcua_password="s3cret", enabled={"opcua"}
+            ),
+        )
+        await sim.start()
+        url = f"opc.tcp://127.0.0.1:{port}/fieldlab/"
+        try:
+            good = Client(url, timeout=5)
+            good.set_user("operator")
+            good.set_password("s3cret")
+            async with good:
+                assert await good.get_node("ns=2;s=cnc-1.State").read_value() is not None
+            for user, password in (("operator", "wrong"), (None, None)):
+                bad = Client(url, timeout=5)
+                if user:
+                    bad.set_user(user)
+                    bad.set_password(password)
+                with pytest.raises(Exception):  # noqa: B017 - asyncua raises several kinds
+                    async with bad:
+                        await bad.get_node("ns=2;s=cnc-1.State").read_value()
+        finally:
+            await sim.stop()
+
+    asyncio.run(go())
