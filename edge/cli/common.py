@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import re
 import sys
 from pathlib import Path
@@ -101,6 +102,21 @@ def duration_arg(text: str) -> int:
         return parse_duration_ms(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def speed_arg(text: str) -> float:
+    """argparse type for a simulated-time factor: 1, 60, 600×, or max (as fast as possible)."""
+    if text.strip().lower() in ("max", "inf", "fastest"):
+        return math.inf
+    try:
+        value = float(text.strip().rstrip("x×"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a speed like 1, 60, 600 or max"
+        ) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("speed must be > 0")
+    return value
 
 
 def fail(message: str, code: int = 2) -> int:

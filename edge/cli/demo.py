@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import math
 import os
 import signal
 import sys
@@ -15,7 +14,7 @@ import time
 import webbrowser
 from pathlib import Path
 
-from edge.cli.common import duration_arg
+from edge.cli.common import duration_arg, speed_arg
 
 HELP = "Run the kit on this laptop: simulated machines, broker, gateway, store, dashboard."
 EPILOG = """\
@@ -36,15 +35,6 @@ def default_workdir() -> Path:
     return base / "fieldlab" / "demo"
 
 
-def _speed(text: str) -> float:
-    if text.strip().lower() == "max":
-        return math.inf
-    value = float(text.rstrip("x×"))
-    if value <= 0:
-        raise argparse.ArgumentTypeError("speed must be > 0")
-    return value
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
@@ -59,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help=f"where site.yaml, the database and truth.jsonl go (default {default_workdir()})",
     )
-    p.add_argument("--speed", type=_speed, default=1.0, help="simulated time factor (default 1)")
+    p.add_argument("--speed", type=speed_arg, default=1.0, help="simulated time factor (default 1)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default the scenario's)")
     p.add_argument(
         "--for",

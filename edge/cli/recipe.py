@@ -12,6 +12,8 @@ import sys
 import threading
 from pathlib import Path
 
+from edge.cli.common import speed_arg
+
 HELP = "Workshop recipes: list, show, run for a room, check against the answer key."
 EPILOG = """\
 examples:
@@ -20,10 +22,6 @@ examples:
   fieldlab recipe run eerste-stap              # 8 h in 15 min; p Enter pauses, r Enter resets
   fieldlab recipe check knelpunt               # as fast as the machine allows, full path
   fieldlab recipe answers knelpunt             # (trainers) write answers.json and trainer sheets"""
-
-
-def _speed(text: str) -> float:
-    return math.inf if text.strip().lower() in ("max", "fastest") else float(text.rstrip("x×"))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         a.add_argument("name")
         a.add_argument(
             "--speed",
-            type=_speed,
+            type=speed_arg,
             default=None,
             help="simulated time factor (run: the recipe's, check: max)",
         )

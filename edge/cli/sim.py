@@ -12,7 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
-from edge.cli.common import duration_arg, parse_time_arg
+from edge.cli.common import duration_arg, parse_time_arg, speed_arg
 from edge.domain.samples import format_ts, from_ms, to_ms
 
 HELP = "Run simulated machines on OPC UA, Modbus TCP and MQTT (seeded, scriptable)."
@@ -36,20 +36,6 @@ injection_moulding, filler, press, laser, legacy_lathe), faces, behaviour; order
 such as "10:12 press-1 fault tool_break 14 min". See simulators/README.md."""
 
 
-def _speed(text: str) -> float:
-    if text.strip().lower() in ("max", "inf", "fastest"):
-        return math.inf
-    try:
-        value = float(text.rstrip("x×"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a speed like 1, 60, 600 or max"
-        ) from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("speed must be > 0")
-    return value
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sim",
@@ -64,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     p.add_argument(
         "--speed",
-        type=_speed,
+        type=speed_arg,
         default=1.0,
         help="simulated seconds per wall second: 1 (real time), 60, 600, or max",
     )
