@@ -91,8 +91,15 @@ class LocalStack:
             self.mqtt_url, external = f"mqtt://127.0.0.1:{self.ports.mqtt}", True
         self.ports = self.ports.resolve(keep_mqtt=external)
         if not external:
-            self.broker = EmbeddedBroker("127.0.0.1", self.ports.mqtt)
-            await self.broker.start()
+            try:
+                self.broker = EmbeddedBroker("127.0.0.1", self.ports.mqtt)
+                await self.broker.start()
+            except Exception:  # noqa: BLE001 - amqtt wraps the bind error in its own type
+                # Taken between our look and our bind (another demo or recipe starting):
+                # any free port will do, the gateway config is written below.
+                self.ports.mqtt = port_or_free(0)
+                self.broker = EmbeddedBroker("127.0.0.1", self.ports.mqtt)
+                await self.broker.start()
             self.mqtt_url = self.broker.url
         for stale in (self.db_path, Path(f"{self.db_path}-wal"), Path(f"{self.db_path}-shm")):
             stale.unlink(missing_ok=True)
