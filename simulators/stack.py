@@ -28,6 +28,12 @@ from simulators.scenario import Scenario
 log = logging.getLogger("fieldlab.stack")
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def port_or_free(preferred: int) -> int:
     with socket.socket() as s:
         try:
@@ -35,9 +41,7 @@ def port_or_free(preferred: int) -> int:
             return preferred
         except OSError:
             pass
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port()
 
 
 @dataclass
@@ -97,7 +101,7 @@ class LocalStack:
             except Exception:  # noqa: BLE001 - amqtt wraps the bind error in its own type
                 # Taken between our look and our bind (another demo or recipe starting):
                 # any free port will do, the gateway config is written below.
-                self.ports.mqtt = port_or_free(0)
+                self.ports.mqtt = free_port()
                 self.broker = EmbeddedBroker("127.0.0.1", self.ports.mqtt)
                 await self.broker.start()
             self.mqtt_url = self.broker.url
