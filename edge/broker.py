@@ -26,7 +26,8 @@ class EmbeddedBroker:
     async def start(self) -> None:
         from amqtt.broker import Broker
 
-        logging.getLogger("amqtt").setLevel(logging.ERROR)
+        amqtt_log = logging.getLogger("amqtt")
+        amqtt_log.setLevel(max(amqtt_log.getEffectiveLevel(), logging.ERROR))
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
             "sys_interval": 0,
