@@ -127,7 +127,9 @@ def test_faces_restarted_mid_run(tmp_path: Path):
             gap = after[0] - gap_start
             # the face was away DOWN_S wall seconds = 180 s simulated, plus reconnect time
             assert 60_000 <= gap <= (DOWN_S + 5) * 60_000, (machine, gap)
-            assert abs(gap_start - (START + 10 * MIN)) < 60_000, machine
+            # at the loss, give or take detection (a poll, a publish cycle): on a loaded CI
+            # machine up to a few wall seconds, i.e. a few simulated minutes at 60×
+            assert abs(gap_start - (START + 10 * MIN)) < 3 * MIN, machine
         for machine in site_cfg.machines:
             rg = store_oee(g, site_cfg, machine, START, end, now=end)
             rt = store_oee(t, site_cfg, machine, START, end, now=end)
