@@ -148,6 +148,11 @@ class Simulation:
     def set_speed(self, speed: float) -> None:
         self.clock.set_speed(speed)
 
+    async def linger(self, seconds: float) -> None:
+        """Keep the faces serving the final values (unless a stop is asked for)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
     def go_live(self, speed: float) -> None:
         """After a back-fill at full speed: from the simulated now on, follow the clock at
         ``speed``. The models run on, so states and counters continue without a seam."""

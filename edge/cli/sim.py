@@ -74,6 +74,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="start with the clock paused (SIGUSR1 starts it): lets a gateway "
         "connect before anything happens",
     )
+    p.add_argument(
+        "--linger",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="after --duration, keep serving the final values this long (default 2)",
+    )
     p.add_argument("--truth", type=Path, metavar="FILE", help="write the ground truth (JSONL)")
     p.add_argument(
         "--site-out",
@@ -201,6 +208,10 @@ async def _serve(sim, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
     status = None if args.quiet else asyncio.create_task(_status(sim))
     try:
         await sim.run(sim_until=until, wall_seconds=args.wall / 1000 if args.wall else None)
+        if until is not None and sim.sim_now >= until and args.linger > 0:
+            # The run is over, but a gateway polling Modbus or OPC UA has not yet read the last
+            # values: hold them a moment before the faces go away.
+            await sim.linger(args.linger)
     finally:
         if status is not None:
             status.cancel()
