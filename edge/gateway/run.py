@@ -122,9 +122,7 @@ class Gateway:
         try:
             await self._stop.wait()
         finally:
-            for t in conn_tasks:
-                t.cancel()
-            await asyncio.gather(*conn_tasks, return_exceptions=True)
+            await _cancel(conn_tasks)
             # A state never runs on beyond what was observed: offline as the gateway stops.
             offline = [
                 Sample(ctx.clock.now(), m, "state", "offline")
@@ -252,3 +250,18 @@ class Gateway:
                 "fieldlab_sink_dropped_points_total": "points the overflow policy dropped",
             },
         )
+
+
+async def _cancel(tasks: list[asyncio.Task[None]], rounds: int = 5) -> None:
+    """Cancel and wait, cancelling again if a library swallowed the first cancellation (a
+    client library that retries its request on CancelledError would otherwise hold the
+    shutdown forever)."""
+    pending = {t for t in tasks if not t.done()}
+    for _ in range(rounds):
+        if not pending:
+            return
+        for t in pending:
+            t.cancel()
+        _, pending = await asyncio.wait(pending, timeout=2)
+    if pending:
+        log.error("%d connector task(s) would not stop; leaving them", len(pending))
