@@ -12,10 +12,8 @@ import pytest
 import yaml
 
 from edge.store import SqliteStore
-from simulators.gateway_site import gateway_site_yaml
-from simulators.scenario import load_scenario
-from tests.services import Process, free_port, mosquitto
-from tests.test_gateway_e2e import wait_connected
+from tests.services import mosquitto
+from tests.sim_gateway import sim_and_gateway
 
 
 @pytest.mark.slow
@@ -32,52 +30,18 @@ def test_bad_input_is_counted_kept_and_the_rest_flows(tmp_path: Path):
     ]
     scenario_file = tmp_path / "scenario.yaml"
     scenario_file.write_text(yaml.safe_dump(data))
-    ports = {"opcua": free_port(), "modbus": free_port(), "http": free_port()}
-    with mosquitto() as mqtt_port:
-        site = tmp_path / "site.yaml"
-        site.write_text(
-            gateway_site_yaml(
-                load_scenario(),
-                opcua_port=ports["opcua"],
-                modbus_port=ports["modbus"],
-                mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}",
-                poll_ms=100,
-                extra={
-                    "store": "sqlite:///gateway.db",
-                    "gateway": {"http": {"port": ports["http"]}},
-                },
-            )
-        )
-        with (
-            Process(
-                "sim",
-                "--scenario",
-                str(scenario_file),
-                "--paused",
-                "--speed",
-                "30",
-                "--start",
-                "2026-03-02T07:00",
-                "--duration",
-                "4m",
-                "--opcua-port",
-                str(ports["opcua"]),
-                "--modbus-port",
-                str(ports["modbus"]),
-                "--mqtt",
-                f"mqtt://127.0.0.1:{mqtt_port}",
-                "-q",
-            ) as sim,
-            Process("gateway", "-c", str(site), cwd=tmp_path) as gw,
-        ):
-            sim.wait_for("serving mqtt://")
-            wait_connected(ports["http"])
-            sim.signal(signal.SIGUSR1)
-            assert sim.proc.wait(60) == 0
-            time.sleep(1)
-            with urllib.request.urlopen(f"http://127.0.0.1:{ports['http']}/metrics") as r:
-                metrics = r.read().decode()
-            gw.stop()
+    with (
+        mosquitto() as mqtt_port,
+        sim_and_gateway(
+            tmp_path, mqtt_port, speed="30", minutes=4, scenario_file=scenario_file
+        ) as run,
+    ):
+        run.sim.signal(signal.SIGUSR1)
+        assert run.sim.proc.wait(60) == 0
+        time.sleep(1)
+        with urllib.request.urlopen(f"http://127.0.0.1:{run.ports['http']}/metrics") as r:
+            metrics = r.read().decode()
+        run.gateway.stop()
     rejected = {}
     for line in metrics.splitlines():
         if line.startswith("fieldlab_source_rejected_total{"):

@@ -3,10 +3,8 @@ simulator's ground truth, for machines on all three protocols, at 1Ã— and at 60Ã
 
 from __future__ import annotations
 
-import json
 import signal
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,81 +13,22 @@ import pytest
 from edge.config import load_site_config
 from edge.kpi.query import store_oee
 from edge.store import SqliteStore
-from simulators.gateway_site import gateway_site_yaml
-from simulators.scenario import load_scenario
 from tests.helpers import MIN, local
-from tests.services import Process, free_port, mosquitto
+from tests.services import mosquitto
+from tests.sim_gateway import sim_and_gateway
 
 START = local("2026-03-02 07:00")
 
 
-def health(port: int) -> dict:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
-            return json.load(r)
-    except urllib.error.HTTPError as exc:  # 503 while degraded still carries the report
-        return json.load(exc)
-
-
-def wait_connected(port: int, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            report = health(port)
-            if all(s["state"] == "connected" for s in report["sources"]):
-                return report
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError("gateway sources not all connected")
-        time.sleep(0.2)
-
-
 def run_path(tmp: Path, mqtt_port: int, speed: str, minutes: int) -> tuple[Path, Path, int]:
     """Run sim and gateway; returns (site file, truth file, http port)."""
-    ports = {"opcua": free_port(), "modbus": free_port(), "http": free_port()}
-    site = tmp / "site.yaml"
-    site.write_text(
-        gateway_site_yaml(
-            load_scenario(),
-            opcua_port=ports["opcua"],
-            modbus_port=ports["modbus"],
-            mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}",
-            poll_ms=100,
-            extra={"store": "sqlite:///gateway.db", "gateway": {"http": {"port": ports["http"]}}},
-        )
-    )
-    truth = tmp / "truth.jsonl"
-    with (
-        Process(
-            "sim",
-            "--paused",
-            "--speed",
-            speed,
-            "--start",
-            "2026-03-02T07:00",
-            "--duration",
-            f"{minutes}m",
-            "--opcua-port",
-            str(ports["opcua"]),
-            "--modbus-port",
-            str(ports["modbus"]),
-            "--mqtt",
-            f"mqtt://127.0.0.1:{mqtt_port}",
-            "--truth",
-            str(truth),
-            "-q",
-        ) as sim,
-        Process("gateway", "-c", str(site), cwd=tmp) as gw,
-    ):
-        sim.wait_for("serving mqtt://")
-        wait_connected(ports["http"])
-        sim.signal(signal.SIGUSR1)  # go
-        assert sim.proc.wait(minutes * 60 / float(speed) + 60) == 0, sim.output
+    with sim_and_gateway(tmp, mqtt_port, speed=speed, minutes=minutes) as run:
+        run.sim.signal(signal.SIGUSR1)  # go
+        assert run.sim.proc.wait(minutes * 60 / float(speed) + 60) == 0, run.sim.output
         time.sleep(1.5)  # the last notifications and polls reach the store
-        assert gw.stop() == 0, gw.output
-        assert "Traceback" not in gw.output, gw.output
-    return site, truth, ports["http"]
+        assert run.gateway.stop() == 0, run.gateway.output
+        assert "Traceback" not in run.gateway.output, run.gateway.output
+    return run.site, run.truth, run.ports["http"]
 
 
 def compare(site_path: Path, truth: Path, minutes: int) -> dict[str, tuple]:

@@ -14,11 +14,9 @@ import yaml
 from edge.config import load_site_config
 from edge.kpi.query import store_oee
 from edge.store import SqliteStore
-from simulators.gateway_site import gateway_site_yaml
-from simulators.scenario import load_scenario
 from tests.helpers import MIN, local
-from tests.services import Process, free_port, mosquitto
-from tests.test_gateway_e2e import health, wait_connected
+from tests.services import mosquitto
+from tests.sim_gateway import health, sim_and_gateway
 
 START = local("2026-03-02 07:00")
 DOWN_S = 3.0
@@ -26,7 +24,6 @@ DOWN_S = 3.0
 
 @pytest.mark.slow
 def test_faces_restarted_mid_run(tmp_path: Path):
-    scenario = load_scenario()
     scenario_file = tmp_path / "scenario.yaml"
     data = yaml.safe_load(Path("simulators/scenarios/default.yaml").read_text())
     data["events"] = [
@@ -34,30 +31,20 @@ def test_faces_restarted_mid_run(tmp_path: Path):
         f"+10m press-1 face modbus restart {DOWN_S}",
     ]
     scenario_file.write_text(yaml.safe_dump(data))
-    ports = {"opcua": free_port(), "modbus": free_port(), "http": free_port()}
-    site = tmp_path / "site.yaml"
-    with mosquitto() as mqtt_port:
-        site.write_text(
-            gateway_site_yaml(
-                scenario,
-                opcua_port=ports["opcua"],
-                modbus_port=ports["modbus"],
-                mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}",
-                poll_ms=100,
-                extra={
-                    "store": "sqlite:///gateway.db",
-                    "gateway": {"http": {"port": ports["http"]}},
-                },
-            )
-        )
-        states: list[tuple[float, str, str]] = []
-        stop = threading.Event()
+    states: list[tuple[float, str, str]] = []
+    stop = threading.Event()
+    with (
+        mosquitto() as mqtt_port,
+        sim_and_gateway(
+            tmp_path, mqtt_port, speed="60", minutes=20, scenario_file=scenario_file
+        ) as run,
+    ):
 
         def watch() -> None:
             last: dict[str, str] = {}
             while not stop.is_set():
                 try:
-                    for s in health(ports["http"])["sources"]:
+                    for s in health(run.ports["http"])["sources"]:
                         if last.get(s["name"]) != s["state"]:
                             last[s["name"]] = s["state"]
                             states.append((time.monotonic(), s["name"], s["state"]))
@@ -65,41 +52,15 @@ def test_faces_restarted_mid_run(tmp_path: Path):
                     pass
                 time.sleep(0.1)
 
-        truth = tmp_path / "truth.jsonl"
-        with (
-            Process(
-                "sim",
-                "--scenario",
-                str(scenario_file),
-                "--paused",
-                "--speed",
-                "60",
-                "--start",
-                "2026-03-02T07:00",
-                "--duration",
-                "20m",
-                "--opcua-port",
-                str(ports["opcua"]),
-                "--modbus-port",
-                str(ports["modbus"]),
-                "--mqtt",
-                f"mqtt://127.0.0.1:{mqtt_port}",
-                "--truth",
-                str(truth),
-                "-q",
-            ) as sim,
-            Process("gateway", "-c", str(site), cwd=tmp_path) as gw,
-        ):
-            sim.wait_for("serving mqtt://")
-            wait_connected(ports["http"])
-            watcher = threading.Thread(target=watch, daemon=True)
-            watcher.start()
-            sim.signal(signal.SIGUSR1)
-            assert sim.proc.wait(120) == 0, sim.output
-            time.sleep(1.5)
-            stop.set()
-            watcher.join()
-            assert gw.stop() == 0
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        run.sim.signal(signal.SIGUSR1)
+        assert run.sim.proc.wait(120) == 0, run.sim.output
+        time.sleep(1.5)
+        stop.set()
+        watcher.join()
+        assert run.gateway.stop() == 0
+    site, truth = run.site, run.truth
     for source in ("sim-opcua", "sim-modbus"):
         seen = [(t, st) for t, name, st in states if name == source]
         down = next(t for t, st in seen if st == "reconnecting")

@@ -15,7 +15,7 @@ import yaml
 
 from edge.connectors.opcua import Pki
 from tests.services import Process, free_port
-from tests.test_gateway_e2e import health
+from tests.sim_gateway import health
 
 
 def test_gateway_and_simulator_trust_each_other(tmp_path: Path):

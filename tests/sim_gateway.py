@@ -1,0 +1,97 @@
+"""`fieldlab sim` (paused) and `fieldlab gateway` on free loopback ports, the gateway connected
+to every face before simulated time starts: the setup the end-to-end tests share."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from simulators.gateway_site import gateway_site_yaml
+from simulators.scenario import load_scenario
+from tests.services import Process, free_port
+
+START_TEXT = "2026-03-02T07:00"
+
+
+def health(port: int) -> dict:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+            return json.load(r)
+    except urllib.error.HTTPError as exc:  # 503 while degraded still carries the report
+        return json.load(exc)
+
+
+def wait_connected(port: int, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            report = health(port)
+            if all(s["state"] == "connected" for s in report["sources"]):
+                return report
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError("gateway sources not all connected")
+        time.sleep(0.2)
+
+
+@dataclass
+class Running:
+    sim: Process
+    gateway: Process
+    ports: dict[str, int]
+    site: Path
+    truth: Path
+
+
+@contextlib.contextmanager
+def sim_and_gateway(
+    tmp: Path, mqtt_port: int, *, speed: str, minutes: int, scenario_file: Path | None = None
+) -> Iterator[Running]:
+    """Both processes up, every gateway source connected, the simulated clock still paused:
+    send the simulator SIGUSR1 to start it."""
+    ports = {"opcua": free_port(), "modbus": free_port(), "http": free_port()}
+    site, truth = tmp / "site.yaml", tmp / "truth.jsonl"
+    site.write_text(
+        gateway_site_yaml(
+            load_scenario(),
+            opcua_port=ports["opcua"],
+            modbus_port=ports["modbus"],
+            mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}",
+            poll_ms=100,
+            extra={"store": "sqlite:///gateway.db", "gateway": {"http": {"port": ports["http"]}}},
+        )
+    )
+    scenario = ["--scenario", str(scenario_file)] if scenario_file else []
+    with (
+        Process(
+            "sim",
+            *scenario,
+            "--paused",
+            "--speed",
+            speed,
+            "--start",
+            START_TEXT,
+            "--duration",
+            f"{minutes}m",
+            "--opcua-port",
+            str(ports["opcua"]),
+            "--modbus-port",
+            str(ports["modbus"]),
+            "--mqtt",
+            f"mqtt://127.0.0.1:{mqtt_port}",
+            "--truth",
+            str(truth),
+            "-q",
+        ) as sim,
+        Process("gateway", "-c", str(site), cwd=tmp) as gw,
+    ):
+        sim.wait_for("serving mqtt://")
+        wait_connected(ports["http"])
+        yield Running(sim, gw, ports, site, truth)
