@@ -35,14 +35,23 @@ def wait_port(port: int, timeout: float = 15.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
+def missing(component: str, how: str) -> None:
+    """A component a test needs is absent. CI installs every one, so there (CI set) this is a
+    failure; on a developer's machine it is a skip that says what to install."""
+    message = f"{component} is not installed ({how})"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; CI must install it")
+    pytest.skip(message)
+
+
 def require(binary: str) -> str:
-    """The path of a system tool CI installs; a clear skip only where it is really absent."""
+    """The path of a system tool CI installs."""
     path = shutil.which(binary) or (
         f"/usr/sbin/{binary}" if os.path.exists(f"/usr/sbin/{binary}") else None
     )
     if path is None:
-        pytest.skip(f"{binary} is not installed (Debian package; .ci/run installs it)")
-    return path
+        missing(binary, "Debian package; .ci/run installs it")
+    return path  # type: ignore[return-value]
 
 
 @contextlib.contextmanager

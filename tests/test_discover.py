@@ -9,27 +9,15 @@ import pytest
 import yaml
 
 from edge.gateway.config import parse_gateway_config
-from tests.services import Process, free_port, mosquitto
+from tests.services import free_port, mosquitto
+from tests.sim_gateway import sim_process
 
 
 @pytest.fixture(scope="module")
 def sim():
     with mosquitto() as mqtt_port:
         ports = {"opcua": free_port(), "modbus": free_port(), "mqtt": mqtt_port}
-        with Process(
-            "sim",
-            "--speed",
-            "30",
-            "--start",
-            "2026-03-02T07:00",
-            "--opcua-port",
-            str(ports["opcua"]),
-            "--modbus-port",
-            str(ports["modbus"]),
-            "--mqtt",
-            f"mqtt://127.0.0.1:{mqtt_port}",
-            "-q",
-        ) as proc:
+        with sim_process(ports, mqtt_port) as proc:
             proc.wait_for("serving mqtt://")
             yield ports
 

@@ -16,6 +16,7 @@ import pytest
 from edge.domain.samples import sample_from_mapping
 from simulators.faces.modbus import STATE_CODES
 from tests.services import Process, free_port, mosquitto, require
+from tests.sim_gateway import sim_process
 
 BIN = Path(sys.executable).parent
 
@@ -63,23 +64,7 @@ def running_sim(tmp_path_factory):
     with mosquitto() as mqtt_port:
         ports = {"opcua": free_port(), "modbus": free_port(), "mqtt": mqtt_port}
         truth = tmp / "truth.jsonl"
-        with Process(
-            "sim",
-            "--speed",
-            "30",
-            "--start",
-            "2026-03-02T07:00",
-            "--opcua-port",
-            str(ports["opcua"]),
-            "--modbus-port",
-            str(ports["modbus"]),
-            "--mqtt",
-            f"mqtt://127.0.0.1:{mqtt_port}",
-            "--truth",
-            str(truth),
-            "-q",
-            cwd=tmp,
-        ) as proc:
+        with sim_process(ports, mqtt_port, "--truth", str(truth), cwd=tmp) as proc:
             proc.wait_for("serving mqtt://")
             time.sleep(2)  # a minute of simulated time
             yield proc, ports, truth
