@@ -1,0 +1,30 @@
+"""Benchmarks, run by `fieldlab bench NAME` (never timed in tests). Each prints its figure, a
+baseline measured in the same process and run, the ratio, and whether its goal was met."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+# name → (module, what it measures)
+BENCHES: dict[str, tuple[str, str]] = {
+    "ingest-mqtt": (
+        "bench.ingest_mqtt",
+        "samples/s from a real Mosquitto into SQLite vs a bare paho subscriber; batched payloads",
+    ),
+    "modbus": (
+        "bench.modbus",
+        "requests per poll and poll time, 50 devices × 100 registers, vs one request per field",
+    ),
+    "opcua": (
+        "bench.opcua",
+        "notifications/s and CPU share for 10,000 monitored items vs a bare asyncua client",
+    ),
+    "oee": ("bench.oee", "OEE for 20 machines × 30 days from SQLite; growth from 1 to 30 days"),
+    "dashboard": ("bench.dashboard", "overview and machine page render times on that data"),
+    "memory": ("bench.memory", "gateway RSS with 100 machines × 10 values at 1 Hz"),
+}
+
+
+def load(name: str) -> ModuleType:
+    return importlib.import_module(BENCHES[name][0])

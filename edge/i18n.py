@@ -151,6 +151,17 @@ TEXT: dict[str, dict[Lang, str]] = {
         "nl": "{file}: let op: toestanden die bij geen DOMAIN-toestand horen zijn opgeslagen "
         "zoals ontvangen: {values}",
     },
+    # fieldlab bench
+    "bench.start": {"en": "benchmark {name}: {what}", "nl": "benchmark {name}: {what}"},
+    "bench.met": {"en": "goal met ({seconds:.0f} s)", "nl": "doel gehaald ({seconds:.0f} s)"},
+    "bench.missed": {
+        "en": "goal MISSED ({seconds:.0f} s); see docs/BENCHMARKS.md for what limits it",
+        "nl": "doel NIET gehaald ({seconds:.0f} s); zie docs/BENCHMARKS.md voor de oorzaak",
+    },
+    "bench.failed": {
+        "en": "benchmark {name} could not run: {error}",
+        "nl": "benchmark {name} kon niet draaien: {error}",
+    },
 }
 
 

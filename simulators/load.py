@@ -145,8 +145,10 @@ def _worker(
     face: str, first: int, count: int, spec: LoadSpec, host: str, port: int, seconds: float | None
 ) -> None:
     async def main() -> None:
+        import logging
         import signal
 
+        logging.getLogger("asyncua").setLevel(logging.ERROR)  # its warnings are for clients
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

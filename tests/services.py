@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,20 +17,10 @@ from pathlib import Path
 
 import pytest
 
+__all__ = ["free_port", "wait_port", "mosquitto", "mosquitto_process", "require", "missing"]
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+from bench.services import Mosquitto, find_binary, free_port, wait_port
+from bench.services import mosquitto as _mosquitto
 
 
 def missing(component: str, how: str) -> None:
@@ -46,9 +34,7 @@ def missing(component: str, how: str) -> None:
 
 def require(binary: str) -> str:
     """The path of a system tool CI installs."""
-    path = shutil.which(binary) or (
-        f"/usr/sbin/{binary}" if os.path.exists(f"/usr/sbin/{binary}") else None
-    )
+    path = find_binary(binary)
     if path is None:
         missing(binary, "Debian package; .ci/run installs it")
     return path  # type: ignore[return-value]
@@ -57,28 +43,13 @@ def require(binary: str) -> str:
 @contextlib.contextmanager
 def mosquitto(extra_conf: str = "") -> Iterator[int]:
     """A real Mosquitto on a free loopback port with a throwaway config; yields the port."""
-    binary = require("mosquitto")
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        conf = Path(tmp) / "mosquitto.conf"
-        conf.write_text(
-            f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            f"log_dest stderr\nmax_queued_messages 0\n{extra_conf}"
-        )
-        os.chmod(tmp, 0o755)
-        proc = subprocess.Popen(
-            [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
-        try:
-            wait_port(port)
-            yield port
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with _mosquitto(require("mosquitto"), extra_conf) as port:
+        yield port
+
+
+def mosquitto_process(folder: Path, extra_conf: str = "") -> Mosquitto:
+    """A Mosquitto a test can stop and start again on the same port (call start())."""
+    return Mosquitto(require("mosquitto"), folder, extra_conf=extra_conf)
 
 
 class Process:

@@ -7,7 +7,18 @@ import sys
 from collections.abc import Sequence
 
 from edge import __version__
-from edge.cli import config, dashboard, demo, discover, gateway, ingest, oee, recipe, sim
+from edge.cli import (
+    bench,
+    config,
+    dashboard,
+    demo,
+    discover,
+    gateway,
+    ingest,
+    oee,
+    recipe,
+    sim,
+)
 from edge.cli.common import KNOWN_ERRORS, fail
 from edge.store import StoreError
 
@@ -34,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"fieldlab-kit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (demo, sim, gateway, dashboard, recipe, discover, ingest, oee, config):
+    for module in (demo, sim, gateway, dashboard, recipe, discover, ingest, oee, config, bench):
         module.register(sub)
     return parser
 

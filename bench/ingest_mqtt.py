@@ -4,12 +4,11 @@ same run (goal ≥ 0.8×), and batched payloads (goal ≥ 100k samples/s).
 Both sides drain the same number of QoS 1 messages that a real Mosquitto queued for their
 persistent session beforehand, so the publisher's speed does not enter the figure.
 
-    python -m bench.mqtt_ingest [--messages 50000] [--batched 2000x100] [--json]
+    fieldlab bench ingest-mqtt [--json]
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
@@ -20,9 +19,10 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench.base import Progress, Result
+from bench.services import mosquitto
 from edge.gateway.config import parse_gateway_config
 from edge.gateway.run import Gateway
-from tests.services import mosquitto
 
 TOPIC = "fieldlab/bench/area/m{m}/v"
 
@@ -107,19 +107,14 @@ def through_gateway(port: int, client_id: str, n_samples: int, workdir: Path) ->
     return asyncio.run(go())
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--messages", type=int, default=50_000)
-    ap.add_argument("--batched", default="2000x100", help="messages x samples per message")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.ERROR)
-    n = args.messages
+def run(progress: Progress, messages: int = 50_000, batched: str = "2000x100") -> Result:
+    logging.getLogger("fieldlab").setLevel(logging.ERROR)
+    n = messages
     singles = [
         (TOPIC.format(m=i % 20), json.dumps({"ts": 1772427600000 + i, "value": i}).encode())
         for i in range(n)
     ]
-    bm, per = (int(x) for x in args.batched.split("x"))
+    bm, per = (int(x) for x in batched.split("x"))
     batches = [
         (
             TOPIC.format(m=i % 20),
@@ -129,31 +124,36 @@ def main() -> None:
         )
         for i in range(bm)
     ]
-    result: dict[str, float] = {}
+    result: Result = {"messages": n, "batched_messages": bm, "samples_per_batched_message": per}
     with mosquitto() as port, tempfile.TemporaryDirectory() as tmp:
+        progress(f"queueing {n:,} QoS 1 messages in Mosquitto for a bare paho subscriber")
         prepare(port, "bare", singles)
-        result["bare_paho_msgs_per_s"] = bare_paho(port, "bare", n)
+        result["bare_paho_msgs_per_s"] = round(bare_paho(port, "bare", n))
+        progress("the same messages through the gateway into SQLite")
         prepare(port, "gw-single", singles)
-        result["gateway_samples_per_s"] = through_gateway(port, "gw-single", n, Path(tmp) / "a")
-        prepare(port, "gw-batched", batches)
-        result["gateway_batched_samples_per_s"] = through_gateway(
-            port, "gw-batched", bm * per, Path(tmp) / "b"
+        result["gateway_samples_per_s"] = round(
+            through_gateway(port, "gw-single", n, Path(tmp) / "a")
         )
-    result["ratio_vs_bare_paho"] = result["gateway_samples_per_s"] / result["bare_paho_msgs_per_s"]
-    result = {k: round(v, 2) for k, v in result.items()}
-    if args.json:
-        print(json.dumps(result))
-        return
-    print(f"bare paho subscriber (QoS 1, json.loads): {result['bare_paho_msgs_per_s']:,.0f} msg/s")
-    print(
-        f"gateway MQTT → SQLite, one sample/message: {result['gateway_samples_per_s']:,.0f} "
-        f"samples/s = {result['ratio_vs_bare_paho']:.2f}× bare paho (goal ≥ 0.8×)"
+        progress(f"{bm:,} batched messages × {per} samples through the gateway")
+        prepare(port, "gw-batched", batches)
+        result["gateway_batched_samples_per_s"] = round(
+            through_gateway(port, "gw-batched", bm * per, Path(tmp) / "b")
+        )
+    result["ratio_vs_bare_paho"] = round(
+        result["gateway_samples_per_s"] / result["bare_paho_msgs_per_s"], 2
     )
-    print(
-        f"gateway, batched payloads ({per}/message): "
-        f"{result['gateway_batched_samples_per_s']:,.0f} samples/s (goal ≥ 100,000)"
+    result["goals"] = {"ratio_vs_bare_paho": ">= 0.8", "gateway_batched_samples_per_s": ">= 100000"}
+    result["met"] = (
+        result["ratio_vs_bare_paho"] >= 0.8 and result["gateway_batched_samples_per_s"] >= 100_000
     )
+    return result
 
 
-if __name__ == "__main__":
-    main()
+def report(r: Result) -> list[str]:
+    return [
+        f"bare paho subscriber (QoS 1, json.loads): {r['bare_paho_msgs_per_s']:,} msg/s",
+        f"gateway MQTT → SQLite, one sample/message: {r['gateway_samples_per_s']:,} samples/s "
+        f"= {r['ratio_vs_bare_paho']:.2f}× bare paho (goal ≥ 0.8×)",
+        f"gateway, batched payloads ({r['samples_per_batched_message']}/message): "
+        f"{r['gateway_batched_samples_per_s']:,} samples/s (goal ≥ 100,000)",
+    ]

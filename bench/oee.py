@@ -5,18 +5,17 @@ per cycle (cycle times 20–240 s). Baseline in the same process: reading the sa
 SQLite into Python without computing anything, so the ratio shows what the engine adds.
 Also times 1, 3, 10 and 30 days to show how the cost grows (it should be linear).
 
-    python -m bench.oee_sqlite [--machines 20] [--days 30] [--json]
+    fieldlab bench oee [--json]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import sqlite3
 import tempfile
 import time
 from pathlib import Path
 
+from bench.base import Progress, Result
 from edge.config import parse_site_config
 from edge.domain.calendar import Calendar
 from edge.kpi.query import store_oee
@@ -83,48 +82,49 @@ def best(fn, repeat: int = 3) -> float:
     return min(fn() for _ in range(repeat))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--machines", type=int, default=20)
-    ap.add_argument("--days", type=int, default=30)
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
+def run(progress: Progress, machines: int = 20, days: int = 30) -> Result:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
+        progress(f"building {machines} machines × {days} days of samples in SQLite")
         t0 = time.perf_counter()
-        rows, site_text = build(path, args.machines, args.days)
+        rows, site_text = build(path, machines, days)
         build_s = time.perf_counter() - t0
         size_mb = path.stat().st_size / 1e6
-        growth = {
-            d: best(lambda d=d: time_oee(path, site_text, args.machines, d))
-            for d in sorted({1, 3, 10, args.days})
-            if d <= args.days
-        }
-        oee_s = growth[args.days]
-        raw_s = best(lambda: time_raw_read(path, args.days))
-    result = {
-        "machines": args.machines,
-        "days": args.days,
+        growth = {}
+        for d in sorted({1, 3, 10, days}):
+            if d <= days:
+                progress(f"OEE for every machine over {d} day(s), best of 3")
+                growth[d] = best(lambda d=d: time_oee(path, site_text, machines, d))
+        oee_s = growth[days]
+        raw_s = best(lambda: time_raw_read(path, days))
+    per_day = {d: s / d for d, s in growth.items()}
+    return {
+        "machines": machines,
+        "days": days,
         "rows": rows,
         "db_mb": round(size_mb, 1),
         "build_s": round(build_s, 2),
         "oee_s": round(oee_s, 3),
-        "goal_s": 1.0,
         "baseline_raw_read_s": round(raw_s, 3),
         "ratio_vs_raw_read": round(oee_s / raw_s, 2),
-        "growth_s_by_days": {d: round(s, 3) for d, s in growth.items()},
+        "growth_s_by_days": {str(d): round(s, 3) for d, s in growth.items()},
+        # linear or better: the cost per day at 30 days is no more than at the shortest window
+        "per_day_ratio_longest_vs_shortest": round(per_day[days] / per_day[min(per_day)], 2),
+        "goals": {"oee_s": "< 1.0", "per_day_ratio_longest_vs_shortest": "<= 1.2"},
+        "met": oee_s < 1.0 and per_day[days] <= 1.2 * per_day[min(per_day)],
     }
-    if args.json:
-        print(json.dumps(result))
-        return
-    print(
-        f"data: {args.machines} machines × {args.days} days, {rows:,} samples, "
-        f"{size_mb:.1f} MB SQLite (built in {build_s:.1f} s)"
-    )
-    print(f"oee, all machines: {oee_s:.3f} s (goal < 1 s) {'OK' if oee_s < 1 else 'MISSED'}")
-    print(f"baseline, raw read of the same rows: {raw_s:.3f} s; ratio {oee_s / raw_s:.2f}×")
-    print("growth: " + ", ".join(f"{d} d {s:.3f} s" for d, s in growth.items()))
 
 
-if __name__ == "__main__":
-    main()
+def report(r: Result) -> list[str]:
+    growth = r["growth_s_by_days"]
+    return [
+        f"data: {r['machines']} machines × {r['days']} days, {r['rows']:,} samples, "
+        f"{r['db_mb']:.1f} MB SQLite (built in {r['build_s']:.1f} s)",
+        f"oee, all machines: {r['oee_s']:.3f} s (goal < 1 s)",
+        f"baseline, raw read of the same rows: {r['baseline_raw_read_s']:.3f} s; "
+        f"ratio {r['ratio_vs_raw_read']:.2f}×",
+        "growth: "
+        + ", ".join(f"{d} d {s:.3f} s" for d, s in growth.items())
+        + f" (cost per day, longest vs shortest window: {r['per_day_ratio_longest_vs_shortest']}×;"
+        " goal: linear or better)",
+    ]

@@ -1,0 +1,97 @@
+"""Real local servers for the benchmarks (and the tests): free loopback ports, a throwaway
+Mosquitto. Everything binds 127.0.0.1 and is stopped by the context manager that started it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class ServiceMissing(RuntimeError):
+    """A system tool a benchmark needs is not installed."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+def find_binary(name: str) -> str | None:
+    """A system tool on PATH or in /usr/sbin (where Debian puts mosquitto)."""
+    return shutil.which(name) or (
+        f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None
+    )
+
+
+class Mosquitto:
+    """A Mosquitto process on a fixed loopback port that can be stopped and started again
+    (same port, same persistence file), for restart-under-load tests."""
+
+    def __init__(self, binary: str, folder: Path, port: int | None = None, extra_conf: str = ""):
+        self.binary, self.port = binary, port or free_port()
+        self.conf = folder / "mosquitto.conf"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            f"log_dest stderr\nmax_queued_messages 0\n{extra_conf}"
+        )
+        os.chmod(folder, 0o755)
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "-c", str(self.conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_port(self.port)
+        except TimeoutError:
+            self.stop()
+            raise
+
+    def stop(self, kill: bool = False) -> str:
+        """Stop it; returns what it wrote to stderr."""
+        if self.proc is None:
+            return ""
+        if self.proc.poll() is None:
+            self.proc.kill() if kill else self.proc.terminate()
+        try:
+            _, err = self.proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        self.proc = None
+        return err or ""
+
+
+@contextlib.contextmanager
+def mosquitto(binary: str | None = None, extra_conf: str = "") -> Iterator[int]:
+    """A real Mosquitto on a free loopback port with a throwaway config; yields the port."""
+    binary = binary or find_binary("mosquitto")
+    if binary is None:
+        raise ServiceMissing("mosquitto is not installed (Debian/Ubuntu: apt install mosquitto)")
+    with tempfile.TemporaryDirectory() as tmp:
+        broker = Mosquitto(binary, Path(tmp), extra_conf=extra_conf)
+        broker.start()
+        try:
+            yield broker.port
+        finally:
+            broker.stop()

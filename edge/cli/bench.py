@@ -1,0 +1,86 @@
+"""`fieldlab bench NAME`: can this box keep up? The benchmarks of bench/ on your own hardware."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from edge.i18n import detect_lang, t
+
+HELP = "Measure this machine: ingest, Modbus, OPC UA, OEE, dashboard, memory."
+EPILOG = """\
+examples:
+  fieldlab bench list                     # what each benchmark measures
+  fieldlab bench oee                      # OEE for 20 machines × 30 days (goal < 1 s)
+  fieldlab bench ingest-mqtt modbus       # several in a row
+  fieldlab bench all --json > bench.json  # everything, one JSON object per benchmark
+
+Each benchmark prints its figure, a baseline measured in the same process and the same run
+(a bare paho subscriber, a bare asyncua client, one Modbus request per field, a raw SQLite
+read, a title-only page, a bare Python), the ratio, and whether its goal was met. Progress
+goes to stderr, so --json output can be piped. Exit status 1 when a goal was missed.
+ingest-mqtt and memory need Mosquitto (apt install mosquitto). docs/BENCHMARKS.md has the
+figures of the machine we ran them on."""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from bench import BENCHES
+
+    p = sub.add_parser(
+        "bench",
+        help=HELP,
+        description=HELP,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "names",
+        nargs="+",
+        metavar="NAME",
+        choices=[*BENCHES, "all", "list"],
+        help=f"one or more of: {', '.join(BENCHES)}; all; list",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object per benchmark on stdout")
+    p.add_argument("--lang", choices=("en", "nl"))
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench import BENCHES, load
+
+    lang = detect_lang(args.lang)
+    if "list" in args.names:
+        for name, (_, what) in BENCHES.items():
+            print(f"{name:12} {what}")
+        return 0
+    names = list(BENCHES) if "all" in args.names else list(dict.fromkeys(args.names))
+    missed = False
+    for name in names:
+        what = BENCHES[name][1]
+        print(t("bench.start", lang, name=name, what=what), file=sys.stderr, flush=True)
+
+        def progress(text: str) -> None:
+            print(f"  … {text}", file=sys.stderr, flush=True)
+
+        t0 = time.monotonic()
+        module = load(name)
+        try:
+            result = module.run(progress)
+        except Exception as exc:  # noqa: BLE001 - one failed benchmark must not hide the rest
+            print(t("bench.failed", lang, name=name, error=exc), file=sys.stderr, flush=True)
+            missed = True
+            if args.json:
+                print(json.dumps({"bench": name, "error": str(exc), "met": False}), flush=True)
+            continue
+        seconds = time.monotonic() - t0
+        missed |= not result.get("met", True)
+        if args.json:
+            print(json.dumps({"bench": name, **result, "seconds": round(seconds, 1)}), flush=True)
+            continue
+        for line in module.report(result):
+            print(f"  {line}")
+        verdict = "bench.met" if result.get("met", True) else "bench.missed"
+        print(f"  {t(verdict, lang, seconds=seconds)}", flush=True)
+    return 1 if missed else 0
