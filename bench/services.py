@@ -61,11 +61,16 @@ class Mosquitto:
             stderr=subprocess.PIPE,
             text=True,
         )
-        try:
-            wait_port(self.port)
-        except TimeoutError:
-            self.stop()
-            raise
+        deadline = time.monotonic() + 15
+        while True:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 0.2),
+            ):
+                return
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mosquitto did not start: {self.stop().strip()}")
+            time.sleep(0.05)
 
     def stop(self, kill: bool = False) -> str:
         """Stop it; returns what it wrote to stderr."""

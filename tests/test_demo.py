@@ -12,7 +12,7 @@ import time
 import urllib.request
 
 from simulators.scenario import load_scenario
-from tests.services import Process
+from tests.services import Process, listening
 
 
 def test_demo_brings_everything_up_and_fills_the_store(tmp_path):
@@ -24,6 +24,13 @@ def test_demo_brings_everything_up_and_fills_the_store(tmp_path):
         assert float(re.search(r"ready in ([\d.]+) s", ready)[1]) < 20
         url = demo.wait_for("dashboard  http://")
         dashboard = url.split()[-1]
+        # every server the demo starts (broker, OPC UA, Modbus, gateway /health, dashboard)
+        # binds loopback only
+        deadline = time.monotonic() + 20
+        while len(bound := listening(demo.proc.pid)) < 5 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert len(bound) >= 5, bound
+        assert {addr for addr, _ in bound} <= {"127.0.0.1", "::1"}, bound
         deadline = time.monotonic() + 30
         while True:  # the dashboard answers
             try:

@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from edge.gateway.config import load_gateway_config, missing_secrets, redact_url
+    from edge.config.redact import redact_url
+    from edge.gateway.config import load_gateway_config, missing_secrets
 
     site, gw = load_gateway_config(args.file)
     cal = site.calendar

@@ -32,6 +32,7 @@ import collections
 import contextlib
 import functools
 import json
+import math
 import re
 import ssl
 import time
@@ -155,7 +156,7 @@ class MqttConnector:
         self.host = url.hostname or "127.0.0.1"
         self.port = url.port or (8883 if self.tls else 1883)
         self.username = os.environ.get(cfg.username_env) if cfg.username_env else url.username
-        self.password = os.environ.get(cfg.password_env) if cfg.password_env else None
+        self.password = os.environ.get(cfg.password_env) if cfg.password_env else url.password
         self.session_present: bool | None = None
         self.v5 = cfg.protocol in ("auto", "5")
 
@@ -281,7 +282,11 @@ class MqttConnector:
                 self._wake_pending = True
                 loop.call_soon_threadsafe(wake.set)
 
+        def on_connect_fail(c: mqtt.Client, userdata: Any) -> None:
+            loop.call_soon_threadsafe(control.put_nowait, ("unreachable", None))
+
         client.on_connect = on_connect
+        client.on_connect_fail = on_connect_fail
         client.on_disconnect = on_disconnect
         client.on_message = on_message
         return client
@@ -311,6 +316,7 @@ class MqttConnector:
         waker = asyncio.ensure_future(wake.wait())
         controller = asyncio.ensure_future(control.get())
         connected = ever = False
+        diagnosed = -math.inf
         try:
             while True:
                 done, _ = await asyncio.wait(
@@ -334,6 +340,23 @@ class MqttConnector:
                                 self.name,
                             )
                         ctx.back(self.machines)
+                    elif kind == "unreachable":
+                        # paho retries on its own but keeps no reason: find one (a closed
+                        # port, an untrusted certificate), at most every 10 s.
+                        ctx.health.errors += 1
+                        if time.monotonic() - diagnosed > 10:
+                            diagnosed = time.monotonic()
+                            ctx.health.last_error = await self._diagnose()
+                            await ctx.lost(self.machines, ctx.health.last_error)
+                    elif kind == "refused":
+                        # The broker answered and said no: say why, once, and what to fix.
+                        message = self._refusal(str(item))
+                        ever = True  # it answered, so it speaks this protocol: no fallback
+                        ctx.health.errors += 1
+                        ctx.health.last_error = message
+                        await self._drain(ctx, client)
+                        await ctx.lost(self.machines, message)
+                        connected = False
                     elif not ever and self.v5 and self.cfg.protocol == "auto":
                         # A broker that does not speak MQTT 5 (amqtt, older ones) drops the
                         # CONNECT: fall back to 3.1.1 once.
@@ -345,8 +368,8 @@ class MqttConnector:
                         client = self._connect(loop, control, wake)
                     else:  # disconnected or refused
                         await self._drain(ctx, client)
-                        if connected or kind == "refused":
-                            ctx.health.reconnects += connected
+                        if connected:
+                            ctx.health.reconnects += 1
                             ctx.health.last_error = str(item)
                             await ctx.lost(self.machines, f"broker: {item}")
                         connected = False
@@ -355,6 +378,53 @@ class MqttConnector:
             controller.cancel()
             client.disconnect()
             client.loop_stop()
+
+    async def _diagnose(self) -> str:
+        """Why a connection to the broker fails, said without the URL (it may hold a secret)."""
+        where = f"{self.host}:{self.port}"
+        context = None
+        try:
+            if self.tls:
+                t = self.cfg.tls or TlsConfig()
+                context = ssl.create_default_context(cafile=t.ca_file)
+                if t.cert_file:
+                    context.load_cert_chain(t.cert_file, t.key_file)
+                context.check_hostname = not t.insecure
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(
+                    self.host,
+                    self.port,
+                    ssl=context,
+                    server_hostname=self.host if context else None,
+                ),
+                5,
+            )
+            writer.close()
+            return f"the connection to {where} opens, then fails"
+        except ssl.SSLCertVerificationError as exc:
+            return (
+                f"TLS: the broker's certificate at {where} is not trusted "
+                f"({exc.verify_message}); check tls.ca_file"
+            )
+        except ssl.SSLError as exc:
+            return f"TLS handshake with {where} failed: {exc.reason or exc}"
+        except TimeoutError:
+            return f"no answer from the broker at {where} within 5 s"
+        except OSError as exc:
+            return f"cannot reach the broker at {where}: {exc.strerror or exc}"
+
+    def _refusal(self, reason: str) -> str:
+        message = f"the broker refused the connection: {reason}"
+        low = reason.lower()
+        if "authori" in low or "password" in low or "user name" in low:
+            where = (
+                f"environment variables {self.cfg.username_env or '(none)'} / "
+                f"{self.cfg.password_env or '(none)'} (username_env / password_env)"
+            )
+            message += f"; check the user name and password in {where}"
+        elif "identifier" in low:
+            message += "; check client_id (another client may use it, or the broker limits it)"
+        return message
 
     async def _drain(self, ctx: ConnectorContext, client: mqtt.Client) -> None:
         inbox = self._inbox

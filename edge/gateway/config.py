@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
-from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -126,14 +125,3 @@ def _env_keys(obj: Any, path: str) -> list[tuple[str, str]]:
         for i, v in enumerate(obj):
             found += _env_keys(v, f"{path}[{i}]")
     return found
-
-
-def redact_url(url: str) -> str:
-    """A URL fit for logs, /health and error messages: the password is never shown."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))

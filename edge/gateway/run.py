@@ -9,11 +9,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edge.config.redact import redact_url
 from edge.config.site import SiteConfig
 from edge.connectors import connector_modules
 from edge.connectors.base import Batch, ConnectorContext, SourceHealth
 from edge.domain.samples import Sample
-from edge.gateway.config import GatewayConfig, SqliteSinkConfig, redact_url
+from edge.gateway.config import GatewayConfig, SqliteSinkConfig
 from edge.gateway.http import HttpServer, prometheus
 from edge.gateway.pipeline import Pipeline
 from edge.sinks.base import Sink

@@ -31,6 +31,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge.config.redact import redact_url
 from edge.domain.samples import Sample
 from edge.sinks.line_protocol import to_lines
 from edge.sinks.queue import DurableQueue, Overflow
@@ -213,7 +214,7 @@ class InfluxSink:
             delay = 0.25
             if not self.up:
                 self.up = True
-                log.warning("%s: writing to %s", self.name, self.cfg.url)
+                log.warning("%s: writing to %s", self.name, redact_url(self.cfg.url))
             await asyncio.to_thread(self.queue.ack, batch_id, points)
 
     def _down(self, why: str) -> None:
@@ -221,7 +222,7 @@ class InfluxSink:
             log.warning(
                 "%s: cannot write to %s (%s); keeping data in %s",
                 self.name,
-                self.cfg.url,
+                redact_url(self.cfg.url),
                 why,
                 self.queue.path,
             )
