@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+from streamlit.logger import set_log_level
 from streamlit.testing.v1 import AppTest
 
 import dashboards
@@ -49,6 +51,10 @@ def run(progress: Progress) -> Result:
         site = Path(tmp) / "site.yaml"
         site.write_text(site_text + f"store: sqlite:///{db}\n")
         saved = {k: os.environ.get(k) for k in ("FIELDLAB_CONFIG", "FIELDLAB_LANG")}
+        # AppTest runs pages as __main__; put ours back afterwards, or a later benchmark's
+        # spawned processes (multiprocessing re-imports __main__) would run a page.
+        main_module = sys.modules["__main__"]
+        set_log_level("error")  # its bare-mode warnings are noise here
         os.environ["FIELDLAB_CONFIG"] = str(site)
         os.environ["FIELDLAB_LANG"] = "en"
         try:
@@ -63,6 +69,7 @@ def run(progress: Progress) -> Result:
             progress("machine page, the 30 days chosen")
             machine = timed(PAGES / "machine.py", lambda at: None)
         finally:
+            sys.modules["__main__"] = main_module
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)

@@ -51,7 +51,7 @@ class Mosquitto:
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
             f"log_dest stderr\nmax_queued_messages 0\n{extra_conf}"
         )
-        os.chmod(folder, 0o755)
+        os.chmod(folder, folder.stat().st_mode | 0o755)  # readable after dropping root
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self) -> None:

@@ -156,6 +156,8 @@ class ModbusConnector:
         self._mapper = Mapper()
         self.requests_sent = 0
         self.overruns = 0
+        self.answers = 0  # devices that answered a poll, ever
+        self._unanswered = ""
 
     def describe_plan(self) -> list[str]:
         return [
@@ -195,9 +197,7 @@ class ModbusConnector:
             try:
                 if not await client.connect():
                     raise ConnectionError(f"no answer from {self.cfg.host}:{self.cfg.port}")
-                conn_backoff.reset()
-                ctx.health.set_state("connected", ctx.log)
-                await self._poll_forever(client, ctx)
+                await self._poll_forever(client, ctx, conn_backoff)
             except (ConnectionError, ModbusException, OSError, TimeoutError) as exc:
                 ctx.health.errors += 1
                 ctx.health.last_error = str(exc)
@@ -211,11 +211,27 @@ class ModbusConnector:
             finally:
                 client.close()
 
-    async def _poll_forever(self, client: AsyncModbusTcpClient, ctx: ConnectorContext) -> None:
+    async def _poll_forever(
+        self, client: AsyncModbusTcpClient, ctx: ConnectorContext, conn_backoff: Backoff
+    ) -> None:
+        """Connected means a unit answered, not that TCP was accepted: a device that accepts
+        and never answers (a hung PLC, a half-open link) has its connection dropped and made
+        again, with backoff, instead of showing as connected."""
         interval = self.cfg.poll_interval_ms / 1000
         next_poll = time.monotonic()
+        up = False
         while True:
+            answered = self.answers
             samples, rejected = await self._poll_once(client, ctx)
+            if self.answers > answered:
+                if not up:
+                    up = True
+                    conn_backoff.reset()
+                    ctx.health.set_state("connected", ctx.log)
+            elif all(d.retry_at > time.monotonic() for d in self.devices):
+                raise ConnectionError(
+                    f"no unit answers at {self.cfg.host}:{self.cfg.port} ({self._unanswered})"
+                )
             if samples or rejected:
                 ctx.health.samples += len(samples)
                 ctx.health.rejected += len(rejected)
@@ -272,6 +288,7 @@ class ModbusConnector:
             if unreachable is not None:
                 if not client.connected:
                     raise ConnectionError(unreachable)
+                self._unanswered = unreachable
                 dev.retry_at = time.monotonic() + dev.backoff.next()
                 dev.last.clear()
                 self._mapper.forget(dev.cfg.machine)
@@ -280,6 +297,7 @@ class ModbusConnector:
                 )
                 continue
             dev.backoff.reset()
+            self.answers += 1
             if dev.cfg.machine in ctx.health.machines_offline:
                 ctx.back([dev.cfg.machine], source_up=False)
             ts = self._timestamp(dev, words)

@@ -1,0 +1,353 @@
+"""Fault suite (pytest -m fault): real processes killed and restarted under a stream of data,
+and devices that hang or crawl. Bounded in time and count; every test stops what it starts.
+
+The store-and-forward faults (InfluxDB down, gateway restarted inside the outage, queue cap
+overflow) are in tests/test_store_and_forward.py; OPC UA and Modbus faces restarted mid-run in
+tests/test_gateway_reconnect.py. Both carry the `fault` mark too."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import signal
+import socket
+import sqlite3
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+import yaml
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.services import Process, free_port, mosquitto_process, wait_port
+from tests.sim_gateway import health, wait_connected
+
+pytestmark = [pytest.mark.slow, pytest.mark.fault]
+
+N = 50_000
+BASE_TS = 1772427600000
+
+
+class Publisher(threading.Thread):
+    """N QoS 1 messages as fast as the broker takes them, one sample each, over a persistent
+    session that survives a broker restart (paho queues and resends what was not acked)."""
+
+    def __init__(self, port: int, n: int = N):
+        super().__init__(daemon=True)
+        self.port, self.n, self.sent = port, n, 0
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="fault-publisher", clean_session=False
+        )
+        self.client.max_inflight_messages_set(100)
+        self.client.reconnect_delay_set(0.1, 1)
+
+    def run(self) -> None:
+        self.client.connect("127.0.0.1", self.port)
+        self.client.loop_start()
+        for i in range(self.n):
+            payload = json.dumps({"ts": BASE_TS + i, "value": i})
+            self.client.publish(f"fieldlab/f/a/m{i % 10}/v", payload, qos=1)
+            self.sent = i + 1
+            if i % 1000 == 999:
+                # keep paho's own queue short: it rescans it on every acknowledgement
+                while len(self.client._out_messages) > 5000:  # noqa: SLF001
+                    time.sleep(0.01)
+
+    def wait_acked(self, timeout: float) -> None:
+        """Until the broker acknowledged every message (paho's queue is empty)."""
+        self.join(timeout)
+        deadline = time.monotonic() + timeout
+        while self.client._out_messages:  # noqa: SLF001 - paho keeps no public count
+            assert time.monotonic() < deadline, f"{len(self.client._out_messages)} unacked"  # noqa: SLF001
+            time.sleep(0.1)
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@contextlib.contextmanager
+def broker_folder() -> Iterator[Path]:
+    """A folder Mosquitto can write its persistence file to, also after dropping root."""
+    folder = Path(tempfile.mkdtemp(prefix="fieldlab-fault-"))
+    folder.chmod(0o777)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def mqtt_site(tmp: Path, mqtt_port: int, http: int) -> Path:
+    site = tmp / "site.yaml"
+    site.write_text(
+        yaml.safe_dump(
+            {
+                "store": "sqlite:///gateway.db",
+                "gateway": {"http": {"port": http}},
+                "sources": [
+                    {
+                        "type": "mqtt",
+                        "name": "broker",
+                        "url": f"mqtt://127.0.0.1:{mqtt_port}",
+                        "client_id": "fault-gateway",
+                    }
+                ],
+            }
+        )
+    )
+    return site
+
+
+def stored(db: Path) -> tuple[int, int]:
+    """(samples of signal v, distinct timestamps of them) in the gateway's SQLite store."""
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(
+            "SELECT count(*), count(DISTINCT ts) FROM samples JOIN series "
+            "ON series.id = samples.series WHERE signal = 'v'"
+        ).fetchone()
+    finally:
+        con.close()
+
+
+def wait_stored(db: Path, n: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = stored(db)[0] if db.exists() else 0
+        if got >= n or time.monotonic() > deadline:
+            return got
+        time.sleep(0.5)
+
+
+def test_mosquitto_restarted_mid_stream_loses_nothing(tmp_path: Path):
+    with broker_folder() as folder:
+        broker = mosquitto_process(
+            folder, f"persistence true\npersistence_location {folder}/\nautosave_interval 1\n"
+        )
+        broker.start()
+        http = free_port()
+        try:
+            with Process(
+                "gateway", "-c", str(mqtt_site(tmp_path, broker.port, http)), cwd=tmp_path
+            ) as gw:
+                wait_connected(http)
+                pub = Publisher(broker.port)
+                pub.start()
+                while pub.sent < N // 3:
+                    time.sleep(0.05)
+                broker.stop()  # SIGTERM: Mosquitto saves its sessions and queues
+                time.sleep(1)
+                broker.start()
+                pub.wait_acked(120)
+                got = wait_stored(tmp_path / "gateway.db", N, 120)
+                report = health(http)
+        finally:
+            broker.stop()
+    assert got == N, (got, gw.output)
+    assert stored(tmp_path / "gateway.db") == (N, N)  # every sample once; resends harmless
+    assert report["sources"][0]["reconnects"] >= 1
+    assert "Traceback" not in gw.output
+
+
+def test_gateway_killed_mid_stream_loses_nothing(tmp_path: Path):
+    with broker_folder() as folder:
+        broker = mosquitto_process(folder)
+        broker.start()
+        http = free_port()
+        site = mqtt_site(tmp_path, broker.port, http)
+        try:
+            gw = Process("gateway", "-c", str(site), cwd=tmp_path)
+            wait_connected(http)
+            pub = Publisher(broker.port)
+            pub.start()
+            while pub.sent < N // 3:
+                time.sleep(0.05)
+            gw.signal(signal.SIGKILL)  # no flush, no goodbye
+            gw.stop()
+            killed_at = pub.sent
+            gw = Process("gateway", "-c", str(site), cwd=tmp_path)
+            pub.wait_acked(120)
+            got = wait_stored(tmp_path / "gateway.db", N, 120)
+            assert gw.stop() == 0
+        finally:
+            broker.stop()
+    assert killed_at < N
+    assert got == N, (got, gw.output)
+    assert stored(tmp_path / "gateway.db") == (N, N)
+
+
+class HungDevice:
+    """Fault injector: a TCP server that accepts connections and never answers (a PLC whose
+    CPU is stopped, a half-open gateway). No real server does this on demand."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.sock = socket.create_server(("127.0.0.1", port))
+        self.sock.settimeout(0.2)
+        self.conns: list[socket.socket] = []
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:  # closed
+                return
+            self.accepted += 1
+            self.conns.append(conn)  # read nothing, answer nothing
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+class SlowProxy:
+    """Fault injector: a proxy that holds every answer of a real server for `delay` seconds
+    (a device on a congested link)."""
+
+    def __init__(self, port: int, upstream: int, delay: float):
+        self.port, self.upstream, self.delay = port, upstream, delay
+        self.sock = socket.create_server(("127.0.0.1", port))
+        self.sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self.conns: list[socket.socket] = []
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:  # closed
+                return
+            up = socket.create_connection(("127.0.0.1", self.upstream))
+            self.conns += [client, up]
+            threading.Thread(target=self._pump, args=(client, up, 0.0), daemon=True).start()
+            threading.Thread(target=self._pump, args=(up, client, self.delay), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, delay: float) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := src.recv(65536):
+                time.sleep(delay)
+                dst.sendall(chunk)
+
+    def close(self) -> None:
+        self._stop.set()
+        time.sleep(0.3)  # the accept loop notices
+        for c in self.conns:
+            with contextlib.suppress(OSError):
+                c.close()
+        self.sock.close()
+
+
+def _modbus_source(name: str, port: int, machine: str) -> dict:
+    """The load server's first value: FLOAT32 in holding registers 0-1 of unit 1."""
+    return {
+        "type": "modbus",
+        "name": name,
+        "host": "127.0.0.1",
+        "port": port,
+        "poll_interval_ms": 200,
+        "timeout_s": 1,
+        "devices": [
+            {"unit": 1, "machine": machine, "fields": {"power": {"address": 0, "type": "FLOAT32"}}}
+        ],
+    }
+
+
+def test_hung_and_slow_devices_never_delay_the_others_and_reconnect_when_back(tmp_path: Path):
+    """Three devices: a good one (the simulator's load server), a slow one (the same kind of
+    server behind a 300 ms proxy) and a hung one (OPC UA and Modbus ports that accept and never
+    answer). The good device keeps its 200 ms poll rhythm; the hung ones are offline; when a
+    real server takes over the hung Modbus port, the gateway is back within 5 s."""
+    from simulators.load import LoadSpec, start_load
+
+    good, slow_up, slow, hung_mb, hung_ua, http = (free_port() for _ in range(6))
+    procs = start_load("modbus", LoadSpec(1, 4, 5.0), port=good, processes=1)
+    procs += start_load("modbus", LoadSpec(1, 4, 5.0), port=slow_up, processes=1)
+    hung = [HungDevice(hung_mb), HungDevice(hung_ua)]
+    proxy = SlowProxy(slow, slow_up, 0.3)
+    site = tmp_path / "site.yaml"
+    site.write_text(
+        yaml.safe_dump(
+            {
+                "store": "sqlite:///gateway.db",
+                "gateway": {"http": {"port": http}},
+                "sources": [
+                    _modbus_source("good", good, "good-1"),
+                    _modbus_source("slow", slow, "slow-1"),
+                    _modbus_source("hung", hung_mb, "hung-1"),
+                    {
+                        "type": "opcua",
+                        "name": "hung-ua",
+                        "url": f"opc.tcp://127.0.0.1:{hung_ua}/",
+                        "timeout_s": 1,
+                        "machines": {"hung-2": {"power": {"node": "ns=2;s=x"}}},
+                    },
+                ],
+            }
+        )
+    )
+    try:
+        wait_port(good)
+        wait_port(slow_up)
+        with Process("gateway", "-c", str(site), cwd=tmp_path) as gw:
+            wait_port(http)
+            deadline = time.monotonic() + 20
+            while _source(http, "good")["samples"] == 0 or _source(http, "slow")["samples"] == 0:
+                assert time.monotonic() < deadline, gw.output
+                time.sleep(0.2)
+            time.sleep(2)  # the hung ones have timed out at least once
+            g0, s0, t0 = (
+                _source(http, "good")["samples"],
+                _source(http, "slow")["samples"],
+                time.monotonic(),
+            )
+            time.sleep(6)
+            g1, s1, t1 = (
+                _source(http, "good")["samples"],
+                _source(http, "slow")["samples"],
+                time.monotonic(),
+            )
+            # good: one value every 200 ms = 5/s; scheduling slack allowed, hung-device delays not
+            assert (g1 - g0) / (t1 - t0) >= 4, (g1 - g0) / (t1 - t0)
+            # slow: each poll waits 300 ms more, so fewer polls, but it keeps reading
+            assert s1 > s0 and _source(http, "slow")["state"] == "connected"
+            for name in ("hung", "hung-ua"):
+                src = _source(http, name)
+                assert src["samples"] == 0 and src["errors"] >= 1, src
+                assert src["state"] != "connected" and src["machines_offline"], src
+            assert all(h.accepted >= 1 for h in hung)
+
+            # the hung Modbus device comes back as a real one on the same port
+            hung[0].close()
+            procs += start_load("modbus", LoadSpec(1, 4, 5.0), port=hung_mb, processes=1)
+            wait_port(hung_mb)
+            back = time.monotonic()
+            while _source(http, "hung")["samples"] == 0:
+                assert time.monotonic() - back < 5, gw.output  # reconnect within 5 s
+                time.sleep(0.1)
+            assert "Traceback" not in gw.output
+    finally:
+        proxy.close()
+        for h in hung:
+            h.close()
+        for p in procs:
+            p.terminate()
+            p.join(10)
+
+
+def _source(http: int, name: str) -> dict:
+    return next(s for s in health(http)["sources"] if s["name"] == name)
