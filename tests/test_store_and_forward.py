@@ -1,5 +1,7 @@
-"""Store-and-forward: InfluxDB stopped mid-run, the gateway SIGKILLed and restarted while it is
-down; after recovery every sample is in InfluxDB exactly once. Real Mosquitto, real InfluxDB."""
+"""Store-and-forward: InfluxDB stopped mid-run at 1,000 samples/s, the gateway SIGKILLed and
+restarted while it is down; after recovery every sample is in InfluxDB exactly once. With the
+queue capped low, the overflow policy drops the oldest and counts exactly what it dropped.
+Real Mosquitto, real InfluxDB."""
 
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ from tests.services import InfluxProcess, Process, free_port, mosquitto, require
 
 N = 12_000
 RATE = 1000  # samples/s
+
+
+pytestmark = pytest.mark.fault
 
 
 def publish(port: int, done: threading.Event) -> None:
@@ -119,3 +124,99 @@ def test_outage_and_gateway_kill_lose_nothing_and_double_nothing(tmp_path: Path)
         assert values == sum(range(N))
     finally:
         influx.stop()
+
+
+def _metric(http: int, name: str) -> float:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{http}/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name):
+                return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no {name} in /metrics")
+
+
+@pytest.mark.slow
+def test_queue_cap_overflow_drops_the_oldest_and_counts_exactly(tmp_path: Path):
+    binary = require("influxd")
+    port, rpc = free_port(), free_port()
+    conf = tmp_path / "influx.conf"
+    conf.write_text(
+        f'reporting-disabled = true\nbind-address = "127.0.0.1:{rpc}"\n'
+        f'[meta]\n  dir = "{tmp_path}/meta"\n[data]\n  dir = "{tmp_path}/data"\n'
+        f'  wal-dir = "{tmp_path}/wal"\n  query-log-enabled = false\n'
+        f'[http]\n  bind-address = "127.0.0.1:{port}"\n  log-enabled = false\n'
+        '[logging]\n  level = "error"\n[monitor]\n  store-enabled = false\n'
+    )
+    influx = InfluxProcess(binary, conf, port)
+    influx.start()
+    store = InfluxStore(f"influxdb://127.0.0.1:{port}/fieldlab")
+    store.create_database()
+    http = free_port()
+    try:
+        with mosquitto() as mqtt_port:
+            site = tmp_path / "site.yaml"
+            site.write_text(
+                yaml.safe_dump(
+                    {
+                        "store": "sqlite:///local.db",
+                        "sources": [
+                            {
+                                "type": "mqtt",
+                                "name": "broker",
+                                "url": f"mqtt://127.0.0.1:{mqtt_port}",
+                                "protocol": "3.1.1",
+                            }
+                        ],
+                        "sinks": [
+                            {
+                                "type": "influxdb",
+                                "api": "v1",
+                                "url": f"http://127.0.0.1:{port}",
+                                "database": "fieldlab",
+                                # ~60 KB: about 1,300 points; the outage brings ~8,000
+                                "queue": {"path": "queue.db", "max_mb": 0.06},
+                            }
+                        ],
+                        "gateway": {"http": {"port": http}},
+                    }
+                )
+            )
+            gw = Process("gateway", "-c", str(site), cwd=tmp_path)
+            gw.wait_for("broker: connected")
+            done = threading.Event()
+            threading.Thread(target=publish, args=(mqtt_port, done), daemon=True).start()
+            time.sleep(2)
+            influx.stop()
+            time.sleep(4)
+            assert gw.stop() == 0  # a restart inside the outage: the queue and its counts stay
+            gw = Process("gateway", "-c", str(site), cwd=tmp_path)
+            gw.wait_for("broker: connected")
+            time.sleep(4)
+            influx.start()
+            assert done.wait(60)
+            wait_port(http)
+            deadline = time.monotonic() + 60
+            while _metric(http, "fieldlab_sink_queued_points") > 0 or _stored(store) == 0:
+                assert time.monotonic() < deadline
+                time.sleep(0.5)
+            time.sleep(1)
+            dropped = _metric(http, "fieldlab_sink_dropped_points_total")
+            sent = _metric(http, "fieldlab_sink_sent_points_total")
+            assert gw.stop() == 0
+        stored = _stored(store)
+        assert dropped > 1000  # the policy acted
+        assert stored + dropped == N  # and every point is either in InfluxDB or counted
+        assert sent == stored
+        # drop_oldest: what is missing is one run of the oldest queued, the newest all arrived
+        times = [row[0] for row in store.query('SELECT "value" FROM "v"')[0]["values"]]
+        assert len(times) == stored and len(set(times)) == stored
+        values = sorted(int(v[1]) for v in store.query('SELECT "value" FROM "v"')[0]["values"])
+        assert values[-1] == N - 1
+    finally:
+        influx.stop()
+
+
+def _stored(store: InfluxStore) -> int:
+    counts = store.query('SELECT count("value") FROM "v"')
+    return int(counts[0]["values"][0][1]) if counts else 0

@@ -42,8 +42,19 @@ class Sample:
         }
 
 
+#: Epoch milliseconds a store can hold: InfluxDB keeps nanoseconds in 64 bits (1677-2262).
+TS_LIMIT_MS = 9_223_372_036_854
+
+
 def parse_ts(raw: object) -> int:
     """RFC 3339 with an offset, or integer epoch milliseconds, to epoch milliseconds."""
+    ms = _parse_ts(raw)
+    if not -TS_LIMIT_MS <= ms <= TS_LIMIT_MS:
+        raise SampleError(f"ts: {raw!r} is outside the years 1677-2262 (epoch ms expected)")
+    return ms
+
+
+def _parse_ts(raw: object) -> int:
     if isinstance(raw, bool):
         raise SampleError(f"ts: {raw!r} is not a timestamp (RFC 3339 with offset, or epoch ms)")
     if isinstance(raw, int):
@@ -94,7 +105,9 @@ def coerce_value(signal: str, raw: object, *, from_text: bool = False) -> Value:
     if signal in COUNTER_SIGNALS:
         if not float(number).is_integer() or number < 0:
             raise SampleError(f"value: {signal} must be a whole number >= 0, got {raw!r}")
-        return int(number)
+        number = int(number)
+    if isinstance(number, int) and not -(2**63) <= number < 2**63:
+        raise SampleError(f"value: {signal} does not fit in 64 bits, got {raw!r}")
     return number
 
 
@@ -107,7 +120,7 @@ def _number(raw: object, from_text: bool) -> int | float | None:
         except ValueError:
             return None
     if isinstance(raw, int):
-        return raw
+        return raw if abs(raw) < 2**1000 else None  # float() of more overflows
     if isinstance(raw, float):
         return raw if math.isfinite(raw) else None
     return None

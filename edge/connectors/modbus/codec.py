@@ -55,11 +55,11 @@ def decode(
     if dtype == "STRING":
         raw = to_bytes(words, "BADC" if order in ("BADC", "DCBA") else "ABCD")
         return raw.split(b"\x00", 1)[0].decode("latin-1").strip()
-    if dtype == "BIT":
-        return bool((words[0] >> (bit or 0)) & 1)
     n = WORDS[dtype]
     if len(words) < n:
         raise ValueError(f"{dtype} needs {n} registers, got {len(words)}")
+    if dtype == "BIT":
+        return bool((words[0] >> (bit or 0)) & 1)
     # 16-bit values in a word-swapped order still keep their bytes: only BADC/DCBA swap them.
     value = struct.unpack(_STRUCT[dtype], to_bytes(words[:n], order))[0]
     return value
