@@ -23,6 +23,7 @@ DOWN_S = 3.0
 
 
 @pytest.mark.slow
+@pytest.mark.fault
 def test_faces_restarted_mid_run(tmp_path: Path):
     scenario_file = tmp_path / "scenario.yaml"
     data = yaml.safe_load(Path("simulators/scenarios/default.yaml").read_text())

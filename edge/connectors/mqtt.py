@@ -158,6 +158,7 @@ class MqttConnector:
         self.username = os.environ.get(cfg.username_env) if cfg.username_env else url.username
         self.password = os.environ.get(cfg.password_env) if cfg.password_env else url.password
         self.session_present: bool | None = None
+        self._closing: mqtt.Client | None = None
         self.v5 = cfg.protocol in ("auto", "5")
 
     # -- parsing (pure, tested on its own) -------------------------------------------------------
@@ -373,11 +374,24 @@ class MqttConnector:
                             ctx.health.last_error = str(item)
                             await ctx.lost(self.machines, f"broker: {item}")
                         connected = False
+        except asyncio.CancelledError:
+            # The gateway is stopping: stay connected until close(), so the acks of batches
+            # still being committed reach the broker (or it sends them again next time).
+            self._closing = client
+            raise
         finally:
             waker.cancel()
             controller.cancel()
+            if self._closing is not client:
+                client.disconnect()
+                client.loop_stop()
+
+    async def close(self) -> None:
+        """After the gateway committed everything: send the last acks, then disconnect."""
+        client, self._closing = self._closing, None
+        if client is not None:
             client.disconnect()
-            client.loop_stop()
+            await asyncio.to_thread(client.loop_stop)
 
     async def _diagnose(self) -> str:
         """Why a connection to the broker fails, said without the URL (it may hold a secret)."""

@@ -135,6 +135,13 @@ class Gateway:
             if offline:
                 await self.pipeline.emit(Batch(offline, source="gateway"))
             await self.pipeline.drain()
+            # Sources that acknowledge after commit (MQTT) send their last acks now, then
+            # disconnect; otherwise the broker would send those messages again next time.
+            for c in self.connectors:
+                close = getattr(c, "close", None)
+                if close is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(close(), 5)
             await self._flush_sinks(5.0)
             for t in tasks:
                 t.cancel()
