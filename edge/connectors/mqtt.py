@@ -17,6 +17,7 @@ sources:
       state: {preset: packml}
     machines:                           # optional maps per machine
       press-1: {power: {scale: 0.001}}
+    share_group: fieldlab               # optional: several gateways split the messages
 ```
 
 QoS 1 with a persistent session; every (re)connect subscribes again and checks
@@ -113,6 +114,12 @@ class Config(BaseModel):
     signals: dict[str, SignalMap] = Field(default_factory=dict)
     machines: dict[str, dict[str, SignalMap]] = Field(default_factory=dict)
     flush_ms: int = Field(20, ge=1, description="how long messages gather into one batch")
+    share_group: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="subscribe as $share/<group>/…: gateways in one group split the messages "
+        "(each needs its own client_id); docs/SCALING.md",
+    )
 
 
 def create(cfg: Config, site: SiteConfig, data_dir: Path) -> MqttConnector:
@@ -147,7 +154,9 @@ class MqttConnector:
 
         self.cfg = cfg
         self.name = cfg.name
-        self.machines: list[str] = list(cfg.machines)
+        # Machines this gateway answers for (offline on loss and at stop). In a shared group
+        # no gateway sees all of a machine's messages, so none may declare it offline.
+        self.machines: list[str] = [] if cfg.share_group else list(cfg.machines)
         self._patterns = [(t, t.pattern()) for t in cfg.topics]
         self._routes: dict[str, tuple[TopicConfig, str | None, str | None] | None] = {}
         self._mapper = Mapper()
@@ -241,6 +250,10 @@ class MqttConnector:
 
     # -- running ---------------------------------------------------------------------------------
 
+    def _filter(self, tcfg: TopicConfig) -> str:
+        group = self.cfg.share_group
+        return f"$share/{group}/{tcfg.filter()}" if group else tcfg.filter()
+
     def _client(
         self, loop: asyncio.AbstractEventLoop, control: asyncio.Queue, wake: asyncio.Event
     ) -> mqtt.Client:
@@ -267,7 +280,7 @@ class MqttConnector:
                 return
             self.session_present = bool(flags.session_present)
             for tcfg in self.cfg.topics:
-                c.subscribe(tcfg.filter(), qos=1)
+                c.subscribe(self._filter(tcfg), qos=1)
             loop.call_soon_threadsafe(control.put_nowait, ("connected", flags.session_present))
 
         def on_disconnect(c: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
@@ -456,10 +469,10 @@ class MqttConnector:
             s, r = self.parse(msg.topic, msg.payload, now_ms)
             samples += s
             rejected += r
-        seen = {s.machine for s in samples}
-        new = seen.difference(self.machines)
-        if new:
-            self.machines += sorted(new)
+        if not self.cfg.share_group:
+            new = {s.machine for s in samples}.difference(self.machines)
+            if new:
+                self.machines += sorted(new)
         if samples:
             ctx.clock.observe(max(s.ts for s in samples))
         ctx.health.samples += len(samples)
