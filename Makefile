@@ -33,7 +33,7 @@ lint format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m bench.oee_sqlite
+	$(BIN)/fieldlab bench all
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -234,3 +234,28 @@ def test_config_check_and_schema(workdir):
     assert out.returncode == 0 and "site.yaml: OK" in out.stdout and "press-1" in out.stdout
     schema = json.loads(fieldlab("config", "schema", cwd=workdir).stdout)
     assert "machines" in schema["properties"] and "calendar" in schema["properties"]
+
+
+def test_bench_lists_runs_and_reports_json(tmp_path):
+    """`fieldlab bench` works end to end (the Modbus one takes a few seconds); its figures are
+    not judged here: benchmarks are never timed in tests."""
+    out = fieldlab("bench", "--help", cwd=tmp_path)
+    assert "examples:" in out.stdout and "ingest-mqtt" in out.stdout
+    out = fieldlab("bench", "list", cwd=tmp_path)
+    assert out.returncode == 0
+    assert [line.split()[0] for line in out.stdout.splitlines()] == [
+        "ingest-mqtt",
+        "modbus",
+        "opcua",
+        "oee",
+        "dashboard",
+        "memory",
+    ]
+    out = fieldlab("bench", "modbus", "--json", cwd=tmp_path)
+    result = json.loads(out.stdout)
+    assert result["bench"] == "modbus" and result["requests_per_poll"] == 50
+    assert {"goals", "met", "per_field_poll_s", "poll_s"} <= set(result)
+    assert out.returncode == (0 if result["met"] else 1)
+    assert "modbus" in out.stderr  # progress goes to stderr, so the JSON can be piped
+    out = fieldlab("bench", "nonsense", cwd=tmp_path)
+    assert out.returncode == 2 and "invalid choice" in out.stderr
