@@ -115,36 +115,43 @@ class Process:
         self.stop()
 
 
+def influx_process(folder: Path) -> InfluxProcess:
+    """Debian's InfluxDB 1.x with its data in ``folder`` on free loopback ports, not started;
+    a test can stop and start it again on the same port and data."""
+    binary = require("influxd")
+    port, rpc = free_port(), free_port()
+    conf = folder / "influxdb.conf"
+    conf.write_text(
+        f'reporting-disabled = true\nbind-address = "127.0.0.1:{rpc}"\n'
+        f'[meta]\n  dir = "{folder}/meta"\n'
+        f'[data]\n  dir = "{folder}/data"\n  wal-dir = "{folder}/wal"\n'
+        "  query-log-enabled = false\n"
+        f'[http]\n  bind-address = "127.0.0.1:{port}"\n  log-enabled = false\n'
+        '[logging]\n  level = "error"\n[monitor]\n  store-enabled = false\n'
+        "[continuous_queries]\n  enabled = false\n[subscriber]\n  enabled = false\n"
+    )
+    return InfluxProcess(binary, conf, port)
+
+
 @contextlib.contextmanager
 def influxdb() -> Iterator[int]:
     """A real InfluxDB 1.x (Debian's) on a free loopback port with a throwaway data folder;
     yields the HTTP port. Database `fieldlab` exists."""
-    binary = require("influxd")
-    port, rpc = free_port(), free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        conf = Path(tmp) / "influxdb.conf"
-        conf.write_text(
-            f'reporting-disabled = true\nbind-address = "127.0.0.1:{rpc}"\n'
-            f'[meta]\n  dir = "{tmp}/meta"\n'
-            f'[data]\n  dir = "{tmp}/data"\n  wal-dir = "{tmp}/wal"\n  query-log-enabled = false\n'
-            f'[http]\n  bind-address = "127.0.0.1:{port}"\n  log-enabled = false\n'
-            '[logging]\n  level = "error"\n[monitor]\n  store-enabled = false\n'
-            "[continuous_queries]\n  enabled = false\n[subscriber]\n  enabled = false\n"
-        )
-        proc = InfluxProcess(binary, conf, port)
+        proc = influx_process(Path(tmp))
         try:
             proc.start()
             from urllib.request import Request, urlopen
 
             urlopen(
                 Request(
-                    f"http://127.0.0.1:{port}/query?q=CREATE+DATABASE+fieldlab",
+                    f"http://127.0.0.1:{proc.port}/query?q=CREATE+DATABASE+fieldlab",
                     data=b"",
                     method="POST",
                 ),
                 timeout=10,
             ).read()
-            yield port
+            yield proc.port
         finally:
             proc.stop()
 

@@ -301,8 +301,8 @@ def test_hung_and_slow_devices_never_delay_the_others_and_reconnect_when_back(tm
         )
     )
     try:
-        wait_port(good)
-        wait_port(slow_up)
+        wait_port(good, 60)  # spawned processes import pymodbus first: slow on a busy box
+        wait_port(slow_up, 60)
         with Process("gateway", "-c", str(site), cwd=tmp_path) as gw:
             wait_port(http)
             deadline = time.monotonic() + 20
@@ -334,7 +334,7 @@ def test_hung_and_slow_devices_never_delay_the_others_and_reconnect_when_back(tm
             # the hung Modbus device comes back as a real one on the same port
             hung[0].close()
             procs += start_load("modbus", LoadSpec(1, 4, 5.0), port=hung_mb, processes=1)
-            wait_port(hung_mb)
+            wait_port(hung_mb, 60)
             back = time.monotonic()
             while _source(http, "hung")["samples"] == 0:
                 assert time.monotonic() - back < 5, gw.output  # reconnect within 5 s

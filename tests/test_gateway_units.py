@@ -186,3 +186,45 @@ def test_durable_queue_caps_count_every_dropped_point(tmp_path):
     q2.close()
     q3 = DurableQueue(tmp_path / "q2.db", max_bytes=1000)  # survives a restart
     assert q3.stats()["queued_points"] == 20 and q3.stats()["dropped_points"] == 70
+
+
+def test_durable_queue_never_drops_the_batch_being_sent(tmp_path):
+    """A write that failed here may have reached the server: the batch in flight stays until
+    it is acknowledged, so a dropped point is a point that was never sent."""
+    q = DurableQueue(tmp_path / "q.db", max_bytes=1000)
+    q.append(b"a" * 300, 10)
+    q.append(b"b" * 300, 10)
+    inflight = q.peek()
+    for _ in range(5):
+        q.append(b"c" * 300, 10)
+    assert q.peek()[1].startswith(b"a")  # still first, still there
+    st = q.stats()
+    assert st["dropped_points"] == 70 - st["queued_points"] and st["queued_bytes"] <= 1000
+    q.ack(inflight[0], inflight[2])
+    q.append(b"d" * 300, 10)  # now the oldest may go again
+    assert not q.peek()[1].startswith(b"a")
+    st = q.stats()
+    assert st["sent_points"] + st["dropped_points"] + st["queued_points"] == 80
+
+
+def test_influx_sink_keeps_the_newest_when_one_burst_exceeds_the_queue_cap(tmp_path):
+    """A broker's backlog can arrive as one batch larger than the whole cap: the sink queues it
+    in parts, so drop_oldest drops the oldest points, not the burst with the newest in it."""
+    from edge.domain.samples import Sample
+    from edge.sinks.influxdb import InfluxConfig, InfluxSink
+
+    cfg = InfluxConfig.model_validate(
+        {"api": "v1", "queue": {"path": str(tmp_path / "q.db"), "max_mb": 0.02}}
+    )
+    sink = InfluxSink(cfg)
+    burst = [Sample(1772427600000 + i, "m1", "v", float(i)) for i in range(5000)]
+    sink.accept(burst)
+    st = sink.queue.stats()
+    assert 0 < st["queued_points"] < 5000
+    assert st["queued_points"] + st["dropped_points"] == 5000  # counted exactly
+    last = b""
+    while (item := sink.queue.peek()) is not None:
+        last = item[1]
+        sink.queue.ack(item[0], item[2])
+    assert b"value=4999" in last  # the newest survived
+    sink.close()

@@ -17,7 +17,7 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.store.influxdb import InfluxStore
-from tests.services import InfluxProcess, Process, free_port, mosquitto, require, wait_port
+from tests.services import Process, free_port, influx_process, mosquitto, wait_port
 
 N = 12_000
 RATE = 1000  # samples/s
@@ -46,51 +46,47 @@ def publish(port: int, done: threading.Event) -> None:
     done.set()
 
 
+def write_site(tmp: Path, mqtt_port: int, influx_port: int, http: int, queue: dict) -> Path:
+    site = tmp / "site.yaml"
+    site.write_text(
+        yaml.safe_dump(
+            {
+                "store": "sqlite:///local.db",
+                "sources": [
+                    {
+                        "type": "mqtt",
+                        "name": "broker",
+                        "url": f"mqtt://127.0.0.1:{mqtt_port}",
+                        "protocol": "3.1.1",
+                    }
+                ],
+                "sinks": [
+                    {
+                        "type": "influxdb",
+                        "api": "v1",
+                        "url": f"http://127.0.0.1:{influx_port}",
+                        "database": "fieldlab",
+                        "queue": queue,
+                    }
+                ],
+                "gateway": {"http": {"port": http}},
+            }
+        )
+    )
+    return site
+
+
 @pytest.mark.slow
 def test_outage_and_gateway_kill_lose_nothing_and_double_nothing(tmp_path: Path):
-    binary = require("influxd")
-    port, rpc = free_port(), free_port()
-    conf = tmp_path / "influx.conf"
-    conf.write_text(
-        f'reporting-disabled = true\nbind-address = "127.0.0.1:{rpc}"\n'
-        f'[meta]\n  dir = "{tmp_path}/meta"\n[data]\n  dir = "{tmp_path}/data"\n'
-        f'  wal-dir = "{tmp_path}/wal"\n  query-log-enabled = false\n'
-        f'[http]\n  bind-address = "127.0.0.1:{port}"\n  log-enabled = false\n'
-        '[logging]\n  level = "error"\n[monitor]\n  store-enabled = false\n'
-    )
-    influx = InfluxProcess(binary, conf, port)
+    influx = influx_process(tmp_path)
     influx.start()
+    port = influx.port
     store = InfluxStore(f"influxdb://127.0.0.1:{port}/fieldlab")
     store.create_database()
     http = free_port()
     try:
         with mosquitto() as mqtt_port:
-            site = tmp_path / "site.yaml"
-            site.write_text(
-                yaml.safe_dump(
-                    {
-                        "store": "sqlite:///local.db",
-                        "sources": [
-                            {
-                                "type": "mqtt",
-                                "name": "broker",
-                                "url": f"mqtt://127.0.0.1:{mqtt_port}",
-                                "protocol": "3.1.1",
-                            }
-                        ],
-                        "sinks": [
-                            {
-                                "type": "influxdb",
-                                "api": "v1",
-                                "url": f"http://127.0.0.1:{port}",
-                                "database": "fieldlab",
-                                "queue": {"path": "queue.db"},
-                            }
-                        ],
-                        "gateway": {"http": {"port": http}},
-                    }
-                )
-            )
+            site = write_site(tmp_path, mqtt_port, port, http, {"path": "queue.db"})
             gw = Process("gateway", "-c", str(site), cwd=tmp_path)
             gw.wait_for("broker: connected")
             done = threading.Event()
@@ -138,50 +134,16 @@ def _metric(http: int, name: str) -> float:
 
 @pytest.mark.slow
 def test_queue_cap_overflow_drops_the_oldest_and_counts_exactly(tmp_path: Path):
-    binary = require("influxd")
-    port, rpc = free_port(), free_port()
-    conf = tmp_path / "influx.conf"
-    conf.write_text(
-        f'reporting-disabled = true\nbind-address = "127.0.0.1:{rpc}"\n'
-        f'[meta]\n  dir = "{tmp_path}/meta"\n[data]\n  dir = "{tmp_path}/data"\n'
-        f'  wal-dir = "{tmp_path}/wal"\n  query-log-enabled = false\n'
-        f'[http]\n  bind-address = "127.0.0.1:{port}"\n  log-enabled = false\n'
-        '[logging]\n  level = "error"\n[monitor]\n  store-enabled = false\n'
-    )
-    influx = InfluxProcess(binary, conf, port)
+    influx = influx_process(tmp_path)
     influx.start()
+    port = influx.port
     store = InfluxStore(f"influxdb://127.0.0.1:{port}/fieldlab")
     store.create_database()
     http = free_port()
     try:
         with mosquitto() as mqtt_port:
-            site = tmp_path / "site.yaml"
-            site.write_text(
-                yaml.safe_dump(
-                    {
-                        "store": "sqlite:///local.db",
-                        "sources": [
-                            {
-                                "type": "mqtt",
-                                "name": "broker",
-                                "url": f"mqtt://127.0.0.1:{mqtt_port}",
-                                "protocol": "3.1.1",
-                            }
-                        ],
-                        "sinks": [
-                            {
-                                "type": "influxdb",
-                                "api": "v1",
-                                "url": f"http://127.0.0.1:{port}",
-                                "database": "fieldlab",
-                                # ~60 KB: about 1,300 points; the outage brings ~8,000
-                                "queue": {"path": "queue.db", "max_mb": 0.06},
-                            }
-                        ],
-                        "gateway": {"http": {"port": http}},
-                    }
-                )
-            )
+            # ~60 KB: about 1,300 points; the outage brings ~8,000
+            site = write_site(tmp_path, mqtt_port, port, http, {"path": "queue.db", "max_mb": 0.06})
             gw = Process("gateway", "-c", str(site), cwd=tmp_path)
             gw.wait_for("broker: connected")
             done = threading.Event()
@@ -189,7 +151,7 @@ def test_queue_cap_overflow_drops_the_oldest_and_counts_exactly(tmp_path: Path):
             time.sleep(2)
             influx.stop()
             time.sleep(4)
-            assert gw.stop() == 0  # a restart inside the outage: the queue and its counts stay
+            assert gw.stop() == 0, gw.output  # a restart inside the outage: queue and counts stay
             gw = Process("gateway", "-c", str(site), cwd=tmp_path)
             gw.wait_for("broker: connected")
             time.sleep(4)
@@ -198,12 +160,12 @@ def test_queue_cap_overflow_drops_the_oldest_and_counts_exactly(tmp_path: Path):
             wait_port(http)
             deadline = time.monotonic() + 60
             while _metric(http, "fieldlab_sink_queued_points") > 0 or _stored(store) == 0:
-                assert time.monotonic() < deadline
+                assert time.monotonic() < deadline, gw.output
                 time.sleep(0.5)
             time.sleep(1)
             dropped = _metric(http, "fieldlab_sink_dropped_points_total")
             sent = _metric(http, "fieldlab_sink_sent_points_total")
-            assert gw.stop() == 0
+            assert gw.stop() == 0, gw.output
         stored = _stored(store)
         everything = sum(
             int(r["values"][0][1]) for r in store.query('SELECT count("value") FROM /.*/')
@@ -211,13 +173,13 @@ def test_queue_cap_overflow_drops_the_oldest_and_counts_exactly(tmp_path: Path):
         assert dropped > 1000  # the policy acted
         # every point the gateway took is in InfluxDB or counted as dropped: the N published,
         # plus the `offline` state it wrote for each of the 4 machines at the restart
-        assert everything + dropped == N + 4
-        assert sent == everything
+        assert everything + dropped == N + 4, (everything, dropped, stored, sent)
+        assert sent == everything, (everything, dropped, stored, sent)
         # drop_oldest: what is missing is one run of the oldest queued, the newest all arrived
         times = [row[0] for row in store.query('SELECT "value" FROM "v"')[0]["values"]]
         assert len(times) == stored and len(set(times)) == stored
         values = sorted(int(v[1]) for v in store.query('SELECT "value" FROM "v"')[0]["values"])
-        assert values[-1] == N - 1
+        assert values[-1] == N - 1, (values[-5:], everything, dropped, sent, gw.output[-3000:])
     finally:
         influx.stop()
 

@@ -159,10 +159,21 @@ class InfluxSink:
     def accept(self, samples: list[Sample]) -> None:
         step = self.cfg.batch_points
         for i in range(0, len(samples), step):
-            part = samples[i : i + step]
-            self.queue.append(to_lines(part).encode(), len(part))
+            self._append(samples[i : i + step])
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
+
+    def _append(self, part: list[Sample]) -> None:
+        """Batches of at most a quarter of the queue's cap, so that overflow drops the oldest
+        points: one batch larger than the cap (a broker's backlog after a restart arrives in
+        one burst) would otherwise be dropped whole, newest points included."""
+        payload = to_lines(part).encode()
+        if len(payload) > self.queue.max_bytes // 4 and len(part) > 1:
+            half = len(part) // 2
+            self._append(part[:half])
+            self._append(part[half:])
+            return
+        self.queue.append(payload, len(part))
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()

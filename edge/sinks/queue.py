@@ -4,6 +4,8 @@ A batch is appended before the gateway acknowledges its source, and removed only
 remote end confirmed it; a crash or SIGKILL in between means it is sent again, which the
 idempotent InfluxDB write (same series, same time) turns into exactly once. When the queue
 passes its size or age cap, the overflow policy acts and every point it drops is counted.
+The batch being sent is never dropped: its write may have reached the server even when it
+failed here, and dropping it would count as lost what arrived.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class DurableQueue:
         self.max_age_s = max_age_s
         self.overflow = overflow
         self._lock = threading.Lock()
+        self._inflight: int | None = None  # the batch peek() handed out, until ack()
         self._db = sqlite3.connect(
             self.path, check_same_thread=False, isolation_level=None, timeout=30
         )
@@ -75,17 +78,22 @@ class DurableQueue:
     def _enforce_caps(self) -> None:
         if self.max_age_s is not None:
             cutoff = time.time() - self.max_age_s
+            keep = -1 if self._inflight is None else self._inflight
             old = self._db.execute(
-                "SELECT coalesce(sum(points), 0), count(*) FROM batches WHERE created < ?",
-                (cutoff,),
+                "SELECT coalesce(sum(points), 0), count(*) FROM batches "
+                "WHERE created < ? AND id != ?",
+                (cutoff, keep),
             ).fetchone()
             if old[1]:
-                self._db.execute("DELETE FROM batches WHERE created < ?", (cutoff,))
+                self._db.execute(
+                    "DELETE FROM batches WHERE created < ? AND id != ?", (cutoff, keep)
+                )
                 self._count("dropped_points", int(old[0]))
         total = self._bytes()
         while total > self.max_bytes:
             row = self._db.execute(
-                "SELECT id, points, bytes FROM batches ORDER BY id LIMIT 1"
+                "SELECT id, points, bytes FROM batches WHERE id != ? ORDER BY id LIMIT 1",
+                (-1 if self._inflight is None else self._inflight,),
             ).fetchone()
             if row is None:
                 break
@@ -99,6 +107,7 @@ class DurableQueue:
             row = self._db.execute(
                 "SELECT id, payload, points FROM batches ORDER BY id LIMIT 1"
             ).fetchone()
+            self._inflight = None if row is None else int(row[0])
         return None if row is None else (int(row[0]), bytes(row[1]), int(row[2]))
 
     def ack(self, batch_id: int, points: int) -> None:
@@ -107,6 +116,8 @@ class DurableQueue:
             self._db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
             self._count("sent_points", points)
             self._db.execute("COMMIT")
+            if self._inflight == batch_id:
+                self._inflight = None
 
     def replace(self, batch_id: int, parts: list[tuple[bytes, int]]) -> None:
         """Split a batch the server found too large, keeping its place in the queue."""
