@@ -52,15 +52,15 @@ class Mosquitto:
             f"log_dest stderr\nmax_queued_messages 0\n{extra_conf}"
         )
         os.chmod(folder, folder.stat().st_mode | 0o755)  # readable after dropping root
-        self.proc: subprocess.Popen[str] | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [self.binary, "-c", str(self.conf)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        # Its log goes to a file: a pipe nobody reads fills up and blocks the broker.
+        self.log = self.conf.parent / "mosquitto.log"
+        with self.log.open("a") as log:
+            self.proc = subprocess.Popen(
+                [self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=log
+            )
         deadline = time.monotonic() + 15
         while True:
             with (
@@ -79,12 +79,12 @@ class Mosquitto:
         if self.proc.poll() is None:
             self.proc.kill() if kill else self.proc.terminate()
         try:
-            _, err = self.proc.communicate(timeout=10)
+            self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            _, err = self.proc.communicate()
+            self.proc.wait()
         self.proc = None
-        return err or ""
+        return self.log.read_text(errors="replace")
 
 
 @contextlib.contextmanager

@@ -152,6 +152,7 @@ def test_queue_cap_overflow_drops_the_oldest_and_counts_exactly(tmp_path: Path):
             influx.stop()
             time.sleep(4)
             assert gw.stop() == 0, gw.output  # a restart inside the outage: queue and counts stay
+            first = gw.output
             gw = Process("gateway", "-c", str(site), cwd=tmp_path)
             gw.wait_for("broker: connected")
             time.sleep(4)
@@ -173,7 +174,7 @@ def test_queue_cap_overflow_drops_the_oldest_and_counts_exactly(tmp_path: Path):
         assert dropped > 1000  # the policy acted
         # every point the gateway took is in InfluxDB or counted as dropped: the N published,
         # plus the `offline` state it wrote for each of the 4 machines at the restart
-        assert everything + dropped == N + 4, (everything, dropped, stored, sent)
+        assert everything + dropped == N + 4, (everything, dropped, stored, sent, first, gw.output)
         assert sent == everything, (everything, dropped, stored, sent)
         # drop_oldest: what is missing is one run of the oldest queued, the newest all arrived
         times = [row[0] for row in store.query('SELECT "value" FROM "v"')[0]["values"]]

@@ -78,5 +78,6 @@ async def _serve(gw) -> int:  # type: ignore[no-untyped-def]
         flush=True,
     )
     await gw.run()
-    print("fieldlab gateway: stopped, everything flushed", flush=True)
+    taken = gw.pipeline.stats.samples if gw.pipeline is not None else 0
+    print(f"fieldlab gateway: stopped after {taken} samples, everything flushed", flush=True)
     return 0

@@ -400,11 +400,26 @@ class MqttConnector:
                 client.loop_stop()
 
     async def close(self) -> None:
-        """After the gateway committed everything: send the last acks, then disconnect."""
+        """After the gateway committed everything: send the last acks, then disconnect.
+
+        Before disconnecting, wait until the broker stops sending (it does once its in-flight
+        window is full, as nothing new is acknowledged): closing a socket with unread data in
+        it sends a reset, and a reset makes the broker drop the acks and the DISCONNECT it has
+        received but not yet read (seen as 'Broken pipe' and duplicates after a clean stop).
+        The messages that arrive meanwhile are not acknowledged, so the broker keeps them."""
         client, self._closing = self._closing, None
-        if client is not None:
-            client.disconnect()
-            await asyncio.to_thread(client.loop_stop)
+        if client is None:
+            return
+        seen, quiet_since = len(self._inbox), time.monotonic()
+        deadline = quiet_since + 2.0
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            if len(self._inbox) != seen:
+                seen, quiet_since = len(self._inbox), time.monotonic()
+            elif time.monotonic() - quiet_since >= 0.2:
+                break
+        client.disconnect()
+        await asyncio.to_thread(client.loop_stop)
 
     async def _diagnose(self) -> str:
         """Why a connection to the broker fails, said without the URL (it may hold a secret)."""
