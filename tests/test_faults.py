@@ -268,17 +268,21 @@ def _modbus_source(name: str, port: int, machine: str) -> dict:
 
 
 def test_hung_and_slow_devices_never_delay_the_others_and_reconnect_when_back(tmp_path: Path):
-    """Three devices: a good one (the simulator's load server), a slow one (the same kind of
-    server behind a 300 ms proxy) and a hung one (OPC UA and Modbus ports that accept and never
-    answer). The good device keeps its 200 ms poll rhythm; the hung ones are offline; when a
-    real server takes over the hung Modbus port, the gateway is back within 5 s."""
+    """A good device (the simulators' Modbus load server), slow ones (Modbus and OPC UA load
+    servers behind a 300 ms proxy) and hung ones (Modbus and OPC UA ports that accept and never
+    answer). The good device keeps its 200 ms poll rhythm; the slow ones keep reading; the hung
+    ones are offline; when real servers take over the hung ports, both are read within 5 s."""
     from simulators.load import LoadSpec, start_load
 
-    good, slow_up, slow, hung_mb, hung_ua, http = (free_port() for _ in range(6))
+    good, slow_up, slow, hung_mb, hung_ua, slow_ua_up, slow_ua, http = (
+        free_port() for _ in range(8)
+    )
     procs = start_load("modbus", LoadSpec(1, 4, 5.0), port=good, processes=1)
     procs += start_load("modbus", LoadSpec(1, 4, 5.0), port=slow_up, processes=1)
+    procs += start_load("opcua", LoadSpec(1, 2, 2.0), port=slow_ua_up, processes=1)
     hung = [HungDevice(hung_mb), HungDevice(hung_ua)]
-    proxy = SlowProxy(slow, slow_up, 0.3)
+    proxies = [SlowProxy(slow, slow_up, 0.3), SlowProxy(slow_ua, slow_ua_up, 0.3)]
+    ua_node = {"power": {"node": "nsu=urn:fieldlab-kit:simulator;s=load-0.v0"}}
     site = tmp_path / "site.yaml"
     site.write_text(
         yaml.safe_dump(
@@ -292,9 +296,16 @@ def test_hung_and_slow_devices_never_delay_the_others_and_reconnect_when_back(tm
                     {
                         "type": "opcua",
                         "name": "hung-ua",
-                        "url": f"opc.tcp://127.0.0.1:{hung_ua}/",
+                        "url": f"opc.tcp://127.0.0.1:{hung_ua}/fieldlab/",
                         "timeout_s": 1,
-                        "machines": {"hung-2": {"power": {"node": "ns=2;s=x"}}},
+                        "machines": {"hung-2": ua_node},
+                    },
+                    {
+                        "type": "opcua",
+                        "name": "slow-ua",
+                        "url": f"opc.tcp://127.0.0.1:{slow_ua}/fieldlab/",
+                        "timeout_s": 2,
+                        "machines": {"slow-2": ua_node},
                     },
                 ],
             }
@@ -303,10 +314,11 @@ def test_hung_and_slow_devices_never_delay_the_others_and_reconnect_when_back(tm
     try:
         wait_port(good, 60)  # spawned processes import pymodbus first: slow on a busy box
         wait_port(slow_up, 60)
+        wait_port(slow_ua_up, 60)
         with Process("gateway", "-c", str(site), cwd=tmp_path) as gw:
             wait_port(http)
-            deadline = time.monotonic() + 20
-            while _source(http, "good")["samples"] == 0 or _source(http, "slow")["samples"] == 0:
+            deadline = time.monotonic() + 30
+            while any(_source(http, n)["samples"] == 0 for n in ("good", "slow", "slow-ua")):
                 assert time.monotonic() < deadline, gw.output
                 time.sleep(0.2)
             time.sleep(2)  # the hung ones have timed out at least once
@@ -325,23 +337,31 @@ def test_hung_and_slow_devices_never_delay_the_others_and_reconnect_when_back(tm
             assert (g1 - g0) / (t1 - t0) >= 4, (g1 - g0) / (t1 - t0)
             # slow: each poll waits 300 ms more, so fewer polls, but it keeps reading
             assert s1 > s0 and _source(http, "slow")["state"] == "connected"
+            ua0 = _source(http, "slow-ua")["samples"]
+            time.sleep(2)  # values change at 2 Hz: the slow OPC UA server keeps delivering
+            assert _source(http, "slow-ua")["samples"] > ua0
+            assert _source(http, "slow-ua")["state"] == "connected"
             for name in ("hung", "hung-ua"):
                 src = _source(http, name)
                 assert src["samples"] == 0 and src["errors"] >= 1, src
                 assert src["state"] != "connected" and src["machines_offline"], src
             assert all(h.accepted >= 1 for h in hung)
 
-            # the hung Modbus device comes back as a real one on the same port
-            hung[0].close()
+            # the hung devices come back as real ones on the same ports
+            for device in hung:
+                device.close()
             procs += start_load("modbus", LoadSpec(1, 4, 5.0), port=hung_mb, processes=1)
-            wait_port(hung_mb, 60)
-            back = time.monotonic()
-            while _source(http, "hung")["samples"] == 0:
-                assert time.monotonic() - back < 5, gw.output  # reconnect within 5 s
-                time.sleep(0.1)
+            procs += start_load("opcua", LoadSpec(1, 2, 2.0), port=hung_ua, processes=1)
+            for port, name in ((hung_mb, "hung"), (hung_ua, "hung-ua")):
+                wait_port(port, 60)
+                back = time.monotonic()
+                while _source(http, name)["samples"] == 0:
+                    assert time.monotonic() - back < 5, gw.output  # reconnect within 5 s
+                    time.sleep(0.1)
             assert "Traceback" not in gw.output
     finally:
-        proxy.close()
+        for proxy in proxies:
+            proxy.close()
         for h in hung:
             h.close()
         for p in procs:
