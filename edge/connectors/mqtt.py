@@ -380,7 +380,7 @@ class MqttConnector:
                         self.v5 = False
                         client.loop_stop()
                         client = self._connect(loop, control, wake)
-                    else:  # disconnected or refused
+                    else:  # disconnected
                         await self._drain(ctx, client)
                         if connected:
                             ctx.health.reconnects += 1
