@@ -12,11 +12,28 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from simulators.gateway_site import gateway_site_yaml
 from simulators.scenario import load_scenario
 from tests.services import Process, free_port
 
 START_TEXT = "2026-03-02T07:00"
+
+
+def write_site(
+    path: Path,
+    http: int,
+    sources: list[dict],
+    sinks: list[dict] | None = None,
+    store: str = "sqlite:///gateway.db",
+) -> Path:
+    """A gateway site file with /health and /metrics on port `http`."""
+    doc: dict = {"store": store, "gateway": {"http": {"port": http}}, "sources": sources}
+    if sinks:
+        doc["sinks"] = sinks
+    path.write_text(yaml.safe_dump(doc))
+    return path
 
 
 def health(port: int) -> dict:

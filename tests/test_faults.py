@@ -21,11 +21,10 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.services import Process, free_port, mosquitto_process, wait_port
-from tests.sim_gateway import health, wait_connected
+from tests.sim_gateway import health, wait_connected, write_site
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]
 
@@ -81,24 +80,13 @@ def broker_folder() -> Iterator[Path]:
 
 
 def mqtt_site(tmp: Path, mqtt_port: int, http: int) -> Path:
-    site = tmp / "site.yaml"
-    site.write_text(
-        yaml.safe_dump(
-            {
-                "store": "sqlite:///gateway.db",
-                "gateway": {"http": {"port": http}},
-                "sources": [
-                    {
-                        "type": "mqtt",
-                        "name": "broker",
-                        "url": f"mqtt://127.0.0.1:{mqtt_port}",
-                        "client_id": "fault-gateway",
-                    }
-                ],
-            }
-        )
-    )
-    return site
+    source = {
+        "type": "mqtt",
+        "name": "broker",
+        "url": f"mqtt://127.0.0.1:{mqtt_port}",
+        "client_id": "fault-gateway",
+    }
+    return write_site(tmp / "site.yaml", http, [source])
 
 
 def stored(db: Path) -> tuple[int, int]:
@@ -283,33 +271,28 @@ def test_hung_and_slow_devices_never_delay_the_others_and_reconnect_when_back(tm
     hung = [HungDevice(hung_mb), HungDevice(hung_ua)]
     proxies = [SlowProxy(slow, slow_up, 0.3), SlowProxy(slow_ua, slow_ua_up, 0.3)]
     ua_node = {"power": {"node": "nsu=urn:fieldlab-kit:simulator;s=load-0.v0"}}
-    site = tmp_path / "site.yaml"
-    site.write_text(
-        yaml.safe_dump(
+    site = write_site(
+        tmp_path / "site.yaml",
+        http,
+        [
+            _modbus_source("good", good, "good-1"),
+            _modbus_source("slow", slow, "slow-1"),
+            _modbus_source("hung", hung_mb, "hung-1"),
             {
-                "store": "sqlite:///gateway.db",
-                "gateway": {"http": {"port": http}},
-                "sources": [
-                    _modbus_source("good", good, "good-1"),
-                    _modbus_source("slow", slow, "slow-1"),
-                    _modbus_source("hung", hung_mb, "hung-1"),
-                    {
-                        "type": "opcua",
-                        "name": "hung-ua",
-                        "url": f"opc.tcp://127.0.0.1:{hung_ua}/fieldlab/",
-                        "timeout_s": 1,
-                        "machines": {"hung-2": ua_node},
-                    },
-                    {
-                        "type": "opcua",
-                        "name": "slow-ua",
-                        "url": f"opc.tcp://127.0.0.1:{slow_ua}/fieldlab/",
-                        "timeout_s": 2,
-                        "machines": {"slow-2": ua_node},
-                    },
-                ],
-            }
-        )
+                "type": "opcua",
+                "name": "hung-ua",
+                "url": f"opc.tcp://127.0.0.1:{hung_ua}/fieldlab/",
+                "timeout_s": 1,
+                "machines": {"hung-2": ua_node},
+            },
+            {
+                "type": "opcua",
+                "name": "slow-ua",
+                "url": f"opc.tcp://127.0.0.1:{slow_ua}/fieldlab/",
+                "timeout_s": 2,
+                "machines": {"slow-2": ua_node},
+            },
+        ],
     )
     try:
         wait_port(good, 60)  # spawned processes import pymodbus first: slow on a busy box

@@ -17,7 +17,7 @@ from edge.store.influxdb import InfluxStore
 from simulators.gateway_site import gateway_site_yaml
 from simulators.scenario import load_scenario
 from tests.services import Process, free_port, influxdb, mosquitto
-from tests.sim_gateway import health, sim_process, wait_connected
+from tests.sim_gateway import health, sim_process, wait_connected, write_site
 
 pytestmark = pytest.mark.slow
 
@@ -25,25 +25,14 @@ N = 20_000
 
 
 def _site(path: Path, http: int, influx: int, sources: list[dict]) -> Path:
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "store": "sqlite:///local.db",
-                "gateway": {"http": {"port": http}},
-                "sources": sources,
-                "sinks": [
-                    {
-                        "type": "influxdb",
-                        "api": "v1",
-                        "url": f"http://127.0.0.1:{influx}",
-                        "database": "fieldlab",
-                        "queue": {"path": f"{path.stem}-queue.db"},
-                    }
-                ],
-            }
-        )
-    )
-    return path
+    sink = {
+        "type": "influxdb",
+        "api": "v1",
+        "url": f"http://127.0.0.1:{influx}",
+        "database": "fieldlab",
+        "queue": {"path": f"{path.stem}-queue.db"},
+    }
+    return write_site(path, http, sources, [sink], store="sqlite:///local.db")
 
 
 def _count(store: InfluxStore, query: str) -> int:

@@ -37,7 +37,7 @@ from tests.services import (
     require,
     wait_port,
 )
-from tests.sim_gateway import health, sim_process, wait_connected
+from tests.sim_gateway import health, sim_process, wait_connected, write_site
 from tests.tls_ca import make_ca
 
 pytestmark = pytest.mark.slow
@@ -67,27 +67,16 @@ def _tls_broker(tmp: Path):  # type: ignore[no-untyped-def]
 
 
 def _site(tmp: Path, port: int, http: int, ca_file: Path) -> Path:
-    site = tmp / "site.yaml"
-    site.write_text(
-        json.dumps(
-            {
-                "store": "sqlite:///gateway.db",
-                "gateway": {"http": {"port": http}},
-                "sources": [
-                    {
-                        "type": "mqtt",
-                        "name": "tls",
-                        "url": f"mqtts://127.0.0.1:{port}",
-                        "tls": {"ca_file": str(ca_file)},
-                        "username_env": "T_MQTT_USER",
-                        "password_env": "T_MQTT_PASSWORD",
-                        "topics": [{"template": "fieldlab/{site}/{area}/{machine}/{signal}"}],
-                    }
-                ],
-            }
-        )
-    )
-    return site
+    source = {
+        "type": "mqtt",
+        "name": "tls",
+        "url": f"mqtts://127.0.0.1:{port}",
+        "tls": {"ca_file": str(ca_file)},
+        "username_env": "T_MQTT_USER",
+        "password_env": "T_MQTT_PASSWORD",
+        "topics": [{"template": "fieldlab/{site}/{area}/{machine}/{signal}"}],
+    }
+    return write_site(tmp / "site.yaml", http, [source])
 
 
 def _metrics(port: int) -> str:
@@ -213,37 +202,33 @@ def test_secrets_never_appear_in_logs_health_metrics_or_errors(tmp_path: Path):
     site = tmp_path / "site.yaml"
     try:
         with mosquitto() as mport:
-            site.write_text(
-                json.dumps(
+            write_site(
+                site,
+                http,
+                [
                     {
-                        "store": "sqlite:///gateway.db",
-                        "gateway": {"http": {"port": http}},
-                        "sources": [
-                            {
-                                "type": "mqtt",
-                                "name": "broker",
-                                "url": f"mqtt://line3:{inline}@127.0.0.1:{mport}",
-                                "password_env": "S_MQTT_PASSWORD",
-                            },
-                            {
-                                "type": "opcua",
-                                "name": "plc",
-                                "url": f"opc.tcp://127.0.0.1:{dead}/",
-                                "username_env": "S_OPCUA_USER",
-                                "password_env": "S_OPCUA_PASSWORD",
-                                "machines": {"press-1": {"state": {"node": "ns=2;s=x"}}},
-                            },
-                        ],
-                        "sinks": [
-                            {
-                                "type": "influxdb",
-                                "api": "v2",
-                                "url": f"http://admin:{inline}@127.0.0.1:{influx.port}",
-                                "token_env": "S_INFLUX_TOKEN",
-                            }
-                        ],
+                        "type": "mqtt",
+                        "name": "broker",
+                        "url": f"mqtt://line3:{inline}@127.0.0.1:{mport}",
+                        "password_env": "S_MQTT_PASSWORD",
+                    },
+                    {
+                        "type": "opcua",
+                        "name": "plc",
+                        "url": f"opc.tcp://127.0.0.1:{dead}/",
+                        "username_env": "S_OPCUA_USER",
+                        "password_env": "S_OPCUA_PASSWORD",
+                        "machines": {"press-1": {"state": {"node": "ns=2;s=x"}}},
+                    },
+                ],
+                [
+                    {
+                        "type": "influxdb",
+                        "api": "v2",
+                        "url": f"http://admin:{inline}@127.0.0.1:{influx.port}",
+                        "token_env": "S_INFLUX_TOKEN",
                     }
-                )
+                ],
             )
             with Process("gateway", "-c", str(site), cwd=tmp_path, env=env) as gw:
                 wait_port(http)

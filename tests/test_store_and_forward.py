@@ -13,11 +13,11 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.store.influxdb import InfluxStore
-from tests.services import Process, free_port, influx_process, mosquitto, wait_port
+from tests.services import InfluxProcess, Process, free_port, influx_process, mosquitto, wait_port
+from tests.sim_gateway import write_site
 
 N = 12_000
 RATE = 1000  # samples/s
@@ -46,47 +46,39 @@ def publish(port: int, done: threading.Event) -> None:
     done.set()
 
 
-def write_site(tmp: Path, mqtt_port: int, influx_port: int, http: int, queue: dict) -> Path:
-    site = tmp / "site.yaml"
-    site.write_text(
-        yaml.safe_dump(
-            {
-                "store": "sqlite:///local.db",
-                "sources": [
-                    {
-                        "type": "mqtt",
-                        "name": "broker",
-                        "url": f"mqtt://127.0.0.1:{mqtt_port}",
-                        "protocol": "3.1.1",
-                    }
-                ],
-                "sinks": [
-                    {
-                        "type": "influxdb",
-                        "api": "v1",
-                        "url": f"http://127.0.0.1:{influx_port}",
-                        "database": "fieldlab",
-                        "queue": queue,
-                    }
-                ],
-                "gateway": {"http": {"port": http}},
-            }
-        )
-    )
-    return site
+def site_with_influx(tmp: Path, mqtt_port: int, influx_port: int, http: int, queue: dict) -> Path:
+    source = {
+        "type": "mqtt",
+        "name": "broker",
+        "url": f"mqtt://127.0.0.1:{mqtt_port}",
+        "protocol": "3.1.1",
+    }
+    sink = {
+        "type": "influxdb",
+        "api": "v1",
+        "url": f"http://127.0.0.1:{influx_port}",
+        "database": "fieldlab",
+        "queue": queue,
+    }
+    return write_site(tmp / "site.yaml", http, [source], [sink], store="sqlite:///local.db")
+
+
+def influx_with_database(tmp: Path) -> tuple[InfluxProcess, InfluxStore]:
+    influx = influx_process(tmp)
+    influx.start()
+    store = InfluxStore(f"influxdb://127.0.0.1:{influx.port}/fieldlab")
+    store.create_database()
+    return influx, store
 
 
 @pytest.mark.slow
 def test_outage_and_gateway_kill_lose_nothing_and_double_nothing(tmp_path: Path):
-    influx = influx_process(tmp_path)
-    influx.start()
+    influx, store = influx_with_database(tmp_path)
     port = influx.port
-    store = InfluxStore(f"influxdb://127.0.0.1:{port}/fieldlab")
-    store.create_database()
     http = free_port()
     try:
         with mosquitto() as mqtt_port:
-            site = write_site(tmp_path, mqtt_port, port, http, {"path": "queue.db"})
+            site = site_with_influx(tmp_path, mqtt_port, port, http, {"path": "queue.db"})
             gw = Process("gateway", "-c", str(site), cwd=tmp_path)
             gw.wait_for("broker: connected")
             done = threading.Event()
@@ -134,16 +126,15 @@ def _metric(http: int, name: str) -> float:
 
 @pytest.mark.slow
 def test_queue_cap_overflow_drops_the_oldest_and_counts_exactly(tmp_path: Path):
-    influx = influx_process(tmp_path)
-    influx.start()
+    influx, store = influx_with_database(tmp_path)
     port = influx.port
-    store = InfluxStore(f"influxdb://127.0.0.1:{port}/fieldlab")
-    store.create_database()
     http = free_port()
     try:
         with mosquitto() as mqtt_port:
             # ~60 KB: about 1,300 points; the outage brings ~8,000
-            site = write_site(tmp_path, mqtt_port, port, http, {"path": "queue.db", "max_mb": 0.06})
+            site = site_with_influx(
+                tmp_path, mqtt_port, port, http, {"path": "queue.db", "max_mb": 0.06}
+            )
             gw = Process("gateway", "-c", str(site), cwd=tmp_path)
             gw.wait_for("broker: connected")
             done = threading.Event()

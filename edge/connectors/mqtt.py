@@ -225,6 +225,8 @@ class MqttConnector:
         else:
             doc = _DECODER.decode(text)
             items = doc if isinstance(doc, list) else [doc]
+            if not items:
+                raise ValueError("an empty list holds no samples")
             value_path, ts_path = tcfg.value, tcfg.ts
         out: list = []
         for item in items:
