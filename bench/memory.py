@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.base import Progress, Result
 from bench.services import free_port, mosquitto, wait_port
-from simulators.load import LoadSpec, start_load
+from simulators.load import LoadSpec, start_load, stop_load
 
 SECONDS = 20
 
@@ -76,9 +76,7 @@ def _run(progress: Progress, tmp: Path) -> Result:
             with urllib.request.urlopen(f"http://127.0.0.1:{http}/health", timeout=10) as r:
                 report = json.load(r)
         finally:
-            for p in procs:
-                p.terminate()
-                p.join(10)
+            stop_load(procs)
             gw.terminate()
             gw.wait(30)
             bare.terminate()

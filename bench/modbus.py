@@ -18,7 +18,7 @@ from bench.base import Progress, Result
 from bench.services import free_port, wait_port
 from edge.connectors.base import Batch, ConnectorContext, SourceHealth
 from edge.connectors.modbus import Config, ModbusConnector
-from simulators.load import LoadSpec, start_load
+from simulators.load import LoadSpec, start_load, stop_load
 
 DEVICES, FIELDS, POLLS = 50, 50, 10
 
@@ -88,9 +88,7 @@ def run(progress: Progress) -> Result:
         )
         poll_s, requests, samples, per_field_s, overruns = asyncio.run(measure())
     finally:
-        for p in procs:
-            p.terminate()
-            p.join(10)
+        stop_load(procs)
     fields = DEVICES * FIELDS
     result: Result = {
         "devices": DEVICES,

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bench.base import Progress, Result
 from bench.services import free_port, wait_port
-from simulators.load import LoadSpec, start_load
+from simulators.load import LoadSpec, start_load, stop_load
 
 MACHINES, VALUES, SERVERS = 100, 100, 4
 WARMUP_S, WINDOW_S = 8.0, 15.0
@@ -168,9 +168,7 @@ def run(progress: Progress) -> Result:
             gw = _gateway(port, Path(tmp), progress)
         server_cpu = (sum(_cpu_s(p.pid) for p in procs if p.pid) - s0) / (time.monotonic() - t0)
     finally:
-        for p in procs:
-            p.terminate()
-            p.join(10)
+        stop_load(procs)
     per_k = gw["cpu_share"] / (gw["rate"] / 1000) if gw["rate"] else float("inf")
     return {
         "monitored_items": MACHINES * VALUES,

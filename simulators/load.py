@@ -188,3 +188,14 @@ def start_load(
         p.start()
         procs.append(p)
     return procs
+
+
+def stop_load(procs: list[mp.Process], timeout: float = 10.0) -> None:
+    """Stop load processes: all are told at once, then each is waited for (killed if it hangs)."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.join(timeout)
+        if p.is_alive():
+            p.kill()
+            p.join()

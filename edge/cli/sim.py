@@ -234,7 +234,7 @@ async def _status(sim) -> None:  # type: ignore[no-untyped-def]
 def run_load(args: argparse.Namespace) -> int:
     from urllib.parse import urlparse
 
-    from simulators.load import LoadSpec, start_load
+    from simulators.load import LoadSpec, start_load, stop_load
 
     try:
         spec = LoadSpec.parse(args.load)
@@ -266,8 +266,5 @@ def run_load(args: argparse.Namespace) -> int:
         for p in procs:
             p.join()
     except KeyboardInterrupt:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.join(10)
+        stop_load(procs)
     return 0
