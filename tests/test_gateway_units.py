@@ -218,7 +218,7 @@ def test_influx_sink_keeps_the_newest_when_one_burst_exceeds_the_queue_cap(tmp_p
     )
     sink = InfluxSink(cfg)
     burst = [Sample(1772427600000 + i, "m1", "v", float(i)) for i in range(5000)]
-    sink.accept(burst)
+    sink.accept(burst, [])
     st = sink.queue.stats()
     assert 0 < st["queued_points"] < 5000
     assert st["queued_points"] + st["dropped_points"] == 5000  # counted exactly

@@ -196,7 +196,7 @@ def test_gateway_sink_writes_through_influxdb_client_to_influxdb2(tmp_path):
                 queue={"path": str(tmp_path / "q.db")},
             )
         )
-        sink.accept([S(1000 + i, "count_total", i) for i in range(500)])
+        sink.accept([S(1000 + i, "count_total", i) for i in range(500)], [])
 
         async def forward() -> None:
             task = asyncio.create_task(sink.run())

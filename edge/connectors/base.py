@@ -26,6 +26,15 @@ class Batch:
     #: Called once the batch is committed to the local store and every sink's queue
     #: (MQTT acknowledges its messages here, never before).
     on_commit: Callable[[], None] | None = None
+    #: The source's time when it read these values (epoch ms): the OPC UA server's
+    #: CurrentTime, a device's time registers, the gateway's clock. After an `offline`, the
+    #: first batch of a machine makes this the instant contact returned (DOMAIN.md §3).
+    now: int | None = None
+    #: Replayed in order by a source that buffered them (an MQTT persistent session): the
+    #: samples keep their own time even after an `offline` (DOMAIN.md §3).
+    keeps_time: bool = False
+    #: The gateway's own `offline` samples (loss, gap at start, stop).
+    gateway: bool = False
 
 
 @dataclass
@@ -99,7 +108,11 @@ class ConnectorContext:
             # machine counts as offline anyway, and the source's time base is still unknown.
             ts = self.clock.now()
             await self.emit(
-                Batch([Sample(ts, m, "state", "offline") for m in fresh], source=self.name)
+                Batch(
+                    [Sample(ts, m, "state", "offline") for m in fresh],
+                    source=self.name,
+                    gateway=True,
+                )
             )
             if not source_down:
                 self.log.warning("%s: %s offline (%s)", self.name, ", ".join(fresh), why)

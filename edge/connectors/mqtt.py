@@ -479,6 +479,28 @@ class MqttConnector:
     async def _flush(
         self, ctx: ConnectorContext, client: mqtt.Client, messages: list[mqtt.MQTTMessage]
     ) -> None:
+        """Retained messages are the values as they stand, stamped with their last change (a
+        retained state is as old as its ts says): after an `offline` they are written at the
+        instant contact returned. The others arrive in order, live or replayed from the
+        persistent session, and keep their time (DOMAIN.md §3)."""
+        retained = [m for m in messages if m.retain]
+        if retained:
+            live = [m for m in messages if not m.retain]
+            await self._emit(ctx, client, live, keeps_time=True)
+            await self._emit(ctx, client, retained, keeps_time=False)
+        else:
+            await self._emit(ctx, client, messages, keeps_time=True)
+
+    async def _emit(
+        self,
+        ctx: ConnectorContext,
+        client: mqtt.Client,
+        messages: list[mqtt.MQTTMessage],
+        *,
+        keeps_time: bool,
+    ) -> None:
+        if not messages:
+            return
         now_ms = int(time.time() * 1000)
         samples: list = []
         rejected: list[Rejected] = []
@@ -490,7 +512,7 @@ class MqttConnector:
             new = {s.machine for s in samples}.difference(self.machines)
             if new:
                 self.machines += sorted(new)
-        if samples:
+        if samples and keeps_time:
             ctx.clock.observe(max(s.ts for s in samples))
         ctx.health.samples += len(samples)
         ctx.health.rejected += len(rejected)
@@ -502,7 +524,16 @@ class MqttConnector:
             for mid, qos in mids:
                 client.ack(mid, qos)
 
-        await ctx.emit(Batch(samples, rejected, source=self.name, on_commit=ack))
+        await ctx.emit(
+            Batch(
+                samples,
+                rejected,
+                source=self.name,
+                on_commit=ack,
+                now=ctx.clock.now(),
+                keeps_time=keeps_time,
+            )
+        )
 
 
 _DECODER = json.JSONDecoder(parse_constant=lambda name: _no_constant(name))

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import re
 import socket
 import time
@@ -266,7 +267,7 @@ class OpcUaConnector:
                 backoff.reset()
                 for m in self.machines:
                     self._mapper.forget(m)
-                await self._read_all(client, nodes, per_read, ctx)
+                await self._read_all(client, nodes, per_read, ctx, now=await _server_now(client))
                 ctx.back(self.machines)
                 if self.cfg.mode == "subscribe":
                     await self._subscribe_loop(client, nodes, per_call, ctx)
@@ -297,7 +298,12 @@ class OpcUaConnector:
                         await asyncio.wait_for(client.disconnect(), 2)
 
     async def _read_all(
-        self, client: Client, nodes: dict, per_read: int, ctx: ConnectorContext
+        self,
+        client: Client,
+        nodes: dict,
+        per_read: int,
+        ctx: ConnectorContext,
+        now: int | None = None,
     ) -> None:
         keys = list(nodes)
         samples: list[Sample] = []
@@ -307,7 +313,7 @@ class OpcUaConnector:
             values = await client.read_attributes([nodes[k] for k in chunk])
             for key, dv in zip(chunk, values, strict=True):
                 self._convert(key, dv, samples, rejected, ctx)
-        await self._emit(ctx, samples, rejected)
+        await self._emit(ctx, samples, rejected, now)
 
     def _convert(
         self,
@@ -348,7 +354,11 @@ class OpcUaConnector:
             )
 
     async def _emit(
-        self, ctx: ConnectorContext, samples: list[Sample], rejected: list[Rejected]
+        self,
+        ctx: ConnectorContext,
+        samples: list[Sample],
+        rejected: list[Rejected],
+        now: int | None = None,
     ) -> None:
         if not samples and not rejected:
             return
@@ -356,7 +366,7 @@ class OpcUaConnector:
         ctx.health.rejected += len(rejected)
         if samples:
             ctx.health.last_sample_wall = time.time()
-        await ctx.emit(Batch(samples, rejected, source=self.name))
+        await ctx.emit(Batch(samples, rejected, source=self.name, now=now))
 
     async def _subscribe_loop(
         self, client: Client, nodes: dict, per_call: int, ctx: ConnectorContext
@@ -412,13 +422,24 @@ class OpcUaConnector:
             await self._read_all(client, nodes, per_read, ctx)
 
 
+async def _server_now(client: Client) -> int:
+    """The server's clock (Server.ServerStatus.CurrentTime), the instant contact returned in
+    the time base of its values (a PLC's clock may be off; a simulator's is simulated);
+    the gateway's clock when the server does not say."""
+    try:
+        value = await client.get_node(ua.ObjectIds.Server_ServerStatus_CurrentTime).read_value()
+    except Exception:  # noqa: BLE001 - optional in small servers
+        value = None
+    return _ms(value) if isinstance(value, dt.datetime) else int(time.time() * 1000)
+
+
+def _ms(t: dt.datetime) -> int:
+    return to_ms(t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC))
+
+
 def _timestamp(dv: ua.DataValue) -> int:
     """Source timestamp, else the server's, else the gateway's clock."""
     for t in (dv.SourceTimestamp, dv.ServerTimestamp):
         if t is not None and t.year > 1601:
-            if t.tzinfo is None:
-                import datetime as dt
-
-                t = t.replace(tzinfo=dt.UTC)
-            return to_ms(t)
+            return _ms(t)
     return int(time.time() * 1000)

@@ -86,11 +86,32 @@ def parse_gateway_config(text: str, name: str = "site.yaml") -> tuple[SiteConfig
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ConfigError(f"{name}: sources: name {dup[0]!r} is used twice; give each a name")
+    _check_store_is_written(site, full.sinks, name)  # type: ignore[attr-defined]
     return site, GatewayConfig(
         sources=full.sources,
         sinks=full.sinks,  # type: ignore[attr-defined]
         gateway=full.gateway,
     )  # type: ignore[attr-defined]
+
+
+def _check_store_is_written(site: SiteConfig, sinks: list[Any], name: str) -> None:
+    """The dashboard and the gateway's gap closing read `store:`; a sink must write there,
+    or the gateway would fill a store nobody reads."""
+    influx = [s for s in sinks if isinstance(s, InfluxConfig)]
+    sqlite = [s for s in sinks if isinstance(s, SqliteSinkConfig)]
+    if site.store.startswith("sqlite:"):
+        if sinks and not any(s.path is None for s in sqlite):
+            raise ConfigError(
+                f"{name}: store: {site.store} is read by the dashboard, but no sink writes "
+                "there; with only InfluxDB sinks set store: to that InfluxDB "
+                "(influxdb://HOST:PORT/DB or influxdb2://HOST:PORT/BUCKET?org=ORG), or add "
+                "`- type: sqlite` to sinks:"
+            )
+    elif not influx:
+        raise ConfigError(
+            f"{name}: store: {site.store} is read by the dashboard, but no sink writes "
+            "there; add an influxdb sink to sinks:"
+        )
 
 
 def load_gateway_config(path: str | Path) -> tuple[SiteConfig, GatewayConfig]:

@@ -1,8 +1,9 @@
 """The pipeline: a bounded queue of batches from connectors, fanned out to every sink.
 
 Connectors `await emit(batch)`: when the sinks fall behind, the queue fills and emitting waits
-(backpressure instead of unbounded memory). A batch is written to the local store and every
-sink's durable queue in one worker-thread call, and only then is its `on_commit` called.
+(backpressure instead of unbounded memory). A batch, with its rejected input, is written to
+every sink (the local store, the InfluxDB sink's durable queue), and only then is its
+`on_commit` called.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from edge.connectors.base import Batch
 from edge.domain.samples import Sample
 from edge.sinks.base import Sink
-from edge.store.base import Rejected, Store
+from edge.store.base import Rejected
 
 log = logging.getLogger("fieldlab.gateway")
 
@@ -35,28 +36,24 @@ class PipelineStats:
 class Pipeline:
     def __init__(
         self,
-        store: Store,
         sinks: list[Sink],
         *,
         queue_batches: int = 1000,
         max_samples_per_commit: int = 20_000,
     ):
-        self.store = store
         self.sinks = sinks
         self.queue: asyncio.Queue[Batch] = asyncio.Queue(maxsize=queue_batches)
         self.max_samples = max_samples_per_commit
-        self.latest: dict[tuple[str, str], tuple[int, object]] = {}
         self.stats = PipelineStats()
 
     async def emit(self, batch: Batch) -> None:
         await self.queue.put(batch)
 
-    def _commit(self, samples: list[Sample], rejected: list[Rejected]) -> None:
-        if rejected:
-            self.store.write_rejected(rejected)
-        if samples:
+    def commit(self, samples: list[Sample], rejected: list[Rejected]) -> None:
+        """Write to every sink now (the gateway's gap-closing `offline` at start)."""
+        if samples or rejected:
             for sink in self.sinks:
-                sink.accept(samples)
+                sink.accept(samples, rejected)
 
     async def run(self) -> None:
         while True:
@@ -78,9 +75,9 @@ class Pipeline:
                     # Small commits run on the loop: a worker thread would fight the MQTT
                     # network thread for the GIL on every row (measured: 0.75× → 0.9× of a
                     # bare paho subscriber). Large ones go to a thread so the loop stays live.
-                    self._commit(samples, rejected)
+                    self.commit(samples, rejected)
                 else:
-                    await asyncio.to_thread(self._commit, samples, rejected)
+                    await asyncio.to_thread(self.commit, samples, rejected)
                 break
             except Exception as exc:  # noqa: BLE001 - a full disk must not kill the gateway
                 log.error("cannot commit %d samples (%s); retrying in 1 s", len(samples), exc)
@@ -93,11 +90,6 @@ class Pipeline:
             self.stats.by_source[b.source] = self.stats.by_source.get(b.source, 0) + len(b.samples)
             if b.on_commit is not None:
                 b.on_commit()
-        for s in samples:
-            key = (s.machine, s.signal)
-            prev = self.latest.get(key)
-            if prev is None or s.ts >= prev[0]:
-                self.latest[key] = (s.ts, s.value)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Commit what is queued (at shutdown)."""

@@ -15,11 +15,13 @@ from edge.connectors import connector_modules
 from edge.connectors.base import Batch, ConnectorContext, SourceHealth
 from edge.domain.samples import Sample
 from edge.gateway.config import GatewayConfig, SqliteSinkConfig
+from edge.gateway.contact import ContactGuard
 from edge.gateway.http import HttpServer, prometheus
 from edge.gateway.pipeline import Pipeline
 from edge.sinks.base import Sink
 from edge.sinks.influxdb import InfluxConfig, InfluxSink
 from edge.sinks.sqlite import SqliteSink
+from edge.store import Store, StoreError, open_store
 from edge.store.sqlite import SqliteStore
 
 log = logging.getLogger("fieldlab.gateway")
@@ -34,32 +36,28 @@ class Gateway:
         self.connectors: list[Any] = []
         self.contexts: list[ConnectorContext] = []
         self.sinks: list[Sink] = []
-        self.store: SqliteStore | None = None
+        self.reader: Store | None = None
+        self.contact = ContactGuard()
         self.pipeline: Pipeline | None = None
         self.http: HttpServer | None = None
         self._stop = asyncio.Event()
 
-    def _local_store_path(self) -> Path:
-        for s in self.cfg.sinks:
-            if isinstance(s, SqliteSinkConfig) and s.path:
-                return (self.base_dir / s.path).resolve()
-        if self.site.store.startswith("sqlite:///"):
-            p = Path(self.site.store.removeprefix("sqlite:///"))
-            return p if p.is_absolute() else (self.base_dir / p).resolve()
-        return self.data_dir / "gateway.db"
-
     def _build(self) -> None:
-        self.store = SqliteStore(self._local_store_path())
-        wants_sqlite = not self.cfg.sinks or any(
-            isinstance(s, SqliteSinkConfig) for s in self.cfg.sinks
-        )
-        if wants_sqlite:
-            self.sinks.append(SqliteSink(self.store))
         for s in self.cfg.sinks:
-            if isinstance(s, InfluxConfig):
+            if isinstance(s, SqliteSinkConfig):
+                self.sinks.append(SqliteSink(SqliteStore(self._sqlite_path(s)), s.name))
+            elif isinstance(s, InfluxConfig):
                 self.sinks.append(InfluxSink(s, self.data_dir))
+        if not self.cfg.sinks:
+            self.sinks.append(SqliteSink(SqliteStore(self._sqlite_path(SqliteSinkConfig()))))
+        # The gateway closes gaps from the store the dashboard reads, the site's `store:` (a
+        # sink writes there: config.py checks it), sharing the SQLite sink's connection.
+        site_db = self._sqlite_path(SqliteSinkConfig())
+        self.reader = next(
+            (s.store for s in self.sinks if isinstance(s, SqliteSink) and s.store.path == site_db),
+            None,
+        ) or open_store(self.site.store, base_dir=self.base_dir)
         self.pipeline = Pipeline(
-            self.store,
             self.sinks,
             queue_batches=self.cfg.gateway.queue_batches,
             max_samples_per_commit=self.cfg.gateway.max_samples_per_commit,
@@ -72,12 +70,19 @@ class Gateway:
             self.health.append(health)
             self.contexts.append(
                 ConnectorContext(
-                    scfg.name,
-                    self.pipeline.emit,
-                    health,
-                    logging.getLogger(f"fieldlab.{scfg.type}"),
+                    scfg.name, self._emit, health, logging.getLogger(f"fieldlab.{scfg.type}")
                 )
             )
+
+    def _sqlite_path(self, sink: SqliteSinkConfig) -> Path:
+        path = Path(sink.path or self.site.store.removeprefix("sqlite:///"))
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    async def _emit(self, batch: Batch) -> None:
+        """Every batch of every connector, and every `offline` the gateway writes, passes the
+        contact guard on its way to the pipeline (DOMAIN.md §3)."""
+        assert self.pipeline is not None
+        await self.pipeline.emit(self.contact.stamp(batch))
 
     def machines(self) -> list[str]:
         seen: list[str] = []
@@ -86,25 +91,48 @@ class Gateway:
         return seen
 
     def _close_gaps(self) -> list[Sample]:
-        """At start: a machine whose last state is not offline has been unobserved since its
-        last sample; close that gap with `offline` (DOMAIN.md §3)."""
-        assert self.store is not None
+        """At start: a machine whose last state is not `offline` has been unobserved since its
+        last sample; close that gap with `offline` (DOMAIN.md §3). The last sample is the
+        newest in the store or still in a sink's queue (an InfluxDB outage during a crash).
+        Every machine's newest `offline`, written now or before, is noted in the contact
+        guard, so values read when contact returns land after it."""
+        newest: dict[str, tuple[int, int | None, str | None]] = {}
+
+        def merge(m: str, ts: int, state_ts: int | None, state: str | None) -> None:
+            old_ts, old_state_ts, old_state = newest.get(m, (ts, None, None))
+            if state_ts is None or (old_state_ts is not None and old_state_ts > state_ts):
+                state_ts, state = old_state_ts, old_state
+            newest[m] = (max(ts, old_ts), state_ts, state)
+
+        try:
+            for s in self.reader.latest():
+                if s.signal == "state":
+                    merge(s.machine, s.ts, s.ts, str(s.value))
+                else:
+                    merge(s.machine, s.ts, None, None)
+        except StoreError as exc:
+            log.warning("cannot read the store to close gaps: %s", exc)
+        for sink in self.sinks:
+            for m, (ts, state_ts, state) in sink.newest().items():
+                merge(m, ts, state_ts, state)
         out = []
         for m in self.machines():
-            latest = self.store.latest(m)
-            if not latest:
-                continue
-            state = next((s.value for s in latest if s.signal == "state"), None)
-            if state is not None and state != "offline":
-                out.append(Sample(max(s.ts for s in latest) + 1, m, "state", "offline"))
+            ts, state_ts, state = newest.get(m, (0, None, None))
+            if state_ts is None:
+                continue  # never a state: unknown, which counts as offline already
+            if state == "offline":
+                self.contact.offline([Sample(state_ts, m, "state", "offline")])
+            else:
+                out.append(Sample(ts + 1, m, "state", "offline"))
+        self.contact.offline(out)
         return out
 
     async def run(self) -> None:
         self._build()
-        assert self.pipeline is not None and self.store is not None
-        gaps = self._close_gaps()
+        assert self.pipeline is not None and self.reader is not None
+        gaps = await asyncio.to_thread(self._close_gaps)
         if gaps:
-            await asyncio.to_thread(self.pipeline._commit, gaps, [])
+            await asyncio.to_thread(self.pipeline.commit, gaps, [])
         tasks = [asyncio.create_task(self.pipeline.run(), name="pipeline")]
         tasks += [asyncio.create_task(s.run(), name=f"sink {s.name}") for s in self.sinks]
         conn_tasks = [
@@ -133,7 +161,7 @@ class Gateway:
                 if m not in ctx.health.machines_offline
             ]
             if offline:
-                await self.pipeline.emit(Batch(offline, source="gateway"))
+                await self._emit(Batch(offline, source="gateway", gateway=True))
             await self.pipeline.drain()
             # Sources that acknowledge after commit (MQTT) send their last acks now, then
             # disconnect; otherwise the broker would send those messages again next time.
@@ -152,7 +180,7 @@ class Gateway:
                 with contextlib.suppress(Exception):
                     s.close()
             with contextlib.suppress(Exception):
-                self.store.close()
+                self.reader.close()
 
     async def _flush_sinks(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -5,14 +5,21 @@ from __future__ import annotations
 from typing import Protocol
 
 from edge.domain.samples import Sample
+from edge.store.base import Rejected
 
 
 class Sink(Protocol):
     name: str
 
-    def accept(self, samples: list[Sample]) -> None:
-        """Keep the batch durably before returning (a local write or the disk queue); runs in
-        a worker thread, so it may block."""
+    def accept(self, samples: list[Sample], rejected: list[Rejected]) -> None:
+        """Keep the batch and its rejected input durably before returning (a local write or
+        the disk queue). The rejected input goes where the dashboard reads it. Small commits
+        run on the event loop, large ones in a worker thread (pipeline.py)."""
+
+    def newest(self) -> dict[str, tuple[int, int | None, str | None]]:
+        """Machine → (newest sample ts, newest state ts, that state) this sink has taken but
+        its store may not hold yet (the InfluxDB queue during an outage); {} for a local store.
+        After a crash the gateway closes the gap from the later of this and the store."""
 
     async def run(self) -> None:
         """Forward what was accepted until cancelled (nothing to do for a local store)."""

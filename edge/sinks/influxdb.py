@@ -23,6 +23,7 @@ import base64
 import contextlib
 import logging
 import os
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -33,8 +34,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edge.config.redact import redact_url
 from edge.domain.samples import Sample
-from edge.sinks.line_protocol import to_lines
 from edge.sinks.queue import DurableQueue, Overflow
+from edge.store.base import Rejected
+from edge.store.line_protocol import rejected_lines, to_lines
 
 log = logging.getLogger("fieldlab.sink.influxdb")
 
@@ -156,12 +158,21 @@ class InfluxSink:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def accept(self, samples: list[Sample]) -> None:
+    def accept(self, samples: list[Sample], rejected: list[Rejected]) -> None:
+        """Samples and rejected input both go through the durable queue, so the dashboard's
+        data-quality page (reading InfluxDB's ``_rejected``) sees what this gateway refused."""
+        if rejected:
+            self.queue.append(
+                rejected_lines(rejected, int(time.time() * 1000)).encode(), len(rejected)
+            )
         step = self.cfg.batch_points
         for i in range(0, len(samples), step):
             self._append(samples[i : i + step])
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
+
+    def newest(self) -> dict[str, tuple[int, int | None, str | None]]:
+        return self.queue.newest()
 
     def _append(self, part: list[Sample]) -> None:
         """Batches of at most a quarter of the queue's cap, so that overflow drops the oldest
@@ -173,7 +184,7 @@ class InfluxSink:
             self._append(part[:half])
             self._append(part[half:])
             return
-        self.queue.append(payload, len(part))
+        self.queue.append(payload, len(part), _newest(part))
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -246,3 +257,14 @@ class InfluxSink:
         if isinstance(self._write, ClientWriter):
             self._write.close()
         self.queue.close()
+
+
+def _newest(samples: list[Sample]) -> dict[str, tuple[int, int | None, str | None]]:
+    """Machine → (newest ts, newest state ts, that state) of one batch."""
+    out: dict[str, tuple[int, int | None, str | None]] = {}
+    for s in samples:
+        ts, state_ts, state = out.get(s.machine, (s.ts, None, None))
+        if s.signal == "state" and (state_ts is None or s.ts >= state_ts):
+            state_ts, state = s.ts, str(s.value)
+        out[s.machine] = (max(ts, s.ts), state_ts, state)
+    return out

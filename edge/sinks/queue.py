@@ -6,6 +6,10 @@ idempotent InfluxDB write (same series, same time) turns into exactly once. When
 passes its size or age cap, the overflow policy acts and every point it drops is counted.
 The batch being sent is never dropped: its write may have reached the server even when it
 failed here, and dropping it would count as lost what arrived.
+
+Beside the batches the file keeps, per machine, the newest sample time and state ever queued
+(`newest`): after a crash during an outage that is newer than anything the server holds, and
+the gateway closes the gap with `offline` from there (DOMAIN.md §3).
 """
 
 from __future__ import annotations
@@ -48,11 +52,31 @@ class DurableQueue:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)"
         )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS newest (machine TEXT PRIMARY KEY, ts INTEGER NOT NULL, "
+            "state_ts INTEGER, state TEXT)"
+        )
 
-    def append(self, payload: bytes, points: int) -> None:
+    def append(
+        self,
+        payload: bytes,
+        points: int,
+        newest: dict[str, tuple[int, int | None, str | None]] | None = None,
+    ) -> None:
+        """Queue one batch; ``newest`` is machine → (newest ts, state ts, state) of it."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                if newest:
+                    self._db.executemany(
+                        "INSERT INTO newest VALUES (?, ?, ?, ?) ON CONFLICT (machine) DO UPDATE "
+                        "SET ts = max(ts, excluded.ts), "
+                        "state = CASE WHEN excluded.state_ts >= coalesce(state_ts, -1) "
+                        "THEN excluded.state ELSE state END, "
+                        "state_ts = max(coalesce(state_ts, -1), "
+                        "coalesce(excluded.state_ts, -1))",
+                        [(m, *v) for m, v in newest.items()],
+                    )
                 if self.overflow == "drop_newest" and self._bytes() + len(payload) > self.max_bytes:
                     self._count("dropped_points", points)
                 else:
@@ -132,6 +156,12 @@ class DurableQueue:
                     (created, points, len(payload), payload),
                 )
             self._db.execute("COMMIT")
+
+    def newest(self) -> dict[str, tuple[int, int | None, str | None]]:
+        """Machine → (newest sample ts, newest state ts, that state), of all ever queued."""
+        with self._lock:
+            rows = self._db.execute("SELECT machine, ts, state_ts, state FROM newest").fetchall()
+        return {m: (int(ts), None if st is None or st < 0 else int(st), v) for m, ts, st, v in rows}
 
     def count(self, name: str, n: int) -> None:
         with self._lock:

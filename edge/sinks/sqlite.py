@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edge.domain.samples import Sample
+from edge.store.base import Rejected
 from edge.store.sqlite import SqliteStore
 
 
@@ -12,8 +13,14 @@ class SqliteSink:
         self.store = store
         self.written = 0
 
-    def accept(self, samples: list[Sample]) -> None:
-        self.written += self.store.write(samples)
+    def accept(self, samples: list[Sample], rejected: list[Rejected]) -> None:
+        if rejected:
+            self.store.write_rejected(rejected)
+        if samples:
+            self.written += self.store.write(samples)
+
+    def newest(self) -> dict[str, tuple[int, int | None, str | None]]:
+        return {}
 
     async def run(self) -> None:
         return None

@@ -25,10 +25,8 @@ import numpy as np
 
 from edge.domain.history import Series
 from edge.domain.samples import Sample
-from edge.sinks.line_protocol import decode_value, to_lines
 from edge.store.base import Rejected, StoreError
-
-REJECTED = "_rejected"
+from edge.store.line_protocol import REJECTED, decode_value, rejected_lines, to_lines
 
 
 def _ident(name: str) -> str:
@@ -133,17 +131,9 @@ class InfluxStore:
         return len(samples)
 
     def write_rejected(self, records: Iterable[Rejected]) -> int:
-        now = int(time.time() * 1000)
-        lines = []
-        for i, r in enumerate(records):
-            r = r.truncated()
-            fields = ",".join(
-                f"{k}={_str_field(v)}"
-                for k, v in (("source", r.source), ("payload", r.payload), ("reason", r.reason))
-            )
-            lines.append(f"{REJECTED},seq={i} {fields} {r.received or now}")
-        self._write_lines("\n".join(lines))
-        return len(lines)
+        records = list(records)
+        self._write_lines(rejected_lines(records, int(time.time() * 1000)))
+        return len(records)
 
     def read(self, machine: str, signal: str, start: int, end: int) -> Series:
         where = f"{_ident('machine')} = {_literal(machine)}"
@@ -201,7 +191,3 @@ class InfluxStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _str_field(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'

@@ -4,7 +4,8 @@ Namespace ``urn:fieldlab-kit:simulator``; string node ids ``<machine>.<Variable>
 ``State`` (String, the DOMAIN state), ``PackMLState`` (Int32), ``Reason`` (String),
 ``CountTotal``/``CountGood``/``CountScrap`` (UInt32), ``Product`` (String) and one Double per
 process value (its DOMAIN signal name, e.g. ``cnc-1.spindle_load_pct``); ``SimTime``
-(DateTime) under the folder. SourceTimestamp and ServerTimestamp are simulated time.
+(DateTime) under the folder. SourceTimestamp and ServerTimestamp are simulated time, and so is
+the server's clock (``Server.ServerStatus.CurrentTime``), as a PLC's clock is its own.
 
 Security: ``none``, ``sign`` or ``encrypt`` (Basic256Sha256), or ``all``; the server
 certificate is created once in the PKI folder and reused. With ``require_trust`` only client
@@ -153,6 +154,7 @@ class OpcUaFace:
             await self._certificates(server)
         if self.user:
             server.set_identity_tokens([ua.UserNameIdentityToken])
+        server.disable_clock(True)  # CurrentTime is simulated time, set below
         idx = await server.register_namespace(NAMESPACE)
         folder = await server.nodes.objects.add_folder(
             ua.NodeId("Fieldlab", idx), f"{idx}:Fieldlab"
@@ -197,6 +199,21 @@ class OpcUaFace:
         for (m, signal), (_, vtype) in list(self._nodes.items()):
             value = self._current.get((m, signal), _default(vtype))
             await self._write(m, signal, value, self._sim_now)
+        await self._set_clock(self._sim_now)
+
+    async def _set_clock(self, sim_now: int) -> None:
+        assert self._server is not None
+        when = _sim_dt(sim_now)
+        for nodeid in (self._sim_time, ua.NodeId(ua.ObjectIds.Server_ServerStatus_CurrentTime)):
+            if nodeid is not None:
+                await self._server.write_attribute_value(
+                    nodeid,
+                    ua.DataValue(
+                        ua.Variant(when, ua.VariantType.DateTime),
+                        SourceTimestamp=when,
+                        ServerTimestamp=when,
+                    ),
+                )
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -250,14 +267,8 @@ class OpcUaFace:
                 self._current[(s.machine, "_packml")] = code
                 if up:
                     await self._write(s.machine, "_packml", code, s.ts)
-        if up and self._sim_time is not None and self._server is not None:
-            await self._server.write_attribute_value(
-                self._sim_time,
-                ua.DataValue(
-                    ua.Variant(_sim_dt(sim_now), ua.VariantType.DateTime),
-                    SourceTimestamp=_sim_dt(sim_now),
-                ),
-            )
+        if up:
+            await self._set_clock(sim_now)
         await asyncio.sleep(0)  # let the server's I/O run between batches
 
     async def inject(self, fault: str, args: list[str]) -> None:

@@ -251,6 +251,9 @@ class ModbusConnector:
     async def _poll_once(
         self, client: AsyncModbusTcpClient, ctx: ConnectorContext
     ) -> tuple[list[Sample], list[Rejected]]:
+        """One poll of every device that is due. Values are stamped with the time they were
+        read (the device's time registers, else the gateway's clock), which is also the
+        instant contact returned after a loss."""
         samples: list[Sample] = []
         rejected: list[Rejected] = []
         now = time.monotonic()

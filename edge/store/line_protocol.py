@@ -1,13 +1,21 @@
-"""InfluxDB line protocol built directly (influxdb-client's Point is ~50k points/s).
+"""The InfluxDB schema, as line protocol built directly (influxdb-client's Point is ~50k
+points/s). The store reads it back; the InfluxDB sink writes it.
 
 One schema, fixed by the signal, so a field-type conflict cannot arise: the measurement is the
 signal, the tag is the machine, the field is ``value`` — an integer for counters, a string for
-state/reason/product, a float for every process value (even when a device sends 21).
+state/reason/product, a float for every process value (even when a device sends 21). Rejected
+input goes to the measurement ``_rejected`` with string fields source, payload and reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from edge.domain.samples import COUNTER_SIGNALS, TEXT_SIGNALS, Sample
+from edge.store.base import Rejected
+
+#: The measurement that keeps rejected input (dead letters) beside the samples.
+REJECTED = "_rejected"
 
 _MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ "})
 _TAG = str.maketrans({",": r"\,", " ": r"\ ", "=": r"\="})
@@ -26,8 +34,7 @@ def encode_value(signal: str, value: object) -> str:
     if kind == "int":
         return f"{int(value)}i"  # type: ignore[call-overload]
     if kind == "str":
-        text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{text}"'
+        return _str_field(str(value))
     return repr(float(value))  # type: ignore[arg-type]
 
 
@@ -46,3 +53,20 @@ def decode_value(signal: str, value: object) -> object:
     if value is None or kind == "str":
         return value
     return int(value) if kind == "int" else float(value)  # type: ignore[arg-type]
+
+
+def _str_field(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def rejected_lines(records: Iterable[Rejected], now_ms: int) -> str:
+    """Rejected input as line protocol; ``seq`` keeps records of one millisecond apart."""
+    lines = []
+    for i, r in enumerate(records):
+        r = r.truncated()
+        fields = ",".join(
+            f"{k}={_str_field(v)}"
+            for k, v in (("source", r.source), ("payload", r.payload), ("reason", r.reason))
+        )
+        lines.append(f"{REJECTED},seq={i} {fields} {r.received or now_ms}")
+    return "\n".join(lines)
