@@ -25,6 +25,19 @@ TEXT: dict[str, dict[Lang, str]] = {
     "losses": {"en": "downtime by category", "nl": "stilstand per categorie"},
     "reasons": {"en": "stop reasons", "nl": "stopredenen"},
     "flags": {"en": "notes", "nl": "opmerkingen"},
+    "coverage": {"en": "observed", "nl": "waargenomen"},
+    "coverage.help": {
+        "en": "share of planned time the machine was observed (not offline)",
+        "nl": "deel van de geplande tijd dat de machine werd waargenomen (niet offline)",
+    },
+    "flag.counts_across_gap": {
+        "en": "units made while unobserved are counted after the gap; P may look high",
+        "nl": "stuks gemaakt zonder waarneming tellen na het gat; P kan te hoog lijken",
+    },
+    "flag.performance_above_1": {
+        "en": "ideal cycle time too long, or units counted after a gap",
+        "nl": "ideale cyclustijd te lang, of stuks geteld na een gat",
+    },
     "unexplained": {"en": "(unexplained)", "nl": "(onverklaard)"},
     "episodes": {"en": "stops", "nl": "stops"},
     "window": {"en": "window", "nl": "periode"},

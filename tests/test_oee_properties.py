@@ -133,3 +133,25 @@ def test_splitting_a_window_gives_the_same_sums(h, a, b, c):
         assert (left.ideal_s or 0) + (right.ideal_s or 0) == pytest.approx(whole.ideal_s)
     for cat, v in whole.losses_s.items():
         assert left.losses_s[cat] + right.losses_s[cat] == pytest.approx(v)
+
+
+@SETTINGS
+@given(histories(), WINDOW, WINDOW)
+def test_coverage_is_a_share_and_complete_observation_is_full_coverage(h, a, b):
+    """0 ≤ coverage ≤ 1, null without planned time; with every `offline` renamed `idle` and
+    the first state before the window, the machine is observed all the time: coverage 1."""
+    m, cfg, now = h
+    start, end = T0 + min(a, b) * SEC, T0 + max(a, b) * SEC + SEC
+    r = oee(m, start, end, cfg, now=now)
+    if r.planned_s == 0:
+        assert r.coverage is None
+        return
+    assert 0.0 <= r.coverage <= 1.0
+    assert r.observed_s <= r.planned_s + 1e-9
+    seen = Machine().state(T0 - SEC, "running")
+    for s in m.samples:
+        value = "idle" if s.signal == "state" and s.value == "offline" else s.value
+        seen.at(s.ts, s.signal, value)
+    full = oee(seen, start, end, cfg, now=now)
+    assert full.coverage == 1.0
+    assert "counts_across_gap" not in full.flags

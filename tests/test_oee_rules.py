@@ -226,3 +226,73 @@ def test_counter_delta_belongs_to_the_later_samples_time():
     assert oee(m, 0, 10 * MIN).total == 0  # [0, 10 min) excludes the delta at 10 min
     assert oee(m, 0, 10 * MIN + 1).total == 10
     assert oee(m, MIN, 20 * MIN).total == 10  # the baseline before the window carries in
+
+
+# -- coverage and counts across a gap (§5, second version) ------------------------------------
+
+GAP_SITE = """
+timezone: Europe/Amsterdam
+calendar:
+  shifts: [{days: [mon], start: "06:00", end: "14:00"}]
+  breaks: [{days: [mon], start: "10:00", end: "10:30"}]
+machines:
+  press-1: {ideal_cycle_time_s: 60}
+"""
+
+
+def gap_machine(gap_min: float) -> tuple[Machine, int, int]:
+    """Runs 06:00–14:00, one unit a minute, unobserved from 08:00 for `gap_min` minutes: the
+    units made in the gap arrive with the first count after it."""
+    t0 = local("2026-03-02 06:00")
+    m = Machine().state(t0, "running").at(t0, "count_total", 0)
+    gap_end = t0 + 120 * MIN + int(gap_min * MIN)
+    m.state(t0 + 120 * MIN, "offline").state(gap_end, "running")
+    for i in range(1, 481):
+        ts = t0 + i * MIN
+        if not (t0 + 120 * MIN < ts < gap_end):
+            m.at(ts, "count_total", i)
+    return m, t0, t0 + 480 * MIN
+
+
+def test_coverage_is_the_share_of_planned_time_observed():
+    m, start, end = gap_machine(45)  # 08:00–08:45, all of it planned
+    r = oee(m, start, end, site(GAP_SITE))
+    assert r.planned_s == 450 * 60
+    assert r.losses_s["offline"] == 45 * 60
+    assert r.coverage == pytest.approx(1 - 45 / 450)
+    assert "counts_across_gap" in r.flags
+    assert r.total == 479  # the gap's units are counted, at the sample after it (the 480th
+    assert r.performance == pytest.approx(479 / 405)  # is at 14:00); above 1, flagged
+    assert "performance_above_1" in r.flags
+
+
+def test_coverage_one_without_offline_and_null_without_planned_time():
+    m, start, end = gap_machine(0)
+    r = oee(m, start, end, site(GAP_SITE))
+    assert r.coverage == 1.0 and "counts_across_gap" not in r.flags
+    r = oee(m, local("2026-03-02 14:00"), local("2026-03-02 15:00"), site(GAP_SITE))
+    assert r.planned_s == 0 and r.coverage is None
+
+
+def test_coverage_counts_the_unknown_time_before_the_first_state():
+    t0 = local("2026-03-02 06:00")
+    m = Machine().state(t0 + 60 * MIN, "running")
+    r = oee(m, t0, t0 + 120 * MIN, site(GAP_SITE))
+    assert r.coverage == pytest.approx(0.5)
+
+
+def test_counts_across_gap_only_after_a_gap_of_the_micro_stop_threshold():
+    short, start, end = gap_machine(1.5)  # 90 s < 120 s: a small stop, not a gap
+    assert "counts_across_gap" not in oee(short, start, end, site(GAP_SITE)).flags
+    long, start, end = gap_machine(2)  # 120 s: at the threshold
+    assert "counts_across_gap" in oee(long, start, end, site(GAP_SITE)).flags
+    # The threshold is the site's: at 180 s the 2 min gap no longer counts.
+    r = oee(long, start, end, site(GAP_SITE), threshold=180)
+    assert "counts_across_gap" not in r.flags
+
+
+def test_counts_across_gap_needs_a_count_after_the_gap_in_the_window():
+    m, start, _ = gap_machine(45)
+    # A window that ends inside the gap holds no count after it.
+    r = oee(m, start, local("2026-03-02 08:30"), site(GAP_SITE))
+    assert "counts_across_gap" not in r.flags and r.coverage < 1

@@ -32,7 +32,7 @@ def _site(path: Path, http: int, influx: int, sources: list[dict]) -> Path:
         "database": "fieldlab",
         "queue": {"path": f"{path.stem}-queue.db"},
     }
-    return write_site(path, http, sources, [sink], store="sqlite:///local.db")
+    return write_site(path, http, sources, [sink], store=f"influxdb://127.0.0.1:{influx}/fieldlab")
 
 
 def _count(store: InfluxStore, query: str) -> int:

@@ -60,7 +60,13 @@ def site_with_influx(tmp: Path, mqtt_port: int, influx_port: int, http: int, que
         "database": "fieldlab",
         "queue": queue,
     }
-    return write_site(tmp / "site.yaml", http, [source], [sink], store="sqlite:///local.db")
+    return write_site(
+        tmp / "site.yaml",
+        http,
+        [source],
+        [sink],
+        store=f"influxdb://127.0.0.1:{influx_port}/fieldlab",
+    )
 
 
 def influx_with_database(tmp: Path) -> tuple[InfluxProcess, InfluxStore]:

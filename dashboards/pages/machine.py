@@ -12,7 +12,7 @@ from dashboards.context import Context, page_setup
 from edge.domain.calendar import Calendar
 from edge.domain.counters import counter_deltas
 from edge.domain.samples import COUNTER_SIGNALS, TEXT_SIGNALS
-from edge.kpi.report import percent
+from edge.kpi.report import flag_text, percent
 
 TARGETS = {"oee": 0.85, "availability": 0.90, "performance": 0.95, "quality": 0.99}
 
@@ -56,8 +56,9 @@ for col, key, label in zip(
         delta,
         help=f"{ctx.t('target')}: {100 * TARGETS[key]:.0f} %",
     )
+st.caption(f"{ctx.t('coverage')}: {percent(r.coverage)} · {ctx.t('coverage.help')}")
 if r.flags:
-    st.caption(f"{ctx.t('flags')}: {', '.join(r.flags)}")
+    st.caption(f"{ctx.t('flags')}: {', '.join(flag_text(f, ctx.lang) for f in r.flags)}")
 
 # Loss cascade: planned → downtime by category → small stops → speed loss → scrap → productive
 left, right = st.columns(2)

@@ -7,7 +7,18 @@ import streamlit as st
 from dashboards import data
 from dashboards.charts import STATE_COLORS
 from dashboards.context import Context, page_setup
-from edge.kpi.report import duration, percent
+from edge.kpi.oee import OeeResult
+from edge.kpi.report import duration, flag_text, percent
+
+
+def gap_note(ctx: Context, r: OeeResult) -> None:
+    """Say why figures may mislead: time not observed, units counted after a gap."""
+    cov = r.coverage
+    if cov is not None and cov < 0.9995:
+        st.caption(f"{ctx.t('coverage')} {percent(cov)} · {ctx.t('coverage.help')}")
+    for f in r.flags:
+        if f in ("counts_across_gap", "performance_above_1"):
+            st.caption(f"⚠ {flag_text(f, ctx.lang)}")
 
 
 def tile(ctx: Context, machine: str) -> None:
@@ -33,6 +44,7 @@ def tile(ctx: Context, machine: str) -> None:
             f"A **{percent(r.availability)}** · P **{percent(r.performance)}** · "
             f"Q **{percent(r.quality)}**"
         )
+        gap_note(ctx, r)
         ict = ctx.site.machine(machine).ideal_cycle_time_s
         target = int(r.planned_s / ict) if ict else 0
         st.caption(ctx.t("target_now", good=r.good or 0, target=target))

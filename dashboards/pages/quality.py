@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboards import data
 from dashboards.context import page_setup
-from edge.kpi.report import duration
+from edge.kpi.report import duration, flag_text, percent
 
 ctx = page_setup("page.quality")
 machines = ctx.machines()
@@ -46,7 +46,10 @@ for m in machines:
                     ctx.t("length"): duration((int(ep.end[i]) - int(ep.start[i])) / 1000),
                 }
             )
-    notes += [{ctx.t("machine"): m, ctx.t("flags"): f} for f in r.flags]
+    notes.append(
+        {ctx.t("machine"): m, ctx.t("flags"): f"{ctx.t('coverage')} {percent(r.coverage)}"}
+    )
+    notes += [{ctx.t("machine"): m, ctx.t("flags"): flag_text(f, ctx.lang)} for f in r.flags]
 st.subheader(ctx.t("offline_periods"))
 st.dataframe(pd.DataFrame(offline), hide_index=True, width="stretch")
 st.subheader(ctx.t("unmapped"))

@@ -32,7 +32,9 @@ examples:
   fieldlab oee -c site.yaml --dialect iso --micro-stop-threshold 60
 
 JSON fields: planned_s run_s downtime_s small_stop_s availability performance quality oee
-             total good scrap ideal_s losses_s reasons flags (null = undefined ratio)"""
+             total good scrap ideal_s losses_s reasons coverage energy flags
+             (null = undefined ratio; coverage = share of planned time observed, not offline;
+             flag counts_across_gap = units made while unobserved counted after the gap)"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -52,6 +52,11 @@ class IntervalSet:
         np.maximum.at(out_ends, run_id, ends)
         return cls(out_starts, out_ends)
 
+    def select_longer(self, min_ms: float) -> IntervalSet:
+        """The intervals at least ``min_ms`` long."""
+        keep = (self.ends - self.starts) >= min_ms
+        return IntervalSet(self.starts[keep], self.ends[keep])
+
     @property
     def total(self) -> int:
         return int(np.sum(self.ends - self.starts))

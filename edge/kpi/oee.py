@@ -82,6 +82,13 @@ class OeeResult:
     reasons: list[dict[str, object]]
     flags: list[str]
     episodes: Episodes = field(repr=False)
+    #: Planned time the machine was observed (not `offline`), in seconds.
+    observed_s: float = 0.0
+
+    @property
+    def coverage(self) -> float | None:
+        """Share of planned time the machine was observed (DOMAIN.md §5)."""
+        return _ratio(self.observed_s, self.planned_s)
 
     @property
     def apt_s(self) -> float:
@@ -143,6 +150,8 @@ def compute_oee(
     )
     planned = calendar.planned(start, end).subtract(planned_stop)
     planned_ms = planned.total
+    offline = IntervalSet.union_of(seg_start[codes == _OFFLINE], seg_end[codes == _OFFLINE])
+    offline_planned_ms = planned.intersect(offline).total
 
     ep = _episodes(
         seg_start, seg_end, codes, planned, micro_stop_threshold_s, history.reasons.until(now)
@@ -162,7 +171,8 @@ def compute_oee(
         for r, (n, d) in sorted(reasons.items(), key=lambda kv: (-kv[1][1], kv[0] or ""))
     ]
 
-    counts = _counts(history, machine, start, end, now, flags)
+    gaps = offline.select_longer(micro_stop_threshold_s * 1000)
+    counts = _counts(history, machine, start, end, now, flags, gaps)
     result = OeeResult(
         machine=history.machine,
         start=start,
@@ -180,6 +190,7 @@ def compute_oee(
         reasons=reason_rows,
         flags=flags,
         episodes=ep.select(touch),
+        observed_s=(planned_ms - offline_planned_ms) / 1000,
     )
     perf = result.performance
     if perf is not None and perf > 1.0 + 1e-9:
@@ -265,10 +276,24 @@ class _Counts:
     ideal_s: float | None
 
 
-def _deltas_in(series: Series, wrap: int | None, start: int, end: int) -> tuple[np.ndarray, ...]:
+def _deltas_in(
+    series: Series, wrap: int | None, start: int, end: int, gaps: IntervalSet
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Times and deltas of the counter's samples in the window, and whether one of them
+    follows an unobserved gap (`counts_across_gap`: the units of the gap land at that sample)."""
     deltas = counter_deltas(series.values.astype(np.int64), wrap)
     inside = (series.ts >= start) & (series.ts < end)
-    return series.ts[inside], deltas[inside]
+    idx = np.flatnonzero(inside & (deltas != 0))
+    idx = idx[idx > 0]
+    across = False
+    if idx.size and len(gaps):
+        prev, cur = series.ts[idx - 1], series.ts[idx]
+        # Gaps are sorted and disjoint: those starting before `cur` less those ended by `prev`.
+        between = np.searchsorted(gaps.starts, cur, "left") - np.searchsorted(
+            gaps.ends, prev, "right"
+        )
+        across = bool(np.any(between > 0))
+    return series.ts[inside], deltas[inside], across
 
 
 def _counts(
@@ -278,12 +303,16 @@ def _counts(
     end: int,
     now: int,
     flags: list[str],
+    gaps: IntervalSet,
 ) -> _Counts:
-    present = {
-        sig: _deltas_in(s.until(now), machine.wrap_of(sig), start, end)
+    found = {
+        sig: _deltas_in(s.until(now), machine.wrap_of(sig), start, end, gaps)
         for sig, s in history.counters.items()
         if len(s)
     }
+    if any(across for _, _, across in found.values()):
+        flags.append("counts_across_gap")
+    present = {sig: (ts, d) for sig, (ts, d, _) in found.items()}
     sums = {sig: int(d.sum()) for sig, (_, d) in present.items()}
     t, g, s = (sums.get(k) for k in ("count_total", "count_good", "count_scrap"))
     if t is not None and g is not None and s is not None and t != g + s:

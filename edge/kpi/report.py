@@ -6,7 +6,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge.domain.samples import from_ms
-from edge.i18n import Lang, t
+from edge.i18n import TEXT, Lang, t
 from edge.kpi.oee import OeeResult
 
 
@@ -38,6 +38,8 @@ def to_json(r: OeeResult, tz: ZoneInfo) -> dict[str, Any]:
         "ideal_s": _r(r.ideal_s),
         "losses_s": r.losses_s,
         "reasons": r.reasons,
+        "coverage": _r(r.coverage),
+        "energy": None,  # DOMAIN.md §8, with the energy issue
         "flags": r.flags,
     }
     if r.dialect == "iso":
@@ -63,6 +65,12 @@ def _n(x: int | None) -> str:
     return "–" if x is None else f"{x:,}"
 
 
+def flag_text(flag: str, lang: Lang = "en") -> str:
+    """A flag with what it means, where the table has words for it."""
+    key = f"flag.{flag.split(':', 1)[0]}"
+    return f"{flag} ({t(key, lang)})" if key in TEXT else flag
+
+
 def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> str:
     """One row per machine, then each machine's losses, reasons and notes."""
     if not results:
@@ -79,6 +87,7 @@ def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> s
         t("small_stops", lang),
         t("good", lang),
         t("scrap", lang),
+        t("coverage", lang),
     ]
     rows = [
         [
@@ -92,6 +101,7 @@ def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> s
             duration(r.small_stop_s),
             _n(r.good),
             _n(r.scrap),
+            percent(r.coverage),
         ]
         for r in results
     ]
@@ -101,6 +111,7 @@ def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> s
         f"{t('window', lang)}: {local_iso(first.start, tz)} → {local_iso(first.end, tz)}"
         f" ({tz.key})",
         f"A = {t('availability', lang)}, {head[3]} = {t(perf_key, lang)}, Q = {t('quality', lang)}",
+        f"{t('coverage', lang)} = {t('coverage.help', lang)}",
         "",
     ]
     for i, row in enumerate([head, *rows]):
@@ -124,7 +135,7 @@ def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> s
             ]
             extra.append(f"  {t('reasons', lang)}: " + ", ".join(top))
         if r.flags:
-            extra.append(f"  {t('flags', lang)}: " + ", ".join(r.flags))
+            extra.append(f"  {t('flags', lang)}: " + ", ".join(flag_text(f, lang) for f in r.flags))
         if extra:
             lines += ["", r.machine, *extra]
     return "\n".join(lines)
