@@ -125,6 +125,7 @@ def figures(r: OeeResult, iso: OeeResult) -> dict[str, Any]:
         "good": r.good,
         "scrap": r.scrap,
         "planned_min": round(r.planned_s / 60, 2),
+        "coverage_pct": pct(r.coverage),
         "loss_min": {k: round(v / 60, 2) for k, v in r.losses_s.items()},
         "small_stop_min": round(r.small_stop_s / 60, 2),
         "top_reasons": [
@@ -265,8 +266,9 @@ def compare(
     for label, w in key["windows"].items():
         for m, f in w["machines"].items():
             r = results[label][m]
-            for k in ("availability", "performance", "quality", "oee"):
-                want = f["classic"][k]
+            wanted = {**f["classic"], "coverage": f.get("coverage_pct")}
+            for k in ("availability", "performance", "quality", "oee", "coverage"):
+                want = wanted[k]
                 got = getattr(r, k)
                 got = None if got is None else 100 * got
                 if (want is None) != (got is None) or (

@@ -203,7 +203,13 @@ def run_check(args: argparse.Namespace) -> int:
                         label: {
                             m: {
                                 k: None if getattr(r, k) is None else round(100 * getattr(r, k), 2)
-                                for k in ("availability", "performance", "quality", "oee")
+                                for k in (
+                                    "availability",
+                                    "performance",
+                                    "quality",
+                                    "oee",
+                                    "coverage",
+                                )
                             }
                             | {"total": r.total, "good": r.good, "scrap": r.scrap}
                             for m, r in per.items()
