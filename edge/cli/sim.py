@@ -69,6 +69,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="stop after this much wall-clock time",
     )
     p.add_argument(
+        "--history",
+        type=duration_arg,
+        metavar="D",
+        help="simulate this much time before --start at full speed first (truth included), "
+        "so the faces serve values as old as a real PLC's: a state unchanged for an hour "
+        "carries an hour-old timestamp",
+    )
+    p.add_argument(
         "--paused",
         action="store_true",
         help="start with the clock paused (SIGUSR1 starts it): lets a gateway "
@@ -160,8 +168,16 @@ def run(args: argparse.Namespace) -> int:
             opcua_password=os.environ.get("FIELDLAB_SIM_OPCUA_PASSWORD"),
             enabled={f.strip() for f in args.faces.split(",")},
         )
+    live_start = start_ms if start_ms is not None else to_ms(scenario.start_datetime())
+    history = args.history or 0
     sim = Simulation(
-        scenario, seed=args.seed, speed=args.speed, start_ms=start_ms, truth=args.truth, faces=faces
+        scenario,
+        seed=args.seed,
+        speed=math.inf if history else args.speed,
+        start_ms=live_start - history,
+        truth=args.truth,
+        faces=faces,
+        step_ms=600_000 if history else 10_000,
     )
     if args.site_out:
         args.site_out.write_text(site_yaml(scenario), encoding="utf-8")
@@ -180,6 +196,10 @@ async def _serve(sim, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
         loop.add_signal_handler(
             signal.SIGUSR1, lambda: sim.resume() if sim.clock.paused else sim.pause()
         )
+    live_start = sim.start_ms + (args.history or 0)
+    if args.history:
+        await sim.run(sim_until=live_start)  # before the faces start: they start primed
+        sim.go_live(args.speed)
     if args.paused:
         sim.pause()
     try:
@@ -192,7 +212,7 @@ async def _serve(sim, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
     speed = "max" if math.isinf(sim.clock.speed) else f"{sim.clock.speed:g}×"
     print(
         f"fieldlab sim: {len(sim.machines)} machines, seed {sim.seed}, speed {speed}, "
-        f"simulated start {from_ms(sim.start_ms).astimezone(tz).isoformat()}",
+        f"simulated start {from_ms(live_start).astimezone(tz).isoformat()}",
         flush=True,
     )
     for mid, spec in sim.scenario.machines.items():
@@ -204,7 +224,7 @@ async def _serve(sim, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
     if args.site_out:
         print(f"  site    {args.site_out}")
     sys.stdout.flush()
-    until = sim.start_ms + args.duration if args.duration else None
+    until = live_start + args.duration if args.duration else None
     status = None if args.quiet else asyncio.create_task(_status(sim))
     try:
         await sim.run(sim_until=until, wall_seconds=args.wall / 1000 if args.wall else None)

@@ -73,6 +73,12 @@ class SourceClock:
         self.last_ts: int | None = None
 
     def observe(self, ts: int, wall: float | None = None) -> None:
+        """A time the source stamped just now (a live change, a read's time, the server's
+        clock). A value stamped with its last change (a state unchanged for an hour) says
+        nothing about the source's now: times not newer than the newest seen are ignored, so
+        connectors observe the source's clock first when they read current values."""
+        if self.last_ts is not None and ts <= self.last_ts:
+            return
         wall = time.monotonic() if wall is None else wall
         if self._anchor is not None and wall - self._anchor[0] >= 2.0:
             rate = (ts - self._anchor[1]) / 1000 / (wall - self._anchor[0])
@@ -81,7 +87,7 @@ class SourceClock:
             self._anchor = (wall, ts)
         elif self._anchor is None:
             self._anchor = (wall, ts)
-        self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
+        self.last_ts = ts
 
     def now(self, wall: float | None = None) -> int:
         wall = time.monotonic() if wall is None else wall

@@ -267,7 +267,9 @@ class OpcUaConnector:
                 backoff.reset()
                 for m in self.machines:
                     self._mapper.forget(m)
-                await self._read_all(client, nodes, per_read, ctx, now=await _server_now(client))
+                now = await _server_now(client)
+                ctx.clock.observe(now)  # before the values: theirs are times of last change
+                await self._read_all(client, nodes, per_read, ctx, now=now)
                 ctx.back(self.machines)
                 if self.cfg.mode == "subscribe":
                     await self._subscribe_loop(client, nodes, per_call, ctx)

@@ -17,6 +17,7 @@ from edge.domain.samples import Sample
 from edge.gateway.config import GatewayConfig, SqliteSinkConfig
 from edge.gateway.contact import ContactGuard
 from edge.gateway.http import HttpServer, prometheus
+from edge.gateway.observed import ObservedFile
 from edge.gateway.pipeline import Pipeline
 from edge.sinks.base import Sink
 from edge.sinks.influxdb import InfluxConfig, InfluxSink
@@ -38,6 +39,7 @@ class Gateway:
         self.sinks: list[Sink] = []
         self.reader: Store | None = None
         self.contact = ContactGuard()
+        self.observed = ObservedFile(self.data_dir / "observed.json")
         self.pipeline: Pipeline | None = None
         self.http: HttpServer | None = None
         self._stop = asyncio.Event()
@@ -91,9 +93,10 @@ class Gateway:
         return seen
 
     def _close_gaps(self) -> list[Sample]:
-        """At start: a machine whose last state is not `offline` has been unobserved since its
-        last sample; close that gap with `offline` (DOMAIN.md §3). The last sample is the
-        newest in the store or still in a sink's queue (an InfluxDB outage during a crash).
+        """At start: a machine whose last state is not `offline` has been unobserved since it
+        was last observed; close that gap with `offline` (DOMAIN.md §3). That is the newest of
+        its last sample in the store, in a sink's queue (an InfluxDB outage during a crash) and
+        in the observed file (a machine that held its values while the gateway watched).
         Every machine's newest `offline`, written now or before, is noted in the contact
         guard, so values read when contact returns land after it."""
         newest: dict[str, tuple[int, int | None, str | None]] = {}
@@ -115,6 +118,8 @@ class Gateway:
         for sink in self.sinks:
             for m, (ts, state_ts, state) in sink.newest().items():
                 merge(m, ts, state_ts, state)
+        for m, ts in self.observed.read().items():
+            merge(m, ts, None, None)
         out = []
         for m in self.machines():
             ts, state_ts, state = newest.get(m, (0, None, None))
@@ -134,6 +139,7 @@ class Gateway:
         if gaps:
             await asyncio.to_thread(self.pipeline.commit, gaps, [])
         tasks = [asyncio.create_task(self.pipeline.run(), name="pipeline")]
+        tasks.append(asyncio.create_task(self._note_observed(), name="observed"))
         tasks += [asyncio.create_task(s.run(), name=f"sink {s.name}") for s in self.sinks]
         conn_tasks = [
             asyncio.create_task(self._supervise(c, ctx), name=f"source {c.name}")
@@ -181,6 +187,20 @@ class Gateway:
                     s.close()
             with contextlib.suppress(Exception):
                 self.reader.close()
+
+    async def _note_observed(self, every_s: float = 5.0) -> None:
+        """Write, per machine in contact, the source's time now (observed.py says why)."""
+        while True:
+            await asyncio.sleep(every_s)
+            seen = self.observed.read()
+            for c, ctx in zip(self.connectors, self.contexts, strict=True):
+                if ctx.health.state != "connected" or ctx.clock.last_ts is None:
+                    continue
+                now = ctx.clock.now()
+                for m in c.machines:
+                    if m not in ctx.health.machines_offline:
+                        seen[m] = max(now, seen.get(m, now))
+            await asyncio.to_thread(self.observed.write, seen)
 
     async def _flush_sinks(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
