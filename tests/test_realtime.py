@@ -288,3 +288,72 @@ def test_cut_proxy_cuts_and_restores():
     finally:
         proxy.close()
         server.close()
+
+
+def _publish(port: int, topic: str, payload: dict, retain: bool) -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{time.monotonic_ns()}")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    client.publish(topic, json.dumps(payload), qos=1, retain=retain).wait_for_publish(5)
+    client.disconnect()
+    client.loop_stop()
+
+
+def test_mqtt_retained_state_an_hour_old_is_the_state_now_after_restarts(tmp_path: Path):
+    """A retained state is as old as its ts says: after the gateway's `offline` (a clean stop,
+    a SIGKILL) it is written at the instant contact returned, not an hour back."""
+    http = free_port()
+    db = tmp_path / "gateway.db"
+    hour_ago = int(time.time() * 1000) - 3_600_000
+    with mosquitto() as port:
+        _publish(port, "fieldlab/t/a/mq-1/state", {"ts": hour_ago, "value": "running"}, True)
+        site = tmp_path / "site.yaml"
+        site.write_text(
+            json.dumps(
+                {
+                    "store": "sqlite:///gateway.db",
+                    "gateway": {"http": {"port": http}},
+                    "sources": [
+                        {
+                            "type": "mqtt",
+                            "url": f"mqtt://127.0.0.1:{port}",
+                            "client_id": "retained-test",
+                            "machines": {"mq-1": {}},
+                        }
+                    ],
+                }
+            )
+        )
+
+        def gateway_with_live_value() -> Process:
+            gw = Process("gateway", "-c", str(site), cwd=tmp_path)
+            wait_connected(http, 30)
+            now = int(time.time() * 1000)
+            _publish(port, "fieldlab/t/a/mq-1/temp_c", {"ts": now, "value": 21.5}, False)
+            for _ in range(100):
+                with SqliteStore(db, readonly=True) as store:
+                    if any(s.signal == "temp_c" and s.ts == now for s in store.latest("mq-1")):
+                        return gw
+                time.sleep(0.1)
+            raise AssertionError("the live value did not arrive: " + gw.output)
+
+        gw = gateway_with_live_value()
+        assert store_state(db, "mq-1") == (hour_ago, "running")  # first contact: as it is
+        assert gw.stop() == 0
+        assert store_state(db, "mq-1")[1] == "offline"
+        stopped = store_state(db, "mq-1")[0]
+        time.sleep(1)
+        for when in ("after a clean stop", "after SIGKILL"):
+            gw = gateway_with_live_value()
+            ts, state = store_state(db, "mq-1")
+            assert state == "running", when
+            assert ts > stopped and abs(ts - time.time() * 1000) < 10_000, when
+            stopped = ts
+            if when == "after a clean stop":
+                gw.proc.kill()
+            gw.stop()
+            time.sleep(1)
+        assert "Traceback" not in gw.output, gw.output

@@ -1,0 +1,171 @@
+"""The InfluxDB-only gateway (the compose server's shape: an InfluxDB sink and `store:` on that
+InfluxDB, no SQLite): SIGKILLed and restarted, it closes the gap with `offline` in InfluxDB at
+the instant it last observed the machine; a malformed payload reaches InfluxDB's `_rejected`
+through the durable queue and shows on the dashboard's data-quality page; no private SQLite
+store of samples is left beside it. Against Debian's InfluxDB 1.6 always, and InfluxDB 2.x/3.x
+when FIELDLAB_TEST_INFLUXDB2_URL and _TOKEN name a server."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from streamlit.testing.v1 import AppTest
+
+from edge.store import open_store
+from edge.store.influxdb import InfluxStore
+from tests.services import Process, free_port, influxdb, mosquitto
+from tests.sim_gateway import wait_connected
+
+PAGES = Path(__file__).resolve().parent.parent / "dashboards" / "pages"
+INFLUX2 = {k: os.environ.get(f"FIELDLAB_TEST_INFLUXDB2_{k}") for k in ("URL", "TOKEN", "ORG")}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(params=["influxdb1", "influxdb2"])
+def influx(request: pytest.FixtureRequest) -> Iterator[tuple[str, dict]]:
+    """(store URL, sink config) of a fresh database or bucket."""
+    if request.param == "influxdb1":
+        with influxdb() as port:
+            sink = {"type": "influxdb", "api": "v1", "url": f"http://127.0.0.1:{port}"}
+            yield f"influxdb://127.0.0.1:{port}/fieldlab", {**sink, "database": "fieldlab"}
+        return
+    if not (INFLUX2["URL"] and INFLUX2["TOKEN"]):
+        pytest.skip("InfluxDB 2.x/3.x: set FIELDLAB_TEST_INFLUXDB2_URL and _TOKEN to run")
+    from influxdb_client import InfluxDBClient
+
+    org, bucket = INFLUX2["ORG"] or "fieldlab", f"t{uuid.uuid4().hex[:12]}"
+    client = InfluxDBClient(url=INFLUX2["URL"], token=INFLUX2["TOKEN"], org=org)
+    created = client.buckets_api().create_bucket(bucket_name=bucket, org=org)
+    os.environ["FIELDLAB_TEST_INFLUXDB2_TOKEN_"] = INFLUX2["TOKEN"]
+    host = INFLUX2["URL"].split("://", 1)[1]
+    tls = "&tls=1" if INFLUX2["URL"].startswith("https") else ""
+    sink = {
+        "type": "influxdb",
+        "api": "v2",
+        "url": INFLUX2["URL"],
+        "org": org,
+        "bucket": bucket,
+        "token_env": "FIELDLAB_TEST_INFLUXDB2_TOKEN_",
+    }
+    try:
+        yield (
+            f"influxdb2://{host}/{bucket}?org={org}&token_env=FIELDLAB_TEST_INFLUXDB2_TOKEN_{tls}",
+            sink,
+        )
+    finally:
+        client.buckets_api().delete_bucket(created)
+        client.close()
+
+
+def _publish(port: int, topic: str, payload: bytes) -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"p-{uuid.uuid4().hex[:8]}")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    client.publish(topic, payload, qos=1).wait_for_publish(5)
+    client.disconnect()
+    client.loop_stop()
+
+
+def _states(store: InfluxStore) -> list[tuple[int, str]]:
+    s = store.read("mq-1", "state", 0, 4_102_444_800_000)  # 2100: InfluxDB ends in 2262
+    return list(zip(s.ts.tolist(), [str(v) for v in s.values], strict=True))
+
+
+def _wait(check, what: str, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_influxdb_only_gateway_closes_gaps_and_keeps_rejects_in_influxdb(
+    tmp_path: Path, influx: tuple[str, dict], monkeypatch: pytest.MonkeyPatch
+):
+    store_url, sink = influx
+    http = free_port()
+    with mosquitto() as port:
+        site = tmp_path / "site.yaml"
+        site.write_text(
+            yaml.safe_dump(
+                {
+                    "store": store_url,
+                    "machines": {"mq-1": {"ideal_cycle_time_s": 1}},
+                    "sources": [
+                        {
+                            "type": "mqtt",
+                            "url": f"mqtt://127.0.0.1:{port}",
+                            "client_id": "influx-only",
+                            "machines": {"mq-1": {}},
+                        }
+                    ],
+                    "sinks": [{**sink, "queue": {"path": "queue.db"}}],
+                    "gateway": {"http": {"port": http}},
+                }
+            )
+        )
+        store = open_store(store_url)
+        assert isinstance(store, InfluxStore)
+
+        def live(signal: str, value: object) -> int:
+            ts = int(time.time() * 1000)
+            _publish(
+                port, f"fieldlab/t/a/mq-1/{signal}", json.dumps({"ts": ts, "value": value}).encode()
+            )
+            return ts
+
+        gw = Process("gateway", "-c", str(site), cwd=tmp_path)
+        wait_connected(http)
+        live("state", "running")
+        last = live("count_total", 10)
+        _wait(lambda: any(s.ts == last for s in store.latest("mq-1")), "the count in InfluxDB")
+        gw.proc.kill()  # no offline at a crash
+        gw.stop()
+        killed = int(time.time() * 1000)
+        assert _states(store)[-1][1] == "running"
+
+        gw = Process("gateway", "-c", str(site), cwd=tmp_path)
+        wait_connected(http)
+        # The gap is closed in InfluxDB, at the instant the machine was last observed.
+        _wait(lambda: _states(store)[-1][1] == "offline", "offline in InfluxDB")
+        offline_ts = _states(store)[-1][0]
+        assert last + 1 <= offline_ts <= killed + 1, (last, offline_ts, killed)
+        # A malformed payload: kept in InfluxDB's _rejected with its reason; the rest flows.
+        _publish(port, "fieldlab/t/a/mq-1/state", b"{not json")
+        back = live("state", "idle")
+        _wait(lambda: store.rejected_count() >= 1, "the rejected payload in InfluxDB")
+        _wait(lambda: _states(store)[-1] == (back, "idle"), "the state after it")
+        rejected = store.rejected(10)
+        assert any("not valid JSON" in r.reason and "{not json" in r.payload for r in rejected)
+        assert gw.stop() == 0
+        assert "Traceback" not in gw.output, gw.output
+
+        # No private store of samples beside the gateway: the queue and observed.json only.
+        assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".db") == ["queue.db"]
+
+        # The dashboard's data-quality page, reading that InfluxDB, shows the rejected payload.
+        monkeypatch.setenv("FIELDLAB_CONFIG", str(site))
+        monkeypatch.setenv("FIELDLAB_LANG", "en")
+        main = sys.modules["__main__"]
+        try:
+            at = AppTest.from_file(str(PAGES / "quality.py"), default_timeout=60).run()
+        finally:
+            sys.modules["__main__"] = main  # AppTest leaves the page as __main__
+        assert not at.exception, [e.value for e in at.exception]
+        assert any(m.value == "1" or m.value.startswith("1") for m in at.metric), [
+            m.value for m in at.metric
+        ]
+        shown = "\n".join(df.value.to_csv() for df in at.dataframe)
+        assert "not valid JSON" in shown and "mq-1/state" in shown
