@@ -20,6 +20,7 @@ from edge.broker import EmbeddedBroker, broker_answers
 from edge.cli.ingest import ingest_file
 from edge.gateway.config import load_gateway_config
 from edge.gateway.run import Gateway
+from edge.domain.samples import format_ts
 from edge.store import SqliteStore
 from simulators.gateway_site import gateway_site_yaml
 from simulators.runner import FaceSettings, Simulation
@@ -77,6 +78,7 @@ class LocalStack:
     sim: Simulation | None = None
     gateway: Gateway | None = None
     broker: EmbeddedBroker | None = None
+    live_start: int | None = None  # simulated ms where history ends and live time begins
     _gw_task: asyncio.Task[None] | None = None
     _dash: subprocess.Popen[bytes] | None = None
 
@@ -125,6 +127,7 @@ class LocalStack:
         live_start = self.start_ms
         if live_start is None:
             live_start = Simulation(self.scenario).start_ms
+        self.live_start = live_start
         truth = self.workdir / "truth.jsonl"
         self.sim = Simulation(
             self.scenario,
@@ -187,6 +190,9 @@ class LocalStack:
             f"mqtt       {self.mqtt_url}{' (embedded)' if self.broker else ''}",
         ]
         lines += [f"simulator  {e}" for e in (self.sim.endpoints() if self.sim else [])]
+        if self.live_start is not None:
+            speed = "max" if math.isinf(self.speed) else f"{self.speed:g}×"
+            lines.append(f"live from  {format_ts(self.live_start)} (simulated time, {speed})")
         lines += [
             f"site       {self.site_path}",
             f"store      sqlite:///{self.db_path}",
