@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import math
 import multiprocessing as mp
+import os
 import re
 import struct
 import time
 from dataclasses import dataclass
 
 from edge.domain.samples import to_ms
+from edge.process import watch_parent
 
 
 @dataclass(frozen=True)
@@ -142,8 +144,17 @@ SERVERS = {"opcua": _opcua, "modbus": _modbus, "mqtt": _mqtt}
 
 
 def _worker(
-    face: str, first: int, count: int, spec: LoadSpec, host: str, port: int, seconds: float | None
+    face: str,
+    first: int,
+    count: int,
+    spec: LoadSpec,
+    host: str,
+    port: int,
+    seconds: float | None,
+    parent: int,
 ) -> None:
+    watch_parent(parent)  # a SIGKILLed `fieldlab sim --load` leaves no server behind
+
     async def main() -> None:
         import logging
         import signal
@@ -182,7 +193,16 @@ def start_load(
             break
         p = ctx.Process(
             target=_worker,
-            args=(face, first, count, spec, host, port if face == "mqtt" else port + i, seconds),
+            args=(
+                face,
+                first,
+                count,
+                spec,
+                host,
+                port if face == "mqtt" else port + i,
+                seconds,
+                os.getpid(),
+            ),
             daemon=True,
         )
         p.start()

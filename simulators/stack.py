@@ -18,9 +18,10 @@ from pathlib import Path
 
 from edge.broker import EmbeddedBroker, broker_answers
 from edge.cli.ingest import ingest_file
+from edge.domain.samples import format_ts
 from edge.gateway.config import load_gateway_config
 from edge.gateway.run import Gateway
-from edge.domain.samples import format_ts
+from edge.process import spawn, stop
 from edge.store import SqliteStore
 from simulators.gateway_site import gateway_site_yaml
 from simulators.runner import FaceSettings, Simulation
@@ -172,7 +173,7 @@ class LocalStack:
     def _start_dashboard(self) -> None:
         from edge.cli.dashboard import command, environment
 
-        self._dash = subprocess.Popen(
+        self._dash = spawn(
             command(self.site_path, self.ports.dashboard, "127.0.0.1"),
             env=environment(self.site_path, None, self.lang),
             stdout=subprocess.DEVNULL,
@@ -237,8 +238,4 @@ class LocalStack:
         if self.broker is not None:
             await self.broker.stop()
         if self._dash is not None:
-            self._dash.terminate()
-            try:
-                self._dash.wait(10)
-            except subprocess.TimeoutExpired:
-                self._dash.kill()
+            stop(self._dash)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
+import signal
 import sys
 from pathlib import Path
+
+from edge.process import spawn, stop
 
 HELP = "Open the OEE dashboard (Streamlit) on the site's store."
 EPILOG = """\
@@ -37,7 +39,7 @@ def command(config: Path, port: int, address: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "streamlit",
+        "edge.cli.streamlit_child",
         "run",
         str(app),
         "--server.port",
@@ -67,12 +69,17 @@ def run(args: argparse.Namespace) -> int:
 
     load_site_config(args.config)  # a clear error here, not a traceback in the browser
     print(f"fieldlab dashboard: http://{args.address}:{args.port}  (Ctrl-C stops)", flush=True)
-    proc = subprocess.Popen(
+    proc = spawn(
         command(args.config, args.port, args.address),
         env=environment(args.config, args.store, args.lang),
     )
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops the server as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, terminate)
     try:
         return proc.wait()
     except KeyboardInterrupt:
-        proc.terminate()
-        return proc.wait()
+        stop(proc)
+        return 0

@@ -1,0 +1,135 @@
+"""Every command that starts children stops them: SIGTERM and SIGINT stop the whole tree within
+a few seconds, and a SIGKILLed parent leaves no child serving (the child watches its parent).
+Read from the process tree in /proc, as a user would see it in `ps`."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from edge.process import PARENT_ENV
+from simulators.stack import free_port
+from tests.services import Process, _descendants, listening
+
+pytestmark = pytest.mark.slow
+
+SITE = "timezone: Europe/Amsterdam\nstore: sqlite:///fieldlab.db\n"
+
+
+def _alive(pids: list[int]) -> list[int]:
+    out = []
+    for p in pids:
+        try:
+            state = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":  # a zombie has stopped; its parent only has not reaped it
+            out.append(p)
+    return out
+
+
+def _wait_gone(pids: list[int], timeout: float) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while (left := _alive(pids)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+def _tree_once_serving(proc: Process, expect_children: int, timeout: float = 60) -> list[int]:
+    """The command's descendants once it has started them all and they listen."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        kids = _descendants(proc.proc.pid)[1:]
+        if len(kids) >= expect_children and listening(proc.proc.pid):
+            return kids
+        time.sleep(0.3)
+    raise AssertionError(f"children not up: {_descendants(proc.proc.pid)}\n{proc.output}")
+
+
+def _dashboard(tmp_path: Path) -> tuple[Process, int]:
+    (tmp_path / "site.yaml").write_text(SITE)
+    port = free_port()
+    proc = Process("dashboard", "-c", str(tmp_path / "site.yaml"), "--port", str(port))
+    return proc, port
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_dashboard_stops_its_server_on_sigterm_and_sigint(tmp_path: Path, sig: int):
+    proc, port = _dashboard(tmp_path)
+    kids = _tree_once_serving(proc, 1)
+    proc.signal(sig)
+    assert proc.proc.wait(10) is not None
+    assert not _wait_gone(kids, 5), "the Streamlit server outlived `fieldlab dashboard`"
+    proc.stop()
+
+
+def test_dashboard_server_stops_when_its_parent_is_killed(tmp_path: Path):
+    proc, port = _dashboard(tmp_path)
+    kids = _tree_once_serving(proc, 1)
+    proc.signal(signal.SIGKILL)
+    proc.stop()
+    assert not _wait_gone(kids, 10), "the Streamlit server kept serving after a SIGKILL"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_demo_leaves_no_child(tmp_path: Path, sig: int):
+    demo = Process("demo", "--workdir", str(tmp_path), "--no-browser", "--history", "1h")
+    demo.wait_for("fieldlab demo: ready in", 60)
+    kids = _tree_once_serving(demo, 1)
+    demo.signal(sig)
+    if sig != signal.SIGKILL:
+        assert demo.proc.wait(30) == 0, demo.output
+    demo.stop()
+    assert not _wait_gone(kids, 10), f"children left after {signal.Signals(sig).name}"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_recipe_run_leaves_no_child(tmp_path: Path, sig: int):
+    run = Process("recipe", "run", "eerste-stap", "--workdir", str(tmp_path), "--no-browser")
+    run.wait_for("dashboard", 90)
+    kids = _tree_once_serving(run, 1)
+    run.signal(sig)
+    run.stop()
+    assert not _wait_gone(kids, 10), f"children left after {signal.Signals(sig).name}"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_sim_load_processes_stop_with_their_parent(sig: int):
+    port = free_port()
+    sim = Process(
+        "sim",
+        "--load",
+        "4x2@1",
+        "--faces",
+        "modbus",
+        "--processes",
+        "2",
+        "--modbus-port",
+        str(port),
+    )
+    sim.wait_for("processes from", 30)
+    kids = _tree_once_serving(sim, 2)
+    sim.signal(sig)
+    sim.stop()
+    assert not _wait_gone(kids, 10), f"load processes left after {signal.Signals(sig).name}"
+
+
+def test_children_learn_their_parent_from_the_environment():
+    """`spawn` hands the parent's pid to the child, which `watch_parent` reads."""
+    import os
+    import subprocess
+    import sys
+
+    from edge.process import spawn, stop
+
+    child = spawn(
+        [sys.executable, "-c", f"import os; print(os.environ['{PARENT_ENV}'])"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    out, _ = child.communicate(timeout=10)
+    assert out.strip() == str(os.getpid())
+    assert stop(child) == 0
