@@ -228,3 +228,64 @@ def test_influx_sink_keeps_the_newest_when_one_burst_exceeds_the_queue_cap(tmp_p
         sink.queue.ack(item[0], item[2])
     assert b"value=4999" in last  # the newest survived
     sink.close()
+
+
+# -- contact returns, the state is now (DOMAIN.md §3) ------------------------------------------
+
+
+def _stamped(guard, samples, **batch):  # type: ignore[no-untyped-def]
+    from edge.connectors.base import Batch
+
+    return [(s.ts, s.signal) for s in guard.stamp(Batch(samples, **batch)).samples]
+
+
+def test_contact_guard_writes_old_values_at_the_instant_contact_returned():
+    from edge.domain.samples import Sample
+    from edge.gateway.contact import ContactGuard
+
+    g = ContactGuard()
+    hour_old = Sample(1_000, "m", "state", "running")
+    assert _stamped(g, [hour_old]) == [(1_000, "state")]  # no offline yet: as it is
+    g.offline([Sample(5_000, "m", "state", "offline")])
+    # Contact returns at the source's 9 s: the state an hour old is written then, and so is a
+    # value that changed inside the gap; a newer one keeps its time.
+    got = _stamped(
+        g,
+        [hour_old, Sample(7_000, "m", "temp", 20.0), Sample(9_500, "m", "temp", 21.0)],
+        now=9_000,
+    )
+    assert got == [(9_000, "state"), (9_000, "temp"), (9_500, "temp")]
+    assert g.contact_at("m") == 9_000
+    # Later batches: older than contact still at contact (the subscription's first values),
+    # newer as they are; other machines are untouched.
+    assert _stamped(g, [Sample(2_000, "m", "state", "running")]) == [(9_000, "state")]
+    assert _stamped(g, [Sample(10_000, "m", "state", "idle")]) == [(10_000, "state")]
+    assert _stamped(g, [Sample(3, "other", "state", "idle")]) == [(3, "state")]
+
+
+def test_contact_guard_replays_keep_their_time_and_the_source_clock_never_goes_before_offline():
+    from edge.connectors.base import Batch
+    from edge.domain.samples import Sample
+    from edge.gateway.contact import ContactGuard
+
+    g = ContactGuard()
+    g.stamp(Batch([Sample(5_000, "m", "state", "offline")], gateway=True))
+    replay = [Sample(4_000, "m", "temp", 1.0), Sample(6_000, "m", "state", "running")]
+    assert _stamped(g, replay, keeps_time=True) == [(4_000, "temp"), (6_000, "state")]
+    # A source whose clock has not moved past the offline (a paused simulator): the state read
+    # lands on the offline's own instant and replaces it, it never goes before it.
+    assert _stamped(g, [Sample(1_000, "m", "state", "running")], now=4_000) == [(5_000, "state")]
+    # Without a `now`, the newest value of the machine in the batch stands for it.
+    g.offline([Sample(20_000, "m", "state", "offline")])
+    got = _stamped(g, [Sample(1_000, "m", "state", "idle"), Sample(25_000, "m", "temp", 2.0)])
+    assert got == [(25_000, "state"), (25_000, "temp")]
+
+
+def test_source_clock_ignores_values_stamped_with_their_last_change():
+    from edge.connectors.base import SourceClock
+
+    c = SourceClock()
+    c.observe(3_600_000, wall=100.0)  # the server's clock at contact
+    c.observe(1_000, wall=100.0)  # a state unchanged for an hour: says nothing about now
+    c.observe(3_603_000, wall=103.0)  # a live change 3 s later
+    assert c.now(wall=105.0) == 3_605_000  # 1×, anchored on the live times only

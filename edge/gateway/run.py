@@ -54,7 +54,8 @@ class Gateway:
             self.sinks.append(SqliteSink(SqliteStore(self._sqlite_path(SqliteSinkConfig()))))
         # The gateway closes gaps from the store the dashboard reads, the site's `store:` (a
         # sink writes there: config.py checks it), sharing the SQLite sink's connection.
-        site_db = self._sqlite_path(SqliteSinkConfig())
+        sqlite_site = self.site.store.startswith("sqlite:")
+        site_db = self._sqlite_path(SqliteSinkConfig()) if sqlite_site else None
         self.reader = next(
             (s.store for s in self.sinks if isinstance(s, SqliteSink) and s.store.path == site_db),
             None,
