@@ -137,9 +137,13 @@ def test_oee_table_and_single_machine_json(workdir):
         "losses_s",
         "reasons",
     ]
+    assert list(obj)[17:] == ["coverage", "energy", "flags"]  # DOMAIN.md §7, second version
+    assert 0 <= obj["coverage"] <= 1 and obj["energy"] is None
     table = fieldlab("oee", "--from", "2026-03-02", "--to", "2026-03-03", cwd=workdir)
     assert table.returncode == 0
     assert "press-1" in table.stdout and "cnc-1" in table.stdout and "OEE" in table.stdout
+    header = next(line for line in table.stdout.splitlines() if line.startswith("machine"))
+    assert header.split()[-1] == "observed"  # the coverage column
     dutch = fieldlab(
         "oee", "--from", "2026-03-02", "--to", "2026-03-03", "--lang", "nl", cwd=workdir
     )

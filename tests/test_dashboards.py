@@ -16,10 +16,11 @@ from streamlit.testing.v1 import AppTest
 
 from edge.config import load_site_config
 from edge.domain.calendar import Calendar
+from edge.domain.samples import Sample
 from edge.kpi.report import percent
 from edge.store import SqliteStore
 from simulators.synthetic import Profile, synthetic_samples
-from tests.helpers import local
+from tests.helpers import MIN, local
 
 PAGES = Path(__file__).resolve().parent.parent / "dashboards" / "pages"
 SITE = """\
@@ -179,3 +180,30 @@ def test_unreachable_store_is_a_clear_message(tmp_path, monkeypatch):
     assert not at.exception
     assert "The data store cannot be read" in at.error[0].value
     assert "unreachable" in at.error[0].value
+
+
+def test_tiles_and_machine_page_say_when_time_was_unobserved(tmp_path, monkeypatch):
+    """A machine unobserved for an hour of its shift whose units arrive after the gap: the tile
+    shows the coverage and why P may look high; the machine page the coverage and the flag."""
+    (tmp_path / "site.yaml").write_text(SITE)
+    t0 = local("2026-03-02 06:00")
+    samples = [Sample(t0, "press-1", "state", "running"), Sample(t0, "press-1", "count_total", 0)]
+    samples += [
+        Sample(t0 + 60 * MIN, "press-1", "state", "offline"),
+        Sample(t0 + 120 * MIN, "press-1", "state", "running"),
+    ]
+    samples += [
+        Sample(t0 + i * MIN, "press-1", "count_total", 3 * i)
+        for i in range(1, 480)
+        if not 60 < i < 120
+    ]
+    with SqliteStore(tmp_path / "fieldlab.db") as store:
+        store.write(samples)
+    monkeypatch.setenv("FIELDLAB_CONFIG", str(tmp_path / "site.yaml"))
+    monkeypatch.setenv("FIELDLAB_LANG", "en")
+    at = page("overview")
+    captions = " ".join(c.value for c in at.caption)
+    assert "observed" in captions and "counts_across_gap" in captions, captions
+    at = page("machine")
+    captions = " ".join(c.value for c in at.caption)
+    assert "observed:" in captions and "counts_across_gap (units made while unobserved" in captions
