@@ -6,8 +6,8 @@ COPY edge ./edge
 COPY simulators ./simulators
 COPY dashboards ./dashboards
 COPY recipes ./recipes
+COPY bench ./bench
 RUN pip install --no-cache-dir . && useradd --create-home fieldlab
-ENV FIELDLAB_RECIPES=/opt/fieldlab/recipes
 USER fieldlab
 WORKDIR /data
 ENTRYPOINT ["fieldlab"]

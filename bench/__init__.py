@@ -9,20 +9,26 @@ from types import ModuleType
 # name → (module, what it measures)
 BENCHES: dict[str, tuple[str, str]] = {
     "ingest-mqtt": (
-        "bench.ingest_mqtt",
+        "fieldlab.bench.ingest_mqtt",
         "samples/s from a real Mosquitto into SQLite vs a bare paho subscriber; batched payloads",
     ),
     "modbus": (
-        "bench.modbus",
+        "fieldlab.bench.modbus",
         "requests per poll and poll time, 50 devices × 100 registers, vs one request per field",
     ),
     "opcua": (
-        "bench.opcua",
+        "fieldlab.bench.opcua",
         "notifications/s and CPU share for 10,000 monitored items vs a bare asyncua client",
     ),
-    "oee": ("bench.oee", "OEE for 20 machines × 30 days from SQLite; growth from 1 to 30 days"),
-    "dashboard": ("bench.dashboard", "overview and machine page render times on that data"),
-    "memory": ("bench.memory", "gateway RSS with 100 machines × 10 values at 1 Hz"),
+    "oee": (
+        "fieldlab.bench.oee",
+        "OEE for 20 machines × 30 days from SQLite; growth from 1 to 30 days",
+    ),
+    "dashboard": (
+        "fieldlab.bench.dashboard",
+        "overview and machine page render times on that data",
+    ),
+    "memory": ("fieldlab.bench.memory", "gateway RSS with 100 machines × 10 values at 1 Hz"),
 }
 
 

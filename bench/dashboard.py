@@ -16,11 +16,11 @@ from pathlib import Path
 from streamlit.logger import set_log_level
 from streamlit.testing.v1 import AppTest
 
-import dashboards
-from bench.base import Progress, Result
-from bench.oee import build
+import fieldlab.dashboards
+from fieldlab.bench.base import Progress, Result
+from fieldlab.bench.oee import build
 
-PAGES = Path(dashboards.__file__).resolve().parent / "pages"
+PAGES = Path(fieldlab.dashboards.__file__).resolve().parent / "pages"
 
 
 def timed(page: Path, setup) -> tuple[float, float]:  # type: ignore[no-untyped-def]

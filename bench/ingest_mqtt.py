@@ -19,10 +19,10 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bench.base import Progress, Result
-from bench.services import mosquitto
-from edge.gateway.config import parse_gateway_config
-from edge.gateway.run import Gateway
+from fieldlab.bench.base import Progress, Result
+from fieldlab.bench.services import mosquitto
+from fieldlab.gateway.config import parse_gateway_config
+from fieldlab.gateway.run import Gateway
 
 TOPIC = "fieldlab/bench/area/m{m}/v"
 

@@ -15,9 +15,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.base import Progress, Result
-from bench.services import free_port, mosquitto, wait_port
-from simulators.load import LoadSpec, start_load, stop_load
+from fieldlab.bench.base import Progress, Result
+from fieldlab.bench.services import free_port, mosquitto, wait_port
+from fieldlab.simulators.load import LoadSpec, start_load, stop_load
 
 SECONDS = 20
 
@@ -50,7 +50,7 @@ def _run(progress: Progress, tmp: Path) -> Result:
             )
         )
         gw = subprocess.Popen(
-            [sys.executable, "-m", "edge.cli.main", "gateway", "-c", str(site)],
+            [sys.executable, "-m", "fieldlab", "gateway", "-c", str(site)],
             cwd=tmp,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

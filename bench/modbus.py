@@ -14,11 +14,11 @@ import time
 
 from pymodbus.client import AsyncModbusTcpClient
 
-from bench.base import Progress, Result
-from bench.services import free_port, wait_port
-from edge.connectors.base import Batch, ConnectorContext, SourceHealth
-from edge.connectors.modbus import Config, ModbusConnector
-from simulators.load import LoadSpec, start_load, stop_load
+from fieldlab.bench.base import Progress, Result
+from fieldlab.bench.services import free_port, wait_port
+from fieldlab.connectors.base import Batch, ConnectorContext, SourceHealth
+from fieldlab.connectors.modbus import Config, ModbusConnector
+from fieldlab.simulators.load import LoadSpec, start_load, stop_load
 
 DEVICES, FIELDS, POLLS = 50, 50, 10
 

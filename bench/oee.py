@@ -15,12 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.base import Progress, Result
-from edge.config import parse_site_config
-from edge.domain.calendar import Calendar
-from edge.kpi.query import store_oee
-from edge.store import SqliteStore
-from simulators.synthetic import Profile, synthetic_samples
+from fieldlab.bench.base import Progress, Result
+from fieldlab.config import parse_site_config
+from fieldlab.domain.calendar import Calendar
+from fieldlab.kpi.query import store_oee
+from fieldlab.simulators.synthetic import Profile, synthetic_samples
+from fieldlab.store import SqliteStore
 
 DAY = 86_400_000
 START = 1772406000000  # 2026-03-02T00:00+01:00, a Monday

@@ -25,9 +25,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from bench.base import Progress, Result
-from bench.services import free_port, wait_port
-from simulators.load import LoadSpec, start_load, stop_load
+from fieldlab.bench.base import Progress, Result
+from fieldlab.bench.services import free_port, wait_port
+from fieldlab.simulators.load import LoadSpec, start_load, stop_load
 
 MACHINES, VALUES, SERVERS = 100, 100, 4
 WARMUP_S, WINDOW_S = 8.0, 15.0
@@ -120,7 +120,7 @@ def _gateway(port: int, tmp: Path, progress: Progress) -> dict[str, float]:
     site = tmp / "site.yaml"
     site.write_text(json.dumps(_site(port, http)))
     gw = subprocess.Popen(
-        [sys.executable, "-m", "edge.cli.main", "gateway", "-c", str(site)],
+        [sys.executable, "-m", "fieldlab", "gateway", "-c", str(site)],
         cwd=tmp,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout too
-
-from edge.i18n import detect_lang, t  # noqa: E402
+from fieldlab.i18n import detect_lang, t
 
 st.set_page_config(page_title="fieldlab OEE", page_icon="🏭", layout="wide")
 lang = st.session_state.get("lang", detect_lang())

@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from edge.config import ConfigError, SiteConfig, load_site_config
-from edge.domain.calendar import Calendar
-from edge.domain.samples import from_ms, to_ms
-from edge.i18n import LANGS, Lang, detect_lang, t
-from edge.store import Store, StoreError
+from fieldlab.config import ConfigError, SiteConfig, load_site_config
+from fieldlab.domain.calendar import Calendar
+from fieldlab.domain.samples import from_ms, to_ms
+from fieldlab.i18n import LANGS, Lang, detect_lang, t
+from fieldlab.store import Store, StoreError
 
 PERIODS = ("current_shift", "today", "yesterday", "this_week", "custom")
 
@@ -41,7 +41,7 @@ class Context:
         return t(key, self.lang, **kw)
 
     def machines(self) -> list[str]:
-        from dashboards.data import machine_ids
+        from fieldlab.dashboards.data import machine_ids
 
         return machine_ids(self.store_url, str(self.config_path))
 
@@ -109,7 +109,7 @@ def page_setup(title_key: str) -> Context:
         st.stop()
     url = store_url(site, path)
     try:
-        from dashboards.data import newest, open_cached
+        from fieldlab.dashboards.data import newest, open_cached
 
         store = open_cached(url)
         now = newest(url)

@@ -10,13 +10,13 @@ from typing import Any
 
 import streamlit as st
 
-from edge.config import load_site_config
-from edge.domain.calendar import Calendar
-from edge.kpi.oee import OeeResult
-from edge.kpi.query import machine_ids as _machine_ids
-from edge.kpi.query import store_now, store_oee
-from edge.kpi.report import to_json
-from edge.store import open_store
+from fieldlab.config import load_site_config
+from fieldlab.domain.calendar import Calendar
+from fieldlab.kpi.oee import OeeResult
+from fieldlab.kpi.query import machine_ids as _machine_ids
+from fieldlab.kpi.query import store_now, store_oee
+from fieldlab.kpi.report import to_json
+from fieldlab.store import open_store
 
 TTL = 5
 
@@ -102,7 +102,7 @@ def rejected(url: str, limit: int = 200):  # type: ignore[no-untyped-def]
 def write_reason(url: str, machine: str, ts: int, reason: str) -> None:
     """An operator's reason for a stop: a `reason` sample at the episode's start, so it belongs
     to that episode (DOMAIN.md §2); the Pareto shows it at once."""
-    from edge.domain.samples import make_sample
+    from fieldlab.domain.samples import make_sample
 
     open_cached(url).write([make_sample(ts, machine, "reason", reason)])
     st.cache_data.clear()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
-from edge.domain.samples import Sample, SampleError, make_sample, sample_from_mapping
+from fieldlab.domain.samples import Sample, SampleError, make_sample, sample_from_mapping
 
 Format = Literal["jsonl", "csv"]
 CSV_COLUMNS = ("ts", "machine", "signal", "value")

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from edge.domain.samples import COUNTER_SIGNALS, Sample, SampleError, coerce_value
+from fieldlab.domain.samples import COUNTER_SIGNALS, Sample, SampleError, coerce_value
 
 #: PackML state numbers (ISA-TR88.00.02) to DOMAIN states.
 PACKML: dict[int, str] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from simulators.scenario import Behaviour
+from fieldlab.simulators.scenario import Behaviour
 
 
 @dataclass(frozen=True)

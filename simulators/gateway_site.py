@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 
-from simulators.archetypes import resolve
-from simulators.faces.modbus import STATE_CODES
-from simulators.faces.opcua import NAMESPACE, VARIABLES
-from simulators.scenario import Scenario
+from fieldlab.simulators.archetypes import resolve
+from fieldlab.simulators.faces.modbus import STATE_CODES
+from fieldlab.simulators.faces.opcua import NAMESPACE, VARIABLES
+from fieldlab.simulators.scenario import Scenario
 
 
 def gateway_sources(

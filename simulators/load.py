@@ -19,8 +19,8 @@ import struct
 import time
 from dataclasses import dataclass
 
-from edge.domain.samples import to_ms
-from edge.process import watch_parent
+from fieldlab.domain.samples import to_ms
+from fieldlab.process import watch_parent
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edge.domain.calendar import Calendar
-from edge.domain.intervals import IntervalSet
-from edge.domain.samples import Sample
-from simulators.archetypes import Params, resolve
-from simulators.scenario import Event, SimMachine
+from fieldlab.domain.calendar import Calendar
+from fieldlab.domain.intervals import IntervalSet
+from fieldlab.domain.samples import Sample
+from fieldlab.simulators.archetypes import Params, resolve
+from fieldlab.simulators.scenario import Event, SimMachine
 
 _WEEK = 7 * 86_400_000
 _YEAR = 365 * 86_400_000

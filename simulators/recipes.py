@@ -13,20 +13,21 @@ import json
 import math
 import os
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from edge.config.loader import ConfigError, format_validation_error
-from edge.domain.calendar import Calendar
-from edge.domain.durations import parse_duration_ms
-from edge.domain.history import histories_from_samples
-from edge.domain.samples import Sample, format_ts
-from edge.kpi.oee import OeeResult, compute_oee
-from simulators.runner import Simulation
-from simulators.scenario import Scenario
+from fieldlab.config.loader import ConfigError, format_validation_error
+from fieldlab.domain.calendar import Calendar
+from fieldlab.domain.durations import parse_duration_ms
+from fieldlab.domain.history import histories_from_samples
+from fieldlab.domain.samples import Sample, format_ts
+from fieldlab.kpi.oee import OeeResult, compute_oee
+from fieldlab.simulators.runner import Simulation
+from fieldlab.simulators.scenario import Scenario
 
 Text = dict[str, str]  # {"en": …, "nl": …}
 
@@ -54,8 +55,9 @@ class Recipe(BaseModel):
 
 
 def recipes_dir() -> Path:
+    """The recipes: package data of `fieldlab.recipes` (FIELDLAB_RECIPES: a folder of your own)."""
     env = os.environ.get("FIELDLAB_RECIPES")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "recipes"
+    return Path(env) if env else Path(str(resources.files("fieldlab.recipes")))
 
 
 def recipe_names(root: Path | None = None) -> list[str]:

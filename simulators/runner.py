@@ -10,13 +10,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge.domain.calendar import Calendar
-from edge.domain.samples import Sample, format_ts, from_ms, to_ms
-from simulators.clock import SimClock
-from simulators.faces.base import Face
-from simulators.machine import MachineModel
-from simulators.scenario import Event, Scenario
-from simulators.truth import TruthWriter
+from fieldlab.domain.calendar import Calendar
+from fieldlab.domain.samples import Sample, format_ts, from_ms, to_ms
+from fieldlab.simulators.clock import SimClock
+from fieldlab.simulators.faces.base import Face
+from fieldlab.simulators.machine import MachineModel
+from fieldlab.simulators.scenario import Event, Scenario
+from fieldlab.simulators.truth import TruthWriter
 
 log = logging.getLogger("fieldlab.sim")
 
@@ -93,15 +93,15 @@ class Simulation:
             for f in spec.faces:
                 by_face.setdefault(f, []).append(mid)
         if "opcua" in by_face and "opcua" in settings.enabled:
-            from simulators.faces.opcua import OpcUaFace
+            from fieldlab.simulators.faces.opcua import OpcUaFace
 
             faces.append(OpcUaFace(self.scenario, by_face["opcua"], settings))
         if "modbus" in by_face and "modbus" in settings.enabled:
-            from simulators.faces.modbus import ModbusFace
+            from fieldlab.simulators.faces.modbus import ModbusFace
 
             faces.append(ModbusFace(self.scenario, by_face["modbus"], settings))
         if "mqtt" in by_face and "mqtt" in settings.enabled:
-            from simulators.faces.mqtt import MqttFace
+            from fieldlab.simulators.faces.mqtt import MqttFace
 
             faces.append(MqttFace(self.scenario, by_face["mqtt"], settings))
         return faces

@@ -16,8 +16,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from edge.config.loader import ConfigError, format_validation_error
-from edge.config.site import (
+from fieldlab.config.loader import ConfigError, format_validation_error
+from fieldlab.config.site import (
     CalendarConfig,
     CounterConfig,
     MachineConfig,
@@ -25,8 +25,8 @@ from edge.config.site import (
     ProductConfig,
     SiteConfig,
 )
-from edge.domain.durations import parse_duration_ms
-from edge.domain.samples import MACHINE_RE
+from fieldlab.domain.durations import parse_duration_ms
+from fieldlab.domain.samples import MACHINE_RE
 
 Archetype = Literal["cnc", "injection_moulding", "filler", "press", "laser", "legacy_lathe"]
 Face = Literal["opcua", "modbus", "mqtt"]
@@ -202,7 +202,11 @@ class Scenario(_Strict):
 def load_scenario(path: str | Path | None = None) -> Scenario:
     """Read a scenario file; ``None`` is the kit's default scenario."""
     if path is None:
-        text = resources.files("simulators.scenarios").joinpath("default.yaml").read_text("utf-8")
+        text = (
+            resources.files("fieldlab.simulators.scenarios")
+            .joinpath("default.yaml")
+            .read_text("utf-8")
+        )
         name = "default.yaml"
     else:
         try:

@@ -16,16 +16,16 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge.broker import EmbeddedBroker, broker_answers
-from edge.cli.ingest import ingest_file
-from edge.domain.samples import format_ts
-from edge.gateway.config import load_gateway_config
-from edge.gateway.run import Gateway
-from edge.process import spawn, stop
-from edge.store import SqliteStore
-from simulators.gateway_site import gateway_site_yaml
-from simulators.runner import FaceSettings, Simulation
-from simulators.scenario import Scenario
+from fieldlab.broker import EmbeddedBroker, broker_answers
+from fieldlab.cli.ingest import ingest_file
+from fieldlab.domain.samples import format_ts
+from fieldlab.gateway.config import load_gateway_config
+from fieldlab.gateway.run import Gateway
+from fieldlab.process import spawn, stop
+from fieldlab.simulators.gateway_site import gateway_site_yaml
+from fieldlab.simulators.runner import FaceSettings, Simulation
+from fieldlab.simulators.scenario import Scenario
+from fieldlab.store import SqliteStore
 
 log = logging.getLogger("fieldlab.stack")
 
@@ -171,7 +171,7 @@ class LocalStack:
         log.warning("not every source connected: %s", states)
 
     def _start_dashboard(self) -> None:
-        from edge.cli.dashboard import command, environment
+        from fieldlab.cli.dashboard import command, environment
 
         self._dash = spawn(
             command(self.site_path, self.ports.dashboard, "127.0.0.1"),

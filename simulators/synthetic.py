@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.domain.intervals import IntervalSet
-from edge.domain.samples import Sample
+from fieldlab.domain.intervals import IntervalSet
+from fieldlab.domain.samples import Sample
 
 STOP_KINDS = ("idle", "fault", "setup", "starved")
 FAULT_REASONS = ("tool_break", "jam", "sensor", "hydraulics", "material_defect")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO
 
-from edge.domain.samples import Sample
-from edge.interchange import write_jsonl
+from fieldlab.domain.samples import Sample
+from fieldlab.interchange import write_jsonl
 
 
 class TruthWriter:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from edge.config import SiteConfig, parse_site_config
-from edge.domain.calendar import Calendar
-from edge.domain.history import MachineHistory, histories_from_samples
-from edge.domain.samples import Sample, to_ms
-from edge.kpi.oee import OeeResult, compute_oee
+from fieldlab.config import SiteConfig, parse_site_config
+from fieldlab.domain.calendar import Calendar
+from fieldlab.domain.history import MachineHistory, histories_from_samples
+from fieldlab.domain.samples import Sample, to_ms
+from fieldlab.kpi.oee import OeeResult, compute_oee
 
 AMS = ZoneInfo("Europe/Amsterdam")
 MIN = 60_000

@@ -19,8 +19,8 @@ import pytest
 
 __all__ = ["free_port", "wait_port", "mosquitto", "mosquitto_process", "require", "missing"]
 
-from bench.services import Mosquitto, find_binary, free_port, wait_port
-from bench.services import mosquitto as _mosquitto
+from fieldlab.bench.services import Mosquitto, find_binary, free_port, wait_port
+from fieldlab.bench.services import mosquitto as _mosquitto
 
 
 def missing(component: str, how: str) -> None:
@@ -59,7 +59,7 @@ class Process:
         self.lines: list[str] = []
         self._cond = threading.Condition()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "edge.cli.main", *args],
+            [sys.executable, "-m", "fieldlab", *args],
             cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from simulators.gateway_site import gateway_site_yaml
-from simulators.scenario import load_scenario
+from fieldlab.simulators.gateway_site import gateway_site_yaml
+from fieldlab.simulators.scenario import load_scenario
 from tests.services import Process, free_port
 
 START_TEXT = "2026-03-02T07:00"

@@ -1,6 +1,6 @@
 """Calendar rules (DOMAIN.md §5): shifts, midnight, DST, breaks, exceptions."""
 
-from edge.domain.calendar import Calendar
+from fieldlab.domain.calendar import Calendar
 from tests.helpers import AMS, MIN, local, site
 
 HOUR = 60 * MIN

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import load_site_config
-from edge.domain.calendar import Calendar
-from edge.domain.history import histories_from_samples
-from edge.domain.samples import Sample, format_ts
-from edge.interchange import write_jsonl
-from edge.kpi.oee import compute_oee
-from edge.kpi.report import to_json
-from edge.store import SqliteStore
-from simulators.synthetic import Profile, synthetic_samples
+from fieldlab.config import load_site_config
+from fieldlab.domain.calendar import Calendar
+from fieldlab.domain.history import histories_from_samples
+from fieldlab.domain.samples import Sample, format_ts
+from fieldlab.interchange import write_jsonl
+from fieldlab.kpi.oee import compute_oee
+from fieldlab.kpi.report import to_json
+from fieldlab.simulators.synthetic import Profile, synthetic_samples
+from fieldlab.store import SqliteStore
 from tests.helpers import local
 
 SITE = """\
@@ -40,7 +40,7 @@ machines:
 
 def fieldlab(*args: str, cwd: Path, env: dict[str, str] | None = None):
     return subprocess.run(
-        [sys.executable, "-m", "edge.cli.main", *args],
+        [sys.executable, "-m", "fieldlab", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

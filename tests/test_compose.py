@@ -61,7 +61,7 @@ def test_compose_site_file_is_a_valid_gateway_config():
         [
             sys.executable,
             "-m",
-            "edge.cli.main",
+            "fieldlab",
             "config",
             "check",
             str(ROOT / "deploy/site.compose.yaml"),

@@ -1,6 +1,6 @@
 import numpy as np
 
-from edge.domain.counters import counter_deltas
+from fieldlab.domain.counters import counter_deltas
 from tests.helpers import MIN, Machine, oee
 
 

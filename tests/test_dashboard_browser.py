@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import load_site_config
-from edge.domain.calendar import Calendar
-from edge.store import SqliteStore
-from simulators.synthetic import Profile, synthetic_samples
+from fieldlab.config import load_site_config
+from fieldlab.domain.calendar import Calendar
+from fieldlab.simulators.synthetic import Profile, synthetic_samples
+from fieldlab.store import SqliteStore
 from tests.services import Process, free_port, require, wait_port
 
 CHROMIUM_FLAGS = [

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from edge.config import load_site_config
-from edge.domain.calendar import Calendar
-from edge.domain.samples import Sample
-from edge.kpi.report import percent
-from edge.store import SqliteStore
-from simulators.synthetic import Profile, synthetic_samples
+from fieldlab.config import load_site_config
+from fieldlab.domain.calendar import Calendar
+from fieldlab.domain.samples import Sample
+from fieldlab.kpi.report import percent
+from fieldlab.simulators.synthetic import Profile, synthetic_samples
+from fieldlab.store import SqliteStore
 from tests.helpers import MIN, local
 
 PAGES = Path(__file__).resolve().parent.parent / "dashboards" / "pages"
@@ -70,7 +70,7 @@ def cli_oee(site: Path, *args: str) -> list[dict]:
         [
             sys.executable,
             "-m",
-            "edge.cli.main",
+            "fieldlab",
             "oee",
             "-c",
             str(site),

@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from simulators.scenario import load_scenario
+from fieldlab.simulators.scenario import load_scenario
 from tests.services import Process, listening
 
 
@@ -48,7 +48,7 @@ def test_demo_brings_everything_up_and_fills_the_store(tmp_path):
         [
             sys.executable,
             "-m",
-            "edge.cli.main",
+            "fieldlab",
             "oee",
             "-c",
             str(workdir / "site.yaml"),
@@ -65,7 +65,7 @@ def test_demo_brings_everything_up_and_fills_the_store(tmp_path):
         [
             sys.executable,
             "-m",
-            "edge.cli.main",
+            "fieldlab",
             "oee",
             "-c",
             str(workdir / "site.yaml"),
@@ -91,11 +91,11 @@ def test_demo_live_part_agrees_with_the_truth_and_holds_no_unscripted_offline(tm
     join the back-filled history without a gap: over the live part only, every machine's OEE
     equals the truth within 0.5 pp, and no `offline` appears that the scenario did not script
     (it scripts none)."""
-    from edge.cli.ingest import ingest_file
-    from edge.config import load_site_config
-    from edge.domain.samples import parse_ts
-    from edge.kpi.query import store_oee
-    from edge.store import SqliteStore
+    from fieldlab.cli.ingest import ingest_file
+    from fieldlab.config import load_site_config
+    from fieldlab.domain.samples import parse_ts
+    from fieldlab.kpi.query import store_oee
+    from fieldlab.store import SqliteStore
 
     workdir = tmp_path / "demo"
     with Process(

@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from edge.gateway.config import parse_gateway_config
+from fieldlab.gateway.config import parse_gateway_config
 from tests.services import free_port, mosquitto
 from tests.sim_gateway import sim_process
 
@@ -24,7 +24,7 @@ def sim():
 
 def fieldlab(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "edge.cli.main", *args],
+        [sys.executable, "-m", "fieldlab", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -260,7 +260,7 @@ def test_hung_and_slow_devices_never_delay_the_others_and_reconnect_when_back(tm
     servers behind a 300 ms proxy) and hung ones (Modbus and OPC UA ports that accept and never
     answer). The good device keeps its 200 ms poll rhythm; the slow ones keep reading; the hung
     ones are offline; when real servers take over the hung ports, both are read within 5 s."""
-    from simulators.load import LoadSpec, start_load, stop_load
+    from fieldlab.simulators.load import LoadSpec, start_load, stop_load
 
     good, slow_up, slow, hung_mb, hung_ua, slow_ua_up, slow_ua, http = (
         free_port() for _ in range(8)

@@ -22,18 +22,18 @@ from hypothesis import strategies as st
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from edge.cli.ingest import ingest_file
-from edge.config import ConfigError
-from edge.connectors.base import ConnectorContext, SourceHealth
-from edge.connectors.modbus import Config as ModbusConfig
-from edge.connectors.modbus import ModbusConnector
-from edge.connectors.modbus.codec import decode
-from edge.connectors.mqtt import Config as MqttConfig
-from edge.connectors.mqtt import MqttConnector
-from edge.connectors.opcua import Config as OpcUaConfig
-from edge.connectors.opcua import OpcUaConnector
-from edge.gateway.config import parse_gateway_config
-from edge.store import SqliteStore
+from fieldlab.cli.ingest import ingest_file
+from fieldlab.config import ConfigError
+from fieldlab.connectors.base import ConnectorContext, SourceHealth
+from fieldlab.connectors.modbus import Config as ModbusConfig
+from fieldlab.connectors.modbus import ModbusConnector
+from fieldlab.connectors.modbus.codec import decode
+from fieldlab.connectors.mqtt import Config as MqttConfig
+from fieldlab.connectors.mqtt import MqttConnector
+from fieldlab.connectors.opcua import Config as OpcUaConfig
+from fieldlab.connectors.opcua import OpcUaConnector
+from fieldlab.gateway.config import parse_gateway_config
+from fieldlab.store import SqliteStore
 
 FUZZ = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from edge.store import SqliteStore
+from fieldlab.store import SqliteStore
 from tests.services import mosquitto
 from tests.sim_gateway import sim_and_gateway
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import load_site_config
-from edge.kpi.query import store_oee
-from edge.store import SqliteStore
+from fieldlab.config import load_site_config
+from fieldlab.kpi.query import store_oee
+from fieldlab.store import SqliteStore
 from tests.helpers import MIN, local
 from tests.services import mosquitto
 from tests.sim_gateway import sim_and_gateway
@@ -32,7 +32,7 @@ def run_path(tmp: Path, mqtt_port: int, speed: str, minutes: int) -> tuple[Path,
 
 
 def compare(site_path: Path, truth: Path, minutes: int) -> dict[str, tuple]:
-    from edge.cli.ingest import ingest_file
+    from fieldlab.cli.ingest import ingest_file
 
     site = load_site_config(site_path)
     truth_db = site_path.parent / "truth.db"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pymodbus
 import yaml
 
-from edge.store import SqliteStore
+from fieldlab.store import SqliteStore
 from tests.services import Process, free_port, wait_port
 
 BIN = Path(sys.executable).parent

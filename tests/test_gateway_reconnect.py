@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from edge.config import load_site_config
-from edge.kpi.query import store_oee
-from edge.store import SqliteStore
+from fieldlab.config import load_site_config
+from fieldlab.kpi.query import store_oee
+from fieldlab.store import SqliteStore
 from tests.helpers import MIN, local
 from tests.services import mosquitto
 from tests.sim_gateway import health, sim_and_gateway
@@ -70,7 +70,7 @@ def test_faces_restarted_mid_run(tmp_path: Path):
         assert up - down < DOWN_S + 5, (source, up - down, seen)
 
     site_cfg = load_site_config(site)
-    from edge.cli.ingest import ingest_file
+    from fieldlab.cli.ingest import ingest_file
 
     with SqliteStore(tmp_path / "truth.db") as t:
         ingest_file(t, truth, quiet=True)

@@ -8,13 +8,13 @@ import struct
 
 import pytest
 
-from edge.connectors.modbus.codec import decode, encode
-from edge.connectors.modbus.planner import FieldRef, plan
-from edge.connectors.mqtt import Config as MqttConfig
-from edge.connectors.mqtt import MqttConnector
-from edge.domain.samples import SampleError
-from edge.mapping import Mapper, SignalMap
-from edge.sinks.queue import DurableQueue
+from fieldlab.connectors.modbus.codec import decode, encode
+from fieldlab.connectors.modbus.planner import FieldRef, plan
+from fieldlab.connectors.mqtt import Config as MqttConfig
+from fieldlab.connectors.mqtt import MqttConnector
+from fieldlab.domain.samples import SampleError
+from fieldlab.mapping import Mapper, SignalMap
+from fieldlab.sinks.queue import DurableQueue
 
 # value 0x11223344 as registers in each order (A = most significant byte)
 WORDS = {
@@ -210,8 +210,8 @@ def test_durable_queue_never_drops_the_batch_being_sent(tmp_path):
 def test_influx_sink_keeps_the_newest_when_one_burst_exceeds_the_queue_cap(tmp_path):
     """A broker's backlog can arrive as one batch larger than the whole cap: the sink queues it
     in parts, so drop_oldest drops the oldest points, not the burst with the newest in it."""
-    from edge.domain.samples import Sample
-    from edge.sinks.influxdb import InfluxConfig, InfluxSink
+    from fieldlab.domain.samples import Sample
+    from fieldlab.sinks.influxdb import InfluxConfig, InfluxSink
 
     cfg = InfluxConfig.model_validate(
         {"api": "v1", "queue": {"path": str(tmp_path / "q.db"), "max_mb": 0.02}}
@@ -234,14 +234,14 @@ def test_influx_sink_keeps_the_newest_when_one_burst_exceeds_the_queue_cap(tmp_p
 
 
 def _stamped(guard, samples, **batch):  # type: ignore[no-untyped-def]
-    from edge.connectors.base import Batch
+    from fieldlab.connectors.base import Batch
 
     return [(s.ts, s.signal) for s in guard.stamp(Batch(samples, **batch)).samples]
 
 
 def test_contact_guard_writes_old_values_at_the_instant_contact_returned():
-    from edge.domain.samples import Sample
-    from edge.gateway.contact import ContactGuard
+    from fieldlab.domain.samples import Sample
+    from fieldlab.gateway.contact import ContactGuard
 
     g = ContactGuard()
     hour_old = Sample(1_000, "m", "state", "running")
@@ -264,9 +264,9 @@ def test_contact_guard_writes_old_values_at_the_instant_contact_returned():
 
 
 def test_contact_guard_replays_keep_their_time_and_the_source_clock_never_goes_before_offline():
-    from edge.connectors.base import Batch
-    from edge.domain.samples import Sample
-    from edge.gateway.contact import ContactGuard
+    from fieldlab.connectors.base import Batch
+    from fieldlab.domain.samples import Sample
+    from fieldlab.gateway.contact import ContactGuard
 
     g = ContactGuard()
     g.stamp(Batch([Sample(5_000, "m", "state", "offline")], gateway=True))
@@ -282,7 +282,7 @@ def test_contact_guard_replays_keep_their_time_and_the_source_clock_never_goes_b
 
 
 def test_source_clock_ignores_values_stamped_with_their_last_change():
-    from edge.connectors.base import SourceClock
+    from fieldlab.connectors.base import SourceClock
 
     c = SourceClock()
     c.observe(3_600_000, wall=100.0)  # the server's clock at contact

@@ -19,8 +19,8 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from edge.store import open_store
-from edge.store.influxdb import InfluxStore
+from fieldlab.store import open_store
+from fieldlab.store.influxdb import InfluxStore
 from tests.services import Process, free_port, influxdb, mosquitto
 from tests.sim_gateway import wait_connected
 

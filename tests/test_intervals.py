@@ -1,6 +1,6 @@
 import numpy as np
 
-from edge.domain.intervals import IntervalSet
+from fieldlab.domain.intervals import IntervalSet
 
 
 def iv(*pairs: tuple[int, int]) -> IntervalSet:

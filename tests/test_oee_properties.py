@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge.config import SiteConfig
-from edge.domain.states import STATES
+from fieldlab.config import SiteConfig
+from fieldlab.domain.states import STATES
 from tests.helpers import SEC, Machine, local, oee, site
 
 T0 = local("2026-03-02 00:00")  # a Monday

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from edge.connectors.opcua import Pki
+from fieldlab.connectors.opcua import Pki
 from tests.services import Process, free_port
 from tests.sim_gateway import health
 

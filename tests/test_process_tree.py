@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.process import PARENT_ENV
-from simulators.stack import free_port
+from fieldlab.process import PARENT_ENV
+from fieldlab.simulators.stack import free_port
 from tests.services import Process, _descendants, listening
 
 pytestmark = pytest.mark.slow
@@ -123,7 +123,7 @@ def test_children_learn_their_parent_from_the_environment():
     import subprocess
     import sys
 
-    from edge.process import spawn, stop
+    from fieldlab.process import spawn, stop
 
     child = spawn(
         [sys.executable, "-c", f"import os; print(os.environ['{PARENT_ENV}'])"],

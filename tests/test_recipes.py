@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from simulators.recipes import answer_key, dump, load_recipe, recipe_names, recipes_dir
+from fieldlab.simulators.recipes import answer_key, dump, load_recipe, recipe_names, recipes_dir
 from tests.services import Process
 
 NAMES = ["eerste-stap", "kleine-stops", "omstellen", "kwaliteit", "knelpunt"]
@@ -46,7 +46,7 @@ def test_answer_key_is_byte_for_byte_reproducible(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_recipe_check_passes_through_the_full_path(name):
     out = subprocess.run(
-        [sys.executable, "-m", "edge.cli.main", "recipe", "check", name, "--json"],
+        [sys.executable, "-m", "fieldlab", "recipe", "check", name, "--json"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -58,14 +58,14 @@ def test_recipe_check_passes_through_the_full_path(name):
 
 def test_list_show_and_run(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "edge.cli.main", "recipe", "list"],
+        [sys.executable, "-m", "fieldlab", "recipe", "list"],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert all(n in out.stdout for n in NAMES)
     show = subprocess.run(
-        [sys.executable, "-m", "edge.cli.main", "recipe", "show", "knelpunt", "--lang", "nl"],
+        [sys.executable, "-m", "fieldlab", "recipe", "show", "knelpunt", "--lang", "nl"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,6 +1,6 @@
 import pytest
 
-from edge.domain.samples import SampleError, format_ts, make_sample, parse_ts
+from fieldlab.domain.samples import SampleError, format_ts, make_sample, parse_ts
 
 
 def test_timestamps_rfc3339_with_offset_z_and_epoch_ms_agree():

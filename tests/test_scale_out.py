@@ -13,9 +13,9 @@ import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge.store.influxdb import InfluxStore
-from simulators.gateway_site import gateway_site_yaml
-from simulators.scenario import load_scenario
+from fieldlab.simulators.gateway_site import gateway_site_yaml
+from fieldlab.simulators.scenario import load_scenario
+from fieldlab.store.influxdb import InfluxStore
 from tests.services import Process, free_port, influxdb, mosquitto
 from tests.sim_gateway import health, sim_process, wait_connected, write_site
 

@@ -27,7 +27,7 @@ import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-import edge.connectors.opcua as opcua_connector
+import fieldlab.connectors.opcua as opcua_connector
 from tests.services import (
     Process,
     free_port,
@@ -250,7 +250,7 @@ def test_secrets_never_appear_in_logs_health_metrics_or_errors(tmp_path: Path):
     finally:
         influx.close()
     check = subprocess.run(
-        [sys.executable, "-m", "edge.cli.main", "config", "check", str(site)],
+        [sys.executable, "-m", "fieldlab", "config", "check", str(site)],
         capture_output=True,
         text=True,
         env={**os.environ, **env},
@@ -308,8 +308,8 @@ def test_gateway_sends_no_write_function_code_to_a_modbus_device(tmp_path: Path)
 
     acceptor = threading.Thread(target=accept, daemon=True)
     acceptor.start()
-    from simulators.gateway_site import gateway_site_yaml
-    from simulators.scenario import load_scenario
+    from fieldlab.simulators.gateway_site import gateway_site_yaml
+    from fieldlab.simulators.scenario import load_scenario
 
     config = yaml.safe_load(
         gateway_site_yaml(

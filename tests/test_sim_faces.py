@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.domain.samples import sample_from_mapping
-from simulators.faces.modbus import STATE_CODES
+from fieldlab.domain.samples import sample_from_mapping
+from fieldlab.simulators.faces.modbus import STATE_CODES
 from tests.services import Process, free_port, mosquitto, require
 from tests.sim_gateway import sim_process
 

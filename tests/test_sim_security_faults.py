@@ -18,8 +18,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from paho.mqtt.enums import CallbackAPIVersion
 from pymodbus.client import AsyncModbusTcpClient
 
-from simulators.runner import FaceSettings, Simulation
-from simulators.scenario import Scenario, load_scenario
+from fieldlab.simulators.runner import FaceSettings, Simulation
+from fieldlab.simulators.scenario import Scenario, load_scenario
 from tests.helpers import local
 from tests.services import free_port, mosquitto
 

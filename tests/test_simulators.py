@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import SiteConfig
-from edge.domain.calendar import Calendar
-from edge.domain.history import histories_from_samples
-from edge.domain.samples import sample_from_mapping
-from edge.kpi.oee import compute_oee
-from simulators.runner import Simulation
-from simulators.scenario import Scenario, load_scenario
+from fieldlab.config import SiteConfig
+from fieldlab.domain.calendar import Calendar
+from fieldlab.domain.history import histories_from_samples
+from fieldlab.domain.samples import sample_from_mapping
+from fieldlab.kpi.oee import compute_oee
+from fieldlab.simulators.runner import Simulation
+from fieldlab.simulators.scenario import Scenario, load_scenario
 from tests.helpers import MIN, local
 
 HOUR = 60 * MIN
@@ -156,7 +156,7 @@ def test_truth_oee_of_the_default_scenario_is_plausible_per_archetype(tmp_path):
 
 
 def test_a_bad_scenario_names_file_key_and_expectation(tmp_path):
-    from edge.config import ConfigError
+    from fieldlab.config import ConfigError
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("start: now\nmachines:\n  m1: {archetype: robot, ideal_cycle_time_s: 1}\n")

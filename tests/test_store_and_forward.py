@@ -15,7 +15,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge.store.influxdb import InfluxStore
+from fieldlab.store.influxdb import InfluxStore
 from tests.services import InfluxProcess, Process, free_port, influx_process, mosquitto, wait_port
 from tests.sim_gateway import write_site
 

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from edge.config import parse_site_config
-from edge.domain.samples import Sample
-from edge.kpi.query import store_oee
-from edge.store import Rejected, SqliteStore, open_store
-from simulators.synthetic import Profile, synthetic_samples
+from fieldlab.config import parse_site_config
+from fieldlab.domain.samples import Sample
+from fieldlab.kpi.query import store_oee
+from fieldlab.simulators.synthetic import Profile, synthetic_samples
+from fieldlab.store import Rejected, SqliteStore, open_store
 from tests.helpers import local
 from tests.services import influxdb
 
@@ -178,7 +178,7 @@ def test_gateway_sink_writes_through_influxdb_client_to_influxdb2(tmp_path):
 
     from influxdb_client import InfluxDBClient
 
-    from edge.sinks.influxdb import InfluxConfig, InfluxSink
+    from fieldlab.sinks.influxdb import InfluxConfig, InfluxSink
 
     org = INFLUX2["ORG"] or "fieldlab"
     bucket = f"t{uuid.uuid4().hex[:12]}"

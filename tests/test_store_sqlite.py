@@ -10,9 +10,9 @@ import textwrap
 
 import pytest
 
-from edge.domain.samples import Sample
-from edge.store import SqliteStore, StoreError, open_store
-from edge.store.sqlite import SCHEMA_VERSION
+from fieldlab.domain.samples import Sample
+from fieldlab.store import SqliteStore, StoreError, open_store
+from fieldlab.store.sqlite import SCHEMA_VERSION
 
 
 @pytest.fixture
@@ -85,8 +85,8 @@ def test_one_writer_and_several_reader_processes_at_once(tmp_path):
     path = tmp_path / "shared.db"
     SqliteStore(path).close()
     writer = textwrap.dedent(f"""
-        from edge.domain.samples import Sample
-        from edge.store import SqliteStore
+        from fieldlab.domain.samples import Sample
+        from fieldlab.store import SqliteStore
         s = SqliteStore({str(path)!r})
         for b in range(200):
             s.write([Sample(b * 100 + i, "m", "count_total", b * 100 + i) for i in range(100)])
@@ -94,7 +94,7 @@ def test_one_writer_and_several_reader_processes_at_once(tmp_path):
     """)
     reader = textwrap.dedent(f"""
         import sys, time
-        from edge.store import SqliteStore
+        from fieldlab.store import SqliteStore
         s = SqliteStore({str(path)!r}, readonly=True)
         seen = 0
         deadline = time.monotonic() + 60

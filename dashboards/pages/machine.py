@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboards import charts, data
-from dashboards.context import Context, page_setup
-from edge.domain.calendar import Calendar
-from edge.domain.counters import counter_deltas
-from edge.domain.samples import COUNTER_SIGNALS, TEXT_SIGNALS
-from edge.kpi.report import flag_text, percent
+from fieldlab.dashboards import charts, data
+from fieldlab.dashboards.context import Context, page_setup
+from fieldlab.domain.calendar import Calendar
+from fieldlab.domain.counters import counter_deltas
+from fieldlab.domain.samples import COUNTER_SIGNALS, TEXT_SIGNALS
+from fieldlab.kpi.report import flag_text, percent
 
 TARGETS = {"oee": 0.85, "availability": 0.90, "performance": 0.95, "quality": 0.99}
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import data
-from dashboards.charts import STATE_COLORS
-from dashboards.context import Context, page_setup
-from edge.kpi.oee import OeeResult
-from edge.kpi.report import duration, flag_text, percent
+from fieldlab.dashboards import data
+from fieldlab.dashboards.charts import STATE_COLORS
+from fieldlab.dashboards.context import Context, page_setup
+from fieldlab.kpi.oee import OeeResult
+from fieldlab.kpi.report import duration, flag_text, percent
 
 
 def gap_note(ctx: Context, r: OeeResult) -> None:

@@ -9,9 +9,9 @@ import urllib.request
 import pandas as pd
 import streamlit as st
 
-from dashboards import data
-from dashboards.context import page_setup
-from edge.kpi.report import duration, flag_text, percent
+from fieldlab.dashboards import data
+from fieldlab.dashboards.context import page_setup
+from fieldlab.kpi.report import duration, flag_text, percent
 
 ctx = page_setup("page.quality")
 machines = ctx.machines()

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboards import data
-from dashboards.context import page_setup
-from edge.kpi.report import duration
+from fieldlab.dashboards import data
+from fieldlab.dashboards.context import page_setup
+from fieldlab.kpi.report import duration
 
 ctx = page_setup("page.reasons")
 machines = ctx.machines()

@@ -8,8 +8,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboards import data
-from dashboards.context import page_setup
+from fieldlab.dashboards import data
+from fieldlab.dashboards.context import page_setup
 
 ctx = page_setup("page.shifts")
 machines = ctx.machines()

@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-from edge.i18n import detect_lang, t
+from fieldlab.i18n import detect_lang, t
 
 HELP = "Measure this machine: ingest, Modbus, OPC UA, OEE, dashboard, memory."
 EPILOG = """\
@@ -26,7 +26,7 @@ figures of the machine we ran them on."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from bench import BENCHES
+    from fieldlab.bench import BENCHES
 
     p = sub.add_parser(
         "bench",
@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench import BENCHES, load
+    from fieldlab.bench import BENCHES, load
 
     lang = detect_lang(args.lang)
     if "list" in args.names:

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from edge.config import ConfigError, SiteConfig, load_site_config
-from edge.domain.durations import parse_duration_ms
-from edge.domain.samples import SampleError, parse_ts, to_ms
-from edge.store import Store, open_store
+from fieldlab.config import ConfigError, SiteConfig, load_site_config
+from fieldlab.domain.durations import parse_duration_ms
+from fieldlab.domain.samples import SampleError, parse_ts, to_ms
+from fieldlab.store import Store, open_store
 
 DEFAULT_CONFIG = Path("site.yaml")
 DEFAULT_STORE = "sqlite:///fieldlab.db"

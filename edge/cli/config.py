@@ -32,8 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from edge.config.redact import redact_url
-    from edge.gateway.config import load_gateway_config, missing_secrets
+    from fieldlab.config.redact import redact_url
+    from fieldlab.gateway.config import load_gateway_config, missing_secrets
 
     site, gw = load_gateway_config(args.file)
     cal = site.calendar
@@ -66,7 +66,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_schema(args: argparse.Namespace) -> int:
-    from edge.gateway.config import gateway_model
+    from fieldlab.gateway.config import gateway_model
 
     print(json.dumps(gateway_model().model_json_schema(), indent=2))
     return 0

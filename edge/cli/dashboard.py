@@ -6,9 +6,10 @@ import argparse
 import os
 import signal
 import sys
+from importlib import resources
 from pathlib import Path
 
-from edge.process import spawn, stop
+from fieldlab.process import spawn, stop
 
 HELP = "Open the OEE dashboard (Streamlit) on the site's store."
 EPILOG = """\
@@ -35,11 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def command(config: Path, port: int, address: str) -> list[str]:
-    app = Path(__file__).resolve().parent.parent.parent / "dashboards" / "app.py"
+    app = Path(str(resources.files("fieldlab.dashboards") / "app.py"))
     return [
         sys.executable,
         "-m",
-        "edge.cli.streamlit_child",
+        "fieldlab.cli.streamlit_child",
         "run",
         str(app),
         "--server.port",
@@ -65,7 +66,7 @@ def environment(config: Path, store: str | None, lang: str | None) -> dict[str, 
 
 
 def run(args: argparse.Namespace) -> int:
-    from edge.config import load_site_config
+    from fieldlab.config import load_site_config
 
     load_site_config(args.config)  # a clear error here, not a traceback in the browser
     print(f"fieldlab dashboard: http://{args.address}:{args.port}  (Ctrl-C stops)", flush=True)

@@ -14,7 +14,7 @@ import time
 import webbrowser
 from pathlib import Path
 
-from edge.cli.common import duration_arg, speed_arg
+from fieldlab.cli.common import duration_arg, speed_arg
 
 HELP = "Run the kit on this laptop: simulated machines, broker, gateway, store, dashboard."
 EPILOG = """\
@@ -72,8 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulators.scenario import load_scenario
-    from simulators.stack import LocalStack
+    from fieldlab.simulators.scenario import load_scenario
+    from fieldlab.simulators.stack import LocalStack
 
     scenario = load_scenario(args.scenario)
     stack = LocalStack(

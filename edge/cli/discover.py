@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from edge.cli.common import duration_arg
+from fieldlab.cli.common import duration_arg
 
 HELP = "Find what a machine offers: OPC UA nodes, Modbus registers, MQTT topics."
 EPILOG = """\
@@ -61,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_opcua(args: argparse.Namespace) -> int:
     import logging
 
-    from edge.discovery.opcua import browse, config_snippet
+    from fieldlab.discovery.opcua import browse, config_snippet
 
     logging.getLogger("asyncua").setLevel(logging.ERROR)
     try:
@@ -87,7 +87,7 @@ def run_opcua(args: argparse.Namespace) -> int:
 
 
 def run_modbus(args: argparse.Namespace) -> int:
-    from edge.discovery.modbus import decode_table, read_range
+    from fieldlab.discovery.modbus import decode_table, read_range
 
     host, _, port = args.address.partition(":")
     try:
@@ -107,7 +107,7 @@ def run_modbus(args: argparse.Namespace) -> int:
 
 
 def run_mqtt(args: argparse.Namespace) -> int:
-    from edge.discovery.mqtt import listen, suggest_template
+    from fieldlab.discovery.mqtt import listen, suggest_template
 
     user = os.environ.get(args.username_env) if args.username_env else None
     password = os.environ.get(args.password_env) if args.password_env else None

@@ -49,8 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edge.gateway.config import load_gateway_config, missing_secrets
-    from edge.gateway.run import Gateway
+    from fieldlab.gateway.config import load_gateway_config, missing_secrets
+    from fieldlab.gateway.run import Gateway
 
     site, cfg = load_gateway_config(args.config)
     for problem in missing_secrets(cfg):

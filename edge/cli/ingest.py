@@ -7,11 +7,11 @@ import sys
 import time
 from pathlib import Path
 
-from edge.cli.common import add_config_args, load_config, resolve_store
-from edge.domain.samples import Sample, is_known_state
-from edge.i18n import detect_lang, t
-from edge.interchange import read_samples
-from edge.store import Rejected, Store
+from fieldlab.cli.common import add_config_args, load_config, resolve_store
+from fieldlab.domain.samples import Sample, is_known_state
+from fieldlab.i18n import detect_lang, t
+from fieldlab.interchange import read_samples
+from fieldlab.store import Rejected, Store
 
 BATCH = 20_000
 SHOWN_BAD_LINES = 20

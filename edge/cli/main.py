@@ -6,8 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from edge import __version__
-from edge.cli import (
+from fieldlab import __version__
+from fieldlab.cli import (
     bench,
     config,
     dashboard,
@@ -19,8 +19,8 @@ from edge.cli import (
     recipe,
     sim,
 )
-from edge.cli.common import KNOWN_ERRORS, fail
-from edge.store import StoreError
+from fieldlab.cli.common import KNOWN_ERRORS, fail
+from fieldlab.store import StoreError
 
 DESCRIPTION = """\
 fieldlab-kit: machine data in, OEE and downtime out.

@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 
-from edge.cli.common import (
+from fieldlab.cli.common import (
     UsageError,
     add_config_args,
     load_config,
     parse_time_arg,
     resolve_store,
 )
-from edge.i18n import detect_lang
-from edge.kpi.query import machine_ids, store_now, store_oee
-from edge.kpi.report import render_table, to_json
+from fieldlab.i18n import detect_lang
+from fieldlab.kpi.query import machine_ids, store_now, store_oee
+from fieldlab.kpi.report import render_table, to_json
 
 HELP = "Compute OEE, losses and stop reasons per machine from the store."
 DESCRIPTION = """\

@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-from edge.cli.common import speed_arg
+from fieldlab.cli.common import speed_arg
 
 HELP = "Workshop recipes: list, show, run for a room, check against the answer key."
 EPILOG = """\
@@ -64,8 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from edge.i18n import detect_lang
-    from simulators.recipes import load_recipe, recipe_names
+    from fieldlab.i18n import detect_lang
+    from fieldlab.simulators.recipes import load_recipe, recipe_names
 
     lang = detect_lang(getattr(args, "lang", None))
     for name in recipe_names():
@@ -76,8 +76,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from edge.i18n import detect_lang
-    from simulators.recipes import load_recipe, recipes_dir
+    from fieldlab.i18n import detect_lang
+    from fieldlab.simulators.recipes import load_recipe, recipes_dir
 
     load_recipe(args.name)
     lang = detect_lang(args.lang)
@@ -86,7 +86,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_answers(args: argparse.Namespace) -> int:
-    from simulators.recipes import recipes_dir, write_answers
+    from fieldlab.simulators.recipes import recipes_dir, write_answers
 
     write_answers(args.name)
     print(f"wrote {recipes_dir() / args.name}/answers.json, trainer.nl.md, trainer.en.md")
@@ -96,8 +96,8 @@ def run_answers(args: argparse.Namespace) -> int:
 def _stack(args: argparse.Namespace, speed: float, dashboard: bool):  # type: ignore[no-untyped-def]
     import tempfile
 
-    from simulators.recipes import load_recipe
-    from simulators.stack import LocalStack
+    from fieldlab.simulators.recipes import load_recipe
+    from fieldlab.simulators.stack import LocalStack
 
     recipe = load_recipe(args.name)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix=f"fieldlab-{args.name}-"))
@@ -165,11 +165,11 @@ def run_run(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     import logging
 
-    from edge.config import load_site_config
-    from edge.domain.samples import parse_ts
-    from edge.kpi.query import store_oee
-    from edge.store import SqliteStore
-    from simulators.recipes import compare, recipes_dir
+    from fieldlab.config import load_site_config
+    from fieldlab.domain.samples import parse_ts
+    from fieldlab.kpi.query import store_oee
+    from fieldlab.simulators.recipes import compare, recipes_dir
+    from fieldlab.store import SqliteStore
 
     logging.basicConfig(level=logging.ERROR)
     for name in ("asyncua", "amqtt", "pymodbus", "asyncio", "fieldlab"):

@@ -12,8 +12,8 @@ import signal
 import sys
 from pathlib import Path
 
-from edge.cli.common import duration_arg, parse_time_arg, speed_arg
-from edge.domain.samples import format_ts, from_ms, to_ms
+from fieldlab.cli.common import duration_arg, parse_time_arg, speed_arg
+from fieldlab.domain.samples import format_ts, from_ms, to_ms
 
 HELP = "Run simulated machines on OPC UA, Modbus TCP and MQTT (seeded, scriptable)."
 DESCRIPTION = """\
@@ -146,8 +146,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.load:
         return run_load(args)
-    from simulators.runner import FaceSettings, Simulation
-    from simulators.scenario import load_scenario, site_yaml
+    from fieldlab.simulators.runner import FaceSettings, Simulation
+    from fieldlab.simulators.scenario import load_scenario, site_yaml
 
     scenario = load_scenario(args.scenario)
     tz = scenario.site_config().tz
@@ -254,7 +254,7 @@ async def _status(sim) -> None:  # type: ignore[no-untyped-def]
 def run_load(args: argparse.Namespace) -> int:
     from urllib.parse import urlparse
 
-    from simulators.load import LoadSpec, start_load, stop_load
+    from fieldlab.simulators.load import LoadSpec, start_load, stop_load
 
     try:
         spec = LoadSpec.parse(args.load)

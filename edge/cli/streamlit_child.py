@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from edge.process import watch_parent
+from fieldlab.process import watch_parent
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from edge.config.site import SiteConfig
+from fieldlab.config.site import SiteConfig
 
 
 class ConfigError(Exception):

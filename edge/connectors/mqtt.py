@@ -47,11 +47,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from edge.config.site import SiteConfig
-from edge.connectors.base import Batch, ConnectorContext
-from edge.domain.samples import MACHINE_RE, SIGNAL_RE, SampleError, parse_ts
-from edge.mapping import Mapper, SignalMap
-from edge.store.base import Rejected
+from fieldlab.config.site import SiteConfig
+from fieldlab.connectors.base import Batch, ConnectorContext
+from fieldlab.domain.samples import MACHINE_RE, SIGNAL_RE, SampleError, parse_ts
+from fieldlab.mapping import Mapper, SignalMap
+from fieldlab.store.base import Rejected
 
 TYPE = "mqtt"
 

@@ -50,11 +50,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge.config.site import SiteConfig
-from edge.connectors.base import Backoff, Batch, ConnectorContext
-from edge.domain.samples import Sample, SampleError, to_ms
-from edge.mapping import Mapper, SignalMap
-from edge.store.base import Rejected
+from fieldlab.config.site import SiteConfig
+from fieldlab.connectors.base import Backoff, Batch, ConnectorContext
+from fieldlab.domain.samples import Sample, SampleError, to_ms
+from fieldlab.mapping import Mapper, SignalMap
+from fieldlab.store.base import Rejected
 
 TYPE = "opcua"
 POLICIES = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pymodbus.client import AsyncModbusTcpClient
 
-from edge.connectors.modbus.codec import decode
+from fieldlab.connectors.modbus.codec import decode
 
 ORDERS = ("ABCD", "CDAB", "BADC", "DCBA")
 

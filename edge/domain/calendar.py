@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from edge.config.site import DAYS, CalendarConfig
-from edge.domain.intervals import IntervalSet
-from edge.domain.samples import from_ms, to_ms
+from fieldlab.config.site import DAYS, CalendarConfig
+from fieldlab.domain.intervals import IntervalSet
+from fieldlab.domain.samples import from_ms, to_ms
 
 
 @dataclass(frozen=True)

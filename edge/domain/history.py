@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edge.domain.samples import COUNTER_SIGNALS, Sample
+from fieldlab.domain.samples import COUNTER_SIGNALS, Sample
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from edge.domain.states import STATE_CODE
+from fieldlab.domain.states import STATE_CODE
 
 MACHINE_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 SIGNAL_RE = re.compile(r"[a-z0-9_]+")

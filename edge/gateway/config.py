@@ -1,6 +1,6 @@
 """The gateway's part of the site file: `sources:`, `sinks:` and `gateway:`.
 
-Source configs are a union over the connector modules found in `edge.connectors`, keyed by
+Source configs are a union over the connector modules found in `fieldlab.connectors`, keyed by
 `type`, so a new protocol needs no change here. Secrets are named by environment variable
 (`*_env` keys), never written in the file.
 """
@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from edge.config.loader import ConfigError, format_validation_error, parse_site_config
-from edge.config.site import SiteConfig
-from edge.connectors import connector_modules
-from edge.sinks.influxdb import InfluxConfig
+from fieldlab.config.loader import ConfigError, format_validation_error, parse_site_config
+from fieldlab.config.site import SiteConfig
+from fieldlab.connectors import connector_modules
+from fieldlab.sinks.influxdb import InfluxConfig
 
 
 class SqliteSinkConfig(BaseModel):

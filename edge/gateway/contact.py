@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from edge.connectors.base import Batch
-from edge.domain.samples import Sample
+from fieldlab.connectors.base import Batch
+from fieldlab.domain.samples import Sample
 
 
 class ContactGuard:

@@ -13,10 +13,10 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from edge.connectors.base import Batch
-from edge.domain.samples import Sample
-from edge.sinks.base import Sink
-from edge.store.base import Rejected
+from fieldlab.connectors.base import Batch
+from fieldlab.domain.samples import Sample
+from fieldlab.sinks.base import Sink
+from fieldlab.store.base import Rejected
 
 log = logging.getLogger("fieldlab.gateway")
 

@@ -9,21 +9,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge.config.redact import redact_url
-from edge.config.site import SiteConfig
-from edge.connectors import connector_modules
-from edge.connectors.base import Batch, ConnectorContext, SourceHealth
-from edge.domain.samples import Sample
-from edge.gateway.config import GatewayConfig, SqliteSinkConfig
-from edge.gateway.contact import ContactGuard
-from edge.gateway.http import HttpServer, prometheus
-from edge.gateway.observed import ObservedFile
-from edge.gateway.pipeline import Pipeline
-from edge.sinks.base import Sink
-from edge.sinks.influxdb import InfluxConfig, InfluxSink
-from edge.sinks.sqlite import SqliteSink
-from edge.store import Store, StoreError, open_store
-from edge.store.sqlite import SqliteStore
+from fieldlab.config.redact import redact_url
+from fieldlab.config.site import SiteConfig
+from fieldlab.connectors import connector_modules
+from fieldlab.connectors.base import Batch, ConnectorContext, SourceHealth
+from fieldlab.domain.samples import Sample
+from fieldlab.gateway.config import GatewayConfig, SqliteSinkConfig
+from fieldlab.gateway.contact import ContactGuard
+from fieldlab.gateway.http import HttpServer, prometheus
+from fieldlab.gateway.observed import ObservedFile
+from fieldlab.gateway.pipeline import Pipeline
+from fieldlab.sinks.base import Sink
+from fieldlab.sinks.influxdb import InfluxConfig, InfluxSink
+from fieldlab.sinks.sqlite import SqliteSink
+from fieldlab.store import Store, StoreError, open_store
+from fieldlab.store.sqlite import SqliteStore
 
 log = logging.getLogger("fieldlab.gateway")
 

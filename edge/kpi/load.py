@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.domain.history import MachineHistory, Series
-from edge.domain.samples import COUNTER_SIGNALS
-from edge.domain.states import STATES, STOP_STATES
-from edge.store.base import Store
+from fieldlab.domain.history import MachineHistory, Series
+from fieldlab.domain.samples import COUNTER_SIGNALS
+from fieldlab.domain.states import STATES, STOP_STATES
+from fieldlab.store.base import Store
 
 _DAY_MS = 86_400_000
 #: The states that end a stop episode; anything else (unknown values too) continues one.

@@ -12,12 +12,12 @@ from typing import Literal
 
 import numpy as np
 
-from edge.config.site import MachineConfig
-from edge.domain.calendar import Calendar
-from edge.domain.counters import counter_deltas
-from edge.domain.history import MachineHistory, Series
-from edge.domain.intervals import IntervalSet
-from edge.domain.states import (
+from fieldlab.config.site import MachineConfig
+from fieldlab.domain.calendar import Calendar
+from fieldlab.domain.counters import counter_deltas
+from fieldlab.domain.history import MachineHistory, Series
+from fieldlab.domain.intervals import IntervalSet
+from fieldlab.domain.states import (
     LOSS_CATEGORIES,
     NO_DATA_REASON,
     SMALL_STOP_CATEGORIES,

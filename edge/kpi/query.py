@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from edge.config.site import SiteConfig
-from edge.domain.calendar import Calendar
-from edge.kpi.load import load_history
-from edge.kpi.oee import Dialect, OeeResult, compute_oee
-from edge.store.base import Store
+from fieldlab.config.site import SiteConfig
+from fieldlab.domain.calendar import Calendar
+from fieldlab.kpi.load import load_history
+from fieldlab.kpi.oee import Dialect, OeeResult, compute_oee
+from fieldlab.store.base import Store
 
 
 def store_now(store: Store, wall_clock_ms: int | None = None) -> int:

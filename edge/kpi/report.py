@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from edge.domain.samples import from_ms
-from edge.i18n import TEXT, Lang, t
-from edge.kpi.oee import OeeResult
+from fieldlab.domain.samples import from_ms
+from fieldlab.i18n import TEXT, Lang, t
+from fieldlab.kpi.oee import OeeResult
 
 
 def _r(x: float | None, digits: int = 3) -> float | None:

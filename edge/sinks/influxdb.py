@@ -32,11 +32,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge.config.redact import redact_url
-from edge.domain.samples import Sample
-from edge.sinks.queue import DurableQueue, Overflow
-from edge.store.base import Rejected
-from edge.store.line_protocol import rejected_lines, to_lines
+from fieldlab.config.redact import redact_url
+from fieldlab.domain.samples import Sample
+from fieldlab.sinks.queue import DurableQueue, Overflow
+from fieldlab.store.base import Rejected
+from fieldlab.store.line_protocol import rejected_lines, to_lines
 
 log = logging.getLogger("fieldlab.sink.influxdb")
 

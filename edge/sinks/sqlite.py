@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from edge.domain.samples import Sample
-from edge.store.base import Rejected
-from edge.store.sqlite import SqliteStore
+from fieldlab.domain.samples import Sample
+from fieldlab.store.base import Rejected
+from fieldlab.store.sqlite import SqliteStore
 
 
 class SqliteSink:

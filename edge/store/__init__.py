@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge.store.base import Rejected, Store, StoreError
-from edge.store.sqlite import SqliteStore
+from fieldlab.store.base import Rejected, Store, StoreError
+from fieldlab.store.sqlite import SqliteStore
 
 __all__ = ["Rejected", "SqliteStore", "Store", "StoreError", "open_store"]
 
@@ -19,7 +19,7 @@ def open_store(url: str, *, base_dir: str | Path | None = None, readonly: bool =
             path = Path(base_dir) / path
         return SqliteStore(path, readonly=readonly)
     if url.startswith(("influxdb://", "influxdb2://")):
-        from edge.store.influxdb import InfluxStore
+        from fieldlab.store.influxdb import InfluxStore
 
         return InfluxStore(url)
     if "://" not in url and url.endswith((".db", ".sqlite", ".sqlite3")):

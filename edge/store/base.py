@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from edge.domain.history import Series
-from edge.domain.samples import Sample
+from fieldlab.domain.history import Series
+from fieldlab.domain.samples import Sample
 
 #: How much of a rejected payload is kept: enough to recognise it, bounded for a flood.
 REJECTED_PAYLOAD_LIMIT = 2000

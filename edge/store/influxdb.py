@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from edge.domain.history import Series
-from edge.domain.samples import Sample
-from edge.store.base import Rejected, StoreError
-from edge.store.line_protocol import REJECTED, decode_value, rejected_lines, to_lines
+from fieldlab.domain.history import Series
+from fieldlab.domain.samples import Sample
+from fieldlab.store.base import Rejected, StoreError
+from fieldlab.store.line_protocol import REJECTED, decode_value, rejected_lines, to_lines
 
 
 def _ident(name: str) -> str:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.domain.history import Series
-from edge.domain.samples import Sample
-from edge.store.base import Rejected, StoreError
+from fieldlab.domain.history import Series
+from fieldlab.domain.samples import Sample
+from fieldlab.store.base import Rejected, StoreError
 
 #: Each entry upgrades the schema by one version; never edit a released entry, append.
 MIGRATIONS: tuple[str, ...] = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from edge.domain.samples import Sample
+from fieldlab.domain.samples import Sample
 
 
 class Face(Protocol):

@@ -41,9 +41,9 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from edge.domain.samples import Sample
-from simulators.archetypes import resolve
-from simulators.scenario import Scenario
+from fieldlab.domain.samples import Sample
+from fieldlab.simulators.archetypes import resolve
+from fieldlab.simulators.scenario import Scenario
 
 log = logging.getLogger("fieldlab.sim.modbus")
 

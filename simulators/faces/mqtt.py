@@ -16,8 +16,8 @@ from urllib.parse import urlparse
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge.domain.samples import Sample
-from simulators.scenario import Scenario
+from fieldlab.domain.samples import Sample
+from fieldlab.simulators.scenario import Scenario
 
 log = logging.getLogger("fieldlab.sim.mqtt")
 RETAINED = frozenset({"state", "product"})

@@ -28,9 +28,9 @@ from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from edge.domain.samples import Sample
-from simulators.archetypes import resolve
-from simulators.scenario import Scenario
+from fieldlab.domain.samples import Sample
+from fieldlab.simulators.archetypes import resolve
+from fieldlab.simulators.scenario import Scenario
 
 log = logging.getLogger("fieldlab.sim.opcua")
 

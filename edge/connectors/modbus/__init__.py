@@ -45,13 +45,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from edge.config.site import SiteConfig
-from edge.connectors.base import Backoff, Batch, ConnectorContext
-from edge.connectors.modbus.codec import WORDS, DataType, Order, decode
-from edge.connectors.modbus.planner import FieldRef, Request, plan
-from edge.domain.samples import Sample, SampleError
-from edge.mapping import Mapper, SignalMap
-from edge.store.base import Rejected
+from fieldlab.config.site import SiteConfig
+from fieldlab.connectors.base import Backoff, Batch, ConnectorContext
+from fieldlab.connectors.modbus.codec import WORDS, DataType, Order, decode
+from fieldlab.connectors.modbus.planner import FieldRef, Request, plan
+from fieldlab.domain.samples import Sample, SampleError
+from fieldlab.mapping import Mapper, SignalMap
+from fieldlab.store.base import Rejected
 
 TYPE = "modbus"
 Table = Literal["holding", "input", "coil", "discrete"]

@@ -1,0 +1,5 @@
+"""`python -m fieldlab`: the `fieldlab` command."""
+
+from fieldlab.cli.main import main
+
+raise SystemExit(main())

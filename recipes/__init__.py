@@ -1,0 +1,1 @@
+"""Workshop recipes as package data: one folder each, read with importlib.resources."""

@@ -1,0 +1,153 @@
+"""Installed as users install Python tools: the wheel, built from this checkout, in a fresh
+virtual environment outside it, run from another folder. site-packages gets one import package
+(`fieldlab`) and every file the commands need (scenarios, recipes, dashboard pages).
+
+The fresh environment takes the wheel only; its dependencies come from the test environment
+through a .pth line (the dependencies are not what is tested here, and fetching them again
+would make CI slower and need the registry)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from fieldlab.simulators.stack import free_port
+from tests.services import require
+from tests.test_dashboard_browser import CHROMIUM_FLAGS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The `bin` folder of a fresh venv with the wheel installed."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp), str(ROOT)],
+        check=True,
+        timeout=300,
+    )
+    wheel = next(tmp.glob("fieldlab_kit-*.whl"))
+    tops = {n.split("/")[0] for n in zipfile.ZipFile(wheel).namelist() if "/" in n}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"fieldlab"}, tops
+    venv = tmp / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
+    site = Path(
+        subprocess.run(
+            [
+                str(bin_dir / "python"),
+                "-c",
+                "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [str(bin_dir / "python"), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+        check=True,
+        timeout=300,
+    )
+    return bin_dir
+
+
+def run(bin_dir: Path, *args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "FIELDLAB_RECIPES")}
+    return subprocess.run(
+        [str(bin_dir / "fieldlab"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def test_the_wheel_installs_one_import_package_that_is_not_the_checkout(installed, tmp_path):
+    out = subprocess.run(
+        [str(installed / "python"), "-c", "import fieldlab, sys; print(fieldlab.__file__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "site-packages" in out.stdout and str(ROOT) not in out.stdout, out.stdout
+    module = subprocess.run(
+        [str(installed / "python"), "-m", "fieldlab", "--version"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert module.returncode == 0 and "fieldlab" in module.stdout, module.stderr
+
+
+def test_demo_and_recipes_run_from_the_installed_wheel(installed, tmp_path):
+    demo = run(
+        installed,
+        "demo",
+        "--for",
+        "10s",
+        "--no-browser",
+        "--workdir",
+        str(tmp_path / "d"),
+        cwd=tmp_path,
+    )
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "fieldlab demo: ready in" in demo.stdout and "Traceback" not in demo.stderr
+    listing = run(installed, "recipe", "list", cwd=tmp_path)
+    assert listing.returncode == 0 and "eerste-stap" in listing.stdout, listing.stderr
+    check = run(installed, "recipe", "check", "eerste-stap", cwd=tmp_path, timeout=600)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "OK: within tolerance" in check.stdout
+
+
+def test_dashboard_serves_from_the_installed_wheel(installed, tmp_path):
+    (tmp_path / "site.yaml").write_text("timezone: Europe/Amsterdam\nstore: sqlite:///f.db\n")
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(installed / "fieldlab"), "dashboard", "-c", "site.yaml", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/_stcore/health", timeout=2
+                ) as r:
+                    assert r.read().strip() == b"ok"
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the dashboard did not answer"
+                time.sleep(0.5)
+        # In a real browser: the installed app and its pages run (an empty store is explained).
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=require("chromium"), args=CHROMIUM_FLAGS)
+            try:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{port}/")
+                page.get_by_role("heading", name="Overview").wait_for(timeout=60_000)
+                page.get_by_text("No data yet").wait_for(timeout=30_000)
+                assert page.locator('[data-testid="stException"]').count() == 0
+            finally:
+                browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(15)
