@@ -42,11 +42,24 @@ def test_bad_input_is_counted_kept_and_the_rest_flows(tmp_path: Path):
         with urllib.request.urlopen(f"http://127.0.0.1:{run.ports['http']}/metrics") as r:
             metrics = r.read().decode()
         run.gateway.stop()
-    rejected = {}
-    for line in metrics.splitlines():
-        if line.startswith("fieldlab_source_rejected_total{"):
-            name = line.split('source="')[1].split('"')[0]
-            rejected[name] = float(line.rsplit(" ", 1)[1])
+    # /metrics as Prometheus reads it: prometheus_client's own parser, declared types, help.
+    from prometheus_client.parser import text_string_to_metric_families
+
+    families = {f.name: f for f in text_string_to_metric_families(metrics)}
+    for name, kind in (
+        ("fieldlab_source_samples", "counter"),
+        ("fieldlab_source_rejected", "counter"),
+        ("fieldlab_source_connected", "gauge"),
+        ("fieldlab_sink_written", "counter"),
+        ("fieldlab_pipeline_queued_batches", "gauge"),
+    ):
+        assert families[name].type == kind, (name, families[name].type)
+    assert all(f.documentation for f in families.values())
+    rejected = {
+        s.labels["source"]: s.value
+        for s in families["fieldlab_source_rejected"].samples
+        if s.name == "fieldlab_source_rejected_total"
+    }
     assert rejected["sim-mqtt"] == 6  # 3 malformed, NaN, a negative counter, 2 MB
     assert rejected["sim-modbus"] >= 1  # 4 exception responses over the device's blocks
     assert rejected["sim-opcua"] >= 5  # every value of cnc-1, written with a bad status

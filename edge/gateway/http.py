@@ -1,4 +1,5 @@
-"""/health (JSON) and /metrics (Prometheus text), served on loopback by default.
+"""/health (JSON) and /metrics (Prometheus text, made by metrics.py), served on loopback by
+default.
 
 Minimal HTTP/1.0 on asyncio streams: two read-only endpoints need no web framework. Nothing
 here ever shows a secret: URLs are redacted before they reach the report.
@@ -10,25 +11,6 @@ import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
-
-
-def prometheus(
-    metrics: dict[str, list[tuple[dict[str, str], float]]], help_text: dict[str, str]
-) -> str:
-    lines = []
-    for name, series in sorted(metrics.items()):
-        if name in help_text:
-            lines.append(f"# HELP {name} {help_text[name]}")
-        kind = "counter" if name.endswith("_total") else "gauge"
-        lines.append(f"# TYPE {name} {kind}")
-        for labels, value in series:
-            lab = ",".join(f'{k}="{_esc(v)}"' for k, v in sorted(labels.items()))
-            lines.append(f"{name}{{{lab}}} {value:g}" if lab else f"{name} {value:g}")
-    return "\n".join(lines) + "\n"
-
-
-def _esc(v: str) -> str:
-    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 class HttpServer:

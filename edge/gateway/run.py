@@ -16,7 +16,8 @@ from fieldlab.connectors.base import Batch, ConnectorContext, SourceHealth
 from fieldlab.domain.samples import Sample
 from fieldlab.gateway.config import GatewayConfig, SqliteSinkConfig
 from fieldlab.gateway.contact import ContactGuard
-from fieldlab.gateway.http import HttpServer, prometheus
+from fieldlab.gateway.http import HttpServer
+from fieldlab.gateway.metrics import metrics_text
 from fieldlab.gateway.observed import ObservedFile
 from fieldlab.gateway.pipeline import Pipeline
 from fieldlab.sinks.base import Sink
@@ -273,40 +274,7 @@ class Gateway:
         }
 
     def metrics_text(self) -> str:
-        series: dict[str, list[tuple[dict[str, str], float]]] = {}
-
-        def add(name: str, labels: dict[str, str], value: float) -> None:
-            series.setdefault(name, []).append((labels, float(value)))
-
-        for h in self.health:
-            lab = {"source": h.name, "type": h.type}
-            add("fieldlab_source_samples_total", lab, h.samples)
-            add("fieldlab_source_rejected_total", lab, h.rejected)
-            add("fieldlab_source_errors_total", lab, h.errors)
-            add("fieldlab_source_reconnects_total", lab, h.reconnects)
-            add("fieldlab_source_connected", lab, h.state == "connected")
-            add("fieldlab_source_machines_offline", lab, len(h.machines_offline))
-        for s in self.sinks:
-            for k, v in s.stats().items():
-                name = f"fieldlab_sink_{k}" + (
-                    "_total"
-                    if k
-                    in ("written", "sent_points", "dropped_points", "errors", "rejected_points")
-                    else ""
-                )
-                add(name, {"sink": s.name}, v)
-        if self.pipeline is not None:
-            add("fieldlab_pipeline_queued_batches", {}, self.pipeline.queue.qsize())
-            add("fieldlab_pipeline_samples_total", {}, self.pipeline.stats.samples)
-            add("fieldlab_pipeline_rejected_total", {}, self.pipeline.stats.rejected)
-        return prometheus(
-            series,
-            {
-                "fieldlab_source_samples_total": "samples read from a source",
-                "fieldlab_source_rejected_total": "inputs kept in the rejected table",
-                "fieldlab_sink_dropped_points_total": "points the overflow policy dropped",
-            },
-        )
+        return metrics_text(self)
 
 
 async def _cancel(tasks: list[asyncio.Task[None]], rounds: int = 5) -> None:

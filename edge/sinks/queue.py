@@ -10,6 +10,10 @@ failed here, and dropping it would count as lost what arrived.
 Beside the batches the file keeps, per machine, the newest sample time and state ever queued
 (`newest`): after a crash during an outage that is newer than anything the server holds, and
 the gateway closes the gap with `offline` from there (DOMAIN.md §3).
+
+Every operation costs the same however long the queue is: the totals (batches, points, bytes)
+are summed once when the file is opened and kept running after that, and the caps look only at
+the oldest batches by primary key. A long InfluxDB outage must not slow ingest down.
 """
 
 from __future__ import annotations
@@ -56,6 +60,26 @@ class DurableQueue:
             "CREATE TABLE IF NOT EXISTS newest (machine TEXT PRIMARY KEY, ts INTEGER NOT NULL, "
             "state_ts INTEGER, state TEXT)"
         )
+        batches, points, size = self._db.execute(
+            "SELECT count(*), coalesce(sum(points), 0), coalesce(sum(bytes), 0) FROM batches"
+        ).fetchone()
+        self._totals = [int(batches), int(points), int(size)]  # running: batches, points, bytes
+        self._pending = [0, 0, 0]  # changes of the open transaction, applied at COMMIT
+
+    def _added(self, batches: int, points: int, size: int) -> None:
+        self._pending = [a + b for a, b in zip(self._pending, (batches, points, size), strict=True)]
+
+    def _commit(self) -> None:
+        self._db.execute("COMMIT")
+        self._totals = [a + b for a, b in zip(self._totals, self._pending, strict=True)]
+        self._pending = [0, 0, 0]
+
+    def _rollback(self) -> None:
+        self._db.execute("ROLLBACK")
+        self._pending = [0, 0, 0]
+
+    def _bytes(self) -> int:
+        return self._totals[2] + self._pending[2]
 
     def append(
         self,
@@ -84,14 +108,12 @@ class DurableQueue:
                         "INSERT INTO batches (created, points, bytes, payload) VALUES (?,?,?,?)",
                         (time.time(), points, len(payload), payload),
                     )
+                    self._added(1, points, len(payload))
                     self._enforce_caps()
-                self._db.execute("COMMIT")
+                self._commit()
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
-
-    def _bytes(self) -> int:
-        return int(self._db.execute("SELECT coalesce(sum(bytes), 0) FROM batches").fetchone()[0])
 
     def _count(self, name: str, n: int) -> None:
         self._db.execute(
@@ -99,31 +121,27 @@ class DurableQueue:
             (name, n, n),
         )
 
+    def _drop(self, row: tuple[int, int, int]) -> None:
+        batch_id, points, size = row
+        self._db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+        self._count("dropped_points", points)
+        self._added(-1, -points, -size)
+
+    def _oldest(self) -> tuple[int, int, int, float] | None:
+        """The oldest batch but the one being sent: (id, points, bytes, created)."""
+        row = self._db.execute(
+            "SELECT id, points, bytes, created FROM batches WHERE id != ? ORDER BY id LIMIT 1",
+            (-1 if self._inflight is None else self._inflight,),
+        ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]), int(row[2]), float(row[3]))
+
     def _enforce_caps(self) -> None:
         if self.max_age_s is not None:
             cutoff = time.time() - self.max_age_s
-            keep = -1 if self._inflight is None else self._inflight
-            old = self._db.execute(
-                "SELECT coalesce(sum(points), 0), count(*) FROM batches "
-                "WHERE created < ? AND id != ?",
-                (cutoff, keep),
-            ).fetchone()
-            if old[1]:
-                self._db.execute(
-                    "DELETE FROM batches WHERE created < ? AND id != ?", (cutoff, keep)
-                )
-                self._count("dropped_points", int(old[0]))
-        total = self._bytes()
-        while total > self.max_bytes:
-            row = self._db.execute(
-                "SELECT id, points, bytes FROM batches WHERE id != ? ORDER BY id LIMIT 1",
-                (-1 if self._inflight is None else self._inflight,),
-            ).fetchone()
-            if row is None:
-                break
-            self._db.execute("DELETE FROM batches WHERE id = ?", (row[0],))
-            self._count("dropped_points", int(row[1]))
-            total -= int(row[2])
+            while (row := self._oldest()) is not None and row[3] < cutoff:
+                self._drop(row[:3])
+        while self._bytes() > self.max_bytes and (row := self._oldest()) is not None:
+            self._drop(row[:3])
 
     def peek(self) -> tuple[int, bytes, int] | None:
         """The oldest batch: (id, payload, points)."""
@@ -137,17 +155,24 @@ class DurableQueue:
     def ack(self, batch_id: int, points: int) -> None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+            self._remove(batch_id)
             self._count("sent_points", points)
-            self._db.execute("COMMIT")
+            self._commit()
             if self._inflight == batch_id:
                 self._inflight = None
+
+    def _remove(self, batch_id: int) -> None:
+        row = self._db.execute(
+            "DELETE FROM batches WHERE id = ? RETURNING points, bytes", (batch_id,)
+        ).fetchone()
+        if row is not None:
+            self._added(-1, -int(row[0]), -int(row[1]))
 
     def replace(self, batch_id: int, parts: list[tuple[bytes, int]]) -> None:
         """Split a batch the server found too large, keeping its place in the queue."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+            self._remove(batch_id)
             created = time.time()
             for payload, points in parts:
                 self._db.execute(
@@ -155,7 +180,8 @@ class DurableQueue:
                     "((SELECT coalesce(min(id), 1) - 1 FROM batches), ?, ?, ?, ?)",
                     (created, points, len(payload), payload),
                 )
-            self._db.execute("COMMIT")
+                self._added(1, points, len(payload))
+            self._commit()
 
     def newest(self) -> dict[str, tuple[int, int | None, str | None]]:
         """Machine → (newest sample ts, newest state ts, that state), of all ever queued."""
@@ -169,10 +195,9 @@ class DurableQueue:
 
     def stats(self) -> dict[str, float]:
         with self._lock:
-            depth, points, size, oldest = self._db.execute(
-                "SELECT count(*), coalesce(sum(points), 0), coalesce(sum(bytes), 0), min(created) "
-                "FROM batches"
-            ).fetchone()
+            depth, points, size = self._totals
+            row = self._db.execute("SELECT created FROM batches ORDER BY id LIMIT 1").fetchone()
+            oldest = None if row is None else float(row[0])
             counters = dict(self._db.execute("SELECT name, value FROM counters").fetchall())
         return {
             "queued_batches": depth,

@@ -1,0 +1,96 @@
+"""/metrics through prometheus_client: every metric with its declared type and help text.
+
+prometheus_client writes the exposition format (escaping, `_total` suffixes, types) as
+Prometheus reads it, so we do not; the values are read from the gateway's own bookkeeping at
+scrape time by one collector, never copied into client-side counters on the hot path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from fieldlab.gateway.run import Gateway
+
+#: Sink statistics that only grow; the others are levels.
+SINK_COUNTERS = {
+    "written": "samples written to the sink's store",
+    "sent_points": "points the server confirmed",
+    "dropped_points": "points the overflow policy dropped",
+    "errors": "failed writes",
+    "rejected_points": "points the server refused (4xx), kept out of the queue",
+}
+SINK_GAUGES = {
+    "queued_batches": "batches waiting in the durable queue",
+    "queued_points": "points waiting in the durable queue",
+    "queued_bytes": "bytes waiting in the durable queue",
+    "oldest_age_s": "age of the oldest queued batch, seconds",
+    "up": "1 while the last write succeeded",
+}
+
+
+class GatewayCollector(Collector):
+    def __init__(self, gateway: Callable[[], Gateway]):
+        self._gateway = gateway
+
+    def collect(self) -> Iterator[Metric]:
+        gw = self._gateway()
+        labels = ["source", "type"]
+        source_counters = {
+            "samples": ("fieldlab_source_samples", "samples read from a source"),
+            "rejected": ("fieldlab_source_rejected", "inputs kept in the rejected table"),
+            "errors": ("fieldlab_source_errors", "errors talking to the source"),
+            "reconnects": ("fieldlab_source_reconnects", "connections lost and made again"),
+        }
+        for attr, (name, help_text) in source_counters.items():
+            c = CounterMetricFamily(name, help_text, labels=labels)
+            for h in gw.health:
+                c.add_metric([h.name, h.type], getattr(h, attr))
+            yield c
+        connected = GaugeMetricFamily(
+            "fieldlab_source_connected", "1 while the source is connected", labels=labels
+        )
+        offline = GaugeMetricFamily(
+            "fieldlab_source_machines_offline", "machines written offline", labels=labels
+        )
+        for h in gw.health:
+            connected.add_metric([h.name, h.type], float(h.state == "connected"))
+            offline.add_metric([h.name, h.type], len(h.machines_offline))
+        yield connected
+        yield offline
+        stats = [(s.name, s.stats()) for s in gw.sinks]
+        for key in sorted({k for _, st in stats for k in st}):
+            name = f"fieldlab_sink_{key}"
+            if key in SINK_COUNTERS:
+                family: Metric = CounterMetricFamily(name, SINK_COUNTERS[key], labels=["sink"])
+            else:
+                family = GaugeMetricFamily(name, SINK_GAUGES.get(key, key), labels=["sink"])
+            for sink, st in stats:
+                if key in st:
+                    family.add_metric([sink], float(st[key]))  # type: ignore[attr-defined]
+            yield family
+        p = gw.pipeline
+        yield GaugeMetricFamily(
+            "fieldlab_pipeline_queued_batches",
+            "batches between connectors and sinks",
+            value=p.queue.qsize() if p else 0,
+        )
+        yield CounterMetricFamily(
+            "fieldlab_pipeline_samples", "samples committed", value=p.stats.samples if p else 0
+        )
+        yield CounterMetricFamily(
+            "fieldlab_pipeline_rejected",
+            "rejected inputs committed",
+            value=p.stats.rejected if p else 0,
+        )
+
+
+def metrics_text(gateway: Gateway) -> str:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(GatewayCollector(lambda: gateway))
+    return generate_latest(registry).decode()
