@@ -23,8 +23,8 @@ from fieldlab.bench.ingest_mqtt import TOPIC, prepare
 from fieldlab.bench.services import mosquitto
 from fieldlab.gateway.config import parse_gateway_config
 from fieldlab.gateway.run import Gateway
-from fieldlab.simulators.stack import free_port
 from fieldlab.sinks.queue import DurableQueue
+from fieldlab.stack import free_port
 
 QUEUED = 20_000
 

@@ -254,6 +254,7 @@ def test_bench_lists_runs_and_reports_json(tmp_path):
         "oee",
         "dashboard",
         "memory",
+        "outage",
     ]
     out = fieldlab("bench", "modbus", "--json", cwd=tmp_path)
     result = json.loads(out.stdout)

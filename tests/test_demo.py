@@ -91,9 +91,9 @@ def test_demo_live_part_agrees_with_the_truth_and_holds_no_unscripted_offline(tm
     join the back-filled history without a gap: over the live part only, every machine's OEE
     equals the truth within 0.5 pp, and no `offline` appears that the scenario did not script
     (it scripts none)."""
-    from fieldlab.cli.ingest import ingest_file
     from fieldlab.config import load_site_config
     from fieldlab.domain.samples import parse_ts
+    from fieldlab.ingest import ingest_file
     from fieldlab.kpi.query import store_oee
     from fieldlab.store import SqliteStore
 

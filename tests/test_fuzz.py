@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from fieldlab.cli.ingest import ingest_file
 from fieldlab.config import ConfigError
 from fieldlab.connectors.base import ConnectorContext, SourceHealth
 from fieldlab.connectors.modbus import Config as ModbusConfig
@@ -33,6 +32,7 @@ from fieldlab.connectors.mqtt import MqttConnector
 from fieldlab.connectors.opcua import Config as OpcUaConfig
 from fieldlab.connectors.opcua import OpcUaConnector
 from fieldlab.gateway.config import parse_gateway_config
+from fieldlab.ingest import ingest_file
 from fieldlab.store import SqliteStore
 
 FUZZ = settings(

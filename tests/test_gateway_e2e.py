@@ -32,7 +32,7 @@ def run_path(tmp: Path, mqtt_port: int, speed: str, minutes: int) -> tuple[Path,
 
 
 def compare(site_path: Path, truth: Path, minutes: int) -> dict[str, tuple]:
-    from fieldlab.cli.ingest import ingest_file
+    from fieldlab.ingest import ingest_file
 
     site = load_site_config(site_path)
     truth_db = site_path.parent / "truth.db"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fieldlab.process import PARENT_ENV
-from fieldlab.simulators.stack import free_port
+from fieldlab.stack import free_port
 from tests.services import Process, _descendants, listening
 
 pytestmark = pytest.mark.slow

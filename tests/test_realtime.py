@@ -21,7 +21,7 @@ from fieldlab.domain.samples import parse_ts
 from fieldlab.kpi.query import store_oee
 from fieldlab.simulators.gateway_site import gateway_site_yaml
 from fieldlab.simulators.scenario import load_scenario
-from fieldlab.simulators.stack import free_port
+from fieldlab.stack import free_port
 from fieldlab.store import SqliteStore
 from tests.helpers import local
 from tests.services import Process, mosquitto
@@ -231,8 +231,8 @@ def test_contact_returns_with_the_real_state_at_1x(tmp_path: Path):
         assert all(3.0 <= x <= 20.0 for x in lengths), (m, lengths)  # 4 s + start-up
 
     # OEE over the run equals the truth with the same gaps marked offline, within 0.5 pp.
-    from fieldlab.cli.ingest import ingest_file
     from fieldlab.domain.samples import Sample
+    from fieldlab.ingest import ingest_file
 
     cfg = load_site_config(site)
     with SqliteStore(tmp_path / "truth.db") as t, SqliteStore(db, readonly=True) as g:

@@ -17,10 +17,11 @@ from collections.abc import Iterator
 import pytest
 
 from fieldlab.config import parse_site_config
+from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
 from fieldlab.kpi.query import store_oee
 from fieldlab.simulators.synthetic import Profile, synthetic_samples
-from fieldlab.store import Rejected, SqliteStore, open_store
+from fieldlab.store import SqliteStore, open_store
 from tests.helpers import local
 from tests.services import influxdb
 

@@ -9,6 +9,7 @@ would make CI slower and need the registry)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from fieldlab.simulators.stack import free_port
+from fieldlab.stack import free_port
 from tests.services import require
 from tests.test_dashboard_browser import CHROMIUM_FLAGS
 
@@ -32,8 +33,18 @@ pytestmark = pytest.mark.slow
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The `bin` folder of a fresh venv with the wheel installed."""
     tmp = tmp_path_factory.mktemp("wheel")
+    # From a copy: setuptools keeps a build/ folder in the source, whose stale modules (a file
+    # moved away since) would end up in the wheel of a checkout that built one before.
+    src = tmp / "src"
+    shutil.copytree(
+        ROOT,
+        src,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv*", "build", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis"
+        ),
+    )
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp), str(src)],
         check=True,
         timeout=300,
     )

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
-import sys
-from importlib import resources
 from pathlib import Path
 
+from fieldlab.dashboards.serve import command, environment
 from fieldlab.process import spawn, stop
 
 HELP = "Open the OEE dashboard (Streamlit) on the site's store."
@@ -33,36 +31,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--address", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--lang", choices=("en", "nl"), help="first language shown")
     p.set_defaults(run=run)
-
-
-def command(config: Path, port: int, address: str) -> list[str]:
-    app = Path(str(resources.files("fieldlab.dashboards") / "app.py"))
-    return [
-        sys.executable,
-        "-m",
-        "fieldlab.cli.streamlit_child",
-        "run",
-        str(app),
-        "--server.port",
-        str(port),
-        "--server.address",
-        address,
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--global.developmentMode",
-        "false",
-    ]
-
-
-def environment(config: Path, store: str | None, lang: str | None) -> dict[str, str]:
-    env = {**os.environ, "FIELDLAB_CONFIG": str(config.resolve())}
-    if store:
-        env["FIELDLAB_STORE"] = store
-    if lang:
-        env["FIELDLAB_LANG"] = lang
-    return env
 
 
 def run(args: argparse.Namespace) -> int:

@@ -73,7 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fieldlab.simulators.scenario import load_scenario
-    from fieldlab.simulators.stack import LocalStack
+    from fieldlab.stack import LocalStack
 
     scenario = load_scenario(args.scenario)
     stack = LocalStack(

@@ -97,7 +97,7 @@ def _stack(args: argparse.Namespace, speed: float, dashboard: bool):  # type: ig
     import tempfile
 
     from fieldlab.simulators.recipes import load_recipe
-    from fieldlab.simulators.stack import LocalStack
+    from fieldlab.stack import LocalStack
 
     recipe = load_recipe(args.name)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix=f"fieldlab-{args.name}-"))

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
-from fieldlab.store.base import Rejected
 
 
 @dataclass

@@ -49,9 +49,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors.base import Batch, ConnectorContext
+from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import MACHINE_RE, SIGNAL_RE, SampleError, parse_ts
 from fieldlab.mapping import Mapper, SignalMap
-from fieldlab.store.base import Rejected
 
 TYPE = "mqtt"
 

@@ -52,9 +52,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors.base import Backoff, Batch, ConnectorContext
+from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample, SampleError, to_ms
 from fieldlab.mapping import Mapper, SignalMap
-from fieldlab.store.base import Rejected
 
 TYPE = "opcua"
 POLICIES = {

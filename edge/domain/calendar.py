@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from fieldlab.config.site import DAYS, CalendarConfig
 from fieldlab.domain.intervals import IntervalSet
 from fieldlab.domain.samples import from_ms, to_ms
+from fieldlab.domain.shifts import DAYS, CalendarConfig
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass, field
 
 from fieldlab.connectors.base import Batch
+from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
 from fieldlab.sinks.base import Sink
-from fieldlab.store.base import Rejected
 
 log = logging.getLogger("fieldlab.gateway")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
-from fieldlab.store.base import Rejected
 
 
 class Sink(Protocol):

@@ -33,9 +33,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from fieldlab.config.redact import redact_url
+from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
 from fieldlab.sinks.queue import DurableQueue, Overflow
-from fieldlab.store.base import Rejected
 from fieldlab.store.line_protocol import rejected_lines, to_lines
 
 log = logging.getLogger("fieldlab.sink.influxdb")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
-from fieldlab.store.base import Rejected
 from fieldlab.store.sqlite import SqliteStore
 
 

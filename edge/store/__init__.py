@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fieldlab.store.base import Rejected, Store, StoreError
+from fieldlab.store.base import Store, StoreError
 from fieldlab.store.sqlite import SqliteStore
 
-__all__ = ["Rejected", "SqliteStore", "Store", "StoreError", "open_store"]
+__all__ = ["SqliteStore", "Store", "StoreError", "open_store"]
 
 
 def open_store(url: str, *, base_dir: str | Path | None = None, readonly: bool = False) -> Store:

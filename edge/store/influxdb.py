@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from fieldlab.domain.history import Series
+from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
-from fieldlab.store.base import Rejected, StoreError
+from fieldlab.store.base import StoreError
 from fieldlab.store.line_protocol import REJECTED, decode_value, rejected_lines, to_lines
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import COUNTER_SIGNALS, TEXT_SIGNALS, Sample
-from fieldlab.store.base import Rejected
 
 #: The measurement that keeps rejected input (dead letters) beside the samples.
 REJECTED = "_rejected"

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from fieldlab.domain.history import Series
+from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
-from fieldlab.store.base import Rejected, StoreError
+from fieldlab.store.base import StoreError
 
 #: Each entry upgrades the schema by one version; never edit a released entry, append.
 MIGRATIONS: tuple[str, ...] = (

@@ -49,9 +49,9 @@ from fieldlab.config.site import SiteConfig
 from fieldlab.connectors.base import Backoff, Batch, ConnectorContext
 from fieldlab.connectors.modbus.codec import WORDS, DataType, Order, decode
 from fieldlab.connectors.modbus.planner import FieldRef, Request, plan
+from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample, SampleError
 from fieldlab.mapping import Mapper, SignalMap
-from fieldlab.store.base import Rejected
 
 TYPE = "modbus"
 Table = Literal["holding", "input", "coil", "discrete"]

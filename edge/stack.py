@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fieldlab.broker import EmbeddedBroker, broker_answers
-from fieldlab.cli.ingest import ingest_file
 from fieldlab.domain.samples import format_ts
 from fieldlab.gateway.config import load_gateway_config
 from fieldlab.gateway.run import Gateway
+from fieldlab.ingest import ingest_file
 from fieldlab.process import spawn, stop
 from fieldlab.simulators.gateway_site import gateway_site_yaml
 from fieldlab.simulators.runner import FaceSettings, Simulation
@@ -171,7 +171,7 @@ class LocalStack:
         log.warning("not every source connected: %s", states)
 
     def _start_dashboard(self) -> None:
-        from fieldlab.cli.dashboard import command, environment
+        from fieldlab.dashboards.serve import command, environment
 
         self._dash = spawn(
             command(self.site_path, self.ports.dashboard, "127.0.0.1"),

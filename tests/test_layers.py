@@ -1,0 +1,111 @@
+"""Arrows point down: the import graph of the `fieldlab` package follows the layers of the
+README's "How it fits together". A module imports from its own package or from a lower layer,
+never from a higher one (an arrow up) nor from another package of its own layer (sideways).
+The graph is read from the source with `ast`, so the test sees every import, lazy ones too."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Folders and the package each installs as (pyproject.toml's package-dir).
+FOLDERS = {
+    "edge": "fieldlab",
+    "simulators": "fieldlab.simulators",
+    "dashboards": "fieldlab.dashboards",
+    "bench": "fieldlab.bench",
+    "recipes": "fieldlab.recipes",
+}
+#: Bottom to top; the README's table lists the same.
+LAYERS: list[set[str]] = [
+    {"fieldlab.domain", "fieldlab.i18n", "fieldlab.process"},
+    {"fieldlab.config", "fieldlab.interchange"},
+    {"fieldlab.store", "fieldlab.mapping"},
+    {"fieldlab.ingest", "fieldlab.kpi", "fieldlab.connectors", "fieldlab.sinks", "fieldlab.broker"},
+    {
+        "fieldlab.gateway",
+        "fieldlab.discovery",
+        "fieldlab.simulators",
+        "fieldlab.dashboards",
+        "fieldlab.recipes",
+    },
+    {"fieldlab.stack"},
+    {"fieldlab.bench"},
+    {"fieldlab.cli"},
+    {"fieldlab.__main__"},
+]
+
+
+def unit(module: str) -> str:
+    """The package (or top-level module) a module belongs to: fieldlab.X."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if len(parts) > 1 else module
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for folder, package in FOLDERS.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = [p for p in path.relative_to(ROOT / folder).with_suffix("").parts]
+            out[".".join([package, *[p for p in parts if p != "__init__"]])] = path
+    return out
+
+
+def imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return {m for m in found if m == "fieldlab" or m.startswith("fieldlab.")}
+
+
+def layer_of(package: str) -> int:
+    for i, layer in enumerate(LAYERS):
+        if package in layer:
+            return i
+    raise AssertionError(f"{package} is in no layer: add it to LAYERS and the README")
+
+
+def test_every_import_points_down():
+    problems = []
+    for module, path in sorted(modules().items()):
+        here = unit(module)
+        for target in sorted(imports(path)):
+            there = unit(target)
+            if there == here or there == "fieldlab":  # its own package; the version
+                continue
+            a, b = layer_of(here), layer_of(there)
+            if b > a:
+                problems.append(f"{module} imports {target}: an arrow up")
+            elif b == a:
+                problems.append(f"{module} imports {target}: sideways in one layer")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_layers_name_every_package_and_the_readme_lists_them():
+    packages = {unit(m) for m in modules()} - {"fieldlab"}
+    named = set().union(*LAYERS)
+    assert packages <= named, packages - named
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## How it fits together", 1)[1].split("\n## ", 1)[0]
+    for package in named - {"fieldlab.__main__"}:
+        assert f"`{package.removeprefix('fieldlab.')}" in section, package
+
+
+def test_a_planted_arrow_up_is_found(tmp_path, monkeypatch):
+    """The check itself: a store module importing the gateway is reported."""
+    planted = tmp_path / "edge" / "store"
+    planted.mkdir(parents=True)
+    (planted / "bad.py").write_text("from fieldlab.gateway.run import Gateway\n")
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    for folder in FOLDERS:
+        (tmp_path / folder).mkdir(exist_ok=True)
+    try:
+        test_every_import_points_down()
+    except AssertionError as exc:
+        assert "fieldlab.store.bad imports fieldlab.gateway.run: an arrow up" in str(exc)
+    else:
+        raise AssertionError("the planted arrow up was not found")
