@@ -9,13 +9,14 @@ death signal (Linux's PR_SET_PDEATHSIG) or a process group would not.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 #: The parent's pid, handed to a child by `spawn` (a child of `multiprocessing` gets it as an
 #: argument instead).
@@ -80,3 +81,22 @@ def watch_parent(parent: int | None = None, every_s: float = 0.5, grace_s: float
         os._exit(0)
 
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+#: Set to 1 to run as on Windows, where the event loop takes no signal handlers: the tests
+#: exercise that path on Linux with it (Ctrl-C then arrives as KeyboardInterrupt).
+NO_HANDLERS_ENV = "FIELDLAB_NO_SIGNAL_HANDLERS"
+
+
+def on_stop_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], object]) -> bool:
+    """Call ``stop`` on SIGINT and SIGTERM, where the loop can take signal handlers (POSIX).
+    Elsewhere (Windows) it returns False and Ctrl-C raises KeyboardInterrupt in the main
+    thread: `asyncio.run` cancels the main task, whose `finally` blocks stop what it started."""
+    if os.environ.get(NO_HANDLERS_ENV) == "1":
+        return False
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop)
+    except (NotImplementedError, RuntimeError, AttributeError):
+        return False
+    return True

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 
 from fieldlab.domain.samples import to_ms
-from fieldlab.process import watch_parent
+from fieldlab.process import on_stop_signals, watch_parent
 
 
 @dataclass(frozen=True)
@@ -157,13 +157,11 @@ def _worker(
 
     async def main() -> None:
         import logging
-        import signal
 
         logging.getLogger("asyncua").setLevel(logging.ERROR)  # its warnings are for clients
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        on_stop_signals(loop, stop.set)
         if seconds is not None:
             loop.call_later(seconds, stop.set)
         await SERVERS[face](first, count, spec, host, port, stop)

@@ -237,3 +237,22 @@ def listening(pid: int) -> set[tuple[str, int]]:
                 addr = str(ipaddress.IPv6Address(b"".join(words)))
             out.add((addr, int(hexport, 16)))
     return out
+
+
+def publish(port: int, topic: str, payload: dict | bytes, *, retain: bool = False) -> None:
+    """One QoS 1 message to the broker on 127.0.0.1:port, acknowledged before returning."""
+    import json
+    import uuid
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:10]}")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        client.publish(topic, body, qos=1, retain=retain).wait_for_publish(5)
+    finally:
+        client.disconnect()
+        client.loop_stop()

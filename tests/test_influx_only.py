@@ -7,7 +7,6 @@ when FIELDLAB_TEST_INFLUXDB2_URL and _TOKEN name a server."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -21,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from fieldlab.store import open_store
 from fieldlab.store.influxdb import InfluxStore
-from tests.services import Process, free_port, influxdb, mosquitto
+from tests.services import Process, free_port, influxdb, mosquitto, publish
 from tests.sim_gateway import wait_connected
 
 PAGES = Path(__file__).resolve().parent.parent / "dashboards" / "pages"
@@ -64,18 +63,6 @@ def influx(request: pytest.FixtureRequest) -> Iterator[tuple[str, dict]]:
     finally:
         client.buckets_api().delete_bucket(created)
         client.close()
-
-
-def _publish(port: int, topic: str, payload: bytes) -> None:
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"p-{uuid.uuid4().hex[:8]}")
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    client.publish(topic, payload, qos=1).wait_for_publish(5)
-    client.disconnect()
-    client.loop_stop()
 
 
 def _states(store: InfluxStore) -> list[tuple[int, str]]:
@@ -121,9 +108,7 @@ def test_influxdb_only_gateway_closes_gaps_and_keeps_rejects_in_influxdb(
 
         def live(signal: str, value: object) -> int:
             ts = int(time.time() * 1000)
-            _publish(
-                port, f"fieldlab/t/a/mq-1/{signal}", json.dumps({"ts": ts, "value": value}).encode()
-            )
+            publish(port, f"fieldlab/t/a/mq-1/{signal}", {"ts": ts, "value": value})
             return ts
 
         gw = Process("gateway", "-c", str(site), cwd=tmp_path)
@@ -143,7 +128,7 @@ def test_influxdb_only_gateway_closes_gaps_and_keeps_rejects_in_influxdb(
         offline_ts = _states(store)[-1][0]
         assert last + 1 <= offline_ts <= killed + 1, (last, offline_ts, killed)
         # A malformed payload: kept in InfluxDB's _rejected with its reason; the rest flows.
-        _publish(port, "fieldlab/t/a/mq-1/state", b"{not json")
+        publish(port, "fieldlab/t/a/mq-1/state", b"{not json")
         back = live("state", "idle")
         _wait(lambda: store.rejected_count() >= 1, "the rejected payload in InfluxDB")
         _wait(lambda: _states(store)[-1] == (back, "idle"), "the state after it")

@@ -133,3 +133,58 @@ def test_children_learn_their_parent_from_the_environment():
     out, _ = child.communicate(timeout=10)
     assert out.strip() == str(os.getpid())
     assert stop(child) == 0
+
+
+def test_demo_without_signal_handlers_stops_its_tree_on_ctrl_c(tmp_path: Path):
+    """Windows' path on Linux: no loop signal handlers, so Ctrl-C is a KeyboardInterrupt; the
+    demo still stops the dashboard and everything else."""
+    from fieldlab.process import NO_HANDLERS_ENV
+
+    demo = Process(
+        "demo",
+        "--workdir",
+        str(tmp_path),
+        "--no-browser",
+        "--history",
+        "1h",
+        env={NO_HANDLERS_ENV: "1"},
+    )
+    demo.wait_for("fieldlab demo: ready in", 60)
+    kids = _tree_once_serving(demo, 1)
+    demo.signal(signal.SIGINT)
+    assert demo.proc.wait(30) in (0, 130), demo.output
+    assert not _wait_gone(kids, 10), "children left after Ctrl-C without signal handlers"
+    assert "Traceback" not in demo.output, demo.output
+
+
+def test_gateway_without_signal_handlers_writes_offline_on_ctrl_c(tmp_path: Path):
+    import json
+
+    from fieldlab.process import NO_HANDLERS_ENV
+    from fieldlab.store import SqliteStore
+    from tests.services import mosquitto, publish
+    from tests.sim_gateway import wait_connected
+
+    http = free_port()
+    with mosquitto() as port:
+        (tmp_path / "site.yaml").write_text(
+            json.dumps(
+                {
+                    "store": "sqlite:///g.db",
+                    "gateway": {"http": {"port": http}},
+                    "sources": [
+                        {"type": "mqtt", "url": f"mqtt://127.0.0.1:{port}", "machines": {"m-1": {}}}
+                    ],
+                }
+            )
+        )
+        gw = Process("gateway", "-c", "site.yaml", cwd=tmp_path, env={NO_HANDLERS_ENV: "1"})
+        wait_connected(http)
+        publish(port, "fieldlab/t/a/m-1/state", {"ts": int(time.time() * 1000), "value": "idle"})
+        time.sleep(1)
+        gw.signal(signal.SIGINT)
+        assert gw.proc.wait(30) in (0, 130), gw.output
+        gw.stop()
+    with SqliteStore(tmp_path / "g.db", readonly=True) as store:
+        state = next(s.value for s in store.latest("m-1") if s.signal == "state")
+    assert state == "offline", gw.output  # the clean stop ran: a state never runs on

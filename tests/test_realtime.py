@@ -24,7 +24,7 @@ from fieldlab.simulators.scenario import load_scenario
 from fieldlab.stack import free_port
 from fieldlab.store import SqliteStore
 from tests.helpers import local
-from tests.services import Process, mosquitto
+from tests.services import Process, mosquitto, publish
 from tests.sim_gateway import START_TEXT, wait_connected
 
 #: The machines behind the cut: OPC UA (cnc-1, imm-1) and Modbus (press-1, lathe-1).
@@ -290,18 +290,6 @@ def test_cut_proxy_cuts_and_restores():
         server.close()
 
 
-def _publish(port: int, topic: str, payload: dict, retain: bool) -> None:
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{time.monotonic_ns()}")
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    client.publish(topic, json.dumps(payload), qos=1, retain=retain).wait_for_publish(5)
-    client.disconnect()
-    client.loop_stop()
-
-
 def test_mqtt_retained_state_an_hour_old_is_the_state_now_after_restarts(tmp_path: Path):
     """A retained state is as old as its ts says: after the gateway's `offline` (a clean stop,
     a SIGKILL) it is written at the instant contact returned, not an hour back."""
@@ -309,7 +297,7 @@ def test_mqtt_retained_state_an_hour_old_is_the_state_now_after_restarts(tmp_pat
     db = tmp_path / "gateway.db"
     hour_ago = int(time.time() * 1000) - 3_600_000
     with mosquitto() as port:
-        _publish(port, "fieldlab/t/a/mq-1/state", {"ts": hour_ago, "value": "running"}, True)
+        publish(port, "fieldlab/t/a/mq-1/state", {"ts": hour_ago, "value": "running"}, retain=True)
         site = tmp_path / "site.yaml"
         site.write_text(
             json.dumps(
@@ -332,7 +320,7 @@ def test_mqtt_retained_state_an_hour_old_is_the_state_now_after_restarts(tmp_pat
             gw = Process("gateway", "-c", str(site), cwd=tmp_path)
             wait_connected(http, 30)
             now = int(time.time() * 1000)
-            _publish(port, "fieldlab/t/a/mq-1/temp_c", {"ts": now, "value": 21.5}, False)
+            publish(port, "fieldlab/t/a/mq-1/temp_c", {"ts": now, "value": 21.5})
             for _ in range(100):
                 with SqliteStore(db, readonly=True) as store:
                     if any(s.signal == "temp_c" and s.ts == now for s in store.latest("mq-1")):

@@ -150,7 +150,10 @@ def test_dashboard_serves_from_the_installed_wheel(installed, tmp_path):
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=require("chromium"), args=CHROMIUM_FLAGS)
+            # FIELDLAB_CHROMIUM=playwright: Playwright's own build (the Windows/macOS workflow)
+            own = os.environ.get("FIELDLAB_CHROMIUM") == "playwright"
+            exe = None if own else require("chromium")
+            browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS)
             try:
                 page = browser.new_page()
                 page.goto(f"http://127.0.0.1:{port}/")

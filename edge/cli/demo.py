@@ -8,13 +8,13 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 import time
 import webbrowser
 from pathlib import Path
 
 from fieldlab.cli.common import duration_arg, speed_arg
+from fieldlab.process import on_stop_signals
 
 HELP = "Run the kit on this laptop: simulated machines, broker, gateway, store, dashboard."
 EPILOG = """\
@@ -104,9 +104,7 @@ async def _main(stack, args: argparse.Namespace) -> int:  # type: ignore[no-unty
         await stack.stop()
         return 2
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):  # before anything says "ready"
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stack.sim.request_stop)
+    on_stop_signals(loop, stack.sim.request_stop)  # before anything says "ready"
     print(
         f"fieldlab demo: ready in {time.monotonic() - t0:.1f} s, "
         f"{len(stack.scenario.machines)} machines",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
 from pathlib import Path
+
+from fieldlab.process import on_stop_signals
 
 HELP = "Run the gateway: OPC UA, Modbus TCP and MQTT into SQLite and/or InfluxDB."
 DESCRIPTION = """\
@@ -69,9 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _serve(gw) -> int:  # type: ignore[no-untyped-def]
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, gw.request_stop)
+    on_stop_signals(loop, gw.request_stop)
     print(
         f"fieldlab gateway: {len(gw.cfg.sources)} sources, sinks: "
         f"{', '.join(s.type for s in gw.cfg.sinks) or 'sqlite'}",

@@ -7,12 +7,12 @@ import asyncio
 import contextlib
 import json
 import math
-import signal
 import sys
 import threading
 from pathlib import Path
 
 from fieldlab.cli.common import speed_arg
+from fieldlab.process import on_stop_signals
 
 HELP = "Workshop recipes: list, show, run for a room, check against the answer key."
 EPILOG = """\
@@ -121,9 +121,7 @@ def run_run(args: argparse.Namespace) -> int:
 
         await stack.start()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):  # before anything says "ready"
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stack.sim.request_stop)
+        on_stop_signals(loop, stack.sim.request_stop)  # before anything says "ready"
         end = stack.sim.start_ms + recipe.duration_ms
         print(f"fieldlab recipe run {args.name}: {recipe.title[args.lang or 'en']}")
         for line in stack.endpoints():

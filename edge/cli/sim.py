@@ -10,10 +10,12 @@ import math
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from fieldlab.cli.common import duration_arg, parse_time_arg, speed_arg
 from fieldlab.domain.samples import format_ts, from_ms, to_ms
+from fieldlab.process import on_stop_signals
 
 HELP = "Run simulated machines on OPC UA, Modbus TCP and MQTT (seeded, scriptable)."
 DESCRIPTION = """\
@@ -188,14 +190,13 @@ def run(args: argparse.Namespace) -> int:
 
 async def _serve(sim, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        # Windows has no loop signal handlers: Ctrl-C raises KeyboardInterrupt there.
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, sim.request_stop)
-    if hasattr(signal, "SIGUSR1"):
+    if on_stop_signals(loop, sim.request_stop) and hasattr(signal, "SIGUSR1"):
         loop.add_signal_handler(
             signal.SIGUSR1, lambda: sim.resume() if sim.clock.paused else sim.pause()
         )
+    elif args.paused:
+        # No SIGUSR1 to start the clock (Windows): Enter does it.
+        threading.Thread(target=_resume_on_enter, args=(loop, sim), daemon=True).start()
     live_start = sim.start_ms + (args.history or 0)
     if args.history:
         await sim.run(sim_until=live_start)  # before the faces start: they start primed
@@ -241,6 +242,13 @@ async def _serve(sim, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
         flush=True,
     )
     return 0
+
+
+def _resume_on_enter(loop: asyncio.AbstractEventLoop, sim) -> None:  # type: ignore[no-untyped-def]
+    print("fieldlab sim: paused; press Enter to start the clock", flush=True)
+    with contextlib.suppress(EOFError, OSError):
+        input()
+        loop.call_soon_threadsafe(sim.resume)
 
 
 async def _status(sim) -> None:  # type: ignore[no-untyped-def]
