@@ -23,7 +23,7 @@ from fieldlab.bench.oee import build
 PAGES = Path(fieldlab.dashboards.__file__).resolve().parent / "pages"
 
 
-def timed(page: Path, setup) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def timed(page: Path, setup) -> tuple[float, float]:
     """(cold, warm) seconds for a page with the 30-day period chosen; cold starts with empty
     caches."""
     import streamlit as st

@@ -51,7 +51,7 @@ def bare_paho(port: int, client_id: str, n: int) -> float:
     t0: float | None = None
     done = time.monotonic
 
-    def on_message(c, u, msg):  # type: ignore[no-untyped-def]
+    def on_message(c, u, msg):
         nonlocal got, t0
         if t0 is None:
             t0 = done()

@@ -44,7 +44,7 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _bare_client(port: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def _bare_client(port: int, out: mp.Queue) -> None:
     """A plain asyncua client: one subscription per server, a handler that only counts."""
 
     async def main() -> None:
@@ -54,11 +54,11 @@ def _bare_client(port: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
         count = 0
 
         class Handler:
-            def datachange_notification(self, node, val, data) -> None:  # type: ignore[no-untyped-def]
+            def datachange_notification(self, node, val, data) -> None:
                 nonlocal count
                 count += 1
 
-            def status_change_notification(self, status) -> None:  # type: ignore[no-untyped-def]
+            def status_change_notification(self, status) -> None:
                 pass
 
         clients = []
@@ -84,7 +84,7 @@ def _bare_client(port: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
     asyncio.run(main())
 
 
-def _site(port: int, http: int) -> dict:  # type: ignore[type-arg]
+def _site(port: int, http: int) -> dict:
     return {
         "store": "sqlite:///opcua-bench.db",
         "gateway": {"http": {"port": http}},
@@ -156,7 +156,7 @@ def run(progress: Progress) -> Result:
             wait_port(port + i, 120)
         progress(f"baseline: a bare asyncua client, warm-up {WARMUP_S:.0f} s + {WINDOW_S:.0f} s")
         ctx = mp.get_context("spawn")
-        out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+        out: mp.Queue = ctx.Queue()
         bare_proc = ctx.Process(target=_bare_client, args=(port, out), daemon=True)
         bare_proc.start()
         bare = out.get(timeout=180)

@@ -22,7 +22,7 @@ TTL = 5
 
 
 @st.cache_resource
-def open_cached(url: str):  # type: ignore[no-untyped-def]
+def open_cached(url: str):
     return open_store(url)
 
 
@@ -36,7 +36,7 @@ def machine_ids(url: str, config: str) -> list[str]:
     return _machine_ids(open_cached(url), load_site_config(config))
 
 
-def _site(config: str):  # type: ignore[no-untyped-def]
+def _site(config: str):
     return load_site_config(config)
 
 
@@ -94,7 +94,7 @@ def breaks(config: str, start: int, end: int) -> list[tuple[int, int]]:
     return list(zip(b.starts.tolist(), b.ends.tolist(), strict=True))
 
 
-def rejected(url: str, limit: int = 200):  # type: ignore[no-untyped-def]
+def rejected(url: str, limit: int = 200):
     store = open_cached(url)
     return store.rejected_count(), store.rejected(limit)
 

@@ -36,8 +36,8 @@ class EmbeddedBroker:
         }
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            self._broker = Broker(config)
-        await self._broker.start()
+            broker = self._broker = Broker(config)
+        await broker.start()
 
     async def stop(self) -> None:
         if self._broker is not None:

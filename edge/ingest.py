@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample, is_known_state
-from fieldlab.i18n import t
+from fieldlab.i18n import Lang, t
 from fieldlab.interchange import read_samples
 from fieldlab.store import Store
 
@@ -18,7 +18,7 @@ SHOWN_BAD_LINES = 20
 
 
 def ingest_file(
-    store: Store, path: Path, *, lang: str = "en", quiet: bool = False
+    store: Store, path: Path, *, lang: Lang = "en", quiet: bool = False
 ) -> tuple[int, int]:
     """Store a file's samples in batches; returns (samples kept, lines rejected)."""
     size = max(path.stat().st_size, 1)

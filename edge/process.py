@@ -17,19 +17,22 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 #: The parent's pid, handed to a child by `spawn` (a child of `multiprocessing` gets it as an
 #: argument instead).
 PARENT_ENV = "FIELDLAB_PARENT_PID"
 
 
-def spawn(cmd: Sequence[str], env: dict[str, str] | None = None, **kw: object) -> subprocess.Popen:
+def spawn(
+    cmd: Sequence[str], env: dict[str, str] | None = None, **kw: Any
+) -> subprocess.Popen[Any]:
     """Start a child that knows who its parent is (its `watch_parent` reads PARENT_ENV)."""
     env = {**(os.environ if env is None else env), PARENT_ENV: str(os.getpid())}
-    return subprocess.Popen(list(cmd), env=env, **kw)  # type: ignore[call-overload, no-any-return]
+    return subprocess.Popen(list(cmd), env=env, **kw)
 
 
-def stop(proc: subprocess.Popen, timeout: float = 5.0) -> int:
+def stop(proc: subprocess.Popen[Any], timeout: float = 5.0) -> int:
     """Ask a child to stop, wait, and kill it if it does not within ``timeout``."""
     if proc.poll() is None:
         proc.terminate()
@@ -50,7 +53,7 @@ def parent_alive(pid: int) -> bool:
 def _windows_alive(pid: int) -> bool:
     import ctypes
 
-    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]  # ctypes has windll on Windows only
     handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
     if not handle:
         return False

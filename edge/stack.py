@@ -22,6 +22,7 @@ from fieldlab.gateway.config import load_gateway_config
 from fieldlab.gateway.run import Gateway
 from fieldlab.ingest import ingest_file
 from fieldlab.process import spawn, stop
+from fieldlab.simulators.faces.mqtt import MqttFace
 from fieldlab.simulators.gateway_site import gateway_site_yaml
 from fieldlab.simulators.runner import FaceSettings, Simulation
 from fieldlab.simulators.scenario import Scenario
@@ -211,10 +212,10 @@ class LocalStack:
 
         assert self.sim is not None and self.gateway is not None
         deadline = time.monotonic() + timeout
-        mqtt = [f for f in self.sim.faces if f.name == "mqtt"]
+        mqtt = [f for f in self.sim.faces if isinstance(f, MqttFace)]
         for face in mqtt:
-            await face.flushed(timeout)  # type: ignore[attr-defined]
-        published = sum(f.published for f in mqtt)  # type: ignore[attr-defined]
+            await face.flushed(timeout)
+        published = sum(f.published for f in mqtt)
         last, still = -1, 0
         while time.monotonic() < deadline:
             got = sum(h.samples for h in self.gateway.health if h.type == "mqtt")

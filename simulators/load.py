@@ -18,6 +18,7 @@ import re
 import struct
 import time
 from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 
 from fieldlab.domain.samples import to_ms
 from fieldlab.process import on_stop_signals, watch_parent
@@ -177,12 +178,12 @@ def start_load(
     port: int,
     processes: int = 1,
     seconds: float | None = None,
-) -> list[mp.Process]:
+) -> list[BaseProcess]:
     """Start the load processes; each stops on SIGTERM or after ``seconds``."""
     if face not in SERVERS:
         raise ValueError(f"unknown face {face!r}; expected opcua, modbus or mqtt")
     per = math.ceil(spec.machines / processes)
-    procs = []
+    procs: list[BaseProcess] = []
     ctx = mp.get_context("spawn")
     for i in range(processes):
         first = i * per
@@ -208,7 +209,7 @@ def start_load(
     return procs
 
 
-def stop_load(procs: list[mp.Process], timeout: float = 10.0) -> None:
+def stop_load(procs: list[BaseProcess], timeout: float = 10.0) -> None:
     """Stop load processes: all are told at once, then each is waited for (killed if it hangs)."""
     for p in procs:
         p.terminate()

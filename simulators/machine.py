@@ -18,7 +18,7 @@ import numpy as np
 
 from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.intervals import IntervalSet
-from fieldlab.domain.samples import Sample
+from fieldlab.domain.samples import Sample, Value
 from fieldlab.simulators.archetypes import Params, resolve
 from fieldlab.simulators.scenario import Event, SimMachine
 
@@ -93,7 +93,7 @@ class MachineModel:
         self._next_process = self.start
         self._gen = self._run()
         self._peeked: Sample | None = next(self._gen)
-        self.current: dict[str, tuple[int, object]] = {}
+        self.current: dict[str, tuple[int, Value]] = {}
         self._energy = 0.0
         self._last_power: tuple[int, float] | None = None
 

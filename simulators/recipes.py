@@ -25,7 +25,7 @@ from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.durations import parse_duration_ms
 from fieldlab.domain.history import histories_from_samples
 from fieldlab.domain.samples import Sample, format_ts
-from fieldlab.kpi.oee import OeeResult, compute_oee
+from fieldlab.kpi.oee import Dialect, OeeResult, compute_oee
 from fieldlab.simulators.runner import Simulation
 from fieldlab.simulators.scenario import Scenario
 
@@ -135,7 +135,7 @@ def figures(r: OeeResult, iso: OeeResult) -> dict[str, Any]:
                 "reason": x["reason"],
                 "episodes": x["episodes"],
                 "minutes": round(float(x["downtime_s"]) / 60, 2),
-            }  # type: ignore[arg-type]
+            }
             for x in r.reasons[:3]
         ],
     }
@@ -158,7 +158,7 @@ def answer_key(name: str, recipe: Recipe) -> dict[str, Any]:
         per: dict[str, Any] = {}
         for m in recipe.scenario.machines:
 
-            def run(threshold: float, dialect: str, m: str = m, w: Window = w) -> OeeResult:
+            def run(threshold: float, dialect: Dialect, m: str = m, w: Window = w) -> OeeResult:
                 return compute_oee(
                     hist[m],
                     w.start,
@@ -168,7 +168,7 @@ def answer_key(name: str, recipe: Recipe) -> dict[str, Any]:
                     machine=site.machine(m),
                     micro_stop_threshold_s=threshold,
                     dialect=dialect,
-                )  # type: ignore[arg-type]
+                )
 
             base = site.oee.micro_stop_threshold_s
             entry = figures(run(base, "classic"), run(base, "iso"))
@@ -275,7 +275,7 @@ def compare(
                 got = None if got is None else 100 * got
                 if (want is None) != (got is None) or (
                     want is not None and abs(got - want) > tolerance_pp
-                ):  # type: ignore[operator]
+                ):
                     problems.append(
                         f"{label} {m} {k}: {got if got is None else round(got, 2)} "
                         f"vs key {want} (±{tolerance_pp} pp)"

@@ -61,7 +61,7 @@ class SimMachine(_Strict):
     archetype: Archetype
     name: str | None = None
     area: str = "shopfloor"
-    faces: list[Face] = Field(default_factory=lambda: ["mqtt"], min_length=1)
+    faces: list[Face] = Field(default_factory=lambda: list[Face](["mqtt"]), min_length=1)
     ideal_cycle_time_s: float = Field(gt=0)
     products: dict[str, ProductConfig] = Field(default_factory=dict)
     counters: dict[Literal["count_total", "count_good", "count_scrap"], CounterConfig] = Field(

@@ -40,7 +40,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ROOT,
         src,
         ignore=shutil.ignore_patterns(
-            ".git", ".venv*", "build", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis"
+            ".git",
+            ".venv*",
+            ".mypy*",
+            "build",
+            "*.egg-info",
+            "__pycache__",
+            ".*_cache",
+            ".hypothesis",
         ),
     )
     subprocess.run(

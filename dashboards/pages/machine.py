@@ -24,7 +24,7 @@ def local_series(ctx: Context, ts: list[int]) -> pd.Series:
     return utc.dt.tz_convert(ctx.tz).dt.tz_localize(None)
 
 
-def wall(ms: int):  # type: ignore[no-untyped-def]
+def wall(ms: int):
     """An instant as the site's wall-clock time without offset (see local_series)."""
     return ctx.local(ms).replace(tzinfo=None)
 

@@ -3,6 +3,8 @@ an operator picks a reason from the site's list, and the Pareto shows it at once
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pandas as pd
 import streamlit as st
 
@@ -10,37 +12,44 @@ from fieldlab.dashboards import data
 from fieldlab.dashboards.context import page_setup
 from fieldlab.kpi.report import duration
 
+
+class Unexplained(NamedTuple):
+    """A downtime episode nobody gave a reason for."""
+
+    machine: str
+    start_ms: int
+    length_s: float
+    category: str
+
+
 ctx = page_setup("page.reasons")
 machines = ctx.machines()
 if not machines:
     st.info(ctx.t("empty_store"))
     st.stop()
 st.subheader(ctx.t("unexplained_stops"))
-rows = []
+rows: list[Unexplained] = []
 for m in machines:
     r = data.oee(ctx.store_url, str(ctx.config_path), m, ctx.start, ctx.end, ctx.now, ctx.threshold)
     ep = r.episodes
     for i in range(len(ep.category)):
         if ep.reason[i] is None and not ep.small[i]:
             rows.append(
-                {
-                    "machine": m,
-                    "start_ms": int(ep.start[i]),
-                    "length_s": (int(ep.end[i]) - int(ep.start[i])) / 1000,
-                    "category": ep.category[i],
-                }
+                Unexplained(
+                    m, int(ep.start[i]), (int(ep.end[i]) - int(ep.start[i])) / 1000, ep.category[i]
+                )
             )
-rows.sort(key=lambda x: -x["length_s"])
+rows.sort(key=lambda x: -x.length_s)
 if not rows:
     st.success(ctx.t("none_unexplained"))
 else:
     table = pd.DataFrame(
         [
             {
-                ctx.t("machine"): x["machine"],
-                ctx.t("start"): ctx.local(x["start_ms"]).strftime("%Y-%m-%d %H:%M:%S"),
-                ctx.t("length"): duration(x["length_s"]),
-                ctx.t("category"): ctx.t(f"state.{x['category']}"),
+                ctx.t("machine"): x.machine,
+                ctx.t("start"): ctx.local(x.start_ms).strftime("%Y-%m-%d %H:%M:%S"),
+                ctx.t("length"): duration(x.length_s),
+                ctx.t("category"): ctx.t(f"state.{x.category}"),
             }
             for x in rows
         ]
@@ -52,16 +61,16 @@ else:
             range(len(rows)),
             key="episode",
             format_func=lambda i: (
-                f"{rows[i]['machine']} · "
-                f"{ctx.local(rows[i]['start_ms']):%Y-%m-%d %H:%M} · {duration(rows[i]['length_s'])}"
+                f"{rows[i].machine} · "
+                f"{ctx.local(rows[i].start_ms):%Y-%m-%d %H:%M} · {duration(rows[i].length_s)}"
             ),
         )
         reason = st.selectbox(ctx.t("choose_reason"), ctx.site.reasons, key="reason_choice")
         if st.form_submit_button(ctx.t("save")):
             chosen = rows[pick]
-            data.write_reason(ctx.store_url, chosen["machine"], chosen["start_ms"], reason)
+            data.write_reason(ctx.store_url, chosen.machine, chosen.start_ms, reason)
             st.session_state["saved"] = ctx.t(
-                "saved", reason=reason, start=f"{ctx.local(chosen['start_ms']):%H:%M}"
+                "saved", reason=reason, start=f"{ctx.local(chosen.start_ms):%H:%M}"
             )
             st.rerun()
 if "saved" in st.session_state:

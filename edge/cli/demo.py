@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_main(stack, args))
 
 
-async def _main(stack, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+async def _main(stack, args: argparse.Namespace) -> int:
     import logging
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(gw))
 
 
-async def _serve(gw) -> int:  # type: ignore[no-untyped-def]
+async def _serve(gw) -> int:
     loop = asyncio.get_running_loop()
     on_stop_signals(loop, gw.request_stop)
     print(

@@ -93,7 +93,7 @@ def run_answers(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stack(args: argparse.Namespace, speed: float, dashboard: bool):  # type: ignore[no-untyped-def]
+def _stack(args: argparse.Namespace, speed: float, dashboard: bool):
     import tempfile
 
     from fieldlab.simulators.recipes import load_recipe

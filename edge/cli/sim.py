@@ -188,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(sim, args))
 
 
-async def _serve(sim, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+async def _serve(sim, args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     if on_stop_signals(loop, sim.request_stop) and hasattr(signal, "SIGUSR1"):
         loop.add_signal_handler(
@@ -244,14 +244,14 @@ async def _serve(sim, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
     return 0
 
 
-def _resume_on_enter(loop: asyncio.AbstractEventLoop, sim) -> None:  # type: ignore[no-untyped-def]
+def _resume_on_enter(loop: asyncio.AbstractEventLoop, sim) -> None:
     print("fieldlab sim: paused; press Enter to start the clock", flush=True)
     with contextlib.suppress(EOFError, OSError):
         input()
         loop.call_soon_threadsafe(sim.resume)
 
 
-async def _status(sim) -> None:  # type: ignore[no-untyped-def]
+async def _status(sim) -> None:
     while True:
         await asyncio.sleep(10)
         st = sim.status()
@@ -289,7 +289,7 @@ def run_load(args: argparse.Namespace) -> int:
         f"{len(procs)} processes from {host}:{port}",
         flush=True,
     )
-    signal.signal(signal.SIGTERM, lambda *_: [p.terminate() for p in procs])
+    signal.signal(signal.SIGTERM, lambda *_: stop_load(procs))
     try:
         for p in procs:
             p.join()

@@ -38,7 +38,7 @@ class MachineConfig(_Strict):
     )
 
     def wrap_of(self, signal: str) -> int | None:
-        spec = self.counters.get(signal)  # type: ignore[call-overload]
+        spec = next((c for name, c in self.counters.items() if name == signal), None)
         return spec.wrap if spec else None
 
 

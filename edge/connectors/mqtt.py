@@ -169,6 +169,8 @@ class MqttConnector:
         self.session_present: bool | None = None
         self._closing: mqtt.Client | None = None
         self.v5 = cfg.protocol in ("auto", "5")
+        self._inbox: collections.deque[mqtt.MQTTMessage] = collections.deque()
+        self._wake_pending = False
 
     # -- parsing (pure, tested on its own) -------------------------------------------------------
 
@@ -317,7 +319,8 @@ class MqttConnector:
             props.SessionExpiryInterval = self.cfg.session_expiry_s
             props.ReceiveMaximum = self.cfg.receive_maximum
             connect_kwargs.update(clean_start=False, properties=props)
-        client.reconnect_delay_set(0.25, 2)
+        # paho annotates int but takes a float: the first retry after 0.25 s, not 1 s
+        client.reconnect_delay_set(0.25, 2)  # type: ignore[arg-type]  # see above
         client.connect_async(self.host, self.port, **connect_kwargs)
         client.loop_start()
         return client
@@ -326,7 +329,7 @@ class MqttConnector:
         loop = asyncio.get_running_loop()
         control: asyncio.Queue = asyncio.Queue()
         wake = asyncio.Event()
-        self._inbox: collections.deque[mqtt.MQTTMessage] = collections.deque()
+        self._inbox = collections.deque()
         self._wake_pending = False
         client = self._connect(loop, control, wake)
         waker = asyncio.ensure_future(wake.wait())
@@ -505,7 +508,7 @@ class MqttConnector:
         samples: list = []
         rejected: list[Rejected] = []
         for msg in messages:
-            s, r = self.parse(msg.topic, msg.payload, now_ms)
+            s, r = self.parse(msg.topic, bytes(msg.payload), now_ms)
             samples += s
             rejected += r
         if not self.cfg.share_group:

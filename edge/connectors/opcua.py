@@ -382,12 +382,14 @@ class OpcUaConnector:
         for i in range(0, len(items), per_call):
             chunk = items[i : i + per_call]
             if self.cfg.deadband > 0:
-                await sub.deadband_monitor(chunk, self.cfg.deadband, queuesize=self.cfg.queue_size)
+                await sub.deadband_monitor(
+                    chunk, ua.Double(self.cfg.deadband), queuesize=self.cfg.queue_size
+                )
             else:
                 await sub.subscribe_data_change(
                     chunk,
                     queuesize=self.cfg.queue_size,
-                    sampling_interval=self.cfg.sampling_interval_ms,
+                    sampling_interval=ua.Duration(self.cfg.sampling_interval_ms),
                 )
         last_data = time.monotonic()
         while True:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pymodbus.client import AsyncModbusTcpClient
 
-from fieldlab.connectors.modbus.codec import decode
+from fieldlab.connectors.modbus.codec import Order, decode
 
-ORDERS = ("ABCD", "CDAB", "BADC", "DCBA")
+ORDERS: tuple[Order, ...] = ("ABCD", "CDAB", "BADC", "DCBA")
 
 
 async def read_range(

@@ -50,11 +50,11 @@ def listen(
     if parsed.scheme in ("mqtts", "ssl"):
         client.tls_set()
 
-    def on_connect(c, u, f, rc, p):  # type: ignore[no-untyped-def]
+    def on_connect(c, u, f, rc, p):
         c.subscribe(topic, qos=0)
         connected.set()
 
-    def on_message(c, u, msg):  # type: ignore[no-untyped-def]
+    def on_message(c, u, msg):
         shape, keys = shape_of(msg.payload)
         with lock:
             st = stats.setdefault(msg.topic, TopicStats())

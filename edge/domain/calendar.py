@@ -14,7 +14,7 @@ import numpy as np
 
 from fieldlab.domain.intervals import IntervalSet
 from fieldlab.domain.samples import from_ms, to_ms
-from fieldlab.domain.shifts import DAYS, CalendarConfig
+from fieldlab.domain.shifts import DAYS, CalendarConfig, ExceptionShift, Shift
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class Calendar:
         for day in self._dates(start_ms, end_ms):
             weekday = DAYS[day.weekday()]
             exc = self._exceptions.get(day)
+            spans: list[tuple[str, Shift | ExceptionShift | None]]
             if exc is not None:
                 spans = [(s.name or f"{s.start}-{s.end}", s) for s in exc.shifts]
             elif self.config.shifts:

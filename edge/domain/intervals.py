@@ -80,7 +80,8 @@ class IntervalSet:
         """``|[starts[i], ends[i]) ∩ self|`` for every i."""
         starts = np.asarray(starts, dtype=np.int64)
         ends = np.maximum(np.asarray(ends, dtype=np.int64), starts)
-        return self.cumulative(ends) - self.cumulative(starts)
+        out: np.ndarray = self.cumulative(ends) - self.cumulative(starts)
+        return out
 
     def contains(self, t: np.ndarray) -> np.ndarray:
         t = np.asarray(t, dtype=np.int64)

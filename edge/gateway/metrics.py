@@ -67,12 +67,14 @@ class GatewayCollector(Collector):
         for key in sorted({k for _, st in stats for k in st}):
             name = f"fieldlab_sink_{key}"
             if key in SINK_COUNTERS:
-                family: Metric = CounterMetricFamily(name, SINK_COUNTERS[key], labels=["sink"])
+                family: CounterMetricFamily | GaugeMetricFamily = CounterMetricFamily(
+                    name, SINK_COUNTERS[key], labels=["sink"]
+                )
             else:
                 family = GaugeMetricFamily(name, SINK_GAUGES.get(key, key), labels=["sink"])
             for sink, st in stats:
                 if key in st:
-                    family.add_metric([sink], float(st[key]))  # type: ignore[attr-defined]
+                    family.add_metric([sink], float(st[key]))
             yield family
         p = gw.pipeline
         yield GaugeMetricFamily(

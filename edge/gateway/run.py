@@ -109,6 +109,7 @@ class Gateway:
                 state_ts, state = old_state_ts, old_state
             newest[m] = (max(ts, old_ts), state_ts, state)
 
+        assert self.reader is not None
         try:
             for s in self.reader.latest():
                 if s.signal == "state":

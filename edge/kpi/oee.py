@@ -8,7 +8,7 @@ its cumulative function. Cost grows with the number of samples, never with the w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypedDict
 
 import numpy as np
 
@@ -39,6 +39,14 @@ _STOP_CODES = np.array([STATE_CODE[s] for s in STOP_STATES])
 _SMALL_CODES = np.array([STATE_CODE[s] for s in SMALL_STOP_CATEGORIES])
 _PLANNED_STOP = STATE_CODE[State.PLANNED_STOP]
 _OFFLINE = STATE_CODE[State.OFFLINE]
+
+
+class ReasonRow(TypedDict):
+    """Downtime by stop reason: `reason` None where nobody said why."""
+
+    reason: str | None
+    episodes: int
+    downtime_s: float
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,7 @@ class OeeResult:
     good: int | None
     scrap: int | None
     losses_s: dict[str, float]
-    reasons: list[dict[str, object]]
+    reasons: list[ReasonRow]
     flags: list[str]
     episodes: Episodes = field(repr=False)
     #: Planned time the machine was observed (not `offline`), in seconds.
@@ -167,7 +175,7 @@ def compute_oee(
         slot[0] += 1
         slot[1] += float(ep.planned_ms[i]) / 1000
     reason_rows = [
-        {"reason": r, "episodes": int(n), "downtime_s": round(d, 3)}
+        ReasonRow(reason=r, episodes=int(n), downtime_s=round(d, 3))
         for r, (n, d) in sorted(reasons.items(), key=lambda kv: (-kv[1][1], kv[0] or ""))
     ]
 
@@ -360,7 +368,7 @@ def _ideal_cycle_times(
     if len(products) == 0 or ts.size == 0:
         return np.full(ts.shape, default, dtype=np.float64)
     idx = np.searchsorted(products.ts, ts, side="right") - 1
-    names = np.where(idx >= 0, products.values[np.clip(idx, 0, None)], None)
+    names = np.where(idx >= 0, products.values[np.clip(idx, 0, None)], np.array(None))
     uniq, inverse = np.unique(names.astype(str), return_inverse=True)
     table = np.empty(uniq.size, dtype=np.float64)
     for i, name in enumerate(uniq):

@@ -130,7 +130,7 @@ def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> s
         if r.reasons:
             top = [
                 f"{row['reason'] or t('unexplained', lang)} {row['episodes']}× "
-                f"{duration(float(row['downtime_s']))}"  # type: ignore[arg-type]
+                f"{duration(float(row['downtime_s']))}"
                 for row in r.reasons[:5]
             ]
             extra.append(f"  {t('reasons', lang)}: " + ", ".join(top))

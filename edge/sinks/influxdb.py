@@ -123,10 +123,15 @@ class ClientWriter:
 
         try:
             self._api.write(
-                cfg.bucket, cfg.org, record=body.decode(), write_precision=WritePrecision.MS
+                cfg.bucket,
+                cfg.org,
+                record=body.decode(),
+                # influxdb-client's WritePrecision members are plain str, its write() says not
+                write_precision=WritePrecision.MS,  # type: ignore[arg-type]  # see above
             )
         except ApiException as exc:
-            retry = (exc.headers or {}).get("Retry-After")
+            headers: dict[str, str] = dict(exc.headers or {})
+            retry = headers.get("Retry-After")
             raise WriteError(
                 int(exc.status or 0),
                 str(exc.body or exc.reason)[:500],

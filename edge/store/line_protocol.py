@@ -10,9 +10,10 @@ input goes to the measurement ``_rejected`` with string fields source, payload a
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 from fieldlab.domain.rejected import Rejected
-from fieldlab.domain.samples import COUNTER_SIGNALS, TEXT_SIGNALS, Sample
+from fieldlab.domain.samples import COUNTER_SIGNALS, TEXT_SIGNALS, Sample, Value
 
 #: The measurement that keeps rejected input (dead letters) beside the samples.
 REJECTED = "_rejected"
@@ -29,13 +30,13 @@ def field_kind(signal: str) -> str:
     return "float"
 
 
-def encode_value(signal: str, value: object) -> str:
+def encode_value(signal: str, value: Value) -> str:
     kind = field_kind(signal)
     if kind == "int":
-        return f"{int(value)}i"  # type: ignore[call-overload]
+        return f"{int(value)}i"
     if kind == "str":
         return _str_field(str(value))
-    return repr(float(value))  # type: ignore[arg-type]
+    return repr(float(value))
 
 
 def to_lines(samples: list[Sample]) -> str:
@@ -47,12 +48,13 @@ def to_lines(samples: list[Sample]) -> str:
     )
 
 
-def decode_value(signal: str, value: object) -> object:
+def decode_value(signal: str, value: object) -> Value:
     """A value read back over InfluxQL, in the type the store contract promises."""
     kind = field_kind(signal)
-    if value is None or kind == "str":
-        return value
-    return int(value) if kind == "int" else float(value)  # type: ignore[arg-type]
+    if kind == "str":
+        return str(value)
+    number = cast(float, value)  # InfluxQL's JSON numbers
+    return int(number) if kind == "int" else float(number)
 
 
 def _str_field(text: str) -> str:

@@ -143,10 +143,11 @@ class SqliteStore:
                 newest: dict[int, tuple[int, object]] = {}
                 for s in samples:
                     sid = self._series_id(s.machine, s.signal, create=True)
+                    assert sid is not None  # create=True makes one
                     rows.append((sid, s.ts, s.value))
-                    prev = newest.get(sid)  # type: ignore[arg-type]
+                    prev = newest.get(sid)
                     if prev is None or s.ts >= prev[0]:
-                        newest[sid] = (s.ts, s.value)  # type: ignore[index]
+                        newest[sid] = (s.ts, s.value)
                 self._db.executemany(
                     "INSERT INTO samples (series, ts, value) VALUES (?, ?, ?) "
                     "ON CONFLICT (series, ts) DO UPDATE SET value = excluded.value",

@@ -41,7 +41,7 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from fieldlab.domain.samples import Sample
+from fieldlab.domain.samples import Sample, Value
 from fieldlab.simulators.archetypes import resolve
 from fieldlab.simulators.scenario import Scenario
 
@@ -71,7 +71,7 @@ def u32_abcd(x: int) -> list[int]:
 
 
 def machine_registers(
-    values: dict[str, object],
+    values: dict[str, Value],
     products: list[str],
     reasons: list[str],
     process: tuple[str, ...],
@@ -81,27 +81,27 @@ def machine_registers(
     regs[0] = STATE_CODES.get(str(values.get("state", "offline")), 0)
     reason = str(values.get("reason", "") or "")
     regs[1] = 0 if not reason else (reasons.index(reason) + 1 if reason in reasons else 0xFFFF)
-    total = int(values.get("count_total", 0) or 0)  # type: ignore[call-overload]
+    total = int(values.get("count_total", 0) or 0)
     regs[2] = total & 0xFFFF
-    regs[3] = int(values.get("count_good", 0) or 0) & 0xFFFF  # type: ignore[call-overload]
-    regs[4] = int(values.get("count_scrap", 0) or 0) & 0xFFFF  # type: ignore[call-overload]
+    regs[3] = int(values.get("count_good", 0) or 0) & 0xFFFF
+    regs[4] = int(values.get("count_scrap", 0) or 0) & 0xFFFF
     product = values.get("product")
-    regs[5] = products.index(product) + 1 if product in products else 0  # type: ignore[arg-type]
+    regs[5] = products.index(product) + 1 if product in products else 0
     regs[6:8] = u32_abcd(total)
     regs[8:10] = u32_abcd(sim_now // 1000)
     regs[10] = sim_now % 1000
     for i, name in enumerate(process[:2]):
-        regs[12 + 2 * i : 14 + 2 * i] = f32_abcd(float(values.get(name, 0.0)))  # type: ignore[arg-type]
+        regs[12 + 2 * i : 14 + 2 * i] = f32_abcd(float(values.get(name, 0.0)))
     return regs
 
 
-def lathe_registers(values: dict[str, object], sim_now: int) -> list[int]:
+def lathe_registers(values: dict[str, Value], sim_now: int) -> list[int]:
     regs = [0] * BLOCK
-    hi, lo = f32_abcd(float(values.get("power_kw", 0.0)))  # type: ignore[arg-type]
+    hi, lo = f32_abcd(float(values.get("power_kw", 0.0)))
     regs[0:2] = [lo, hi]  # CDAB
-    e_hi, e_lo = u32_abcd(int(round(float(values.get("energy_kwh", 0.0)) * 1000)))  # type: ignore[arg-type]
+    e_hi, e_lo = u32_abcd(int(round(float(values.get("energy_kwh", 0.0)) * 1000)))
     regs[2:4] = [e_lo, e_hi]
-    regs[4] = int(values.get("count_total", 0) or 0) & 0xFFFF  # type: ignore[call-overload]
+    regs[4] = int(values.get("count_total", 0) or 0) & 0xFFFF
     regs[8:10] = u32_abcd(sim_now // 1000)
     regs[10] = sim_now % 1000
     return regs
@@ -127,7 +127,7 @@ class ModbusFace:
                 )
             used.add(unit)
             self.units[m] = unit
-        self.values: dict[str, dict[str, object]] = {m: {} for m in machines}
+        self.values: dict[str, dict[str, Value]] = {m: {} for m in machines}
         self._server: ModbusTcpServer | None = None
         self._last_now = 0
         self.delay_s = 0.0

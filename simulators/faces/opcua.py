@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from asyncua import Server, ua
 from asyncua.crypto.cert_gen import setup_self_signed_certificate
@@ -297,5 +297,6 @@ def _coerce(value: object, vtype: ua.VariantType) -> object:
     if vtype == ua.VariantType.String:
         return str(value)
     if vtype == ua.VariantType.Double:
-        return float(value)  # type: ignore[arg-type]
-    return int(value) & 0xFFFFFFFF if vtype == ua.VariantType.UInt32 else int(value)  # type: ignore[call-overload]
+        return float(value)  # arg-type is off here (pyproject: asyncua's NewTypes)
+    number = int(cast(float, value))  # a counter or code, as the model holds it
+    return number & 0xFFFFFFFF if vtype == ua.VariantType.UInt32 else number

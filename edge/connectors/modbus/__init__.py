@@ -88,7 +88,10 @@ class FieldConfig(SignalMap):
     def size(self) -> int:
         if self.table in ("coil", "discrete"):
             return 1
-        return self.count if self.type == "STRING" else WORDS[self.type]
+        if self.type == "STRING":
+            assert self.count is not None  # _fits requires it
+            return self.count
+        return WORDS[self.type]
 
 
 class TimestampConfig(BaseModel):
