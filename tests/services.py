@@ -52,10 +52,16 @@ def mosquitto_process(folder: Path, extra_conf: str = "") -> Mosquitto:
     return Mosquitto(require("mosquitto"), folder, extra_conf=extra_conf)
 
 
+#: Processes started and not yet stopped; tests/conftest.py stops them after each test, so a
+#: test that fails half-way leaves nothing running.
+RUNNING: set[Process] = set()
+
+
 class Process:
     """A `fieldlab` subcommand in its own process, its output collected line by line."""
 
     def __init__(self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None):
+        RUNNING.add(self)
         self.lines: list[str] = []
         self._cond = threading.Condition()
         self.proc = subprocess.Popen(
@@ -98,6 +104,7 @@ class Process:
         self.proc.send_signal(sig)
 
     def stop(self, timeout: float = 30.0) -> int:
+        RUNNING.discard(self)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:

@@ -1,0 +1,17 @@
+"""Shared for every test: nothing a test started outlives it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.services import RUNNING
+
+
+@pytest.fixture(autouse=True)
+def _stop_what_the_test_started() -> Iterator[None]:
+    """A test that fails half-way may leave a `fieldlab` process running: stop it here."""
+    yield
+    for proc in list(RUNNING):
+        proc.stop(timeout=10)
