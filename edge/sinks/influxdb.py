@@ -1,6 +1,6 @@
-"""InfluxDB sink: the durable queue in front, line protocol to InfluxDB 1.x ``/write`` or to
-2.x/3.x through influxdb-client's write API, with our own retry policy (influxdb-client's gives up
-after 180 s; ours never does while the queue holds the data).
+"""InfluxDB sink: the durable queue in front, then the store layer's one InfluxDB client
+(`fieldlab.store.influx_client`: 1.x ``/write``, 2.x/3.x influxdb-client), with our own retry
+policy (influxdb-client's gives up after 180 s; ours never does while the queue holds the data).
 
 ```yaml
 sinks:
@@ -19,14 +19,11 @@ connection errors back off (honouring Retry-After) and keep it.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import os
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Literal
 
@@ -36,6 +33,7 @@ from fieldlab.config.redact import redact_url
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
 from fieldlab.sinks.queue import DurableQueue, Overflow
+from fieldlab.store.influx_client import InfluxClient, InfluxTarget, WriteError
 from fieldlab.store.line_protocol import rejected_lines, to_lines
 
 log = logging.getLogger("fieldlab.sink.influxdb")
@@ -69,79 +67,24 @@ class InfluxConfig(BaseModel):
         return os.environ.get(env) if env else None
 
 
-class WriteError(Exception):
-    def __init__(self, status: int, message: str, retry_after: float | None = None):
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
-        self.retry_after = retry_after
-
-
-def http_write(cfg: InfluxConfig, body: bytes) -> None:
-    """InfluxDB 1.x: one ``/write`` request; raises WriteError with the HTTP status, or OSError."""
-    params = {"db": cfg.database or cfg.bucket, "precision": "ms"}
-    req = urllib.request.Request(
-        cfg.url.rstrip("/") + "/write?" + urllib.parse.urlencode(params),
-        data=body,
-        method="POST",
-        headers={"Content-Type": "text/plain; charset=utf-8"},
-    )
-    user, password = cfg.secret(cfg.username_env), cfg.secret(cfg.password_env)
-    if user:
-        basic = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
-        req.add_header("Authorization", f"Basic {basic}")
-    try:
-        with urllib.request.urlopen(req, timeout=cfg.timeout_s) as resp:
-            resp.read()
-    except urllib.error.HTTPError as exc:
-        retry = exc.headers.get("Retry-After") if exc.headers else None
-        detail = exc.read(500).decode("utf-8", "replace").strip()
-        raise WriteError(
-            exc.code, detail, float(retry) if retry and retry.isdigit() else None
-        ) from None
-
-
-class ClientWriter:
-    """InfluxDB 2.x/3.x through influxdb-client's synchronous write API (our queue retries)."""
-
-    def __init__(self, cfg: InfluxConfig):
-        from influxdb_client import InfluxDBClient
-        from influxdb_client.client.write_api import SYNCHRONOUS
-
-        self.cfg = cfg
-        self._client = InfluxDBClient(
-            url=cfg.url,
-            token=cfg.secret(cfg.token_env) or "",
+def client_for(cfg: InfluxConfig) -> InfluxClient:
+    """The store layer's client for this sink: credentials from the environment, or from the
+    URL (``http://user:pass@host``) where no ``*_env`` key names them."""
+    url = urllib.parse.urlsplit(cfg.url)
+    host = url.hostname or "127.0.0.1"
+    return InfluxClient(
+        InfluxTarget(
+            base_url=f"{url.scheme or 'http'}://{host}:{url.port or 8086}",
+            database=(cfg.database or cfg.bucket) if cfg.api == "v1" else cfg.bucket,
+            v2=cfg.api == "v2",
             org=cfg.org,
-            timeout=int(cfg.timeout_s * 1000),
+            token=cfg.secret(cfg.token_env),
+            user=cfg.secret(cfg.username_env) or url.username,
+            password=cfg.secret(cfg.password_env) or url.password,
+            timeout_s=cfg.timeout_s,
+            display=redact_url(cfg.url),
         )
-        self._api = self._client.write_api(write_options=SYNCHRONOUS)
-
-    def __call__(self, cfg: InfluxConfig, body: bytes) -> None:
-        from influxdb_client import WritePrecision
-        from influxdb_client.rest import ApiException
-        from urllib3.exceptions import HTTPError
-
-        try:
-            self._api.write(
-                cfg.bucket,
-                cfg.org,
-                record=body.decode(),
-                # influxdb-client's WritePrecision members are plain str, its write() says not
-                write_precision=WritePrecision.MS,  # type: ignore[arg-type]  # see above
-            )
-        except ApiException as exc:
-            headers: dict[str, str] = dict(exc.headers or {})
-            retry = headers.get("Retry-After")
-            raise WriteError(
-                int(exc.status or 0),
-                str(exc.body or exc.reason)[:500],
-                float(retry) if retry and str(retry).isdigit() else None,
-            ) from None
-        except HTTPError as exc:
-            raise OSError(str(exc)) from None
-
-    def close(self) -> None:
-        self._client.close()
+    )
 
 
 class InfluxSink:
@@ -159,7 +102,7 @@ class InfluxSink:
         )
         self.errors = 0
         self.up = False
-        self._write = ClientWriter(cfg) if cfg.api == "v2" else http_write
+        self._client = client_for(cfg)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -203,7 +146,7 @@ class InfluxSink:
                 continue
             batch_id, payload, points = item
             try:
-                await asyncio.to_thread(self._write, self.cfg, payload)
+                await asyncio.to_thread(self._client.write, payload)
             except WriteError as exc:
                 self.errors += 1
                 if exc.status == 413 and points > 1:
@@ -259,8 +202,7 @@ class InfluxSink:
         return {**self.queue.stats(), "errors": self.errors, "up": float(self.up)}
 
     def close(self) -> None:
-        if isinstance(self._write, ClientWriter):
-            self._write.close()
+        self._client.close()
         self.queue.close()
 
 

@@ -11,13 +11,9 @@ INFLUXDB_PASSWORD when set) and ``influxdb2://HOST:PORT/BUCKET?org=ORG&token_env
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -27,6 +23,7 @@ from fieldlab.domain.history import Series
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
 from fieldlab.store.base import StoreError
+from fieldlab.store.influx_client import InfluxClient, InfluxTarget
 from fieldlab.store.line_protocol import REJECTED, decode_value, rejected_lines, to_lines
 
 
@@ -44,55 +41,29 @@ class InfluxStore:
         query = dict(urllib.parse.parse_qsl(parts.query))
         self.v2 = parts.scheme == "influxdb2"
         scheme = "https" if query.get("tls") in ("1", "true") else "http"
-        self.base = f"{scheme}://{parts.hostname or '127.0.0.1'}:{parts.port or 8086}"
         self.db = parts.path.strip("/") or "fieldlab"
         self.org = query.get("org", "fieldlab")
         self.display = f"{parts.scheme}://{parts.hostname}:{parts.port or 8086}/{self.db}"
-        self._auth: str | None = None
-        if self.v2:
-            token = os.environ.get(query.get("token_env", "INFLUX_TOKEN"), "")
-            self._auth = f"Token {token}" if token else None
-        elif os.environ.get("INFLUXDB_USER"):
-            pair = f"{os.environ['INFLUXDB_USER']}:{os.environ.get('INFLUXDB_PASSWORD', '')}"
-            self._auth = "Basic " + base64.b64encode(pair.encode()).decode()
-        self.timeout = float(query.get("timeout", 10))
-
-    # -- HTTP ------------------------------------------------------------------------------------
-
-    def _request(self, path: str, params: dict[str, str], body: bytes | None = None) -> bytes:
-        req = urllib.request.Request(
-            self.base + path + "?" + urllib.parse.urlencode(params), data=body, method="POST"
+        self.client = InfluxClient(
+            InfluxTarget(
+                base_url=f"{scheme}://{parts.hostname or '127.0.0.1'}:{parts.port or 8086}",
+                database=self.db,
+                v2=self.v2,
+                org=self.org,
+                token=os.environ.get(query.get("token_env", "INFLUX_TOKEN")) if self.v2 else None,
+                user=None if self.v2 else os.environ.get("INFLUXDB_USER"),
+                password=None if self.v2 else os.environ.get("INFLUXDB_PASSWORD"),
+                timeout_s=float(query.get("timeout", 10)),
+                display=self.display,
+            )
         )
-        if self._auth:
-            req.add_header("Authorization", self._auth)
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                return resp.read()
-        except urllib.error.HTTPError as exc:
-            detail = exc.read(300).decode("utf-8", "replace").strip()
-            raise StoreError(f"{self.display}: HTTP {exc.code}: {detail}") from None
-        except OSError as exc:
-            raise StoreError(
-                f"{self.display}: unreachable ({getattr(exc, 'reason', exc)})"
-            ) from None
 
     def query(self, q: str) -> list[dict[str, Any]]:
         """InfluxQL; returns the series of the (first) statement."""
-        return self.query_many([q])[0]
+        return self.client.query_many([q])[0]
 
     def query_many(self, statements: list[str]) -> list[list[dict[str, Any]]]:
-        """Several statements in one request; the series of each."""
-        if not statements:
-            return []
-        raw = self._request(
-            "/query", {"db": self.db, "q": ";".join(statements), "epoch": "ms"}, b""
-        )
-        out = []
-        for result in json.loads(raw).get("results", []):
-            if "error" in result:
-                raise StoreError(f"{self.display}: {result['error']}")
-            out.append(result.get("series", []))
-        return out + [[] for _ in range(len(statements) - len(out))]
+        return self.client.query_many(statements)
 
     def _measurements(self) -> list[str]:
         return [
@@ -112,17 +83,14 @@ class InfluxStore:
         return [s for series in self.query_many(statements) for s in series]
 
     def _write_lines(self, lines: str) -> None:
-        if not lines:
-            return
-        if self.v2:
-            params = {"org": self.org, "bucket": self.db, "precision": "ms"}
-            self._request("/api/v2/write", params, lines.encode())
-        else:
-            self._request("/write", {"db": self.db, "precision": "ms"}, lines.encode())
+        try:
+            self.client.write(lines.encode())
+        except OSError as exc:
+            raise StoreError(f"{self.display}: unreachable ({exc})") from None
 
     def create_database(self) -> None:
         """1.x only (2.x/3.x buckets are made by their admin tools)."""
-        self._request("/query", {"q": f"CREATE DATABASE {_ident(self.db)}"}, b"")
+        self.client.create_database()
 
     # -- the store interface ---------------------------------------------------------------------
 
@@ -185,7 +153,7 @@ class InfluxStore:
         return int(series[0]["values"][0][1]) if series else 0
 
     def close(self) -> None:
-        return None
+        self.client.close()
 
     def __enter__(self) -> InfluxStore:
         return self
