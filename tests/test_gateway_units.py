@@ -1,4 +1,5 @@
-"""Data-driven cases for the gateway's pure parts (like Telegraf's plugin test tables): Modbus
+"""Data-driven cases for the gateway's pure parts (each connector's own case files run in
+tests/test_connectors.py): Modbus
 decoding in every type and byte order, the request planner, signal mapping, MQTT topic and
 payload parsing, and the durable queue's caps."""
 
@@ -15,20 +16,6 @@ from fieldlab.connectors.mqtt import MqttConnector
 from fieldlab.domain.samples import SampleError
 from fieldlab.mapping import Mapper, SignalMap
 from fieldlab.sinks.queue import DurableQueue
-
-# value 0x11223344 as registers in each order (A = most significant byte)
-WORDS = {
-    "ABCD": [0x1122, 0x3344],
-    "CDAB": [0x3344, 0x1122],
-    "BADC": [0x2211, 0x4433],
-    "DCBA": [0x4433, 0x2211],
-}
-
-
-@pytest.mark.parametrize("order, words", WORDS.items())
-def test_uint32_in_every_order(order, words):
-    assert decode(words, "UINT32", order) == 0x11223344
-    assert encode(0x11223344, "UINT32", order) == words
 
 
 @pytest.mark.parametrize(
@@ -108,55 +95,6 @@ def test_counter_values_must_be_whole_numbers():
 
 def mqtt(**cfg) -> MqttConnector:
     return MqttConnector(MqttConfig.model_validate({"type": "mqtt", **cfg}))
-
-
-@pytest.mark.parametrize(
-    "topic, payload, expected",
-    [
-        (
-            "fieldlab/s/a/press-1/state",
-            b'{"ts": 1000, "value": "running"}',
-            [(1000, "press-1", "state", "running")],
-        ),
-        (
-            "fieldlab/s/a/press-1/temp",
-            b'{"ts": "1970-01-01T00:00:02Z", "value": 21.5}',
-            [(2000, "press-1", "temp", 21.5)],
-        ),
-        (
-            "fieldlab/s/a/press-1/v",
-            b'[{"ts": 1, "value": 1}, {"ts": 2, "value": 2}]',
-            [(1, "press-1", "v", 1), (2, "press-1", "v", 2)],
-        ),
-        (
-            "fieldlab/s/a/press-1/v",
-            b'{"ts": 5, "value": 1, "signal": "w"}',
-            [(5, "press-1", "w", 1)],
-        ),
-    ],
-)
-def test_mqtt_payloads(topic, payload, expected):
-    samples, rejected = mqtt().parse(topic, payload, 99)
-    assert not rejected
-    assert [(s.ts, s.machine, s.signal, s.value) for s in samples] == expected
-
-
-@pytest.mark.parametrize(
-    "topic, payload, reason",
-    [
-        ("fieldlab/s/a/press-1/state", b'{"ts": 1, "value": ', "not valid JSON"),
-        ("fieldlab/s/a/press-1/x", b'{"ts": 1, "value": NaN}', "NaN is not a value"),
-        ("fieldlab/s/a/Press 1/x", b'{"ts": 1, "value": 1}', "not a valid id"),
-        ("other/topic", b"1", "matches no configured template"),
-        ("fieldlab/s/a/press-1/count_total", b'{"ts": 1, "value": -5}', "whole number >= 0"),
-        ("fieldlab/s/a/press-1/x", b'{"ts": 1}', "no 'value'"),
-        ("fieldlab/s/a/press-1/x", b"\xff\xfe", "not UTF-8"),
-    ],
-)
-def test_mqtt_bad_payloads_are_rejected_with_a_reason(topic, payload, reason):
-    samples, rejected = mqtt().parse(topic, payload, 99)
-    assert not samples and reason in rejected[0].reason
-    assert rejected[0].source.endswith(topic)
 
 
 def test_mqtt_plain_payload_and_json_path():

@@ -1,31 +1,6 @@
 """Modbus TCP connector (pymodbus client, our own decoding and request planning).
 
-```yaml
-sources:
-  - type: modbus
-    name: hall-2
-    host: 127.0.0.1
-    port: 5020
-    poll_interval_ms: 1000
-    timeout_s: 1.0
-    max_gap: 10                       # registers of gap the planner may read across
-    devices:
-      - unit: 1
-        machine: press-1
-        addressing: 0                 # 0: addresses as on the wire; 1: as in a 1-based manual
-        pause_ms: 0                   # between requests, for fragile devices
-        timestamp: {address: 8, ms_address: 10}   # the simulators' simulated-time registers
-        fields:
-          state: {address: 0, type: UINT16, map: {"1": running, "2": idle, "5": fault}}
-          count_total: {address: 6, type: UINT32, order: ABCD}
-          tonnage_t: {address: 12, type: FLOAT32}
-      - unit: 2
-        machine: lathe-1
-        fields:
-          power_kw: {address: 0, type: FLOAT32, order: CDAB,
-                     derive_state: {running_above: 2.0, idle_below: 0.5}}
-          count_total: {address: 4, type: UINT16}
-```
+The sample config is `sample.yaml` beside this file; README.md says what the connector does.
 
 One task per connection (a source); each request isolated: an exception for one block marks
 its fields bad and is kept in the rejected table, the rest flow. A unit that stops answering

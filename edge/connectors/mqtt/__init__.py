@@ -1,24 +1,6 @@
 """MQTT connector (paho-mqtt): topics and payloads into samples, acknowledged after commit.
 
-```yaml
-sources:
-  - type: mqtt
-    name: broker
-    url: mqtt://127.0.0.1:1883          # mqtts:// for TLS
-    client_id: fieldlab-gateway         # fixed, so the broker keeps our session across restarts
-    username_env: MQTT_USER             # secrets from the environment
-    password_env: MQTT_PASSWORD
-    topics:
-      - template: "fieldlab/{site}/{area}/{machine}/{signal}"   # {machine} and {signal}: one
-        payload: json                   # segment each; json or plain
-        value: value                    # JSON path of the value (a.b.c); payload may be a list
-        ts: ts                          # JSON path of the time (epoch ms or RFC 3339)
-    signals:                            # optional maps for every machine
-      state: {preset: packml}
-    machines:                           # optional maps per machine
-      press-1: {power: {scale: 0.001}}
-    share_group: fieldlab               # optional: several gateways split the messages
-```
+The sample config is `sample.yaml` beside this file; README.md says what the connector does.
 
 QoS 1 with a persistent session; every (re)connect subscribes again and checks
 `session_present`. Messages are acknowledged (`manual_ack`) only after their samples are

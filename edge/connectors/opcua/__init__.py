@@ -1,28 +1,6 @@
 """OPC UA connector (asyncua): subscriptions (or polling), security, and recovery that works.
 
-```yaml
-sources:
-  - type: opcua
-    name: plc-hall-1
-    url: opc.tcp://127.0.0.1:4840/fieldlab/
-    security: {policy: Basic256Sha256, mode: SignAndEncrypt}   # or policy: None
-    pki: pki                       # own/ (our certificate, made once), trusted/, rejected/
-    trust_on_first_use: false      # an unknown server certificate goes to pki/rejected/
-    username_env: OPCUA_USER       # optional login; secrets from the environment
-    password_env: OPCUA_PASSWORD
-    mode: subscribe                # or poll
-    publishing_interval_ms: 500
-    sampling_interval_ms: 250
-    queue_size: 10
-    deadband: 0                    # absolute, for Double values
-    watchdog_s: 10                 # connected but silent this long: check the session
-    namespaces: {sim: "urn:fieldlab-kit:simulator"}
-    machines:
-      cnc-1:
-        state: {node: "ns=sim;s=cnc-1.State"}          # alias, or nsu=URI;…, or ns=2;…
-        count_total: {node: "nsu=urn:fieldlab-kit:simulator;s=cnc-1.CountTotal"}
-        spindle_load_pct: {node: "ns=sim;s=cnc-1.spindle_load_pct"}
-```
+The sample config is `sample.yaml` beside this file; README.md says what the connector does.
 
 After every (re)connect the session, namespace indexes and subscriptions are rebuilt and the
 current values read first; the machines are `offline` for the gap. Requests are chunked by the
@@ -314,10 +292,10 @@ class OpcUaConnector:
             chunk = keys[i : i + per_read]
             values = await client.read_attributes([nodes[k] for k in chunk])
             for key, dv in zip(chunk, values, strict=True):
-                self._convert(key, dv, samples, rejected, ctx)
+                self.convert(key, dv, samples, rejected, ctx)
         await self._emit(ctx, samples, rejected, now)
 
-    def _convert(
+    def convert(
         self,
         key: tuple[str, str],
         dv: ua.DataValue,
@@ -325,6 +303,7 @@ class OpcUaConnector:
         rejected: list[Rejected],
         ctx: ConnectorContext,
     ) -> None:
+        """One DataValue to samples or a rejection with its status (cases/values.yaml)."""
         machine, signal = key
         status = dv.StatusCode
         ts = _timestamp(dv)
@@ -406,7 +385,7 @@ class OpcUaConnector:
                 if key is None:
                     status = getattr(getattr(dv, "Status", None), "name", dv)
                     raise ConnectionError(f"subscription ended: {status}")
-                self._convert(key, dv, samples, rejected, ctx)
+                self.convert(key, dv, samples, rejected, ctx)
             self.notifications += len(batch)
             await self._emit(ctx, samples, rejected)
             if batch:

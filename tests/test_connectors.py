@@ -1,0 +1,103 @@
+"""Every connector is a folder like a Telegraf plugin: its code and config model, a README, a
+sample config that validates, and data-driven case files (input → expected samples) run here.
+A new protocol adds a folder; nothing here names it unless it brings case files of a new kind."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from importlib import resources
+from typing import Any
+
+import pytest
+import yaml
+from asyncua import ua
+
+from fieldlab.connectors import connector_modules
+from fieldlab.connectors.base import ConnectorContext, SourceHealth
+from fieldlab.connectors.modbus.codec import decode
+from fieldlab.connectors.mqtt import Config as MqttConfig
+from fieldlab.connectors.mqtt import MqttConnector
+from fieldlab.connectors.opcua import Config as OpcUaConfig
+from fieldlab.connectors.opcua import OpcUaConnector
+from fieldlab.gateway.config import parse_gateway_config
+
+TYPES = sorted(connector_modules())
+
+
+def cases(type_: str, name: str) -> list[dict[str, Any]]:
+    text = resources.files(f"fieldlab.connectors.{type_}").joinpath(f"cases/{name}.yaml")
+    return yaml.safe_load(text.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("type_", TYPES)
+def test_a_connector_is_a_folder_with_readme_sample_and_cases(type_: str):
+    folder = resources.files(f"fieldlab.connectors.{type_}")
+    readme = folder.joinpath("README.md").read_text(encoding="utf-8")
+    assert f"`type: {type_}`" in readme
+    sample = yaml.safe_load(folder.joinpath("sample.yaml").read_text(encoding="utf-8"))
+    site = {"store": "sqlite:///x.db", **sample}
+    _, cfg = parse_gateway_config(yaml.safe_dump(site), f"{type_}/sample.yaml")
+    assert [s.type for s in cfg.sources] == [type_] * len(sample["sources"])
+    assert any(p.name.endswith(".yaml") for p in folder.joinpath("cases").iterdir())
+
+
+@pytest.mark.parametrize("case", cases("mqtt", "payloads"), ids=lambda c: c["topic"])
+def test_mqtt_payload_cases(case: dict[str, Any]):
+    connector = MqttConnector(MqttConfig.model_validate({"type": "mqtt"}))
+    payload = bytes.fromhex(case["payload_hex"]) if "payload_hex" in case else case["payload"]
+    if isinstance(payload, str):
+        payload = payload.encode()
+    samples, rejected = connector.parse(case["topic"], payload, 99)
+    if "reason" in case:
+        assert not samples and case["reason"] in rejected[0].reason
+        assert rejected[0].source.endswith(case["topic"])
+    else:
+        assert not rejected, rejected
+        assert [[s.ts, s.machine, s.signal, s.value] for s in samples] == case["samples"]
+
+
+@pytest.mark.parametrize(
+    "case", cases("modbus", "codec"), ids=lambda c: f"{c['type']}-{c.get('order', 'ABCD')}"
+)
+def test_modbus_codec_cases(case: dict[str, Any]):
+    got = decode(case["registers"], case["type"], case.get("order", "ABCD"), case.get("bit"))
+    assert got == pytest.approx(case["value"]) if isinstance(got, float) else got == case["value"]
+
+
+@pytest.mark.parametrize("case", cases("opcua", "values"), ids=lambda c: c["signal"])
+def test_opcua_value_cases(case: dict[str, Any]):
+    node = {"node": "ns=2;s=x"}
+    connector = OpcUaConnector(
+        OpcUaConfig.model_validate(
+            {
+                "type": "opcua",
+                "url": "opc.tcp://127.0.0.1:1/",
+                "machines": {"m-1": {case["signal"]: node}},
+            }
+        )
+    )
+
+    def when(key: str) -> dt.datetime | None:
+        ms = case.get(key)
+        return None if ms is None else dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+
+    dv = ua.DataValue(
+        ua.Variant(case["value"]),
+        StatusCode=ua.StatusCode(getattr(ua.StatusCodes, case.get("status", "Good"))),
+        SourceTimestamp=when("source_ts"),
+        ServerTimestamp=when("server_ts"),
+    )
+    samples: list = []
+    rejected: list = []
+
+    async def emit(batch: object) -> None:
+        return None
+
+    ctx = ConnectorContext("t", emit, SourceHealth("t", "opcua"), logging.getLogger("t"))
+    connector.convert(("m-1", case["signal"]), dv, samples, rejected, ctx)
+    if "reason" in case:
+        assert not samples and case["reason"] in rejected[0].reason
+    else:
+        assert not rejected, rejected
+        assert [[s.ts, s.value] for s in samples] == [case["sample"]]
