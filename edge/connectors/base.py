@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 from fieldlab.domain.rejected import Rejected
@@ -37,13 +38,21 @@ class Batch:
     gateway: bool = False
 
 
+class SourceState(StrEnum):
+    STARTING = "starting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    STOPPED = "stopped"
+
+
 @dataclass
 class SourceHealth:
-    """What /health and /metrics say about one connector."""
+    """What /health and /metrics say about one connector. Connectors do not write it: they
+    report events to their ConnectorContext (`sent`, `failed`, `lost`, `back`), which keeps it."""
 
     name: str
     type: str
-    state: str = "starting"  # starting | connected | reconnecting | stopped
+    state: SourceState = SourceState.STARTING
     samples: int = 0
     rejected: int = 0
     errors: int = 0
@@ -53,12 +62,12 @@ class SourceHealth:
     machines_offline: set[str] = field(default_factory=set)
     _detail: str = ""
 
-    def set_state(self, state: str, log: logging.Logger, detail: str = "") -> None:
+    def set_state(self, state: SourceState, log: logging.Logger, detail: str = "") -> None:
         """One log line per connector state change (or change of reason), never per sample."""
         if state != self.state or detail != self._detail:
             self.state = state
             self._detail = detail
-            log.warning("%s: %s%s", self.name, state, f" ({detail})" if detail else "")
+            log.warning("%s: %s%s", self.name, state.value, f" ({detail})" if detail else "")
 
 
 class SourceClock:
@@ -105,6 +114,29 @@ class ConnectorContext:
     log: logging.Logger
     clock: SourceClock = field(default_factory=SourceClock)
 
+    async def send(self, batch: Batch) -> None:
+        """Samples and rejections read from the source: counted, then emitted."""
+        if not batch.samples and not batch.rejected and batch.on_commit is None:
+            return
+        self.health.samples += len(batch.samples)
+        self.health.rejected += len(batch.rejected)
+        if batch.samples:
+            self.health.last_sample_wall = time.time()
+        await self.emit(batch)
+
+    def error(self, why: str) -> None:
+        """A failure that did not cost the connection (an exception reply, a refused login)."""
+        self.health.errors += 1
+        self.health.last_error = why
+
+    async def failed(self, machines: list[str], why: str) -> None:
+        """The connection failed or was lost: counted (a reconnect if it was up), the
+        machines written `offline` and the source marked reconnecting."""
+        if self.health.state == SourceState.CONNECTED:
+            self.health.reconnects += 1
+        self.error(why)
+        await self.lost(machines, why)
+
     async def lost(self, machines: list[str], why: str, *, source_down: bool = True) -> None:
         """Machines gone from view: write `offline` at the source's now (once per gap)."""
         fresh = [m for m in machines if m not in self.health.machines_offline]
@@ -123,7 +155,7 @@ class ConnectorContext:
             if not source_down:
                 self.log.warning("%s: %s offline (%s)", self.name, ", ".join(fresh), why)
         if source_down:
-            self.health.set_state("reconnecting", self.log, why)
+            self.health.set_state(SourceState.RECONNECTING, self.log, why)
 
     def back(self, machines: list[str], *, source_up: bool = True) -> None:
         returning = [m for m in machines if m in self.health.machines_offline]
@@ -131,15 +163,19 @@ class ConnectorContext:
         if returning and not source_up:
             self.log.warning("%s: %s back", self.name, ", ".join(returning))
         if source_up:
-            self.health.set_state("connected", self.log)
+            self.health.set_state(SourceState.CONNECTED, self.log)
 
 
 class Connector(Protocol):
     name: str
+    url: str  # where it reads, for /health (redacted there)
     machines: list[str]
 
     async def run(self, ctx: ConnectorContext) -> None:
-        """Read until cancelled; reconnects by itself and reports through ctx."""
+        """Read until cancelled; reconnects by itself and reports events through ctx."""
+
+    async def close(self) -> None:
+        """After the gateway committed everything (MQTT sends its last acknowledgements)."""
 
 
 class Backoff:

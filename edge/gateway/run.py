@@ -12,7 +12,7 @@ from typing import Any
 from fieldlab.config.redact import redact_url
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors import connector_modules
-from fieldlab.connectors.base import Batch, ConnectorContext, SourceHealth
+from fieldlab.connectors.base import Batch, Connector, ConnectorContext, SourceHealth
 from fieldlab.domain.samples import Sample
 from fieldlab.gateway.config import GatewayConfig, SqliteSinkConfig
 from fieldlab.gateway.contact import ContactGuard
@@ -35,7 +35,7 @@ class Gateway:
         self.data_dir = (base_dir / cfg.gateway.data_dir).resolve()
         self.started = time.time()
         self.health: list[SourceHealth] = []
-        self.connectors: list[Any] = []
+        self.connectors: list[Connector] = []
         self.contexts: list[ConnectorContext] = []
         self.sinks: list[Sink] = []
         self.reader: Store | None = None
@@ -175,10 +175,8 @@ class Gateway:
             # Sources that acknowledge after commit (MQTT) send their last acks now, then
             # disconnect; otherwise the broker would send those messages again next time.
             for c in self.connectors:
-                close = getattr(c, "close", None)
-                if close is not None:
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(close(), 5)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(c.close(), 5)
             await self._flush_sinks(5.0)
             for t in tasks:
                 t.cancel()
@@ -212,7 +210,7 @@ class Gateway:
                 return
             await asyncio.sleep(0.1)
 
-    async def _supervise(self, connector: Any, ctx: ConnectorContext) -> None:
+    async def _supervise(self, connector: Connector, ctx: ConnectorContext) -> None:
         """A connector that crashes is restarted: the gateway never silently stops reading."""
         while True:
             try:
@@ -221,8 +219,7 @@ class Gateway:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001
-                ctx.health.errors += 1
-                ctx.health.last_error = f"{type(exc).__name__}: {exc}"
+                ctx.error(f"{type(exc).__name__}: {exc}")
                 log.exception("%s crashed; restarting in 1 s", ctx.name)
                 with contextlib.suppress(Exception):
                     await ctx.lost(list(connector.machines), "connector crashed")
@@ -267,11 +264,7 @@ class Gateway:
                 "samples": p.stats.samples if p else 0,
                 "rejected": p.stats.rejected if p else 0,
             },
-            "endpoints": [
-                redact_url(getattr(c, "url", "") or getattr(c.cfg, "url", ""))
-                for c in self.connectors
-                if getattr(c, "cfg", None) is not None
-            ],
+            "endpoints": [redact_url(c.url) for c in self.connectors],
         }
 
     def metrics_text(self) -> str:

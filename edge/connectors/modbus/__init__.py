@@ -177,17 +177,16 @@ class ModbusConnector:
                     raise ConnectionError(f"no answer from {self.cfg.host}:{self.cfg.port}")
                 await self._poll_forever(client, ctx, conn_backoff)
             except (ConnectionError, ModbusException, OSError, TimeoutError) as exc:
-                ctx.health.errors += 1
-                ctx.health.last_error = str(exc)
-                if ctx.health.state == "connected":
-                    ctx.health.reconnects += 1
                 for d in self.devices:
                     d.last.clear()
                     self._mapper.forget(d.cfg.machine)
-                await ctx.lost(self.machines, str(exc))
+                await ctx.failed(self.machines, str(exc))
                 await asyncio.sleep(conn_backoff.next())
             finally:
                 client.close()
+
+    async def close(self) -> None:
+        """Nothing to hand back: every read was already emitted."""
 
     async def _poll_forever(
         self, client: AsyncModbusTcpClient, ctx: ConnectorContext, conn_backoff: Backoff
@@ -205,17 +204,12 @@ class ModbusConnector:
                 if not up:
                     up = True
                     conn_backoff.reset()
-                    ctx.health.set_state("connected", ctx.log)
+                    ctx.back([], source_up=True)
             elif all(d.retry_at > time.monotonic() for d in self.devices):
                 raise ConnectionError(
                     f"no unit answers at {self.cfg.host}:{self.cfg.port} ({self._unanswered})"
                 )
-            if samples or rejected:
-                ctx.health.samples += len(samples)
-                ctx.health.rejected += len(rejected)
-                if samples:
-                    ctx.health.last_sample_wall = time.time()
-                await ctx.emit(Batch(samples, rejected, source=self.name))
+            await ctx.send(Batch(samples, rejected, source=self.name))
             if not client.connected:
                 raise ConnectionError("connection closed by the device")
             next_poll += interval
@@ -256,7 +250,7 @@ class ModbusConnector:
                             reason,
                         )
                     )
-                    ctx.health.errors += 1
+                    ctx.error(reason)
                     continue
                 except (TimeoutError, ModbusException) as exc:
                     unreachable = str(exc) or "no answer"

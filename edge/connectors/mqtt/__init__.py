@@ -136,6 +136,7 @@ class MqttConnector:
 
         self.cfg = cfg
         self.name = cfg.name
+        self.url = cfg.url
         # Machines this gateway answers for (offline on loss and at stop). In a shared group
         # no gateway sees all of a machine's messages, so none may declare it offline.
         self.machines: list[str] = [] if cfg.share_group else list(cfg.machines)
@@ -344,17 +345,18 @@ class MqttConnector:
                     elif kind == "unreachable":
                         # paho retries on its own but keeps no reason: find one (a closed
                         # port, an untrusted certificate), at most every 10 s.
-                        ctx.health.errors += 1
                         if time.monotonic() - diagnosed > 10:
                             diagnosed = time.monotonic()
-                            ctx.health.last_error = await self._diagnose()
-                            await ctx.lost(self.machines, ctx.health.last_error)
+                            why = await self._diagnose()
+                            ctx.error(why)
+                            await ctx.lost(self.machines, why)
+                        else:
+                            ctx.error(ctx.health.last_error)  # the reason found last time
                     elif kind == "refused":
                         # The broker answered and said no: say why, once, and what to fix.
                         message = self._refusal(str(item))
                         ever = True  # it answered, so it speaks this protocol: no fallback
-                        ctx.health.errors += 1
-                        ctx.health.last_error = message
+                        ctx.error(message)
                         await self._drain(ctx, client)
                         await ctx.lost(self.machines, message)
                         connected = False
@@ -370,9 +372,7 @@ class MqttConnector:
                     else:  # disconnected
                         await self._drain(ctx, client)
                         if connected:
-                            ctx.health.reconnects += 1
-                            ctx.health.last_error = str(item)
-                            await ctx.lost(self.machines, f"broker: {item}")
+                            await ctx.failed(self.machines, f"broker: {item}")
                         connected = False
         except asyncio.CancelledError:
             # The gateway is stopping: stay connected until close(), so the acks of batches
@@ -499,17 +499,13 @@ class MqttConnector:
                 self.machines += sorted(new)
         if samples and keeps_time:
             ctx.clock.observe(max(s.ts for s in samples))
-        ctx.health.samples += len(samples)
-        ctx.health.rejected += len(rejected)
-        if samples:
-            ctx.health.last_sample_wall = time.time()
         mids = [(m.mid, m.qos) for m in messages]
 
         def ack() -> None:
             for mid, qos in mids:
                 client.ack(mid, qos)
 
-        await ctx.emit(
+        await ctx.send(
             Batch(
                 samples,
                 rejected,

@@ -254,8 +254,7 @@ class OpcUaConnector:
                 else:
                     await self._poll_loop(client, nodes, per_read, ctx)
             except CertificateNotTrusted as exc:
-                ctx.health.errors += 1
-                ctx.health.last_error = str(exc)
+                ctx.error(str(exc))
                 await ctx.lost(self.machines, str(exc))
                 await asyncio.sleep(5)  # an engineer must act; do not hammer
             except (
@@ -266,16 +265,15 @@ class OpcUaConnector:
                 ValueError,
                 asyncio.IncompleteReadError,
             ) as exc:
-                ctx.health.errors += 1
-                ctx.health.last_error = f"{type(exc).__name__}: {exc}"
-                if ctx.health.state == "connected":
-                    ctx.health.reconnects += 1
-                await ctx.lost(self.machines, ctx.health.last_error)
+                await ctx.failed(self.machines, f"{type(exc).__name__}: {exc}")
                 await asyncio.sleep(backoff.next())
             finally:
                 if client is not None:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(client.disconnect(), 2)
+
+    async def close(self) -> None:
+        """Nothing to hand back: every read was already emitted."""
 
     async def _read_all(
         self,
@@ -341,13 +339,7 @@ class OpcUaConnector:
         rejected: list[Rejected],
         now: int | None = None,
     ) -> None:
-        if not samples and not rejected:
-            return
-        ctx.health.samples += len(samples)
-        ctx.health.rejected += len(rejected)
-        if samples:
-            ctx.health.last_sample_wall = time.time()
-        await ctx.emit(Batch(samples, rejected, source=self.name, now=now))
+        await ctx.send(Batch(samples, rejected, source=self.name, now=now))
 
     async def _subscribe_loop(
         self, client: Client, nodes: dict, per_call: int, ctx: ConnectorContext
