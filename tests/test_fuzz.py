@@ -375,7 +375,7 @@ def test_opcua_values_with_any_status_are_stored_or_rejected_with_the_status(nam
         SourceHealth("fuzz", "opcua"),
         logging.getLogger("t"),  # type: ignore[arg-type]
     )
-    conn._convert(("press-1", "temperature"), dv, samples, rejected, ctx)
+    conn.convert(("press-1", "temperature"), dv, samples, rejected, ctx)
     assert len(samples) + len(rejected) >= 1
     if not code.is_good():
         assert not samples and name in rejected[0].reason

@@ -1,4 +1,6 @@
-"""MQTT connector (paho-mqtt): topics and payloads into samples, acknowledged after commit.
+"""MQTT connector (paho-mqtt): the transport. The session, subscriptions, acknowledgements after
+commit, reconnects and the clean stop are here; topics and payloads become samples in a decoder
+(`decoders.py`), the config model is `config.py`.
 
 The sample config is `sample.yaml` beside this file; README.md says what the connector does.
 
@@ -12,122 +14,32 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
-import functools
-import json
 import math
-import re
 import ssl
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors.base import Batch, ConnectorContext
+from fieldlab.connectors.mqtt.config import Config, TlsConfig, TopicConfig
+from fieldlab.connectors.mqtt.decoders import Decoder, TopicDecoder
 from fieldlab.domain.rejected import Rejected
-from fieldlab.domain.samples import MACHINE_RE, SIGNAL_RE, SampleError, parse_ts
-from fieldlab.mapping import Mapper, SignalMap
+from fieldlab.domain.samples import Sample
+
+__all__ = ["TYPE", "Config", "MqttConnector", "create"]
 
 TYPE = "mqtt"
 
 
-class TopicConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    template: str = "fieldlab/{site}/{area}/{machine}/{signal}"
-    payload: Literal["json", "plain"] = "json"
-    value: str = "value"
-    ts: str | None = "ts"
-    machine: str | None = Field(None, description="fixed machine when the topic names none")
-    signal: str | None = Field(None, description="fixed signal when the topic names none")
-
-    @field_validator("template")
-    @classmethod
-    def _one_segment_each(cls, v: str) -> str:
-        for seg in v.split("/"):
-            if "{" in seg and not re.fullmatch(r"\{[a-z_]+\}", seg):
-                raise ValueError(f'"{seg}": a placeholder must be a whole topic level')
-        return v
-
-    def filter(self) -> str:
-        return "/".join("+" if seg.startswith("{") else seg for seg in self.template.split("/"))
-
-    def pattern(self) -> re.Pattern[str]:
-        parts = []
-        for seg in self.template.split("/"):
-            if seg.startswith("{"):
-                parts.append(f"(?P<{seg[1:-1]}>[^/]+)")
-            elif seg == "+":
-                parts.append("[^/]+")
-            elif seg == "#":
-                parts.append(".*")
-            else:
-                parts.append(re.escape(seg))
-        return re.compile("/".join(parts) + "$")
-
-
-class TlsConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    insecure: bool = Field(False, description="skip the host name check (test CAs only)")
-
-
-class Config(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: Literal["mqtt"]
-    name: str = "mqtt"
-    url: str = "mqtt://127.0.0.1:1883"
-    client_id: str = "fieldlab-gateway"
-    username_env: str | None = None
-    password_env: str | None = None
-    tls: TlsConfig | None = None
-    protocol: Literal["auto", "3.1.1", "5"] = "auto"
-    receive_maximum: int = Field(1000, ge=1, le=65535, description="MQTT 5 in-flight window")
-    session_expiry_s: int = Field(7 * 86400, ge=0)
-    topics: list[TopicConfig] = Field(default_factory=lambda: [TopicConfig()], min_length=1)
-    signals: dict[str, SignalMap] = Field(default_factory=dict)
-    machines: dict[str, dict[str, SignalMap]] = Field(default_factory=dict)
-    flush_ms: int = Field(20, ge=1, description="how long messages gather into one batch")
-    share_group: str | None = Field(
-        None,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="subscribe as $share/<group>/…: gateways in one group split the messages "
-        "(each needs its own client_id); docs/SCALING.md",
-    )
-
-
 def create(cfg: Config, site: SiteConfig, data_dir: Path) -> MqttConnector:
     return MqttConnector(cfg)
-
-
-@functools.lru_cache(maxsize=256)
-def _keys(path: str) -> tuple[str, ...]:
-    return tuple(k for k in path.removeprefix("$.").split(".") if k)
-
-
-def _path(obj: Any, path: str) -> Any:
-    keys = _keys(path)
-    if len(keys) == 1 and isinstance(obj, dict):  # the common case: {"ts":…, "value":…}
-        try:
-            return obj[keys[0]]
-        except KeyError:
-            raise KeyError(path) from None
-    for key in keys:
-        if isinstance(obj, dict) and key in obj:
-            obj = obj[key]
-        elif isinstance(obj, list) and key.isdigit() and int(key) < len(obj):
-            obj = obj[int(key)]
-        else:
-            raise KeyError(path)
-    return obj
 
 
 class MqttConnector:
@@ -140,9 +52,7 @@ class MqttConnector:
         # Machines this gateway answers for (offline on loss and at stop). In a shared group
         # no gateway sees all of a machine's messages, so none may declare it offline.
         self.machines: list[str] = [] if cfg.share_group else list(cfg.machines)
-        self._patterns = [(t, t.pattern()) for t in cfg.topics]
-        self._routes: dict[str, tuple[TopicConfig, str | None, str | None] | None] = {}
-        self._mapper = Mapper()
+        self.decoder: Decoder = TopicDecoder(cfg, cfg.name)
         url = urlparse(cfg.url)
         self.tls = url.scheme in ("mqtts", "ssl") or cfg.tls is not None
         self.host = url.hostname or "127.0.0.1"
@@ -157,83 +67,11 @@ class MqttConnector:
 
     # -- parsing (pure, tested on its own) -------------------------------------------------------
 
-    def _route(self, topic: str) -> tuple[TopicConfig, str | None, str | None] | None:
-        route = self._routes.get(topic)
-        if route is None and topic not in self._routes:
-            for tcfg, pattern in self._patterns:
-                m = pattern.match(topic)
-                if m is not None:
-                    groups = m.groupdict()
-                    try:
-                        names = _names(
-                            groups.get("machine") or tcfg.machine,
-                            groups.get("signal") or tcfg.signal,
-                        )
-                    except SampleError:
-                        names = None
-                    route = None if names is None else (tcfg, *names)
-                    break
-            if len(self._routes) < 100_000:  # topics seen: bounded, a flood of new ones too
-                self._routes[topic] = route
-        return route
-
-    def parse(self, topic: str, payload: bytes, received_ms: int) -> tuple[list, list[Rejected]]:
-        """Samples and rejections of one message."""
-        route = self._route(topic)
-        if route is None:
-            return [], [
-                self._reject(
-                    topic,
-                    payload,
-                    "topic matches no configured template, "
-                    "or names a machine/signal that is not a valid id",
-                )
-            ]
-        tcfg, machine, signal = route
-        try:
-            return self._parse_payload(tcfg, machine, signal, payload, received_ms), []
-        except (SampleError, ValueError, KeyError, TypeError) as exc:
-            return [], [self._reject(topic, payload, _reason(exc))]
-
-    def _parse_payload(
-        self,
-        tcfg: TopicConfig,
-        machine: str | None,
-        signal: str | None,
-        payload: bytes,
-        received_ms: int,
-    ) -> list:
-        text = payload.decode("utf-8")
-        if tcfg.payload == "plain":
-            items: list[Any] = [{"value": _plain(text)}]
-            value_path, ts_path = "value", None
-        else:
-            doc = _DECODER.decode(text)
-            items = doc if isinstance(doc, list) else [doc]
-            if not items:
-                raise ValueError("an empty list holds no samples")
-            value_path, ts_path = tcfg.value, tcfg.ts
-        out: list = []
-        for item in items:
-            m, sig = machine, signal
-            if isinstance(item, dict):
-                if "machine" in item or "signal" in item:
-                    m, sig = _names(item.get("machine", m), item.get("signal", sig))
-                raw = _path(item, value_path)
-                ts = received_ms
-                if ts_path:
-                    with contextlib.suppress(KeyError):  # no time in the payload: ours
-                        ts = parse_ts(_path(item, ts_path))
-            else:
-                raw, ts = item, received_ms
-            if m is None or sig is None:
-                raise ValueError("the topic names no machine or signal, and the payload neither")
-            spec = self.cfg.machines.get(m, {}).get(sig) or self.cfg.signals.get(sig)
-            out += self._mapper.apply(m, sig, raw, ts, spec)
-        return out
-
-    def _reject(self, topic: str, payload: bytes, reason: str) -> Rejected:
-        return Rejected(f"mqtt:{self.name}:{topic}", payload.decode("utf-8", "replace"), reason)
+    def parse(
+        self, topic: str, payload: bytes, received_ms: int
+    ) -> tuple[list[Sample], list[Rejected]]:
+        """Samples and rejections of one message (the decoder's)."""
+        return self.decoder.parse(topic, payload, received_ms)
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -515,40 +353,3 @@ class MqttConnector:
                 keeps_time=keeps_time,
             )
         )
-
-
-_DECODER = json.JSONDecoder(parse_constant=lambda name: _no_constant(name))
-
-
-def _names(machine: object, signal: object) -> tuple[str | None, str | None]:
-    """Machine and signal names from a topic or payload, checked as DOMAIN.md §1 says."""
-    if machine is not None and (not isinstance(machine, str) or not MACHINE_RE.fullmatch(machine)):
-        raise SampleError(f"machine: {machine!r} is not an id like press-1")
-    if signal is not None and (not isinstance(signal, str) or not SIGNAL_RE.fullmatch(signal)):
-        raise SampleError(f"signal: {signal!r} is not a signal name ([a-z0-9_]+)")
-    return machine, signal
-
-
-def _plain(text: str) -> object:
-    text = text.strip()
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            return text
-
-
-def _no_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a value (JSON has no NaN or Infinity)")
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, UnicodeDecodeError):
-        return "payload is not UTF-8 text"
-    if isinstance(exc, json.JSONDecodeError):
-        return f"not valid JSON ({exc.msg} at column {exc.colno})"
-    if isinstance(exc, KeyError):
-        return f"no {exc.args[0]!r} in the payload"
-    return str(exc)
