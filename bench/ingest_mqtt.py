@@ -69,12 +69,16 @@ def bare_paho(port: int, client_id: str, n: int) -> float:
     return got / elapsed if elapsed else 0.0
 
 
-def through_gateway(port: int, client_id: str, n_samples: int, workdir: Path) -> float:
-    """Samples/s from first message to the last one committed to SQLite."""
+def through_gateway(
+    port: int, client_id: str, n_samples: int, workdir: Path, sinks: dict | None = None
+) -> float:
+    """Samples/s from first message to the last one committed (to SQLite, or to `sinks`: a
+    `store:` and `sinks:` of the site, as the outage benchmark gives)."""
     site, cfg = parse_gateway_config(
         json.dumps(
             {
                 "store": "sqlite:///bench.db",
+                **(sinks or {}),
                 "sources": [
                     {
                         "type": "mqtt",

@@ -11,18 +11,16 @@ append with 0 and with 20,000 batches queued.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import tempfile
 import time
 from pathlib import Path
 
+from fieldlab.bench import ingest_mqtt
 from fieldlab.bench.base import Progress, Result
 from fieldlab.bench.ingest_mqtt import TOPIC, prepare
 from fieldlab.bench.services import mosquitto
-from fieldlab.gateway.config import parse_gateway_config
-from fieldlab.gateway.run import Gateway
 from fieldlab.sinks.queue import DurableQueue
 from fieldlab.stack import free_port
 
@@ -50,51 +48,20 @@ def append_ms(path: Path, n: int = 200) -> float:
 
 
 def through_gateway(port: int, client_id: str, n_samples: int, workdir: Path) -> float:
-    """Samples/s from the first message to the last one committed to the queue."""
+    """Samples/s into the durable queue of an InfluxDB sink whose server is not there."""
     dead = free_port()  # nothing listens: InfluxDB is down
-    site, cfg = parse_gateway_config(
-        json.dumps(
+    down = {
+        "store": f"influxdb://127.0.0.1:{dead}/fieldlab",
+        "sinks": [
             {
-                "store": f"influxdb://127.0.0.1:{dead}/fieldlab",
-                "sources": [
-                    {
-                        "type": "mqtt",
-                        "name": "bench",
-                        "url": f"mqtt://127.0.0.1:{port}",
-                        "client_id": client_id,
-                        "protocol": "3.1.1",
-                        "topics": [{"template": "fieldlab/bench/{area}/{machine}/{signal}"}],
-                    }
-                ],
-                "sinks": [
-                    {
-                        "type": "influxdb",
-                        "api": "v1",
-                        "url": f"http://127.0.0.1:{dead}",
-                        "queue": {"path": "queue.db", "max_mb": 1_000_000},
-                    }
-                ],
-                "gateway": {"http": {"port": 0}},
+                "type": "influxdb",
+                "api": "v1",
+                "url": f"http://127.0.0.1:{dead}",
+                "queue": {"path": "queue.db", "max_mb": 1_000_000},
             }
-        )
-    )
-    gw = Gateway(site, cfg, workdir)
-
-    async def go() -> float:
-        task = asyncio.create_task(gw.run())
-        while gw.pipeline is None or gw.pipeline.stats.samples == 0:
-            await asyncio.sleep(0.001)
-        t0 = time.monotonic()
-        deadline = t0 + 300
-        while gw.pipeline.stats.samples < n_samples and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
-        elapsed = time.monotonic() - t0
-        samples = gw.pipeline.stats.samples
-        gw.request_stop()
-        await task
-        return samples / elapsed
-
-    return asyncio.run(go())
+        ],
+    }
+    return ingest_mqtt.through_gateway(port, client_id, n_samples, workdir, down)
 
 
 def run(progress: Progress, messages: int = 30_000) -> Result:

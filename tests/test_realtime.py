@@ -25,7 +25,7 @@ from fieldlab.stack import free_port
 from fieldlab.store import SqliteStore
 from tests.helpers import local
 from tests.services import Process, mosquitto, publish
-from tests.sim_gateway import START_TEXT, wait_connected
+from tests.sim_gateway import START_TEXT, sim_process, wait_connected
 
 #: The machines behind the cut: OPC UA (cnc-1, imm-1) and Modbus (press-1, lathe-1).
 PLC_MACHINES = ("cnc-1", "imm-1", "press-1", "lathe-1")
@@ -148,24 +148,7 @@ def test_contact_returns_with_the_real_state_at_1x(tmp_path: Path):
     ports = {"opcua": free_port(), "modbus": free_port(), "http": free_port()}
     truth, db = tmp_path / "truth.jsonl", tmp_path / "gateway.db"
     with mosquitto() as mqtt_port:
-        sim = Process(
-            "sim",
-            "--speed",
-            "1",
-            "--history",
-            "1h",
-            "--start",
-            START_TEXT,
-            "--truth",
-            str(truth),
-            "--opcua-port",
-            str(ports["opcua"]),
-            "--modbus-port",
-            str(ports["modbus"]),
-            "--mqtt",
-            f"mqtt://127.0.0.1:{mqtt_port}",
-            "-q",
-        )
+        sim = sim_process(ports, mqtt_port, "--history", "1h", "--truth", str(truth), speed="1")
         proxies = [CutProxy(ports["opcua"]), CutProxy(ports["modbus"])]
         site = tmp_path / "site.yaml"
         site.write_text(
