@@ -12,8 +12,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -21,6 +22,8 @@ __all__ = ["free_port", "wait_port", "mosquitto", "mosquitto_process", "require"
 
 from fieldlab.bench.services import Mosquitto, find_binary, free_port, wait_port
 from fieldlab.bench.services import mosquitto as _mosquitto
+
+T = TypeVar("T")
 
 
 def missing(component: str, how: str) -> None:
@@ -263,3 +266,24 @@ def publish(port: int, topic: str, payload: dict | bytes, *, retain: bool = Fals
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def eventually(check: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
+    """Poll ``check`` until it returns something truthy, and return that; fail naming ``what``
+    after ``timeout`` s. An OSError (a port not open yet) counts as not yet. One helper, so no
+    test waits a fixed time for something it can ask about."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    last: Exception | None = None
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except OSError as exc:
+            last = exc
+        if time.monotonic() > deadline:
+            why = f" ({last})" if last else ""
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}{why}")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)

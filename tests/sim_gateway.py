@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import yaml
 
 from fieldlab.simulators.gateway_site import gateway_site_yaml
 from fieldlab.simulators.scenario import load_scenario
-from tests.services import Process, free_port
+from tests.services import Process, eventually, free_port
 
 START_TEXT = "2026-03-02T07:00"
 
@@ -45,17 +44,11 @@ def health(port: int) -> dict:
 
 
 def wait_connected(port: int, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            report = health(port)
-            if all(s["state"] == "connected" for s in report["sources"]):
-                return report
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError("gateway sources not all connected")
-        time.sleep(0.2)
+    def connected() -> dict | None:
+        report = health(port)
+        return report if all(s["state"] == "connected" for s in report["sources"]) else None
+
+    return eventually(connected, "every gateway source connected", timeout)
 
 
 def sim_process(

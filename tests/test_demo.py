@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from fieldlab.simulators.scenario import load_scenario
-from tests.services import Process, listening
+from tests.services import Process, eventually, listening
 
 
 def test_demo_brings_everything_up_and_fills_the_store(tmp_path):
@@ -26,22 +26,21 @@ def test_demo_brings_everything_up_and_fills_the_store(tmp_path):
         assert float(re.search(r"ready in ([\d.]+) s", ready)[1]) < 20
         url = demo.wait_for("dashboard  http://")
         dashboard = url.split()[-1]
+
         # every server the demo starts (broker, OPC UA, Modbus, gateway /health, dashboard)
         # binds loopback only
-        deadline = time.monotonic() + 20
-        while len(bound := listening(demo.proc.pid)) < 5 and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert len(bound) >= 5, bound
+        def five_listening() -> set[tuple[str, int]] | None:
+            bound = listening(demo.proc.pid)
+            return bound if len(bound) >= 5 else None
+
+        bound = eventually(five_listening, "five servers listening", 20)
         assert {addr for addr, _ in bound} <= {"127.0.0.1", "::1"}, bound
-        deadline = time.monotonic() + 30
-        while True:  # the dashboard answers
-            try:
-                with urllib.request.urlopen(f"{dashboard}/_stcore/health", timeout=2) as r:
-                    assert r.read().strip() == b"ok"
-                    break
-            except OSError:
-                assert time.monotonic() < deadline
-                time.sleep(0.5)
+
+        def healthy() -> bool:
+            with urllib.request.urlopen(f"{dashboard}/_stcore/health", timeout=2) as r:
+                return r.read().strip() == b"ok"
+
+        eventually(healthy, "the dashboard answering", 30)
         assert demo.proc.wait(90) == 0, demo.output
     assert "Traceback" not in demo.output
     out = subprocess.run(

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from fieldlab.store import open_store
 from fieldlab.store.influxdb import InfluxStore
-from tests.services import Process, free_port, influxdb, mosquitto, publish
+from tests.services import Process, eventually, free_port, influxdb, mosquitto, publish
 from tests.sim_gateway import wait_connected
 
 PAGES = Path(__file__).resolve().parent.parent / "dashboards" / "pages"
@@ -70,14 +70,6 @@ def _states(store: InfluxStore) -> list[tuple[int, str]]:
     return list(zip(s.ts.tolist(), [str(v) for v in s.values], strict=True))
 
 
-def _wait(check, what: str, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
 def test_influxdb_only_gateway_closes_gaps_and_keeps_rejects_in_influxdb(
     tmp_path: Path, influx: tuple[str, dict], monkeypatch: pytest.MonkeyPatch
 ):
@@ -115,7 +107,7 @@ def test_influxdb_only_gateway_closes_gaps_and_keeps_rejects_in_influxdb(
         wait_connected(http)
         live("state", "running")
         last = live("count_total", 10)
-        _wait(lambda: any(s.ts == last for s in store.latest("mq-1")), "the count in InfluxDB")
+        eventually(lambda: any(s.ts == last for s in store.latest("mq-1")), "the count in InfluxDB")
         gw.proc.kill()  # no offline at a crash
         gw.stop()
         killed = int(time.time() * 1000)
@@ -124,14 +116,14 @@ def test_influxdb_only_gateway_closes_gaps_and_keeps_rejects_in_influxdb(
         gw = Process("gateway", "-c", str(site), cwd=tmp_path)
         wait_connected(http)
         # The gap is closed in InfluxDB, at the instant the machine was last observed.
-        _wait(lambda: _states(store)[-1][1] == "offline", "offline in InfluxDB")
+        eventually(lambda: _states(store)[-1][1] == "offline", "offline in InfluxDB")
         offline_ts = _states(store)[-1][0]
         assert last + 1 <= offline_ts <= killed + 1, (last, offline_ts, killed)
         # A malformed payload: kept in InfluxDB's _rejected with its reason; the rest flows.
         publish(port, "fieldlab/t/a/mq-1/state", b"{not json")
         back = live("state", "idle")
-        _wait(lambda: store.rejected_count() >= 1, "the rejected payload in InfluxDB")
-        _wait(lambda: _states(store)[-1] == (back, "idle"), "the state after it")
+        eventually(lambda: store.rejected_count() >= 1, "the rejected payload in InfluxDB")
+        eventually(lambda: _states(store)[-1] == (back, "idle"), "the state after it")
         rejected = store.rejected(10)
         assert any("not valid JSON" in r.reason and "{not json" in r.payload for r in rejected)
         assert gw.stop() == 0

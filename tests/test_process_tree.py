@@ -4,6 +4,7 @@ Read from the process tree in /proc, as a user would see it in `ps`."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from fieldlab.process import PARENT_ENV
 from fieldlab.stack import free_port
-from tests.services import Process, _descendants, listening
+from tests.services import Process, _descendants, eventually, listening
 
 pytestmark = pytest.mark.slow
 
@@ -32,21 +33,20 @@ def _alive(pids: list[int]) -> list[int]:
 
 
 def _wait_gone(pids: list[int], timeout: float) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while (left := _alive(pids)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return left
+    """The processes still alive after ``timeout`` s ([] as soon as all are gone)."""
+    with contextlib.suppress(AssertionError):
+        eventually(lambda: not _alive(pids), "the processes to stop", timeout)
+    return _alive(pids)
 
 
 def _tree_once_serving(proc: Process, expect_children: int, timeout: float = 60) -> list[int]:
     """The command's descendants once it has started them all and they listen."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def serving() -> list[int] | None:
         kids = _descendants(proc.proc.pid)[1:]
-        if len(kids) >= expect_children and listening(proc.proc.pid):
-            return kids
-        time.sleep(0.3)
-    raise AssertionError(f"children not up: {_descendants(proc.proc.pid)}\n{proc.output}")
+        return kids if len(kids) >= expect_children and listening(proc.proc.pid) else None
+
+    return eventually(serving, f"children of `fieldlab {proc.proc.args[3]}` serving", timeout)
 
 
 def _dashboard(tmp_path: Path) -> tuple[Process, int]:
@@ -188,3 +188,32 @@ def test_gateway_without_signal_handlers_writes_offline_on_ctrl_c(tmp_path: Path
     with SqliteStore(tmp_path / "g.db", readonly=True) as store:
         state = next(s.value for s in store.latest("m-1") if s.signal == "state")
     assert state == "offline", gw.output  # the clean stop ran: a state never runs on
+
+
+def test_paused_sim_without_sigusr1_starts_on_enter():
+    """Windows has no SIGUSR1: `fieldlab sim --paused` starts its clock when Enter is pressed."""
+    import os
+    import subprocess
+    import sys
+
+    from fieldlab.process import NO_HANDLERS_ENV
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fieldlab", "sim", "--paused", "--speed", "600"]
+        + ["--duration", "1m", "--faces", "none", "-q"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, NO_HANDLERS_ENV: "1"},
+    )
+    try:
+        time.sleep(3)
+        assert proc.poll() is None  # paused: a minute at 600x would be over by now
+        out, _ = proc.communicate("\n", timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out
+    assert "press Enter to start the clock" in out and "stopped at simulated" in out, out

@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from fieldlab.cli.common import duration_arg, parse_time_arg, speed_arg
 from fieldlab.domain.samples import format_ts, from_ms, to_ms
@@ -244,11 +245,13 @@ async def _serve(sim, args: argparse.Namespace) -> int:
     return 0
 
 
-def _resume_on_enter(loop: asyncio.AbstractEventLoop, sim) -> None:
+def _resume_on_enter(loop: asyncio.AbstractEventLoop, sim: Any) -> None:
+    """Read the raw file descriptor, not sys.stdin: a daemon thread blocked in the buffered
+    reader at exit makes the interpreter abort; one blocked in os.read does not."""
     print("fieldlab sim: paused; press Enter to start the clock", flush=True)
-    with contextlib.suppress(EOFError, OSError):
-        input()
-        loop.call_soon_threadsafe(sim.resume)
+    with contextlib.suppress(OSError, ValueError):
+        if os.read(sys.stdin.fileno(), 1024):
+            loop.call_soon_threadsafe(sim.resume)
 
 
 async def _status(sim) -> None:
