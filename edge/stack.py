@@ -109,7 +109,15 @@ class LocalStack:
                 self.broker = EmbeddedBroker("127.0.0.1", self.ports.mqtt)
                 await self.broker.start()
             self.mqtt_url = self.broker.url
-        for stale in (self.db_path, Path(f"{self.db_path}-wal"), Path(f"{self.db_path}-shm")):
+        # A new run starts a new store; the gateway's observed.json belongs to the old one (a
+        # run at 60x left times hours ahead that would put this run's gap-closing there).
+        observed = self.workdir / "observed.json"
+        for stale in (
+            self.db_path,
+            Path(f"{self.db_path}-wal"),
+            Path(f"{self.db_path}-shm"),
+            observed,
+        ):
             stale.unlink(missing_ok=True)
         self.site_path.write_text(
             gateway_site_yaml(
