@@ -128,8 +128,11 @@ def test_demo_live_part_agrees_with_the_truth_and_holds_no_unscripted_offline(tm
             g = store_oee(store, site, m, live_from, end, now=end)
             t = store_oee(truth, site, m, live_from, end, now=end)
             assert g.coverage == 1.0, (m, speed, g.coverage)
-            for k in ("availability", "performance", "quality", "oee"):
-                a, b = getattr(g, k), getattr(t, k)
-                assert (a is None) == (b is None), (m, k, a, b)
-                if a is not None:
-                    assert abs(a - b) <= 0.005, (m, speed, k, a, b)
+            # OEE, as the issue asks. A and P alone can differ more: the gateway sees a state
+            # change at its next poll (250 ms, 15 simulated s at 60x), so a stop just over the
+            # micro-stop threshold in the truth may be just under it in the store, moving its
+            # time from A to P; the product, ideal time of good units over planned time, stays.
+            assert (g.oee is None) == (t.oee is None), (m, g.oee, t.oee)
+            if g.oee is not None:
+                assert abs(g.oee - t.oee) <= 0.005, (m, speed, g.oee, t.oee)
+            assert g.total == t.total and g.good == t.good, (m, speed, g.total, t.total)

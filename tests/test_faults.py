@@ -11,7 +11,6 @@ import contextlib
 import json
 import shutil
 import signal
-import socket
 import sqlite3
 import tempfile
 import threading
@@ -23,6 +22,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.fault_injectors import HungDevice, SlowProxy
 from tests.services import Process, free_port, mosquitto_process, wait_port
 from tests.sim_gateway import health, wait_connected, write_site
 
@@ -165,79 +165,6 @@ def test_gateway_killed_mid_stream_loses_nothing(tmp_path: Path):
     assert killed_at < N
     assert got == N, (got, gw.output)
     assert stored(tmp_path / "gateway.db") == (N, N)
-
-
-class HungDevice:
-    """Fault injector: a TCP server that accepts connections and never answers (a PLC whose
-    CPU is stopped, a half-open gateway). No real server does this on demand."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.sock = socket.create_server(("127.0.0.1", port))
-        self.sock.settimeout(0.2)
-        self.conns: list[socket.socket] = []
-        self.accepted = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:  # closed
-                return
-            self.accepted += 1
-            self.conns.append(conn)  # read nothing, answer nothing
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        for c in self.conns:
-            c.close()
-        self.sock.close()
-
-
-class SlowProxy:
-    """Fault injector: a proxy that holds every answer of a real server for `delay` seconds
-    (a device on a congested link)."""
-
-    def __init__(self, port: int, upstream: int, delay: float):
-        self.port, self.upstream, self.delay = port, upstream, delay
-        self.sock = socket.create_server(("127.0.0.1", port))
-        self.sock.settimeout(0.2)
-        self._stop = threading.Event()
-        self.conns: list[socket.socket] = []
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:  # closed
-                return
-            up = socket.create_connection(("127.0.0.1", self.upstream))
-            self.conns += [client, up]
-            threading.Thread(target=self._pump, args=(client, up, 0.0), daemon=True).start()
-            threading.Thread(target=self._pump, args=(up, client, self.delay), daemon=True).start()
-
-    def _pump(self, src: socket.socket, dst: socket.socket, delay: float) -> None:
-        with contextlib.suppress(OSError):
-            while chunk := src.recv(65536):
-                time.sleep(delay)
-                dst.sendall(chunk)
-
-    def close(self) -> None:
-        self._stop.set()
-        time.sleep(0.3)  # the accept loop notices
-        for c in self.conns:
-            with contextlib.suppress(OSError):
-                c.close()
-        self.sock.close()
 
 
 def _modbus_source(name: str, port: int, machine: str) -> dict:

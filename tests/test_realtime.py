@@ -7,10 +7,8 @@ and OEE over the whole run equals the truth with those gaps marked offline (DOMA
 
 from __future__ import annotations
 
-import contextlib
 import json
 import socket
-import threading
 import time
 from pathlib import Path
 
@@ -23,76 +21,13 @@ from fieldlab.simulators.gateway_site import gateway_site_yaml
 from fieldlab.simulators.scenario import load_scenario
 from fieldlab.stack import free_port
 from fieldlab.store import SqliteStore
+from tests.fault_injectors import CutProxy
 from tests.helpers import local
 from tests.services import Process, mosquitto, publish
 from tests.sim_gateway import START_TEXT, sim_process, wait_connected
 
 #: The machines behind the cut: OPC UA (cnc-1, imm-1) and Modbus (press-1, lathe-1).
 PLC_MACHINES = ("cnc-1", "imm-1", "press-1", "lathe-1")
-
-
-class CutProxy:
-    """Fault injector: a TCP proxy whose link the test cuts and restores (a network cut between
-    gateway and PLC while the PLC runs on). No real server cuts its own network on demand."""
-
-    def __init__(self, upstream: int):
-        self.upstream = upstream
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.sock.settimeout(0.2)
-        self.cut_now = threading.Event()
-        self._stop = threading.Event()
-        self._conns: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if self.cut_now.is_set():
-                client.close()
-                continue
-            try:
-                up = socket.create_connection(("127.0.0.1", self.upstream), timeout=2)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._conns += [client, up]
-            for a, b in ((client, up), (up, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while chunk := src.recv(65536):
-                dst.sendall(chunk)
-        with contextlib.suppress(OSError):
-            dst.shutdown(socket.SHUT_WR)
-
-    def cut(self) -> None:
-        self.cut_now.set()
-        with self._lock:
-            conns, self._conns = self._conns, []
-        for c in conns:
-            with contextlib.suppress(OSError):
-                c.shutdown(socket.SHUT_RDWR)
-            c.close()
-
-    def restore(self) -> None:
-        self.cut_now.clear()
-
-    def close(self) -> None:
-        self._stop.set()
-        self.cut()
-        self._thread.join(5)
-        self.sock.close()
 
 
 def truth_state(truth: Path, machine: str) -> tuple[int, str]:
