@@ -10,7 +10,7 @@ import threading
 import time
 
 
-class _Listener:
+class Listener:
     def __init__(self, port: int = 0):
         self.sock = socket.create_server(("127.0.0.1", port))
         self.port = self.sock.getsockname()[1]
@@ -53,7 +53,7 @@ class _Listener:
         self.sock.close()
 
 
-class HungDevice(_Listener):
+class HungDevice(Listener):
     """A TCP server that accepts connections and never answers (a PLC whose CPU is stopped, a
     half-open gateway)."""
 
@@ -66,7 +66,7 @@ class HungDevice(_Listener):
         self._keep(conn)  # read nothing, answer nothing
 
 
-class _Proxy(_Listener):
+class _Proxy(Listener):
     def __init__(self, upstream: int, port: int = 0, delay: float = 0.0):
         self.upstream, self.delay = upstream, delay
         super().__init__(port)

@@ -158,26 +158,16 @@ def test_demo_without_signal_handlers_stops_its_tree_on_ctrl_c(tmp_path: Path):
 
 
 def test_gateway_without_signal_handlers_writes_offline_on_ctrl_c(tmp_path: Path):
-    import json
 
     from fieldlab.process import NO_HANDLERS_ENV
     from fieldlab.store import SqliteStore
     from tests.services import mosquitto, publish
-    from tests.sim_gateway import wait_connected
+    from tests.sim_gateway import wait_connected, write_site
 
     http = free_port()
     with mosquitto() as port:
-        (tmp_path / "site.yaml").write_text(
-            json.dumps(
-                {
-                    "store": "sqlite:///g.db",
-                    "gateway": {"http": {"port": http}},
-                    "sources": [
-                        {"type": "mqtt", "url": f"mqtt://127.0.0.1:{port}", "machines": {"m-1": {}}}
-                    ],
-                }
-            )
-        )
+        source = {"type": "mqtt", "url": f"mqtt://127.0.0.1:{port}", "machines": {"m-1": {}}}
+        write_site(tmp_path / "site.yaml", http, [source], store="sqlite:///g.db")
         gw = Process("gateway", "-c", "site.yaml", cwd=tmp_path, env={NO_HANDLERS_ENV: "1"})
         wait_connected(http)
         publish(port, "fieldlab/t/a/m-1/state", {"ts": int(time.time() * 1000), "value": "idle"})

@@ -24,7 +24,7 @@ from fieldlab.store import SqliteStore
 from tests.fault_injectors import CutProxy
 from tests.helpers import local
 from tests.services import Process, mosquitto, publish
-from tests.sim_gateway import START_TEXT, sim_process, wait_connected
+from tests.sim_gateway import START_TEXT, sim_process, wait_connected, write_site
 
 #: The machines behind the cut: OPC UA (cnc-1, imm-1) and Modbus (press-1, lathe-1).
 PLC_MACHINES = ("cnc-1", "imm-1", "press-1", "lathe-1")
@@ -216,23 +216,13 @@ def test_mqtt_retained_state_an_hour_old_is_the_state_now_after_restarts(tmp_pat
     hour_ago = int(time.time() * 1000) - 3_600_000
     with mosquitto() as port:
         publish(port, "fieldlab/t/a/mq-1/state", {"ts": hour_ago, "value": "running"}, retain=True)
-        site = tmp_path / "site.yaml"
-        site.write_text(
-            json.dumps(
-                {
-                    "store": "sqlite:///gateway.db",
-                    "gateway": {"http": {"port": http}},
-                    "sources": [
-                        {
-                            "type": "mqtt",
-                            "url": f"mqtt://127.0.0.1:{port}",
-                            "client_id": "retained-test",
-                            "machines": {"mq-1": {}},
-                        }
-                    ],
-                }
-            )
-        )
+        source = {
+            "type": "mqtt",
+            "url": f"mqtt://127.0.0.1:{port}",
+            "client_id": "retained-test",
+            "machines": {"mq-1": {}},
+        }
+        site = write_site(tmp_path / "site.yaml", http, [source])
 
         def gateway_with_live_value() -> Process:
             gw = Process("gateway", "-c", str(site), cwd=tmp_path)
