@@ -127,7 +127,8 @@ def test_demo_live_part_agrees_with_the_truth_and_holds_no_unscripted_offline(tm
             assert "offline" not in states.values.tolist(), (m, speed)
             g = store_oee(store, site, m, live_from, end, now=end)
             t = store_oee(truth, site, m, live_from, end, now=end)
-            assert g.coverage == 1.0, (m, speed, g.coverage)
+            # A machine with no count in a short live part has no window (planned 0): None.
+            assert g.coverage in (1.0, None) and t.coverage in (1.0, None), (m, speed)
             # OEE, as the issue asks. A and P alone can differ more: the gateway sees a state
             # change at its next poll (250 ms, 15 simulated s at 60x), so a stop just over the
             # micro-stop threshold in the truth may be just under it in the store, moving its
