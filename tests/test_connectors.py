@@ -101,3 +101,38 @@ def test_opcua_value_cases(case: dict[str, Any]):
     else:
         assert not rejected, rejected
         assert [[s.ts, s.value] for s in samples] == [case["sample"]]
+
+
+def test_the_gateway_owns_reconnect_backoff_health_and_offline_bookkeeping():
+    """Connectors report events; the context counts them, writes `offline` once per gap and
+    keeps the one backoff (growing while the source stays down, reset when it is back)."""
+    import asyncio
+
+    from fieldlab.connectors.base import Backoff, Batch, SourceState
+
+    batches: list[Batch] = []
+
+    async def emit(batch: Batch) -> None:
+        batches.append(batch)
+
+    health = SourceHealth("t", "modbus")
+    ctx = ConnectorContext("t", emit, health, logging.getLogger("t"), backoff=Backoff(0.001, 0.004))
+
+    async def scenario() -> list[float]:
+        ctx.clock.observe(1_000)
+        ctx.back(["m-1"])
+        waits = []
+        for _ in range(4):
+            await ctx.failed(["m-1"], "link down")
+            waits.append(await ctx.retry())
+        ctx.back(["m-1"])
+        await ctx.failed(["m-1"], "link down")
+        waits.append(await ctx.retry())
+        return waits
+
+    waits = asyncio.run(scenario())
+    assert waits == [0.001, 0.002, 0.004, 0.004, 0.001]
+    assert health.reconnects == 2 and health.errors == 5
+    assert health.state == SourceState.RECONNECTING
+    offline = [s for b in batches for s in b.samples]
+    assert [(s.machine, s.value) for s in offline] == [("m-1", "offline")] * 2  # once per gap

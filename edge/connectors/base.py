@@ -8,6 +8,7 @@ batches of samples; it never knows the sinks or the other connectors.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -48,7 +49,8 @@ class SourceState(StrEnum):
 @dataclass
 class SourceHealth:
     """What /health and /metrics say about one connector. Connectors do not write it: they
-    report events to their ConnectorContext (`sent`, `failed`, `lost`, `back`), which keeps it."""
+    report events to their ConnectorContext (`send`, `error`, `failed`, `lost`, `back`), which
+    keeps it."""
 
     name: str
     type: str
@@ -106,6 +108,23 @@ class SourceClock:
         return max(estimate, (self.last_ts or 0) + 1)
 
 
+class Backoff:
+    """Capped exponential backoff: 0.25, 0.5, 1, 2, 2, … seconds. A device that returns is read
+    again within the cap (REFERENCE.md: never give up, never hammer)."""
+
+    def __init__(self, first: float = 0.25, cap: float = 2.0):
+        self.first, self.cap = first, cap
+        self._next = first
+
+    def next(self) -> float:
+        delay = self._next
+        self._next = min(self.cap, delay * 2)
+        return delay
+
+    def reset(self) -> None:
+        self._next = self.first
+
+
 @dataclass
 class ConnectorContext:
     name: str
@@ -113,6 +132,9 @@ class ConnectorContext:
     health: SourceHealth
     log: logging.Logger
     clock: SourceClock = field(default_factory=SourceClock)
+    #: The connection's backoff: the gateway's, one rule for every connector. `retry` waits
+    #: it out after `failed`; `back` with the source up resets it.
+    backoff: Backoff = field(default_factory=Backoff)
 
     async def send(self, batch: Batch) -> None:
         """Samples and rejections read from the source: counted, then emitted."""
@@ -136,6 +158,14 @@ class ConnectorContext:
             self.health.reconnects += 1
         self.error(why)
         await self.lost(machines, why)
+
+    async def retry(self, at_least: float = 0.0) -> float:
+        """Wait before connecting again (after `failed` or `lost`): never give up, never hammer.
+        ``at_least`` for failures only a person can fix (an untrusted certificate). Returns the
+        wait, for the log and tests."""
+        delay = max(at_least, self.backoff.next())
+        await asyncio.sleep(delay)
+        return delay
 
     async def lost(self, machines: list[str], why: str, *, source_down: bool = True) -> None:
         """Machines gone from view: write `offline` at the source's now (once per gap)."""
@@ -163,6 +193,7 @@ class ConnectorContext:
         if returning and not source_up:
             self.log.warning("%s: %s back", self.name, ", ".join(returning))
         if source_up:
+            self.backoff.reset()
             self.health.set_state(SourceState.CONNECTED, self.log)
 
 
@@ -176,20 +207,3 @@ class Connector(Protocol):
 
     async def close(self) -> None:
         """After the gateway committed everything (MQTT sends its last acknowledgements)."""
-
-
-class Backoff:
-    """Capped exponential backoff: 0.25, 0.5, 1, 2, 2, … seconds. A device that returns is read
-    again within the cap (REFERENCE.md: never give up, never hammer)."""
-
-    def __init__(self, first: float = 0.25, cap: float = 2.0):
-        self.first, self.cap = first, cap
-        self._next = first
-
-    def next(self) -> float:
-        delay = self._next
-        self._next = min(self.cap, delay * 2)
-        return delay
-
-    def reset(self) -> None:
-        self._next = self.first

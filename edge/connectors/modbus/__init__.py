@@ -163,7 +163,6 @@ class ModbusConnector:
     async def run(self, ctx: ConnectorContext) -> None:
         for line in self.describe_plan():
             ctx.log.info("plan: %s", line)
-        conn_backoff = Backoff()
         while True:
             client = AsyncModbusTcpClient(
                 self.cfg.host,
@@ -175,22 +174,20 @@ class ModbusConnector:
             try:
                 if not await client.connect():
                     raise ConnectionError(f"no answer from {self.cfg.host}:{self.cfg.port}")
-                await self._poll_forever(client, ctx, conn_backoff)
+                await self._poll_forever(client, ctx)
             except (ConnectionError, ModbusException, OSError, TimeoutError) as exc:
                 for d in self.devices:
                     d.last.clear()
                     self._mapper.forget(d.cfg.machine)
                 await ctx.failed(self.machines, str(exc))
-                await asyncio.sleep(conn_backoff.next())
+                await ctx.retry()
             finally:
                 client.close()
 
     async def close(self) -> None:
         """Nothing to hand back: every read was already emitted."""
 
-    async def _poll_forever(
-        self, client: AsyncModbusTcpClient, ctx: ConnectorContext, conn_backoff: Backoff
-    ) -> None:
+    async def _poll_forever(self, client: AsyncModbusTcpClient, ctx: ConnectorContext) -> None:
         """Connected means a unit answered, not that TCP was accepted: a device that accepts
         and never answers (a hung PLC, a half-open link) has its connection dropped and made
         again, with backoff, instead of showing as connected."""
@@ -203,7 +200,6 @@ class ModbusConnector:
             if self.answers > answered:
                 if not up:
                     up = True
-                    conn_backoff.reset()
                     ctx.back([], source_up=True)
             elif all(d.retry_at > time.monotonic() for d in self.devices):
                 raise ConnectionError(

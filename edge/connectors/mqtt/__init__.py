@@ -27,7 +27,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from fieldlab.config.site import SiteConfig
-from fieldlab.connectors.base import Batch, ConnectorContext
+from fieldlab.connectors.base import Backoff, Batch, ConnectorContext
 from fieldlab.connectors.mqtt.config import Config, TlsConfig, TopicConfig
 from fieldlab.connectors.mqtt.decoders import Decoder, TopicDecoder
 from fieldlab.domain.rejected import Rejected
@@ -131,7 +131,11 @@ class MqttConnector:
         return client
 
     def _connect(
-        self, loop: asyncio.AbstractEventLoop, control: asyncio.Queue, wake: asyncio.Event
+        self,
+        loop: asyncio.AbstractEventLoop,
+        control: asyncio.Queue,
+        wake: asyncio.Event,
+        backoff: Backoff,
     ) -> mqtt.Client:
         client = self._client(loop, control, wake)
         connect_kwargs: dict[str, Any] = {"keepalive": 15}
@@ -140,8 +144,9 @@ class MqttConnector:
             props.SessionExpiryInterval = self.cfg.session_expiry_s
             props.ReceiveMaximum = self.cfg.receive_maximum
             connect_kwargs.update(clean_start=False, properties=props)
-        # paho annotates int but takes a float: the first retry after 0.25 s, not 1 s
-        client.reconnect_delay_set(0.25, 2)  # type: ignore[arg-type]  # see above
+        # paho reconnects in its own thread, with the gateway's backoff (first 0.25 s, cap 2 s);
+        # it annotates int but takes a float: the first retry after 0.25 s, not 1 s
+        client.reconnect_delay_set(backoff.first, backoff.cap)  # type: ignore[arg-type]
         client.connect_async(self.host, self.port, **connect_kwargs)
         client.loop_start()
         return client
@@ -152,7 +157,7 @@ class MqttConnector:
         wake = asyncio.Event()
         self._inbox = collections.deque()
         self._wake_pending = False
-        client = self._connect(loop, control, wake)
+        client = self._connect(loop, control, wake, ctx.backoff)
         waker = asyncio.ensure_future(wake.wait())
         controller = asyncio.ensure_future(control.get())
         connected = ever = False
@@ -206,7 +211,7 @@ class MqttConnector:
                         )
                         self.v5 = False
                         client.loop_stop()
-                        client = self._connect(loop, control, wake)
+                        client = self._connect(loop, control, wake, ctx.backoff)
                     else:  # disconnected
                         await self._drain(ctx, client)
                         if connected:

@@ -29,7 +29,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from pydantic import BaseModel, ConfigDict, Field
 
 from fieldlab.config.site import SiteConfig
-from fieldlab.connectors.base import Backoff, Batch, ConnectorContext
+from fieldlab.connectors.base import Batch, ConnectorContext
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample, SampleError, to_ms
 from fieldlab.mapping import Mapper, SignalMap
@@ -234,7 +234,6 @@ class OpcUaConnector:
     # -- running --------------------------------------------------------------------------------
 
     async def run(self, ctx: ConnectorContext) -> None:
-        backoff = Backoff()
         while True:
             client: Client | None = None
             try:
@@ -242,7 +241,6 @@ class OpcUaConnector:
                 await client.connect()
                 nodes = await self._resolve(client)
                 per_read, per_call = await self._limits(client)
-                backoff.reset()
                 for m in self.machines:
                     self._mapper.forget(m)
                 now = await _server_now(client)
@@ -256,7 +254,7 @@ class OpcUaConnector:
             except CertificateNotTrusted as exc:
                 ctx.error(str(exc))
                 await ctx.lost(self.machines, str(exc))
-                await asyncio.sleep(5)  # an engineer must act; do not hammer
+                await ctx.retry(at_least=5)  # an engineer must act; do not hammer
             except (
                 OSError,
                 TimeoutError,
@@ -266,7 +264,7 @@ class OpcUaConnector:
                 asyncio.IncompleteReadError,
             ) as exc:
                 await ctx.failed(self.machines, f"{type(exc).__name__}: {exc}")
-                await asyncio.sleep(backoff.next())
+                await ctx.retry()
             finally:
                 if client is not None:
                     with contextlib.suppress(Exception):
