@@ -179,17 +179,12 @@ class InfluxProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 30
         from urllib.request import urlopen
 
-        while True:
-            try:
-                urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=1).read()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError("influxd did not start") from None
-                time.sleep(0.1)
+        eventually(
+            lambda: urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=1).status == 204,
+            "influxd to answer /ping",
+        )
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -201,7 +196,7 @@ class InfluxProcess:
                 self.proc.wait()
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -222,7 +217,7 @@ def listening(pid: int) -> set[tuple[str, int]]:
     """(address, port) of every TCP socket a process and its children listen on (Linux /proc):
     the socket inodes of their file descriptors, looked up in /proc/net/tcp and tcp6."""
     inodes: set[str] = set()
-    for p in _descendants(pid):
+    for p in descendants(pid):
         with contextlib.suppress(OSError):
             for fd in Path(f"/proc/{p}/fd").iterdir():
                 with contextlib.suppress(OSError):
@@ -268,10 +263,17 @@ def publish(port: int, topic: str, payload: dict | bytes, *, retain: bool = Fals
         client.loop_stop()
 
 
-def eventually(check: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
+def eventually(
+    check: Callable[[], T | None],
+    what: str,
+    timeout: float = 30.0,
+    *,
+    detail: Callable[[], object] | None = None,
+) -> T:
     """Poll ``check`` until it returns something truthy, and return that; fail naming ``what``
-    after ``timeout`` s. An OSError (a port not open yet) counts as not yet. One helper, so no
-    test waits a fixed time for something it can ask about."""
+    after ``timeout`` s, with ``detail()`` (a process's output, the last value seen) if given.
+    An OSError (a port not open yet) counts as not yet. One helper, so no test waits a fixed
+    time for something it can ask about."""
     deadline = time.monotonic() + timeout
     delay = 0.05
     last: Exception | None = None
@@ -284,6 +286,24 @@ def eventually(check: Callable[[], T | None], what: str, timeout: float = 30.0) 
             last = exc
         if time.monotonic() > deadline:
             why = f" ({last})" if last else ""
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}{why}")
+            more = f"\n{detail()}" if detail is not None else ""
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}{why}{more}")
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
+
+
+def settled(
+    read: Callable[[], object], what: str, quiet: float = 0.5, timeout: float = 30.0
+) -> None:
+    """Until ``read()`` gives the same answer over ``quiet`` s (the samples still in flight
+    when a source stopped have arrived): no fixed sleep that is too short on a busy machine."""
+    deadline = time.monotonic() + timeout
+    before = read()
+    while True:
+        time.sleep(quiet)
+        now = read()
+        if now == before:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} still changing after {timeout:g} s: {now}")
+        before = now

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import signal
-import time
 import urllib.request
 from pathlib import Path
 
@@ -12,8 +11,8 @@ import pytest
 import yaml
 
 from fieldlab.store import SqliteStore
-from tests.services import mosquitto
-from tests.sim_gateway import sim_and_gateway
+from tests.services import mosquitto, settled
+from tests.sim_gateway import health, sim_and_gateway
 
 
 @pytest.mark.slow
@@ -38,7 +37,10 @@ def test_bad_input_is_counted_kept_and_the_rest_flows(tmp_path: Path):
     ):
         run.sim.signal(signal.SIGUSR1)
         assert run.sim.proc.wait(60) == 0
-        time.sleep(1)
+        settled(
+            lambda: sum(s["samples"] for s in health(run.ports["http"])["sources"]),
+            "the last samples",
+        )
         with urllib.request.urlopen(f"http://127.0.0.1:{run.ports['http']}/metrics") as r:
             metrics = r.read().decode()
         run.gateway.stop()

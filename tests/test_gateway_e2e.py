@@ -4,7 +4,6 @@ simulator's ground truth, for machines on all three protocols, at 1Ã— and at 60Ã
 from __future__ import annotations
 
 import signal
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,8 +13,8 @@ from fieldlab.config import load_site_config
 from fieldlab.kpi.query import store_oee
 from fieldlab.store import SqliteStore
 from tests.helpers import MIN, local
-from tests.services import mosquitto
-from tests.sim_gateway import sim_and_gateway
+from tests.services import mosquitto, settled
+from tests.sim_gateway import health, sim_and_gateway
 
 START = local("2026-03-02 07:00")
 
@@ -25,7 +24,10 @@ def run_path(tmp: Path, mqtt_port: int, speed: str, minutes: int) -> tuple[Path,
     with sim_and_gateway(tmp, mqtt_port, speed=speed, minutes=minutes) as run:
         run.sim.signal(signal.SIGUSR1)  # go
         assert run.sim.proc.wait(minutes * 60 / float(speed) + 60) == 0, run.sim.output
-        time.sleep(1.5)  # the last notifications and polls reach the store
+        settled(
+            lambda: sum(s["samples"] for s in health(run.ports["http"])["sources"]),
+            "the last samples",
+        )
         assert run.gateway.stop() == 0, run.gateway.output
         assert "Traceback" not in run.gateway.output, run.gateway.output
     return run.site, run.truth, run.ports["http"]

@@ -15,7 +15,7 @@ from fieldlab.config import load_site_config
 from fieldlab.kpi.query import store_oee
 from fieldlab.store import SqliteStore
 from tests.helpers import MIN, local
-from tests.services import mosquitto
+from tests.services import mosquitto, settled
 from tests.sim_gateway import health, sim_and_gateway
 
 START = local("2026-03-02 07:00")
@@ -57,7 +57,10 @@ def test_faces_restarted_mid_run(tmp_path: Path):
         watcher.start()
         run.sim.signal(signal.SIGUSR1)
         assert run.sim.proc.wait(120) == 0, run.sim.output
-        time.sleep(1.5)
+        settled(
+            lambda: sum(s["samples"] for s in health(run.ports["http"])["sources"]),
+            "the last samples",
+        )
         stop.set()
         watcher.join()
         assert run.gateway.stop() == 0

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import time
 from pathlib import Path
 
 import yaml
 
 from fieldlab.connectors.opcua import Pki
-from tests.services import Process, free_port
+from tests.services import Process, eventually, free_port
 from tests.sim_gateway import health
 
 
@@ -70,12 +69,14 @@ def test_gateway_and_simulator_trust_each_other(tmp_path: Path):
         assert len(rejected) == 1 and str(rejected[0]) in line
         assert health(http)["sources"][0]["state"] == "reconnecting"
         shutil.move(rejected[0], gw_pki / "trusted" / rejected[0].name)  # trust it
-        deadline = time.monotonic() + 30
-        while health(http)["sources"][0]["state"] != "connected":
-            assert time.monotonic() < deadline, gw.output
-            time.sleep(0.2)
-        time.sleep(1)
-        assert health(http)["sources"][0]["samples"] >= 1
+        eventually(
+            lambda: (
+                health(http)["sources"][0]["state"] == "connected"
+                and health(http)["sources"][0]["samples"] >= 1
+            ),
+            "connected and reading once trusted",
+            detail=lambda: gw.output,
+        )
         gw.stop()
     assert pki.cert.read_bytes() == own  # made once, kept: no re-trust loop
 

@@ -13,7 +13,7 @@ import pytest
 
 from fieldlab.process import PARENT_ENV
 from fieldlab.stack import free_port
-from tests.services import Process, _descendants, eventually, listening
+from tests.services import Process, descendants, eventually, listening
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ def _tree_once_serving(proc: Process, expect_children: int, timeout: float = 60)
     """The command's descendants once it has started them all and they listen."""
 
     def serving() -> list[int] | None:
-        kids = _descendants(proc.proc.pid)[1:]
+        kids = descendants(proc.proc.pid)[1:]
         return kids if len(kids) >= expect_children and listening(proc.proc.pid) else None
 
     return eventually(serving, f"children of `fieldlab {proc.proc.args[3]}` serving", timeout)
@@ -157,24 +157,24 @@ def test_demo_without_signal_handlers_stops_its_tree_on_ctrl_c(tmp_path: Path):
     assert "Traceback" not in demo.output, demo.output
 
 
-def test_gateway_without_signal_handlers_writes_offline_on_ctrl_c(tmp_path: Path):
+def test_gateway_without_signal_handlers_writes_offline_on_ctrl_c(tmp_path: Path, broker: int):
 
     from fieldlab.process import NO_HANDLERS_ENV
     from fieldlab.store import SqliteStore
-    from tests.services import mosquitto, publish
-    from tests.sim_gateway import wait_connected, write_site
+    from tests.services import publish
+    from tests.sim_gateway import health, wait_connected, write_site
 
     http = free_port()
-    with mosquitto() as port:
-        source = {"type": "mqtt", "url": f"mqtt://127.0.0.1:{port}", "machines": {"m-1": {}}}
-        write_site(tmp_path / "site.yaml", http, [source], store="sqlite:///g.db")
-        gw = Process("gateway", "-c", "site.yaml", cwd=tmp_path, env={NO_HANDLERS_ENV: "1"})
-        wait_connected(http)
-        publish(port, "fieldlab/t/a/m-1/state", {"ts": int(time.time() * 1000), "value": "idle"})
-        time.sleep(1)
-        gw.signal(signal.SIGINT)
-        assert gw.proc.wait(30) in (0, 130), gw.output
-        gw.stop()
+    port = broker
+    source = {"type": "mqtt", "url": f"mqtt://127.0.0.1:{port}", "machines": {"m-1": {}}}
+    write_site(tmp_path / "site.yaml", http, [source], store="sqlite:///g.db")
+    gw = Process("gateway", "-c", "site.yaml", cwd=tmp_path, env={NO_HANDLERS_ENV: "1"})
+    wait_connected(http)
+    publish(port, "fieldlab/t/a/m-1/state", {"ts": int(time.time() * 1000), "value": "idle"})
+    eventually(lambda: health(http)["sources"][0]["samples"], "the state read")
+    gw.signal(signal.SIGINT)
+    assert gw.proc.wait(30) in (0, 130), gw.output
+    gw.stop()
     with SqliteStore(tmp_path / "g.db", readonly=True) as store:
         state = next(s.value for s in store.latest("m-1") if s.signal == "state")
     assert state == "offline", gw.output  # the clean stop ran: a state never runs on

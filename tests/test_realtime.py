@@ -23,7 +23,7 @@ from fieldlab.stack import free_port
 from fieldlab.store import SqliteStore
 from tests.fault_injectors import CutProxy
 from tests.helpers import local
-from tests.services import Process, mosquitto, publish
+from tests.services import Process, publish
 from tests.sim_gateway import START_TEXT, sim_process, wait_connected, write_site
 
 #: The machines behind the cut: OPC UA (cnc-1, imm-1) and Modbus (press-1, lathe-1).
@@ -78,68 +78,68 @@ def offline_gaps(db: Path, machine: str) -> list[tuple[int, int]]:
 
 
 @pytest.mark.slow
-def test_contact_returns_with_the_real_state_at_1x(tmp_path: Path):
+def test_contact_returns_with_the_real_state_at_1x(tmp_path: Path, broker: int):
     """Stop/start, SIGKILL/start and a network cut, each ~4 s, against values an hour old."""
     ports = {"opcua": free_port(), "modbus": free_port(), "http": free_port()}
     truth, db = tmp_path / "truth.jsonl", tmp_path / "gateway.db"
-    with mosquitto() as mqtt_port:
-        sim = sim_process(ports, mqtt_port, "--history", "1h", "--truth", str(truth), speed="1")
-        proxies = [CutProxy(ports["opcua"]), CutProxy(ports["modbus"])]
-        site = tmp_path / "site.yaml"
-        site.write_text(
-            gateway_site_yaml(
-                load_scenario(),
-                opcua_port=proxies[0].port,
-                modbus_port=proxies[1].port,
-                mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}",
-                poll_ms=200,
-                extra={
-                    "store": "sqlite:///gateway.db",
-                    "gateway": {"http": {"port": ports["http"]}},
-                },
-            )
+    mqtt_port = broker
+    sim = sim_process(ports, mqtt_port, "--history", "1h", "--truth", str(truth), speed="1")
+    proxies = [CutProxy(ports["opcua"]), CutProxy(ports["modbus"])]
+    site = tmp_path / "site.yaml"
+    site.write_text(
+        gateway_site_yaml(
+            load_scenario(),
+            opcua_port=proxies[0].port,
+            modbus_port=proxies[1].port,
+            mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}",
+            poll_ms=200,
+            extra={
+                "store": "sqlite:///gateway.db",
+                "gateway": {"http": {"port": ports["http"]}},
+            },
         )
-        marks: dict[str, float] = {}
+    )
+    marks: dict[str, float] = {}
 
-        def gateway() -> Process:
-            gw = Process("gateway", "-c", str(site), cwd=tmp_path)
-            wait_connected(ports["http"], 30)
-            return gw
+    def gateway() -> Process:
+        gw = Process("gateway", "-c", str(site), cwd=tmp_path)
+        wait_connected(ports["http"], 30)
+        return gw
 
-        try:
-            sim.wait_for("serving mqtt://", 60)
-            gw = gateway()
-            time.sleep(3)
-            assert_states_are_real(db, truth, "first start, values an hour old")
+    try:
+        sim.wait_for("serving mqtt://", 60)
+        gw = gateway()
+        time.sleep(3)
+        assert_states_are_real(db, truth, "first start, values an hour old")
 
-            assert gw.stop() == 0, gw.output
-            time.sleep(4)
-            marks["restart"] = time.monotonic()
-            gw = gateway()
-            time.sleep(2)
-            assert_states_are_real(db, truth, "after a clean restart")
+        assert gw.stop() == 0, gw.output
+        time.sleep(4)
+        marks["restart"] = time.monotonic()
+        gw = gateway()
+        time.sleep(2)
+        assert_states_are_real(db, truth, "after a clean restart")
 
-            for p in proxies:
-                p.cut()
-            time.sleep(4)
-            for p in proxies:
-                p.restore()
-            wait_connected(ports["http"], 30)
-            time.sleep(2)
-            assert_states_are_real(db, truth, "after a network cut")
+        for p in proxies:
+            p.cut()
+        time.sleep(4)
+        for p in proxies:
+            p.restore()
+        wait_connected(ports["http"], 30)
+        time.sleep(2)
+        assert_states_are_real(db, truth, "after a network cut")
 
-            gw.proc.kill()
-            gw.stop()
-            time.sleep(4)
-            gw = gateway()
-            time.sleep(2)
-            assert_states_are_real(db, truth, "after SIGKILL and a start")
-            assert gw.stop() == 0, gw.output
-            assert "Traceback" not in gw.output, gw.output
-        finally:
-            for p in proxies:
-                p.close()
-            sim.stop()
+        gw.proc.kill()
+        gw.stop()
+        time.sleep(4)
+        gw = gateway()
+        time.sleep(2)
+        assert_states_are_real(db, truth, "after SIGKILL and a start")
+        assert gw.stop() == 0, gw.output
+        assert "Traceback" not in gw.output, gw.output
+    finally:
+        for p in proxies:
+            p.close()
+        sim.stop()
 
     # Every gap is one of the three (4 s, plus detection, start-up and reconnect), none runs on.
     for m in PLC_MACHINES:
@@ -208,48 +208,50 @@ def test_cut_proxy_cuts_and_restores():
         server.close()
 
 
-def test_mqtt_retained_state_an_hour_old_is_the_state_now_after_restarts(tmp_path: Path):
+def test_mqtt_retained_state_an_hour_old_is_the_state_now_after_restarts(
+    tmp_path: Path, broker: int
+):
     """A retained state is as old as its ts says: after the gateway's `offline` (a clean stop,
     a SIGKILL) it is written at the instant contact returned, not an hour back."""
     http = free_port()
     db = tmp_path / "gateway.db"
     hour_ago = int(time.time() * 1000) - 3_600_000
-    with mosquitto() as port:
-        publish(port, "fieldlab/t/a/mq-1/state", {"ts": hour_ago, "value": "running"}, retain=True)
-        source = {
-            "type": "mqtt",
-            "url": f"mqtt://127.0.0.1:{port}",
-            "client_id": "retained-test",
-            "machines": {"mq-1": {}},
-        }
-        site = write_site(tmp_path / "site.yaml", http, [source])
+    port = broker
+    publish(port, "fieldlab/t/a/mq-1/state", {"ts": hour_ago, "value": "running"}, retain=True)
+    source = {
+        "type": "mqtt",
+        "url": f"mqtt://127.0.0.1:{port}",
+        "client_id": "retained-test",
+        "machines": {"mq-1": {}},
+    }
+    site = write_site(tmp_path / "site.yaml", http, [source])
 
-        def gateway_with_live_value() -> Process:
-            gw = Process("gateway", "-c", str(site), cwd=tmp_path)
-            wait_connected(http, 30)
-            now = int(time.time() * 1000)
-            publish(port, "fieldlab/t/a/mq-1/temp_c", {"ts": now, "value": 21.5})
-            for _ in range(100):
-                with SqliteStore(db, readonly=True) as store:
-                    if any(s.signal == "temp_c" and s.ts == now for s in store.latest("mq-1")):
-                        return gw
-                time.sleep(0.1)
-            raise AssertionError("the live value did not arrive: " + gw.output)
+    def gateway_with_live_value() -> Process:
+        gw = Process("gateway", "-c", str(site), cwd=tmp_path)
+        wait_connected(http, 30)
+        now = int(time.time() * 1000)
+        publish(port, "fieldlab/t/a/mq-1/temp_c", {"ts": now, "value": 21.5})
+        for _ in range(100):
+            with SqliteStore(db, readonly=True) as store:
+                if any(s.signal == "temp_c" and s.ts == now for s in store.latest("mq-1")):
+                    return gw
+            time.sleep(0.1)
+        raise AssertionError("the live value did not arrive: " + gw.output)
 
+    gw = gateway_with_live_value()
+    assert store_state(db, "mq-1") == (hour_ago, "running")  # first contact: as it is
+    assert gw.stop() == 0
+    assert store_state(db, "mq-1")[1] == "offline"
+    stopped = store_state(db, "mq-1")[0]
+    time.sleep(1)
+    for when in ("after a clean stop", "after SIGKILL"):
         gw = gateway_with_live_value()
-        assert store_state(db, "mq-1") == (hour_ago, "running")  # first contact: as it is
-        assert gw.stop() == 0
-        assert store_state(db, "mq-1")[1] == "offline"
-        stopped = store_state(db, "mq-1")[0]
+        ts, state = store_state(db, "mq-1")
+        assert state == "running", when
+        assert ts > stopped and abs(ts - time.time() * 1000) < 10_000, when
+        stopped = ts
+        if when == "after a clean stop":
+            gw.proc.kill()
+        gw.stop()
         time.sleep(1)
-        for when in ("after a clean stop", "after SIGKILL"):
-            gw = gateway_with_live_value()
-            ts, state = store_state(db, "mq-1")
-            assert state == "running", when
-            assert ts > stopped and abs(ts - time.time() * 1000) < 10_000, when
-            stopped = ts
-            if when == "after a clean stop":
-                gw.proc.kill()
-            gw.stop()
-            time.sleep(1)
-        assert "Traceback" not in gw.output, gw.output
+    assert "Traceback" not in gw.output, gw.output

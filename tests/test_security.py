@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 import fieldlab.connectors.opcua as opcua_connector
 from tests.services import (
     Process,
+    eventually,
     free_port,
     listening,
     mosquitto,
@@ -108,10 +108,11 @@ def test_mqtt_over_tls_with_a_password_and_a_clear_error_for_wrong_credentials(t
                 ).wait_for_publish(10)
             pub.loop_stop()
             pub.disconnect()
-            deadline = time.monotonic() + 20
-            while health(http)["sources"][0]["samples"] < 100:
-                assert time.monotonic() < deadline, gw.output
-                time.sleep(0.2)
+            eventually(
+                lambda: health(http)["sources"][0]["samples"] >= 100,
+                "100 samples over TLS",
+                detail=lambda: gw.output,
+            )
             seen = json.dumps(health(http)) + _metrics(http)
         db = sqlite3.connect(tmp_path / "gateway.db")
         stored = db.execute(
@@ -144,10 +145,11 @@ def test_mqtt_over_tls_with_a_password_and_a_clear_error_for_wrong_credentials(t
         env = {"T_MQTT_USER": USER, "T_MQTT_PASSWORD": PASSWORD}
         with Process("gateway", "-c", str(site), cwd=tmp_path, env=env) as gw:
             wait_port(http)
-            deadline = time.monotonic() + 20
-            while not health(http)["sources"][0].get("last_error"):
-                assert time.monotonic() < deadline, gw.output
-                time.sleep(0.2)
+            eventually(
+                lambda: health(http)["sources"][0].get("last_error"),
+                "the refused handshake reported",
+                detail=lambda: gw.output,
+            )
             assert "certificate" in health(http)["sources"][0]["last_error"].lower()
             assert health(http)["sources"][0]["samples"] == 0
     finally:
@@ -237,13 +239,14 @@ def test_secrets_never_appear_in_logs_health_metrics_or_errors(tmp_path: Path):
                 pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="secrets-pub")
                 pub.connect("127.0.0.1", mport)
                 pub.loop_start()
-                deadline = time.monotonic() + 30
-                while "cannot write" not in gw.output or not health(http)["sources"][1].get(
-                    "last_error"
-                ):
-                    assert time.monotonic() < deadline, gw.output
+
+                def refused() -> bool:
                     pub.publish("fieldlab/s/a/press-2/temperature", '{"value": 1}', qos=1)
-                    time.sleep(0.3)
+                    return "cannot write" in gw.output and bool(
+                        health(http)["sources"][1].get("last_error")
+                    )
+
+                eventually(refused, "both refusals reported", detail=lambda: gw.output)
                 pub.loop_stop()
                 pub.disconnect()
                 shown = json.dumps(health(http)) + _metrics(http)
@@ -330,15 +333,17 @@ def test_gateway_sends_no_write_function_code_to_a_modbus_device(tmp_path: Path)
         ):
             sim.wait_for("serving")
             wait_connected(http)
-            time.sleep(3)
+            eventually(lambda: len(codes) > 30, "30 requests seen", detail=lambda: gw.output)
             for s in list(conns):  # drop the connection: the gateway reconnects
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-            deadline = time.monotonic() + 15
-            while len(conns) < 4:
-                assert time.monotonic() < deadline, gw.output
-                time.sleep(0.2)
-            time.sleep(2)
+            before = len(codes)
+            eventually(
+                lambda: len(conns) >= 4 and len(codes) > before + 30,
+                "30 requests on a new connection",
+                timeout=15,
+                detail=lambda: gw.output,
+            )
     finally:
         stop.set()
         acceptor.join(5)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import paho.mqtt.client as mqtt
 from asyncua import Client
 from paho.mqtt.enums import CallbackAPIVersion
 from pymodbus.client import ModbusTcpClient
 
-from tests.services import Process, free_port, mosquitto, wait_port
+from tests.services import Process, eventually, free_port, wait_port
 
 
 def test_opcua_load_over_two_processes():
@@ -43,7 +42,7 @@ def test_opcua_load_over_two_processes():
         assert a != b
 
 
-def test_modbus_and_mqtt_load():
+def test_modbus_and_mqtt_load(broker: int):
     port = free_port()
     with Process(
         "sim", "--load", "3x4@10", "--faces", "modbus", "--modbus-port", str(port), "--for", "60s"
@@ -55,29 +54,29 @@ def test_modbus_and_mqtt_load():
         r = c.read_holding_registers(0, count=8, device_id=3)
         c.close()
         assert not r.isError() and any(r.registers)
-    with mosquitto() as mport:
-        got: list[str] = []
-        sub = mqtt.Client(CallbackAPIVersion.VERSION2)
-        sub.on_message = lambda c, u, m: got.append(m.topic)
-        sub.connect("127.0.0.1", mport)
-        sub.subscribe("fieldlab/load/#")
-        sub.loop_start()
-        try:
-            with Process(
-                "sim",
-                "--load",
-                "2x3@20",
-                "--faces",
-                "mqtt",
-                "--mqtt",
-                f"mqtt://127.0.0.1:{mport}",
-                "--for",
-                "2s",
-            ) as proc:
-                proc.proc.wait(30)
-            time.sleep(0.3)
-        finally:
-            sub.loop_stop()
-            sub.disconnect()
-        assert len(got) >= 100  # 6 values at 20 Hz for 2 s = 240
-        assert "fieldlab/load/load/load-1/v2" in got
+    mport = broker
+    got: list[str] = []
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2)
+    sub.on_message = lambda c, u, m: got.append(m.topic)
+    sub.connect("127.0.0.1", mport)
+    sub.subscribe("fieldlab/load/#")
+    sub.loop_start()
+    try:
+        with Process(
+            "sim",
+            "--load",
+            "2x3@20",
+            "--faces",
+            "mqtt",
+            "--mqtt",
+            f"mqtt://127.0.0.1:{mport}",
+            "--for",
+            "2s",
+        ) as proc:
+            proc.proc.wait(30)
+        eventually(lambda: len(got) >= 100, "100 values subscribed")
+    finally:
+        sub.loop_stop()
+        sub.disconnect()
+    assert len(got) >= 100  # 6 values at 20 Hz for 2 s = 240
+    assert "fieldlab/load/load/load-1/v2" in got

@@ -16,7 +16,14 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from fieldlab.store.influxdb import InfluxStore
-from tests.services import InfluxProcess, Process, free_port, influx_process, mosquitto, wait_port
+from tests.services import (
+    InfluxProcess,
+    Process,
+    eventually,
+    free_port,
+    influx_process,
+    wait_port,
+)
 from tests.sim_gateway import write_site
 
 N = 12_000
@@ -78,37 +85,31 @@ def influx_with_database(tmp: Path) -> tuple[InfluxProcess, InfluxStore]:
 
 
 @pytest.mark.slow
-def test_outage_and_gateway_kill_lose_nothing_and_double_nothing(tmp_path: Path):
+def test_outage_and_gateway_kill_lose_nothing_and_double_nothing(tmp_path: Path, broker: int):
     influx, store = influx_with_database(tmp_path)
     port = influx.port
     http = free_port()
     try:
-        with mosquitto() as mqtt_port:
-            site = site_with_influx(tmp_path, mqtt_port, port, http, {"path": "queue.db"})
-            gw = Process("gateway", "-c", str(site), cwd=tmp_path)
-            gw.wait_for("broker: connected")
-            done = threading.Event()
-            threading.Thread(target=publish, args=(mqtt_port, done), daemon=True).start()
-            time.sleep(3)
-            influx.stop()  # the database goes away
-            time.sleep(3)
-            gw.signal(signal.SIGKILL)  # and the gateway dies hard while it is away
-            gw.stop()
-            time.sleep(1)
-            gw = Process("gateway", "-c", str(site), cwd=tmp_path)
-            gw.wait_for("broker: connected")
-            time.sleep(2)
-            influx.start()  # back after ~6 s
-            assert done.wait(60)
-            wait_port(http)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                counts = store.query('SELECT count("value") FROM "v" GROUP BY "machine"')
-                total = sum(s["values"][0][1] for s in counts)
-                if total >= N:
-                    break
-                time.sleep(0.5)
-            assert gw.stop() == 0
+        mqtt_port = broker
+        site = site_with_influx(tmp_path, mqtt_port, port, http, {"path": "queue.db"})
+        gw = Process("gateway", "-c", str(site), cwd=tmp_path)
+        gw.wait_for("broker: connected")
+        done = threading.Event()
+        threading.Thread(target=publish, args=(mqtt_port, done), daemon=True).start()
+        time.sleep(3)
+        influx.stop()  # the database goes away
+        time.sleep(3)
+        gw.signal(signal.SIGKILL)  # and the gateway dies hard while it is away
+        gw.stop()
+        time.sleep(1)
+        gw = Process("gateway", "-c", str(site), cwd=tmp_path)
+        gw.wait_for("broker: connected")
+        time.sleep(2)
+        influx.start()  # back after ~6 s
+        assert done.wait(60)
+        wait_port(http)
+        eventually(lambda: _stored(store) >= N, f"{N} samples stored", 60, detail=lambda: gw.output)
+        assert gw.stop() == 0
         counts = store.query('SELECT count("value") FROM "v" GROUP BY "machine"')
         assert sum(s["values"][0][1] for s in counts) == N  # every sample, once
         assert {s["tags"]["machine"]: s["values"][0][1] for s in counts} == {
@@ -131,39 +132,40 @@ def _metric(http: int, name: str) -> float:
 
 
 @pytest.mark.slow
-def test_queue_cap_overflow_drops_the_oldest_and_counts_exactly(tmp_path: Path):
+def test_queue_cap_overflow_drops_the_oldest_and_counts_exactly(tmp_path: Path, broker: int):
     influx, store = influx_with_database(tmp_path)
     port = influx.port
     http = free_port()
     try:
-        with mosquitto() as mqtt_port:
-            # ~60 KB: about 1,300 points; the outage brings ~8,000
-            site = site_with_influx(
-                tmp_path, mqtt_port, port, http, {"path": "queue.db", "max_mb": 0.06}
-            )
-            gw = Process("gateway", "-c", str(site), cwd=tmp_path)
-            gw.wait_for("broker: connected")
-            done = threading.Event()
-            threading.Thread(target=publish, args=(mqtt_port, done), daemon=True).start()
-            time.sleep(2)
-            influx.stop()
-            time.sleep(4)
-            assert gw.stop() == 0, gw.output  # a restart inside the outage: queue and counts stay
-            first = gw.output
-            gw = Process("gateway", "-c", str(site), cwd=tmp_path)
-            gw.wait_for("broker: connected")
-            time.sleep(4)
-            influx.start()
-            assert done.wait(60)
-            wait_port(http)
-            deadline = time.monotonic() + 60
-            while _metric(http, "fieldlab_sink_queued_points") > 0 or _stored(store) == 0:
-                assert time.monotonic() < deadline, gw.output
-                time.sleep(0.5)
-            time.sleep(1)
-            dropped = _metric(http, "fieldlab_sink_dropped_points_total")
-            sent = _metric(http, "fieldlab_sink_sent_points_total")
-            assert gw.stop() == 0, gw.output
+        mqtt_port = broker
+        # ~60 KB: about 1,300 points; the outage brings ~8,000
+        site = site_with_influx(
+            tmp_path, mqtt_port, port, http, {"path": "queue.db", "max_mb": 0.06}
+        )
+        gw = Process("gateway", "-c", str(site), cwd=tmp_path)
+        gw.wait_for("broker: connected")
+        done = threading.Event()
+        threading.Thread(target=publish, args=(mqtt_port, done), daemon=True).start()
+        time.sleep(2)
+        influx.stop()
+        time.sleep(4)
+        assert gw.stop() == 0, gw.output  # a restart inside the outage: queue and counts stay
+        first = gw.output
+        gw = Process("gateway", "-c", str(site), cwd=tmp_path)
+        gw.wait_for("broker: connected")
+        time.sleep(4)
+        influx.start()
+        assert done.wait(60)
+        wait_port(http)
+        eventually(
+            lambda: _metric(http, "fieldlab_sink_queued_points") == 0 and _stored(store),
+            "the queue drained into InfluxDB",
+            60,
+            detail=lambda: gw.output,
+        )
+        dropped = _metric(http, "fieldlab_sink_dropped_points_total")
+        sent = _metric(http, "fieldlab_sink_sent_points_total")
+        assert gw.stop() == 0, gw.output
         stored = _stored(store)
         everything = sum(
             int(r["values"][0][1]) for r in store.query('SELECT count("value") FROM /.*/')

@@ -10,10 +10,6 @@ InfluxDB 2 cases say so and skip: no such server can be installed on the CI mach
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-
 import pytest
 
 from fieldlab.config import parse_site_config
@@ -22,47 +18,21 @@ from fieldlab.domain.samples import Sample
 from fieldlab.kpi.query import store_oee
 from fieldlab.simulators.synthetic import Profile, synthetic_samples
 from fieldlab.store import SqliteStore, open_store
+from tests.conftest import influx_target
 from tests.helpers import local
-from tests.services import influxdb
-
-INFLUX2 = {k: os.environ.get(f"FIELDLAB_TEST_INFLUXDB2_{k}") for k in ("URL", "TOKEN", "ORG")}
-
-
-@pytest.fixture(scope="module")
-def influx_port() -> Iterator[int]:
-    with influxdb() as port:
-        yield port
 
 
 @pytest.fixture(params=["sqlite", "influxdb1", "influxdb2"])
 def store(request, tmp_path):
+    """The same contract for the embedded store and for InfluxDB 1.6 and 2.x/3.x (a fresh
+    database or bucket)."""
     if request.param == "sqlite":
         s = SqliteStore(tmp_path / "f.db")
         yield s
         s.close()
-    elif request.param == "influxdb1":
-        port = request.getfixturevalue("influx_port")
-        s = open_store(f"influxdb://127.0.0.1:{port}/t{uuid.uuid4().hex[:12]}")
-        s.create_database()
-        yield s
-        s.query(f"DROP DATABASE {s.db}")
     else:
-        if not (INFLUX2["URL"] and INFLUX2["TOKEN"]):
-            pytest.skip("InfluxDB 2.x/3.x: set FIELDLAB_TEST_INFLUXDB2_URL and _TOKEN to run")
-        from influxdb_client import InfluxDBClient
-
-        org = INFLUX2["ORG"] or "fieldlab"
-        bucket = f"t{uuid.uuid4().hex[:12]}"
-        client = InfluxDBClient(url=INFLUX2["URL"], token=INFLUX2["TOKEN"], org=org)
-        created = client.buckets_api().create_bucket(bucket_name=bucket, org=org)
-        os.environ["FIELDLAB_TEST_INFLUXDB2_TOKEN_"] = INFLUX2["TOKEN"]
-        host = INFLUX2["URL"].split("://", 1)[1]
-        tls = "&tls=1" if INFLUX2["URL"].startswith("https") else ""
-        yield open_store(
-            f"influxdb2://{host}/{bucket}?org={org}&token_env=FIELDLAB_TEST_INFLUXDB2_TOKEN_{tls}"
-        )
-        client.buckets_api().delete_bucket(created)
-        client.close()
+        with influx_target(request.param, request) as target:
+            yield open_store(target.store_url)
 
 
 def S(ts: int, signal: str = "state", value: object = "running", machine: str = "press-1"):
@@ -171,50 +141,26 @@ def test_oee_from_the_store_is_the_same_on_every_store(store, tmp_path):
             assert got.reasons == want.reasons and got.oee == want.oee
 
 
-def test_gateway_sink_writes_through_influxdb_client_to_influxdb2(tmp_path):
-    """The gateway's v2 sink (influxdb-client's write API) against a real InfluxDB 2.x/3.x."""
-    if not (INFLUX2["URL"] and INFLUX2["TOKEN"]):
-        pytest.skip("InfluxDB 2.x/3.x: set FIELDLAB_TEST_INFLUXDB2_URL and _TOKEN to run")
+def test_gateway_sink_writes_through_its_queue_to_influxdb(tmp_path, influx):
+    """The gateway's InfluxDB sink (v1 HTTP, v2 influxdb-client's write API) through its durable
+    queue into a real InfluxDB 1.6 and 2.x/3.x, read back by the store."""
     import asyncio
-
-    from influxdb_client import InfluxDBClient
 
     from fieldlab.sinks.influxdb import InfluxConfig, InfluxSink
 
-    org = INFLUX2["ORG"] or "fieldlab"
-    bucket = f"t{uuid.uuid4().hex[:12]}"
-    client = InfluxDBClient(url=INFLUX2["URL"], token=INFLUX2["TOKEN"], org=org)
-    created = client.buckets_api().create_bucket(bucket_name=bucket, org=org)
-    os.environ["FIELDLAB_TEST_INFLUXDB2_TOKEN_"] = INFLUX2["TOKEN"]
-    try:
-        sink = InfluxSink(
-            InfluxConfig(
-                api="v2",
-                url=INFLUX2["URL"],
-                org=org,
-                bucket=bucket,
-                token_env="FIELDLAB_TEST_INFLUXDB2_TOKEN_",
-                queue={"path": str(tmp_path / "q.db")},
-            )
-        )
-        sink.accept([S(1000 + i, "count_total", i) for i in range(500)], [])
+    sink = InfluxSink(
+        InfluxConfig.model_validate({**influx.sink, "queue": {"path": str(tmp_path / "q.db")}})
+    )
+    sink.accept([S(1000 + i, "count_total", i) for i in range(500)], [])
 
-        async def forward() -> None:
-            task = asyncio.create_task(sink.run())
-            for _ in range(100):
-                if sink.stats()["queued_points"] == 0:
-                    break
+    async def forward() -> None:
+        task = asyncio.create_task(sink.run())
+        async with asyncio.timeout(10):
+            while sink.stats()["queued_points"]:
                 await asyncio.sleep(0.1)
-            task.cancel()
+        task.cancel()
 
-        asyncio.run(forward())
-        assert sink.stats()["sent_points"] == 500
-        sink.close()
-        host = INFLUX2["URL"].split("://", 1)[1]
-        store = open_store(
-            f"influxdb2://{host}/{bucket}?org={org}&token_env=FIELDLAB_TEST_INFLUXDB2_TOKEN_"
-        )
-        assert len(store.read("press-1", "count_total", 0, 10**13)) == 500
-    finally:
-        client.buckets_api().delete_bucket(created)
-        client.close()
+    asyncio.run(forward())
+    assert sink.stats()["sent_points"] == 500
+    sink.close()
+    assert len(open_store(influx.store_url).read("press-1", "count_total", 0, 10**13)) == 500

@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import time
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from fieldlab.stack import free_port
-from tests.services import require
+from tests.services import eventually, require
 from tests.test_dashboard_browser import CHROMIUM_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,17 +141,12 @@ def test_dashboard_serves_from_the_installed_wheel(installed, tmp_path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/_stcore/health", timeout=2
-                ) as r:
-                    assert r.read().strip() == b"ok"
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the dashboard did not answer"
-                time.sleep(0.5)
+
+        def healthy() -> bool:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                return r.read().strip() == b"ok"
+
+        eventually(healthy, "the installed dashboard to answer", 60)
         # In a real browser: the installed app and its pages run (an empty store is explained).
         from playwright.sync_api import sync_playwright
 

@@ -35,6 +35,10 @@ def _literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+#: The last instant InfluxDB can hold (2262-04-11), in ms.
+INFLUX_LAST_MS = (2**63 - 1) // 1_000_000
+
+
 class InfluxStore:
     def __init__(self, url: str):
         parts = urllib.parse.urlsplit(url)
@@ -105,6 +109,9 @@ class InfluxStore:
         return len(records)
 
     def read(self, machine: str, signal: str, start: int, end: int) -> Series:
+        # InfluxDB's time ends in 2262 (int64 ns): "everything up to far later" is clamped there
+        # instead of failing the query; SQLite takes any range, and the store contract is one.
+        start, end = (min(t, INFLUX_LAST_MS) for t in (start, end))
         where = f"{_ident('machine')} = {_literal(machine)}"
         meas = _ident(signal)
         carry = self.query(f'SELECT last("value") FROM {meas} WHERE {where} AND time < {start}ms')
