@@ -1,9 +1,15 @@
-"""Altair charts (shipped with Streamlit). State colours mean the same on every page."""
+"""Altair charts (shipped with Streamlit). State colours mean the same on every page; time axes
+read a 24-hour clock and the reader's month and day names, numbers the reader's decimal sign."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import pandas as pd
+
+from fieldlab.i18n import Lang
+from fieldlab.i18n.formats import vega_locales
 
 STATE_COLORS: dict[str, str] = {
     "running": "#2e7d32",
@@ -17,8 +23,26 @@ STATE_COLORS: dict[str, str] = {
 }
 
 
-def state_scale() -> alt.Scale:
-    return alt.Scale(domain=list(STATE_COLORS), range=list(STATE_COLORS.values()))
+def localized(chart: Any, lang: Lang) -> Any:
+    """The chart with the reader's number and time locale (Vega's default is US English:
+    `01 AM`, `Mar`, `1,234.5`)."""
+    loc = vega_locales(lang)
+    return chart.configure(
+        locale=alt.Locale(number=loc["numberFormatLocale"], time=loc["timeFormatLocale"])
+    )
+
+
+def time_axis(domain: tuple[str, str]) -> alt.Axis:
+    """A 24-hour clock; with the weekday and date once the window spans more than a day."""
+    span = pd.Timestamp(domain[1]) - pd.Timestamp(domain[0])
+    fmt = "%H:%M" if span <= pd.Timedelta(hours=36) else "%a %e %b %H:%M"
+    return alt.Axis(format=fmt, labelOverlap=True, title=None)
+
+
+def state_scale(labels: dict[str, str] | None = None) -> alt.Scale:
+    """The state colours, over the states' words in the reader's language when given."""
+    names = [labels.get(s, s) for s in STATE_COLORS] if labels else list(STATE_COLORS)
+    return alt.Scale(domain=names, range=list(STATE_COLORS.values()))
 
 
 def loss_cascade(rows: list[tuple[str, float]], title_min: str) -> alt.Chart:
@@ -53,9 +77,13 @@ def loss_cascade(rows: list[tuple[str, float]], title_min: str) -> alt.Chart:
     )
 
 
-def timeline(segments: pd.DataFrame, bands: pd.DataFrame, domain: tuple) -> alt.Chart:
-    """State Gantt with shift and break bands behind it; reasons on hover."""
-    x = alt.X("start:T", title=None, scale=alt.Scale(domain=list(domain)))
+def timeline(
+    segments: pd.DataFrame, bands: pd.DataFrame, domain: tuple, labels: dict[str, str]
+) -> alt.Chart:
+    """State Gantt with shift and break bands behind it; reasons on hover. ``labels``: the
+    states' words (segments carry codes; the chart shows words)."""
+    segments = segments.assign(state=segments["state"].map(lambda c: labels.get(c, c)))
+    x = alt.X("start:T", axis=time_axis(domain), scale=alt.Scale(domain=list(domain)))
     layers = []
     if not bands.empty:
         layers.append(
@@ -79,7 +107,12 @@ def timeline(segments: pd.DataFrame, bands: pd.DataFrame, domain: tuple) -> alt.
             x=x,
             x2="end:T",
             y=alt.Y("machine:N", title=None),
-            color=alt.Color("state:N", scale=state_scale()),
+            color=alt.Color(
+                "state:N",
+                scale=state_scale(labels),
+                # under the chart, in columns: beside it the names were cut off
+                legend=alt.Legend(orient="bottom", columns=4, title=None, labelLimit=0),
+            ),
             tooltip=[
                 "state",
                 "reason",
@@ -110,7 +143,7 @@ def worm(df: pd.DataFrame, domain: tuple) -> alt.Chart:
         alt.Chart(df)
         .mark_line()
         .encode(
-            x=alt.X("time:T", title=None, scale=alt.Scale(domain=list(domain))),
+            x=alt.X("time:T", axis=time_axis(domain), scale=alt.Scale(domain=list(domain))),
             y=alt.Y("units:Q", title=None),
             color=alt.Color("series:N", title=None),
             strokeDash=alt.StrokeDash("series:N", legend=None),
@@ -124,7 +157,7 @@ def process(df: pd.DataFrame, domain: tuple) -> alt.Chart:
         alt.Chart(df)
         .mark_line()
         .encode(
-            x=alt.X("time:T", title=None, scale=alt.Scale(domain=list(domain))),
+            x=alt.X("time:T", axis=time_axis(domain), scale=alt.Scale(domain=list(domain))),
             y=alt.Y("value:Q", title=None),
         )
         .properties(height=120)

@@ -15,7 +15,8 @@ import streamlit as st
 from fieldlab.config import ConfigError, SiteConfig, load_site_config
 from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.samples import from_ms, to_ms
-from fieldlab.i18n import LANGS, Lang, detect_lang, t
+from fieldlab.i18n import LANGS, TEXT, Lang, detect_lang, formats, t
+from fieldlab.kpi.oee import OeeResult
 from fieldlab.store import Store, StoreError
 
 PERIODS = ("current_shift", "today", "yesterday", "this_week", "custom")
@@ -39,6 +40,52 @@ class Context:
 
     def t(self, key: str, **kw: object) -> str:
         return t(key, self.lang, **kw)
+
+    # Every figure a person reads, as the reader writes it (fieldlab.i18n.formats).
+    def pct(self, ratio: float | None) -> str:
+        return formats.percent(ratio, self.lang)
+
+    def num(self, x: float | None, digits: int = 0) -> str:
+        return formats.number(x, self.lang, digits)
+
+    def dur(self, seconds: float | None) -> str:
+        return formats.duration(seconds, self.lang)
+
+    def when(self, ms: int | None, pattern: str = "d MMM y HH:mm") -> str:
+        return formats.when(ms, self.tz, self.lang, pattern)
+
+    def reason(self, code: object) -> str:
+        """A stop reason's words (site file, else the kit's table); none recorded: (unexplained)."""
+        return self.site.reason_label(str(code), self.lang) if code else self.t("unexplained")
+
+    def state(self, code: object) -> str:
+        key = f"state.{code}"
+        return self.t(key) if key in TEXT else str(code)
+
+    def state_line(self, state: str, since_ms: int | None, reason: object) -> str:
+        """`storing · gereedschapsbreuk · 12 min` ; an offline machine says since when, never
+        the reason from before it went offline."""
+        if state == "offline":
+            return (
+                self.t("offline_since", when=self.when(since_ms)) if since_ms else self.state(state)
+            )
+        parts = [self.state(state)]
+        if reason and state not in ("running", "planned_stop"):
+            parts.append(self.reason(reason))
+        if since_ms is not None:
+            parts.append(self.t("in_state_for", d=self.dur((self.now - since_ms) / 1000)))
+        return " · ".join(parts)
+
+    def notes(self, r: OeeResult) -> list[str]:
+        """Every flag of DOMAIN §5 on this figure, and low coverage, as a sentence that says
+        what it means and what to check."""
+        out = []
+        if r.coverage is not None and r.coverage < 0.9995:
+            out.append(self.t("flag.low_coverage", pct=self.pct(r.coverage)))
+        for flag in r.flags:
+            key = f"flag.{flag.split(':', 1)[0]}"
+            out.append(self.t(key) if key in TEXT else flag)
+        return out
 
     def machines(self) -> list[str]:
         from fieldlab.dashboards.data import machine_ids
@@ -150,10 +197,10 @@ def page_setup(title_key: str) -> Context:
         help=t("threshold.help", lang),
     )
     st.sidebar.caption(
-        f"{from_ms(start).astimezone(site.tz):%Y-%m-%d %H:%M} → "
-        f"{from_ms(min(end, now)).astimezone(site.tz):%Y-%m-%d %H:%M} ({site.timezone})"
+        f"{formats.when(start, site.tz, lang)} → {formats.when(min(end, now), site.tz, lang)}"
+        f" ({site.timezone})"
     )
     st.sidebar.caption(
-        f"{t('sim_clock', lang)}: {from_ms(now).astimezone(site.tz):%Y-%m-%d %H:%M:%S}"
+        f"{t('sim_clock', lang)}: {formats.when(now, site.tz, lang, 'EEEE d MMM y HH:mm:ss')}"
     )
     return Context(path, site, url, store, lang, now, start, end, float(threshold))

@@ -6,16 +6,7 @@ path; a fieldlab server runs Mosquitto (docker-compose.yml). Binds loopback unle
 from __future__ import annotations
 
 import logging
-import socket
 import warnings
-
-
-def broker_answers(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), 0.3):
-            return True
-    except OSError:
-        return False
 
 
 class EmbeddedBroker:

@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fieldlab.broker import EmbeddedBroker, broker_answers
+from fieldlab.broker import EmbeddedBroker
 from fieldlab.domain.samples import format_ts
 from fieldlab.gateway.config import load_gateway_config
 from fieldlab.gateway.run import Gateway
@@ -94,9 +94,9 @@ class LocalStack:
 
     async def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        # A broker already on 1883 (a Mosquitto service, another demo) is not shared: two runs
+        # publishing the same topics would mix their data. `--mqtt URL` chooses one on purpose.
         external = self.mqtt_url is not None
-        if not external and broker_answers("127.0.0.1", self.ports.mqtt):
-            self.mqtt_url, external = f"mqtt://127.0.0.1:{self.ports.mqtt}", True
         self.ports = self.ports.resolve(keep_mqtt=external)
         if not external:
             try:

@@ -17,10 +17,15 @@ from streamlit.testing.v1 import AppTest
 from fieldlab.config import load_site_config
 from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.samples import Sample
-from fieldlab.kpi.report import percent
+from fieldlab.i18n import formats
 from fieldlab.simulators.synthetic import Profile, synthetic_samples
 from fieldlab.store import SqliteStore
 from tests.helpers import MIN, local
+
+
+def pct(ratio: float | None) -> str:
+    return formats.percent(ratio, "en")
+
 
 PAGES = Path(__file__).resolve().parent.parent / "dashboards" / "pages"
 SITE = """\
@@ -107,10 +112,10 @@ def test_overview_tiles_show_what_fieldlab_oee_says(site):
     values = [m.value for m in at.metric]
     text = " ".join(md.value for md in at.markdown)
     for i, obj in enumerate(expected):
-        assert values[i] == percent(obj["oee"])
+        assert values[i] == pct(obj["oee"])
         assert (
-            f"A **{percent(obj['availability'])}** · P **{percent(obj['performance'])}** · "
-            f"Q **{percent(obj['quality'])}**"
+            f"A **{pct(obj['availability'])}** · P **{pct(obj['performance'])}** · "
+            f"Q **{pct(obj['quality'])}**"
         ) in text
     assert "press-1" in text and "cnc-1" in text
 
@@ -120,7 +125,7 @@ def test_machine_page_numbers_and_charts(site):
     at.selectbox(key="machine").set_value("cnc-1").run()
     obj = cli_oee(site, "-m", "cnc-1")[0]
     assert [m.value for m in at.metric] == [
-        percent(obj[k]) for k in ("oee", "availability", "performance", "quality")
+        pct(obj[k]) for k in ("oee", "availability", "performance", "quality")
     ]
     subheaders = [s.value for s in at.subheader]
     for title in (
@@ -139,7 +144,7 @@ def test_reason_entry_writes_a_sample_the_pareto_shows(site):
     assert len(table) > 0
     first = table.iloc[0]
     at.selectbox(key="episode").set_value(0)
-    at.selectbox(key="reason_choice").set_value("material")
+    at.selectbox(key="reason_choice_en").set_value("material")
     at.button[0].click().run()
     assert any("Saved: material" in s.value for s in at.success)
     machine = first["machine"]
@@ -203,7 +208,10 @@ def test_tiles_and_machine_page_say_when_time_was_unobserved(tmp_path, monkeypat
     monkeypatch.setenv("FIELDLAB_LANG", "en")
     at = page("overview")
     captions = " ".join(c.value for c in at.caption)
-    assert "observed" in captions and "counts_across_gap" in captions, captions
+    assert "Observed 96.8 % of the planned time" in captions, captions
+    assert "counted after the gap, so P may look high" in captions, captions
     at = page("machine")
     captions = " ".join(c.value for c in at.caption)
-    assert "observed:" in captions and "counts_across_gap (units made while unobserved" in captions
+    warnings = " ".join(w.value for w in at.warning)
+    assert "observed: 96.8 %" in captions, captions
+    assert "counted after the gap, so P may look high" in warnings, warnings

@@ -137,3 +137,13 @@ def test_demo_live_part_agrees_with_the_truth_and_holds_no_unscripted_offline(tm
             if g.oee is not None:
                 assert abs(g.oee - t.oee) <= 0.005, (m, speed, g.oee, t.oee)
             assert g.total == t.total and g.good == t.good, (m, speed, g.total, t.total)
+
+
+def test_a_broker_already_on_the_default_port_is_not_shared(broker: int):
+    """A Mosquitto service or another demo on 1883: this run takes its own embedded broker on a
+    free port (two runs on one broker mix their machines' data); `--mqtt URL` shares on purpose."""
+    from fieldlab.stack import Ports
+
+    taken = Ports(mqtt=broker).resolve(keep_mqtt=False)
+    assert taken.mqtt != broker
+    assert Ports(mqtt=broker).resolve(keep_mqtt=True).mqtt == broker

@@ -12,9 +12,6 @@ from fieldlab.dashboards.context import Context, page_setup
 from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.counters import counter_deltas
 from fieldlab.domain.samples import COUNTER_SIGNALS, TEXT_SIGNALS
-from fieldlab.kpi.report import flag_text, percent
-
-TARGETS = {"oee": 0.85, "availability": 0.90, "performance": 0.95, "quality": 0.99}
 
 
 def local_series(ctx: Context, ts: list[int]) -> pd.Series:
@@ -44,21 +41,22 @@ end = min(ctx.end, ctx.now)
 r = data.oee(
     ctx.store_url, str(ctx.config_path), machine, ctx.start, ctx.end, ctx.now, ctx.threshold
 )
+targets = ctx.site.targets_for(machine)  # the site file's `targets:` (machine, then site)
 cols = st.columns(4)
 for col, key, label in zip(
     cols, ("oee", "availability", "performance", "quality"), ("OEE", "A", "P", "Q"), strict=True
 ):
     value = getattr(r, key)
-    delta = None if value is None else f"{100 * (value - TARGETS[key]):+.1f} pp"
+    gap = None if value is None else 100 * (value - targets[key])
     col.metric(
         label if key == "oee" else f"{label} ({ctx.t(key)})",
-        percent(value),
-        delta,
-        help=f"{ctx.t('target')}: {100 * TARGETS[key]:.0f} %",
+        ctx.pct(value),
+        None if gap is None else f"{'+' if gap >= 0 else '−'}{ctx.num(abs(gap), 1)} pp",
+        help=f"{ctx.t('target')}: {ctx.pct(targets[key])}",
     )
-st.caption(f"{ctx.t('coverage')}: {percent(r.coverage)} · {ctx.t('coverage.help')}")
-if r.flags:
-    st.caption(f"{ctx.t('flags')}: {', '.join(flag_text(f, ctx.lang) for f in r.flags)}")
+st.caption(f"{ctx.t('coverage')}: {ctx.pct(r.coverage)} · {ctx.t('coverage.help')}")
+for note in ctx.notes(r):
+    st.warning(note, icon="⚠️")
 
 # Loss cascade: planned → downtime by category → small stops → speed loss → scrap → productive
 left, right = st.columns(2)
@@ -74,14 +72,17 @@ with left:
         (ctx.t("scrap_loss"), ideal * (1 - q) / 60),
         (ctx.t("fully_productive"), ideal * q / 60),
     ]
-    st.altair_chart(charts.loss_cascade(rows, ctx.t("duration_min")), width="stretch")
+    st.altair_chart(
+        charts.localized(charts.loss_cascade(rows, ctx.t("duration_min")), ctx.lang),
+        width="stretch",
+    )
 with right:
     st.subheader(ctx.t("pareto"))
     if r.reasons:
         df = pd.DataFrame(
             [
                 {
-                    "reason": x["reason"] or ctx.t("unexplained"),
+                    "reason": ctx.reason(x["reason"]),
                     "minutes": round(x["downtime_s"] / 60, 1),
                     "episodes": x["episodes"],
                 }
@@ -90,10 +91,24 @@ with right:
         )
         df["cumulative"] = (df["minutes"].cumsum() / max(df["minutes"].sum(), 1e-9) * 100).round(1)
         st.altair_chart(
-            charts.pareto(df, ctx.t("duration_min"), ctx.t("count"), ctx.t("cumulative")),
+            charts.localized(
+                charts.pareto(df, ctx.t("duration_min"), ctx.t("count"), ctx.t("cumulative")),
+                ctx.lang,
+            ),
             width="stretch",
         )
-        st.dataframe(df, hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    ctx.t("reason"): df["reason"],
+                    ctx.t("duration_min"): [ctx.num(v, 1) for v in df["minutes"]],
+                    ctx.t("episodes"): [ctx.num(v) for v in df["episodes"]],
+                    ctx.t("cumulative"): [f"{ctx.num(v, 1)} %" for v in df["cumulative"]],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     else:
         st.caption("–")
 
@@ -111,7 +126,9 @@ if ts:
             "machine": machine,
             "state": states,
             "reason": [
-                reasons[i] if i >= 0 and states[k] not in ("running", "planned_stop") else ""
+                ctx.reason(reasons[i])
+                if i >= 0 and reasons[i] and states[k] not in ("running", "planned_stop", "offline")
+                else ""
                 for k, i in enumerate(idx)
             ],
             "start": local_series(ctx, starts.tolist()),
@@ -135,7 +152,10 @@ if ts:
             for s, e in data.breaks(str(ctx.config_path), ctx.start, end)
         ]
     )
-    st.altair_chart(charts.timeline(seg, bands, domain), width="stretch")
+    labels = {code: ctx.state(code) for code in charts.STATE_COLORS}
+    st.altair_chart(
+        charts.localized(charts.timeline(seg, bands, domain, labels), ctx.lang), width="stretch"
+    )
 
 # Good units against target (worm chart)
 st.subheader(ctx.t("worm"))
@@ -165,7 +185,7 @@ if cts and ict:
             ),
         ]
     )
-    st.altair_chart(charts.worm(worm, domain), width="stretch")
+    st.altair_chart(charts.localized(charts.worm(worm, domain), ctx.lang), width="stretch")
 
 # Process values, each in its own chart on the same time axis
 process = [
@@ -180,4 +200,4 @@ if process:
         if pts:
             st.caption(signal)
             df = pd.DataFrame({"time": local_series(ctx, pts), "value": pvals})
-            st.altair_chart(charts.process(df, domain), width="stretch")
+            st.altair_chart(charts.localized(charts.process(df, domain), ctx.lang), width="stretch")

@@ -7,18 +7,6 @@ import streamlit as st
 from fieldlab.dashboards import data
 from fieldlab.dashboards.charts import STATE_COLORS
 from fieldlab.dashboards.context import Context, page_setup
-from fieldlab.kpi.oee import OeeResult
-from fieldlab.kpi.report import duration, flag_text, percent
-
-
-def gap_note(ctx: Context, r: OeeResult) -> None:
-    """Say why figures may mislead: time not observed, units counted after a gap."""
-    cov = r.coverage
-    if cov is not None and cov < 0.9995:
-        st.caption(f"{ctx.t('coverage')} {percent(cov)} · {ctx.t('coverage.help')}")
-    for f in r.flags:
-        if f in ("counts_across_gap", "performance_above_1"):
-            st.caption(f"⚠ {flag_text(f, ctx.lang)}")
 
 
 def tile(ctx: Context, machine: str) -> None:
@@ -27,24 +15,22 @@ def tile(ctx: Context, machine: str) -> None:
     )
     latest = {sig: (ts, v) for ts, _, sig, v in data.latest(ctx.store_url, machine)}
     state_ts, state = latest.get("state", (None, "offline"))
-    reason = latest.get("reason", (None, ""))[1] if state not in ("running", "planned_stop") else ""
     name = ctx.site.machine(machine).name or machine
-    since = duration((ctx.now - state_ts) / 1000) if state_ts else "–"
     color = STATE_COLORS.get(str(state), "#424242")
     with st.container(border=True):
         st.markdown(f"**{machine}** · {name}")
         st.markdown(
             f"<div style='background:{color};color:white;padding:4px 8px;border-radius:4px'>"
-            f"{ctx.t('state.' + str(state)) if str(state) in STATE_COLORS else state}"
-            f"{' · ' + str(reason) if reason else ''} · {ctx.t('in_state_for', d=since)}</div>",
+            f"{ctx.state_line(str(state), state_ts, latest.get('reason', (None, ''))[1])}</div>",
             unsafe_allow_html=True,
         )
-        st.metric("OEE", percent(r.oee))
+        st.metric("OEE", ctx.pct(r.oee))
         st.markdown(
-            f"A **{percent(r.availability)}** · P **{percent(r.performance)}** · "
-            f"Q **{percent(r.quality)}**"
+            f"A **{ctx.pct(r.availability)}** · P **{ctx.pct(r.performance)}** · "
+            f"Q **{ctx.pct(r.quality)}**"
         )
-        gap_note(ctx, r)
+        for note in ctx.notes(r):
+            st.caption(f"⚠ {note}")
         ict = ctx.site.machine(machine).ideal_cycle_time_s
         target = int(r.planned_s / ict) if ict else 0
         st.caption(ctx.t("target_now", good=r.good or 0, target=target))

@@ -11,7 +11,6 @@ import streamlit as st
 
 from fieldlab.dashboards import data
 from fieldlab.dashboards.context import page_setup
-from fieldlab.kpi.report import duration, flag_text, percent
 
 ctx = page_setup("page.quality")
 machines = ctx.machines()
@@ -25,7 +24,7 @@ ages = pd.DataFrame(
         {
             ctx.t("machine"): m,
             ctx.t("signal"): sig,
-            ctx.t("age"): duration((ctx.now - ts) / 1000),
+            ctx.t("age"): ctx.dur((ctx.now - ts) / 1000),
             "value": str(v)[:40],
         }
         for ts, m, sig, v in data.latest(ctx.store_url)
@@ -42,14 +41,14 @@ for m in machines:
             offline.append(
                 {
                     ctx.t("machine"): m,
-                    ctx.t("start"): f"{ctx.local(int(ep.start[i])):%Y-%m-%d %H:%M}",
-                    ctx.t("length"): duration((int(ep.end[i]) - int(ep.start[i])) / 1000),
+                    ctx.t("start"): ctx.when(int(ep.start[i])),
+                    ctx.t("length"): ctx.dur((int(ep.end[i]) - int(ep.start[i])) / 1000),
                 }
             )
     notes.append(
-        {ctx.t("machine"): m, ctx.t("flags"): f"{ctx.t('coverage')} {percent(r.coverage)}"}
+        {ctx.t("machine"): m, ctx.t("flags"): f"{ctx.t('coverage')} {ctx.pct(r.coverage)}"}
     )
-    notes += [{ctx.t("machine"): m, ctx.t("flags"): flag_text(f, ctx.lang)} for f in r.flags]
+    notes += [{ctx.t("machine"): m, ctx.t("flags"): note} for note in ctx.notes(r)]
 st.subheader(ctx.t("offline_periods"))
 st.dataframe(pd.DataFrame(offline), hide_index=True, width="stretch")
 st.subheader(ctx.t("unmapped"))
@@ -57,7 +56,7 @@ st.dataframe(pd.DataFrame(notes), hide_index=True, width="stretch")
 
 st.subheader(ctx.t("rejected"))
 count, records = data.rejected(ctx.store_url)
-st.metric(ctx.t("rejected"), f"{count:,}")
+st.metric(ctx.t("rejected"), ctx.num(count))
 st.dataframe(
     pd.DataFrame(
         [

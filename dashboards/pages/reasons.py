@@ -10,7 +10,6 @@ import streamlit as st
 
 from fieldlab.dashboards import data
 from fieldlab.dashboards.context import page_setup
-from fieldlab.kpi.report import duration
 
 
 class Unexplained(NamedTuple):
@@ -47,9 +46,9 @@ else:
         [
             {
                 ctx.t("machine"): x.machine,
-                ctx.t("start"): ctx.local(x.start_ms).strftime("%Y-%m-%d %H:%M:%S"),
-                ctx.t("length"): duration(x.length_s),
-                ctx.t("category"): ctx.t(f"state.{x.category}"),
+                ctx.t("start"): ctx.when(x.start_ms, "EEE d MMM HH:mm:ss"),
+                ctx.t("length"): ctx.dur(x.length_s),
+                ctx.t("category"): ctx.state(x.category),
             }
             for x in rows
         ]
@@ -62,15 +61,20 @@ else:
             key="episode",
             format_func=lambda i: (
                 f"{rows[i].machine} · "
-                f"{ctx.local(rows[i].start_ms):%Y-%m-%d %H:%M} · {duration(rows[i].length_s)}"
+                f"{ctx.when(rows[i].start_ms, 'EEE d MMM HH:mm')} · {ctx.dur(rows[i].length_s)}"
             ),
         )
-        reason = st.selectbox(ctx.t("choose_reason"), ctx.site.reasons, key="reason_choice")
+        reason = st.selectbox(
+            ctx.t("choose_reason"),
+            list(ctx.site.reasons),
+            key=f"reason_choice_{ctx.lang}",
+            format_func=ctx.reason,
+        )
         if st.form_submit_button(ctx.t("save")):
             chosen = rows[pick]
             data.write_reason(ctx.store_url, chosen.machine, chosen.start_ms, reason)
             st.session_state["saved"] = ctx.t(
-                "saved", reason=reason, start=f"{ctx.local(chosen.start_ms):%H:%M}"
+                "saved", reason=ctx.reason(reason), start=ctx.when(chosen.start_ms, "HH:mm")
             )
             st.rerun()
 if "saved" in st.session_state:

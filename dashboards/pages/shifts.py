@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from fieldlab.dashboards import data
+from fieldlab.dashboards import charts, data
 from fieldlab.dashboards.context import page_setup
+from fieldlab.dashboards.export import to_csv, to_xlsx
 
 ctx = page_setup("page.shifts")
 machines = ctx.machines()
@@ -26,30 +25,49 @@ selected = machines if choice == "*" else [choice]
 end = min(ctx.end, ctx.now)
 
 
-def pct(x: float | None) -> float | None:
-    return None if x is None else round(100 * x, 1)
+#: Columns that hold ratios (shown and exported as percentages) and hours.
+RATIOS = ("OEE", "A", "P", "Q")
 
 
 def row(machine: str, label: str, key: str, start: int, stop: int) -> dict[str, object]:
+    """Numbers, not text: the table, the chart and both exports format them each their way."""
     r = data.oee(ctx.store_url, str(ctx.config_path), machine, start, stop, ctx.now, ctx.threshold)
     return {
         ctx.t("machine"): machine,
         key: label,
-        "OEE %": pct(r.oee),
-        "A %": pct(r.availability),
-        "P %": pct(r.performance),
-        "Q %": pct(r.quality),
-        f"{ctx.t('planned')} h": round(r.planned_s / 3600, 2),
-        f"{ctx.t('downtime')} h": round(r.downtime_s / 3600, 2),
+        "OEE": r.oee,
+        "A": r.availability,
+        "P": r.performance,
+        "Q": r.quality,
+        f"{ctx.t('planned')} h": r.planned_s / 3600,
+        f"{ctx.t('downtime')} h": r.downtime_s / 3600,
         ctx.t("good"): r.good,
         ctx.t("scrap"): r.scrap,
     }
 
 
+def day_label(day: str) -> str:
+    """`ma 2 mrt` / `Mon 2 Mar`: the shift's date as the reader writes it."""
+    return ctx.when(int(pd.Timestamp(day, tz=ctx.tz).timestamp() * 1000), "EEE d MMM")
+
+
+def shown(df: pd.DataFrame) -> pd.DataFrame:
+    """The table as the reader reads it: 42,5 %, 7,25 h, 2.522."""
+    out = df.copy()
+    for col in df.columns:
+        if col in RATIOS:
+            out[col] = [ctx.pct(v) for v in df[col]]
+        elif col.endswith(" h"):
+            out[col] = [ctx.num(v, 2) for v in df[col]]
+        elif pd.api.types.is_numeric_dtype(df[col]):
+            out[col] = [ctx.num(v) for v in df[col]]
+    return out
+
+
 occurrences = [o for o in data.shifts(str(ctx.config_path), ctx.start, end) if o[2] < end]
 by_shift = pd.DataFrame(
     [
-        row(m, f"{d} {n}", ctx.t("shift"), max(s, ctx.start), min(e, end))
+        row(m, f"{day_label(d)} {n}", ctx.t("shift"), max(s, ctx.start), min(e, end))
         for (n, d, s, e) in occurrences
         for m in selected
     ]
@@ -57,7 +75,7 @@ by_shift = pd.DataFrame(
 days = sorted({o[1] for o in occurrences})
 by_day = pd.DataFrame(
     [
-        row(m, d, ctx.t("day"), max(s, ctx.start), min(e, end))
+        row(m, day_label(d), ctx.t("day"), max(s, ctx.start), min(e, end))
         for d in days
         for s, e in [
             (
@@ -77,33 +95,33 @@ for title, df, key in (
     if df.empty:
         st.caption("–")
         continue
-    st.altair_chart(
+    chart = (
         alt.Chart(df)
         .mark_bar()
         .encode(
-            x=alt.X(f"{key}:N", title=None),
-            y=alt.Y("OEE %:Q"),
+            x=alt.X(f"{key}:N", title=None, sort=None),
+            y=alt.Y("OEE:Q", axis=alt.Axis(format=".0%"), title="OEE"),
             color=f"{ctx.t('machine')}:N",
             xOffset=f"{ctx.t('machine')}:N",
-            tooltip=list(df.columns),
+            tooltip=[
+                alt.Tooltip(c, format=".1%") if c in RATIOS else alt.Tooltip(c) for c in df.columns
+            ],
         )
-        .properties(height=240),
-        width="stretch",
+        .properties(height=240)
     )
-    st.dataframe(df, hide_index=True, width="stretch")
+    st.altair_chart(charts.localized(chart, ctx.lang), width="stretch")
+    st.dataframe(shown(df), hide_index=True, width="stretch")
     c1, c2 = st.columns(2)
     c1.download_button(
         ctx.t("download_csv"),
-        df.to_csv(index=False).encode(),
+        to_csv(df, ctx.lang, percent=RATIOS),
         f"fieldlab-{key}.csv",
         "text/csv",
         key=f"csv-{key}",
     )
-    buf = io.BytesIO()
-    df.to_excel(buf, index=False)
     c2.download_button(
         ctx.t("download_xlsx"),
-        buf.getvalue(),
+        to_xlsx(df, percent=RATIOS),
         f"fieldlab-{key}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"xlsx-{key}",

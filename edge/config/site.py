@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat
 
 from fieldlab.domain.samples import MACHINE_RE
 from fieldlab.domain.shifts import CalendarConfig
+from fieldlab.i18n import TEXT, Lang, t
 
 
 class _Strict(BaseModel):
@@ -29,8 +30,30 @@ class ProductConfig(_Strict):
     name: str | None = None
 
 
+class Targets(_Strict):
+    """What the dashboards hold a figure against (ratios, 0.85 = 85 %); unset = the site's or
+    the kit's default."""
+
+    oee: float | None = Field(default=None, gt=0, le=1)
+    availability: float | None = Field(default=None, gt=0, le=1)
+    performance: float | None = Field(default=None, gt=0, le=1)
+    quality: float | None = Field(default=None, gt=0, le=1)
+
+
+#: Common world-class figures; a site sets its own in `targets:`.
+DEFAULT_TARGETS = Targets(oee=0.85, availability=0.90, performance=0.95, quality=0.99)
+
+
+class ReasonLabels(_Strict):
+    """A stop reason's words for people; the code is what the store keeps."""
+
+    nl: str | None = None
+    en: str | None = None
+
+
 class MachineConfig(_Strict):
     name: str | None = Field(default=None, description="Display name")
+    targets: Targets = Field(default_factory=Targets, description="overrides the site's targets")
     ideal_cycle_time_s: PositiveFloat | None = None
     products: dict[str, ProductConfig] = Field(default_factory=dict)
     counters: dict[Literal["count_total", "count_good", "count_scrap"], CounterConfig] = Field(
@@ -60,24 +83,40 @@ class SiteConfig(_Strict):
     calendar: CalendarConfig | None = None
     oee: OeeSettings = Field(default_factory=OeeSettings)
     machines: dict[MachineId, MachineConfig] = Field(default_factory=dict)
-    reasons: list[str] = Field(
-        default_factory=lambda: [
-            "tool_break",
-            "jam",
-            "material",
-            "no_operator",
-            "changeover",
-            "quality_check",
-            "maintenance",
-            "other",
-        ],
-        description="the site's stop-reason list, offered to operators on the dashboard",
+    reasons: dict[str, ReasonLabels] = Field(
+        default_factory=lambda: {
+            code: ReasonLabels()
+            for code in (
+                "tool_break",
+                "jam",
+                "material",
+                "no_operator",
+                "changeover",
+                "quality_check",
+                "maintenance",
+                "other",
+            )
+        },
+        description="the site's stop reasons (offered to operators on the dashboard): a list of "
+        "codes, or codes with their words, e.g. {tool_break: {nl: Gereedschapsbreuk, en: Tool "
+        "break}}",
     )
+    targets: Targets = Field(default_factory=Targets, description="OEE, A, P, Q targets")
     # The gateway's keys: validated by the gateway (`fieldlab config check`), carried here so
     # one file serves every command.
     sources: list[dict[str, Any]] = Field(default_factory=list, description="gateway connectors")
     sinks: list[dict[str, Any]] = Field(default_factory=list, description="gateway sinks")
     gateway: dict[str, Any] = Field(default_factory=dict, description="gateway settings")
+
+    @field_validator("reasons", mode="before")
+    @classmethod
+    def _reason_list(cls, v: Any) -> Any:
+        """A plain list of codes is the short form: their words come from the kit's table."""
+        if isinstance(v, list):
+            return {str(code): {} for code in v}
+        if isinstance(v, dict):
+            return {str(k): ({} if labels is None else labels) for k, labels in v.items()}
+        return v
 
     @field_validator("timezone")
     @classmethod
@@ -94,3 +133,21 @@ class SiteConfig(_Strict):
 
     def machine(self, machine_id: str) -> MachineConfig:
         return self.machines.get(machine_id) or MachineConfig()
+
+    def targets_for(self, machine_id: str) -> dict[str, float]:
+        """The machine's targets, else the site's, else DEFAULT_TARGETS, per figure."""
+        own, site = self.machine(machine_id).targets, self.targets
+        return {
+            key: next(v for v in (getattr(own, key), getattr(site, key), default) if v is not None)
+            for key, default in DEFAULT_TARGETS.model_dump().items()
+        }
+
+    def reason_label(self, code: str, lang: Lang) -> str:
+        """A reason's words: the site's, else the kit's table, else the code made readable."""
+        labels = self.reasons.get(code)
+        own = getattr(labels, lang, None) if labels is not None else None
+        if own:
+            return str(own)
+        if f"reason.{code}" in TEXT:
+            return t(f"reason.{code}", lang)
+        return code.replace("_", " ")

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from fieldlab.domain.samples import from_ms
 from fieldlab.i18n import TEXT, Lang, t
+from fieldlab.i18n.formats import duration, number, percent
 from fieldlab.kpi.oee import OeeResult
 
 
@@ -48,23 +49,6 @@ def to_json(r: OeeResult, tz: ZoneInfo) -> dict[str, Any]:
     return out
 
 
-def percent(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f} %"
-
-
-def duration(seconds: float) -> str:
-    s = round(seconds)
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    if h:
-        return f"{h}h{m:02d}m"
-    return f"{m}m{sec:02d}s" if m else f"{sec}s"
-
-
-def _n(x: int | None) -> str:
-    return "–" if x is None else f"{x:,}"
-
-
 def flag_text(flag: str, lang: Lang = "en") -> str:
     """A flag with what it means, where the table has words for it."""
     key = f"flag.{flag.split(':', 1)[0]}"
@@ -92,16 +76,16 @@ def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> s
     rows = [
         [
             r.machine,
-            percent(r.oee),
-            percent(r.availability),
-            percent(r.performance),
-            percent(r.quality),
-            duration(r.planned_s),
-            duration(r.downtime_s),
-            duration(r.small_stop_s),
-            _n(r.good),
-            _n(r.scrap),
-            percent(r.coverage),
+            percent(r.oee, lang),
+            percent(r.availability, lang),
+            percent(r.performance, lang),
+            percent(r.quality, lang),
+            duration(r.planned_s, lang),
+            duration(r.downtime_s, lang),
+            duration(r.small_stop_s, lang),
+            number(r.good, lang),
+            number(r.scrap, lang),
+            percent(r.coverage, lang),
         ]
         for r in results
     ]
@@ -124,13 +108,15 @@ def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> s
             lines.append("  ".join("-" * w for w in widths))
     for r in results:
         extra = []
-        losses = [f"{t('state.' + k, lang)} {duration(v)}" for k, v in r.losses_s.items() if v > 0]
+        losses = [
+            f"{t('state.' + k, lang)} {duration(v, lang)}" for k, v in r.losses_s.items() if v > 0
+        ]
         if losses:
             extra.append(f"  {t('losses', lang)}: " + ", ".join(losses))
         if r.reasons:
             top = [
                 f"{row['reason'] or t('unexplained', lang)} {row['episodes']}× "
-                f"{duration(float(row['downtime_s']))}"
+                f"{duration(float(row['downtime_s']), lang)}"
                 for row in r.reasons[:5]
             ]
             extra.append(f"  {t('reasons', lang)}: " + ", ".join(top))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import string
 from typing import Literal
 
 Lang = Literal["en", "nl"]
@@ -30,14 +31,88 @@ TEXT: dict[str, dict[Lang, str]] = {
         "en": "share of planned time the machine was observed (not offline)",
         "nl": "deel van de geplande tijd dat de machine werd waargenomen (niet offline)",
     },
-    "flag.counts_across_gap": {
-        "en": "units made while unobserved are counted after the gap; P may look high",
-        "nl": "stuks gemaakt zonder waarneming tellen na het gat; P kan te hoog lijken",
-    },
+    # DOMAIN §5 flags: what it means, and what to check (shown where the figure is shown)
     "flag.performance_above_1": {
-        "en": "ideal cycle time too long, or units counted after a gap",
-        "nl": "ideale cyclustijd te lang, of stuks geteld na een gat",
+        "en": "P above 100 %: the ideal cycle time is longer than the machine really needs, or "
+        "units made while it was not observed were counted after the gap. Check the machine's "
+        "ideal_cycle_time_s in the site file.",
+        "nl": "P boven 100 %: de ideale cyclustijd is langer dan de machine echt nodig heeft, of "
+        "stuks gemaakt zonder waarneming zijn na het gat geteld. Controleer ideal_cycle_time_s "
+        "van de machine in het sitebestand.",
     },
+    "flag.counts_across_gap": {
+        "en": "Units made while the machine was offline are counted after the gap, so P may "
+        "look high. Check the connection on the Data quality page.",
+        "nl": "Stuks gemaakt terwijl de machine offline was, tellen na het gat; P kan daardoor te "
+        "hoog lijken. Controleer de verbinding op de pagina Datakwaliteit.",
+    },
+    "flag.counts_inconsistent": {
+        "en": "Good plus scrap is not the total: the counters disagree. Check which counters "
+        "the machine sends and how they are mapped.",
+        "nl": "Goed plus afkeur is niet het totaal: de tellers spreken elkaar tegen. Controleer "
+        "welke tellers de machine stuurt en hoe ze gekoppeld zijn.",
+    },
+    "flag.no_counts": {
+        "en": "No units counted in this period, so P and Q cannot be worked out. Check that a "
+        "counter is mapped for this machine.",
+        "nl": "Geen stuks geteld in deze periode, dus P en Q zijn niet te bepalen. Controleer of "
+        "er een teller gekoppeld is voor deze machine.",
+    },
+    "flag.quality_assumed_1": {
+        "en": "No good or scrap counter: every unit is taken as good (Q = 100 %). Map "
+        "count_good or count_scrap to measure quality.",
+        "nl": "Geen teller voor goed of afkeur: elk stuk telt als goed (Q = 100 %). Koppel "
+        "count_good of count_scrap om kwaliteit te meten.",
+    },
+    "flag.no_ideal_cycle_time": {
+        "en": "No ideal cycle time, so P and OEE cannot be worked out. Set ideal_cycle_time_s "
+        "for the machine in the site file.",
+        "nl": "Geen ideale cyclustijd, dus P en OEE zijn niet te bepalen. Zet ideal_cycle_time_s "
+        "voor de machine in het sitebestand.",
+    },
+    "flag.unknown_product": {
+        "en": "A product that is not in the site file ran; its units use the machine's ideal "
+        "cycle time. Add the product under the machine's products.",
+        "nl": "Er liep een product dat niet in het sitebestand staat; zijn stuks gebruiken de "
+        "ideale cyclustijd van de machine. Voeg het product toe bij de machine (products).",
+    },
+    "flag.low_coverage": {
+        "en": "Observed {pct} of the planned time: the figures cover only that part. Check the "
+        "connection on the Data quality page.",
+        "nl": "{pct} van de geplande tijd waargenomen: de cijfers gaan alleen over dat deel. "
+        "Controleer de verbinding op de pagina Datakwaliteit.",
+    },
+    # stop reasons the kit's machines and default list use; a site adds its own words in
+    # `reasons:` (site file)
+    "reason.tool_break": {"en": "tool break", "nl": "gereedschapsbreuk"},
+    "reason.jam": {"en": "jam", "nl": "vastloper"},
+    "reason.material": {"en": "material", "nl": "materiaal"},
+    "reason.no_operator": {"en": "no operator", "nl": "geen operator"},
+    "reason.changeover": {"en": "changeover", "nl": "omstellen"},
+    "reason.quality_check": {"en": "quality check", "nl": "kwaliteitscontrole"},
+    "reason.maintenance": {"en": "maintenance", "nl": "onderhoud"},
+    "reason.other": {"en": "other", "nl": "overig"},
+    "reason.sensor": {"en": "sensor", "nl": "sensor"},
+    "reason.hydraulics": {"en": "hydraulics", "nl": "hydrauliek"},
+    "reason.coolant": {"en": "coolant", "nl": "koelmiddel"},
+    "reason.spindle_alarm": {"en": "spindle alarm", "nl": "spindelalarm"},
+    "reason.door_interlock": {"en": "door interlock", "nl": "deurvergrendeling"},
+    "reason.mould_stuck": {"en": "mould stuck", "nl": "matrijs vast"},
+    "reason.heater_band": {"en": "heater band", "nl": "verwarmingsband"},
+    "reason.cap_feeder": {"en": "cap feeder", "nl": "doptoevoer"},
+    "reason.label_sensor": {"en": "label sensor", "nl": "etiketsensor"},
+    "reason.bottle_fallen": {"en": "bottle fallen", "nl": "fles omgevallen"},
+    "reason.die_crack": {"en": "die crack", "nl": "scheur in stempel"},
+    "reason.misfeed": {"en": "misfeed", "nl": "verkeerde toevoer"},
+    "reason.light_curtain": {"en": "light curtain", "nl": "lichtscherm"},
+    "reason.nozzle": {"en": "nozzle", "nl": "mondstuk"},
+    "reason.collision": {"en": "collision", "nl": "botsing"},
+    "reason.gas_pressure": {"en": "gas pressure", "nl": "gasdruk"},
+    "reason.sheet_jam": {"en": "sheet jam", "nl": "plaat vast"},
+    "reason.belt": {"en": "belt", "nl": "band"},
+    "reason.chuck": {"en": "chuck", "nl": "klauwplaat"},
+    "reason.motor_overload": {"en": "motor overload", "nl": "motor overbelast"},
+    "offline_since": {"en": "offline since {when}", "nl": "offline sinds {when}"},
     "unexplained": {"en": "(unexplained)", "nl": "(onverklaard)"},
     "episodes": {"en": "stops", "nl": "stops"},
     "window": {"en": "window", "nl": "periode"},
@@ -73,7 +148,7 @@ TEXT: dict[str, dict[Lang, str]] = {
         "nl": "Stops korter dan dit tellen als korte stops (prestatieverlies); langere als "
         "stilstand (beschikbaarheidsverlies). Schuif en zie het verlies verschuiven tussen B en P.",
     },
-    "in_state_for": {"en": "for {d}", "nl": "sinds {d}"},
+    "in_state_for": {"en": "for {d}", "nl": "al {d}"},
     "target_now": {
         "en": "good {good:,} / target {target:,}",
         "nl": "goed {good:,} / doel {target:,}",
@@ -187,7 +262,24 @@ def detect_lang(explicit: str | None = None) -> Lang:
     return "en"
 
 
+class _ReaderFormatter(string.Formatter):
+    """`{n:,}` and `{rate:,.1f}` in a text become 2.522 and 1.234,5 in Dutch: a number with a
+    grouping spec is written as the reader writes it (fieldlab.i18n.formats), so no message
+    needs its own formatting code."""
+
+    def __init__(self, lang: Lang):
+        self.lang = lang
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if "," in format_spec and isinstance(value, int | float) and not isinstance(value, bool):
+            from fieldlab.i18n.formats import number
+
+            digits = int(format_spec.split(".", 1)[1].rstrip("f")) if "." in format_spec else 0
+            return number(value, self.lang, digits)
+        return super().format_field(value, format_spec)
+
+
 def t(key: str, lang: Lang = "en", **kwargs: object) -> str:
     entry = TEXT.get(key)
     text = key if entry is None else entry.get(lang) or entry["en"]
-    return text.format(**kwargs) if kwargs else text
+    return _ReaderFormatter(lang).format(text, **kwargs) if kwargs else text
