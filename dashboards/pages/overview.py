@@ -33,7 +33,9 @@ def tile(ctx: Context, machine: str) -> None:
             st.caption(f"⚠ {note}")
         ict = ctx.site.machine(machine).ideal_cycle_time_s
         target = int(r.planned_s / ict) if ict else 0
-        st.caption(ctx.t("target_now", good=r.good or 0, target=target))
+        # no good counter: every unit counts as good (the quality_assumed_1 note says so)
+        good = r.good if r.good is not None else r.total
+        st.caption(ctx.t("target_now", good=good or 0, target=target))
 
 
 ctx = page_setup("page.overview")
