@@ -240,6 +240,7 @@ def test_config_check_and_schema(workdir):
     assert "machines" in schema["properties"] and "calendar" in schema["properties"]
 
 
+@pytest.mark.slow
 def test_bench_lists_runs_and_reports_json(tmp_path):
     """`fieldlab bench` works end to end (the Modbus one takes a few seconds); its figures are
     not judged here: benchmarks are never timed in tests."""

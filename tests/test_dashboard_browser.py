@@ -77,6 +77,7 @@ def dashboard(tmp_path_factory):
         p.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "nl"])
 def test_every_page_loads_in_a_real_browser(dashboard, lang, tmp_path):
     from playwright.sync_api import sync_playwright

@@ -17,6 +17,7 @@ from fieldlab.simulators.scenario import load_scenario
 from tests.services import Process, eventually, listening
 
 
+@pytest.mark.slow
 def test_demo_brings_everything_up_and_fills_the_store(tmp_path):
     workdir = tmp_path / "demo"
     with Process(

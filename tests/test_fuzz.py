@@ -78,6 +78,7 @@ topics = st.one_of(
 )
 
 
+@pytest.mark.slow
 @FUZZ
 @given(messages=st.lists(st.tuples(topics, payloads), min_size=1, max_size=20))
 def test_mqtt_payloads_are_stored_or_rejected_and_counts_add_up(tmp_path: Path, messages):
@@ -279,6 +280,7 @@ modbus_replies = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(replies=st.lists(modbus_replies, min_size=1, max_size=4))
 def test_modbus_replies_never_crash_or_hang_the_connector(replies):
@@ -315,7 +317,7 @@ def test_modbus_replies_never_crash_or_hang_the_connector(replies):
                 for d in conn.devices:
                     d.retry_at = 0
                 try:
-                    samples, rejected = await conn._poll_once(client, ctx)
+                    samples, rejected = await conn.poll_once(client, ctx)
                 except (ConnectionError, ModbusException, OSError, TimeoutError):
                     break  # what run() handles: reconnect with backoff
                 got += len(samples)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pymodbus
+import pytest
 import yaml
 
 from fieldlab.store import SqliteStore
@@ -32,6 +33,7 @@ def run_gateway(tmp: Path, source: dict, seconds: float) -> SqliteStore:
     return SqliteStore(tmp / "gw.db", readonly=True)
 
 
+@pytest.mark.slow
 def test_asyncua_example_server(tmp_path):
     port = free_port()
     server = subprocess.Popen(
@@ -79,6 +81,7 @@ def test_asyncua_example_server(tmp_path):
         assert "offline" in states  # written when the gateway stopped
 
 
+@pytest.mark.slow
 def test_pymodbus_simulator(tmp_path):
     setup = json.loads((Path(pymodbus.__file__).parent / "server/simulator/setup.json").read_text())
     port = free_port()

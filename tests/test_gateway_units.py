@@ -5,6 +5,8 @@ payload parsing, and the durable queue's caps."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import struct
 
 import pytest
@@ -235,10 +237,12 @@ def test_durable_queue_running_totals_match_the_table_through_any_operations(tmp
     import random
 
     def sums(q: DurableQueue) -> tuple[int, int, int]:
-        row = q._db.execute(  # the table itself, to check the running totals against
-            "SELECT count(*), coalesce(sum(points), 0), coalesce(sum(bytes), 0) FROM batches"
-        ).fetchone()
-        return tuple(int(x) for x in row)  # type: ignore[return-value]
+        """The queue's file read from outside, to check its running totals against."""
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            row = db.execute(
+                "SELECT count(*), coalesce(sum(points), 0), coalesce(sum(bytes), 0) FROM batches"
+            ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
 
     rng = random.Random(7)
     path = tmp_path / "q.db"

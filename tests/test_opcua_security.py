@@ -10,6 +10,7 @@ import asyncio
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from fieldlab.connectors.opcua import Pki
@@ -17,6 +18,7 @@ from tests.services import Process, eventually, free_port
 from tests.sim_gateway import health
 
 
+@pytest.mark.slow
 def test_gateway_and_simulator_trust_each_other(tmp_path: Path):
     gw_pki, sim_pki = tmp_path / "gw" / "pki", tmp_path / "sim-pki"
     (sim_pki / "trusted").mkdir(parents=True)
@@ -81,6 +83,7 @@ def test_gateway_and_simulator_trust_each_other(tmp_path: Path):
     assert pki.cert.read_bytes() == own  # made once, kept: no re-trust loop
 
 
+@pytest.mark.slow
 def test_a_changed_server_certificate_is_refused(tmp_path: Path):
     gw_pki = tmp_path / "gw" / "pki"
     port, http = free_port(), free_port()

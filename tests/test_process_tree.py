@@ -15,8 +15,6 @@ from fieldlab.process import PARENT_ENV
 from fieldlab.stack import free_port
 from tests.services import Process, descendants, eventually, listening
 
-pytestmark = pytest.mark.slow
-
 SITE = "timezone: Europe/Amsterdam\nstore: sqlite:///fieldlab.db\n"
 
 
@@ -56,6 +54,7 @@ def _dashboard(tmp_path: Path) -> tuple[Process, int]:
     return proc, port
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_dashboard_stops_its_server_on_sigterm_and_sigint(tmp_path: Path, sig: int):
     proc, port = _dashboard(tmp_path)
@@ -66,6 +65,7 @@ def test_dashboard_stops_its_server_on_sigterm_and_sigint(tmp_path: Path, sig: i
     proc.stop()
 
 
+@pytest.mark.slow
 def test_dashboard_server_stops_when_its_parent_is_killed(tmp_path: Path):
     proc, port = _dashboard(tmp_path)
     kids = _tree_once_serving(proc, 1)
@@ -74,6 +74,7 @@ def test_dashboard_server_stops_when_its_parent_is_killed(tmp_path: Path):
     assert not _wait_gone(kids, 10), "the Streamlit server kept serving after a SIGKILL"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
 def test_demo_leaves_no_child(tmp_path: Path, sig: int):
     demo = Process("demo", "--workdir", str(tmp_path), "--no-browser", "--history", "1h")
@@ -86,6 +87,7 @@ def test_demo_leaves_no_child(tmp_path: Path, sig: int):
     assert not _wait_gone(kids, 10), f"children left after {signal.Signals(sig).name}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
 def test_recipe_run_leaves_no_child(tmp_path: Path, sig: int):
     run = Process("recipe", "run", "eerste-stap", "--workdir", str(tmp_path), "--no-browser")
@@ -96,6 +98,7 @@ def test_recipe_run_leaves_no_child(tmp_path: Path, sig: int):
     assert not _wait_gone(kids, 10), f"children left after {signal.Signals(sig).name}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_sim_load_processes_stop_with_their_parent(sig: int):
     port = free_port()
@@ -135,6 +138,7 @@ def test_children_learn_their_parent_from_the_environment():
     assert stop(child) == 0
 
 
+@pytest.mark.slow
 def test_demo_without_signal_handlers_stops_its_tree_on_ctrl_c(tmp_path: Path):
     """Windows' path on Linux: no loop signal handlers, so Ctrl-C is a KeyboardInterrupt; the
     demo still stops the dashboard and everything else."""
@@ -157,6 +161,7 @@ def test_demo_without_signal_handlers_stops_its_tree_on_ctrl_c(tmp_path: Path):
     assert "Traceback" not in demo.output, demo.output
 
 
+@pytest.mark.slow
 def test_gateway_without_signal_handlers_writes_offline_on_ctrl_c(tmp_path: Path, broker: int):
 
     from fieldlab.process import NO_HANDLERS_ENV
@@ -180,6 +185,7 @@ def test_gateway_without_signal_handlers_writes_offline_on_ctrl_c(tmp_path: Path
     assert state == "offline", gw.output  # the clean stop ran: a state never runs on
 
 
+@pytest.mark.slow
 def test_paused_sim_without_sigusr1_starts_on_enter():
     """Windows has no SIGUSR1: `fieldlab sim --paused` starts its clock when Enter is pressed."""
     import os

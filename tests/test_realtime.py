@@ -208,6 +208,7 @@ def test_cut_proxy_cuts_and_restores():
         server.close()
 
 
+@pytest.mark.slow
 def test_mqtt_retained_state_an_hour_old_is_the_state_now_after_restarts(
     tmp_path: Path, broker: int
 ):

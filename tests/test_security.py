@@ -40,8 +40,6 @@ from tests.services import (
 from tests.sim_gateway import health, sim_process, wait_connected, write_site
 from tests.tls_ca import make_ca
 
-pytestmark = pytest.mark.slow
-
 USER, PASSWORD = "line-3", "s3cret-Pa55-zz91"
 
 
@@ -84,6 +82,7 @@ def _metrics(port: int) -> str:
         return r.read().decode()
 
 
+@pytest.mark.slow
 def test_mqtt_over_tls_with_a_password_and_a_clear_error_for_wrong_credentials(tmp_path: Path):
     broker, ca = _tls_broker(tmp_path)
     broker.start()
@@ -188,6 +187,7 @@ class FakeInfluxRefusingTokens:
         self.server.server_close()
 
 
+@pytest.mark.slow
 def test_secrets_never_appear_in_logs_health_metrics_or_errors(tmp_path: Path):
     """Every kind of secret the gateway takes, each one used where it fails (a server that
     refuses the token, an OPC UA server that is not there) so that errors are logged and
@@ -269,6 +269,7 @@ def test_secrets_never_appear_in_logs_health_metrics_or_errors(tmp_path: Path):
         assert value not in everything, value
 
 
+@pytest.mark.slow
 def test_gateway_sends_no_write_function_code_to_a_modbus_device(tmp_path: Path):
     """A recording proxy in front of the simulator's real Modbus face logs the function code of
     every request the gateway sends, through a whole run and a reconnect."""
@@ -381,6 +382,7 @@ def test_the_opcua_connector_has_no_write_path():
     assert "read_attributes" in called and "subscribe_data_change" in called
 
 
+@pytest.mark.slow
 def test_servers_started_by_sim_and_gateway_bind_loopback(tmp_path: Path):
     ports = {"opcua": free_port(), "modbus": free_port()}
     http = free_port()

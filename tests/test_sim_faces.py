@@ -70,6 +70,7 @@ def running_sim(tmp_path_factory):
             yield proc, ports, truth
 
 
+@pytest.mark.slow
 def test_mosquitto_sub_receives_the_topics(running_sim):
     _, ports, _ = running_sim
     out = subprocess.run(

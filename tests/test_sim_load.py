@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import paho.mqtt.client as mqtt
+import pytest
 from asyncua import Client
 from paho.mqtt.enums import CallbackAPIVersion
 from pymodbus.client import ModbusTcpClient
@@ -12,6 +13,7 @@ from pymodbus.client import ModbusTcpClient
 from tests.services import Process, eventually, free_port, wait_port
 
 
+@pytest.mark.slow
 def test_opcua_load_over_two_processes():
     port = free_port()
     with Process(
@@ -42,6 +44,7 @@ def test_opcua_load_over_two_processes():
         assert a != b
 
 
+@pytest.mark.slow
 def test_modbus_and_mqtt_load(broker: int):
     port = free_port()
     with Process(

@@ -95,6 +95,7 @@ def test_opcua_sign_and_encrypt_admits_a_trusted_client_and_refuses_others(tmp_p
     asyncio.run(go())
 
 
+@pytest.mark.slow
 def test_the_server_certificate_is_created_once_and_reused(tmp_path):
     async def start_stop() -> bytes:
         sim = Simulation(
@@ -121,6 +122,7 @@ events:
 """
 
 
+@pytest.mark.slow
 def test_fault_injection_on_every_face(tmp_path, broker: int):
     scenario = Scenario.model_validate(yaml.safe_load(FAULTS))
 
