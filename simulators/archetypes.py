@@ -9,6 +9,7 @@ changeovers on a press or laser, and an old lathe seen only through an energy me
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Literal
 
 from fieldlab.simulators.scenario import Behaviour
 
@@ -34,6 +35,11 @@ class Params:
     fault_reasons: tuple[str, ...] = ("jam", "sensor", "hydraulics")
     micro_state: str = "idle"
     process: tuple[str, ...] = ()
+    #: what its Modbus face shows (register_map.py): the controller's state and counters, or
+    #: only an energy meter and a pulse counter
+    modbus_map: Literal["machine", "energy_meter"] = "machine"
+    #: counters that tell good from bad; a pulse counter only counts
+    quality_counters: bool = True
 
 
 ARCHETYPES: dict[str, Params] = {
@@ -116,6 +122,8 @@ ARCHETYPES: dict[str, Params] = {
         order_quantity=40,
         fault_reasons=("belt", "chuck", "motor_overload"),
         process=("power_kw", "energy_kwh"),
+        modbus_map="energy_meter",
+        quality_counters=False,
     ),
 }
 

@@ -12,8 +12,13 @@ from typing import Any
 import yaml
 
 from fieldlab.simulators.archetypes import resolve
-from fieldlab.simulators.faces.modbus import STATE_CODES
 from fieldlab.simulators.faces.opcua import NAMESPACE, VARIABLES
+from fieldlab.simulators.register_map import (
+    GATEWAY_TIMESTAMP,
+    gateway_fields,
+    registers,
+    unit_ids,
+)
 from fieldlab.simulators.scenario import Scenario
 
 
@@ -54,38 +59,15 @@ def gateway_sources(
             }
         )
     if "modbus" in by_face:
-        codes = {str(v): k for k, v in STATE_CODES.items()}
-        reasons = {str(i + 1): r for i, r in enumerate(scenario.reasons)} | {"0": ""}
-        devices = []
-        for i, mid in enumerate(by_face["modbus"]):
-            spec = scenario.machines[mid]
-            unit = spec.modbus_unit or i + 1
-            ts = {"address": 8, "ms_address": 10}
-            if spec.archetype == "legacy_lathe":
-                fields: dict[str, Any] = {
-                    "power_kw": {
-                        "address": 0,
-                        "type": "FLOAT32",
-                        "order": "CDAB",
-                        "derive_state": {"running_above": 2.0, "idle_below": 1.0},
-                    },
-                    "energy_kwh": {"address": 2, "type": "UINT32", "order": "CDAB", "scale": 0.001},
-                    "count_total": {"address": 4, "type": "UINT16"},
-                }
-            else:
-                products = {str(j + 1): p for j, p in enumerate(spec.products)}
-                fields = {
-                    "state": {"address": 0, "type": "UINT16", "map": codes},
-                    "reason": {"address": 1, "type": "UINT16", "map": reasons},
-                    "count_total": {"address": 6, "type": "UINT32"},
-                    "count_good": {"address": 3, "type": "UINT16"},
-                    "count_scrap": {"address": 4, "type": "UINT16"},
-                }
-                if products:
-                    fields["product"] = {"address": 5, "type": "UINT16", "map": products}
-                for j, pv in enumerate(resolve(spec.archetype, spec.behaviour).process[:2]):
-                    fields[pv] = {"address": 12 + 2 * j, "type": "FLOAT32"}
-            devices.append({"unit": unit, "machine": mid, "timestamp": ts, "fields": fields})
+        devices = [
+            {
+                "unit": unit,
+                "machine": mid,
+                "timestamp": dict(GATEWAY_TIMESTAMP),
+                "fields": gateway_fields(registers(scenario, mid)),
+            }
+            for mid, unit in unit_ids(scenario, by_face["modbus"]).items()
+        ]
         sources.append(
             {
                 "type": "modbus",

@@ -65,6 +65,28 @@ class _Activity:
 
 
 @dataclass
+class _Production:
+    """Where the machine's production stands: time, order, counters, the activity stack."""
+
+    t: int
+    orders: list[tuple[str, int]]
+    product: str
+    left_in_order: int
+    drift_origin: int
+    setup_min: float
+    scrap_rate: float
+    cycle_left: float
+    quality: bool
+    order_i: int = 0
+    total: int = 0
+    good: int = 0
+    scrap: int = 0
+    startup_scrap: int = 0
+    state: str = ""
+    stack: list[_Activity] = field(default_factory=list)
+
+
+@dataclass
 class _Snapshot:
     ts: int
     state: str
@@ -129,131 +151,150 @@ class MachineModel:
         return p.temp_drift_c_per_h * (t - origin) / 3_600_000 + 0.6 * math.sin(t / 400_000)
 
     def _run(self) -> Iterator[Sample]:
-        p, rng, m = self.params, self._rng, self.machine
-        t = self.start
+        """The machine's whole history, lazily: scripted events first, then planned time, then
+        the activity on top of the stack (a run, a stop, a setup) up to the next boundary."""
+        run = self._production()
+        if run.product:
+            yield Sample(run.t, self.machine, "product", run.product)
+        for sig in ("count_total", "count_good", "count_scrap")[: 3 if run.quality else 1]:
+            yield Sample(run.t, self.machine, sig, 0)
+        events = sorted(self.events, key=lambda e: e[0])
+        ev_i = 0
+        while True:
+            planned, boundary = self._planned.at(run.t)
+            next_event = events[ev_i][0] + self.start if ev_i < len(events) else None
+            if next_event is not None and next_event <= run.t:
+                self._apply(events[ev_i][1], run)
+                ev_i += 1
+                continue
+            if not planned:
+                yield from self._set_state(run, "planned_stop", "")
+                run.t = boundary if next_event is None else min(boundary, next_event)
+                continue
+            act = self._activity(run)
+            yield from self._set_state(run, act.state, act.reason)
+            seg_end = min(run.t + act.remaining, boundary)
+            if next_event is not None:
+                seg_end = min(seg_end, next_event)
+            if act.state == "running":
+                yield from self._produce(run, act, seg_end)
+            else:
+                act.remaining -= seg_end - run.t
+                run.t = seg_end
+            if act.remaining <= 0:
+                yield from self._finish(run, act)
+
+    def _production(self) -> _Production:
+        p = self.params
         orders = (
             self.orders
             or [(name, p.order_quantity) for name in self.spec.products]
             or [("", p.order_quantity)]
         )
-        order_i = 0
-        product, left_in_order = orders[0]
-        total = good = scrap = 0
-        startup_scrap = 0
-        drift_origin = t
-        setup_min = p.setup_min
-        scrap_rate = p.scrap_rate
-        state = ""
-        cycle_left = self._draw_cycle(product)
-        events = sorted(self.events, key=lambda e: e[0])
-        ev_i = 0
-        stack: list[_Activity] = []
-        if product:
-            yield Sample(t, m, "product", product)
-        # A legacy machine has a pulse counter and nothing that tells good from bad.
-        quality_counters = self.spec.archetype != "legacy_lathe"
-        for sig in ("count_total", "count_good", "count_scrap")[: 3 if quality_counters else 1]:
-            yield Sample(t, m, sig, 0)
+        product, left = orders[0]
+        return _Production(
+            t=self.start,
+            orders=orders,
+            product=product,
+            left_in_order=left,
+            drift_origin=self.start,
+            setup_min=p.setup_min,
+            scrap_rate=p.scrap_rate,
+            cycle_left=self._draw_cycle(product),
+            quality=p.quality_counters,  # a pulse counter cannot tell good from bad
+        )
 
-        def set_state(ts: int, new: str, why: str) -> Iterator[Sample]:
-            # A reason belongs to the stop episode it falls in: say it again on every entry.
-            nonlocal state
-            if new != state:
-                state = new
-                self._history.append(_Snapshot(ts, new, drift_origin, self.speed))
-                yield Sample(ts, m, "state", new)
-                if why and new not in ("running", "planned_stop"):
-                    yield Sample(ts, m, "reason", why)
+    def _set_state(self, run: _Production, new: str, why: str) -> Iterator[Sample]:
+        """A state change; a reason belongs to the stop episode it falls in, so it is said
+        again on every entry."""
+        if new != run.state:
+            run.state = new
+            self._history.append(_Snapshot(run.t, new, run.drift_origin, self.speed))
+            yield Sample(run.t, self.machine, "state", new)
+            if why and new not in ("running", "planned_stop"):
+                yield Sample(run.t, self.machine, "reason", why)
 
-        while True:
-            planned, boundary = self._planned.at(t)
-            next_event = events[ev_i][0] + self.start if ev_i < len(events) else None
-            if next_event is not None and next_event <= t:
-                ev = events[ev_i][1]
-                ev_i += 1
-                if ev.action in ("fault", "state"):
-                    new_state = "fault" if ev.action == "fault" else ev.args[0]
-                    why = ev.args[0] if ev.action == "fault" and ev.args else ""
-                    if ev.action == "state" and len(ev.args) > 1 and not ev.args[1][0].isdigit():
-                        why = ev.args[1]
-                    stack.append(_Activity(new_state, ev.duration_ms() or 600_000, why))
-                elif ev.action == "speed":
-                    self.speed = _speed_factor(ev.args[0]) if ev.args else 1.0
-                elif ev.action == "setup_min":
-                    setup_min = float(ev.args[0])
-                elif ev.action == "scrap_rate":
-                    scrap_rate = float(ev.args[0])
-                continue
-            if not planned:
-                yield from set_state(t, "planned_stop", "")
-                t = boundary if next_event is None else min(boundary, next_event)
-                continue
-            if not stack:
-                if left_in_order <= 0:
-                    order_i = (order_i + 1) % len(orders)
-                    stack.append(
-                        _Activity(
-                            "setup", self._draw_setup(setup_min), "changeover", after="product"
-                        )
-                    )
-                else:
-                    stack.append(self._draw_run())
-            act = stack[-1]
-            yield from set_state(t, act.state, act.reason)
-            seg_end = min(t + act.remaining, boundary)
-            if next_event is not None:
-                seg_end = min(seg_end, next_event)
-            if act.state == "running":
-                # Complete cycles while running; an order that completes ends the run.
-                while t + cycle_left <= seg_end:
-                    t += int(cycle_left)
-                    act.remaining -= int(cycle_left)
-                    cycle_left = self._draw_cycle(product)
-                    units = p.cavities
-                    bad = 0
-                    for _ in range(units):
-                        if startup_scrap > 0:
-                            bad += 1
-                        else:
-                            dev = (
-                                abs(self._temp_dev(t, drift_origin))
-                                if p.temp_drift_c_per_h
-                                else 0.0
-                            )
-                            rate = scrap_rate + max(0.0, dev - 3.0) * 0.03
-                            bad += rng.random() < rate
-                    startup_scrap = max(0, startup_scrap - 1)
-                    total += units
-                    good += units - bad
-                    yield Sample(t, m, "count_total", total)
-                    if quality_counters:
-                        yield Sample(t, m, "count_good", good)
-                        if bad:
-                            scrap += bad
-                            yield Sample(t, m, "count_scrap", scrap)
-                    left_in_order -= units - bad
-                    if left_in_order <= 0:
-                        act.remaining = 0
-                        act.stop = None
-                        break
-                else:
-                    cycle_left -= seg_end - t
-                    act.remaining -= seg_end - t
-                    t = seg_end
+    def _apply(self, ev: Event, run: _Production) -> None:
+        """A scripted event: a fault or state for a while, a speed, a setup time, a scrap rate."""
+        if ev.action in ("fault", "state"):
+            new_state = "fault" if ev.action == "fault" else ev.args[0]
+            why = ev.args[0] if ev.action == "fault" and ev.args else ""
+            if ev.action == "state" and len(ev.args) > 1 and not ev.args[1][0].isdigit():
+                why = ev.args[1]
+            run.stack.append(_Activity(new_state, ev.duration_ms() or 600_000, why))
+        elif ev.action == "speed":
+            self.speed = _speed_factor(ev.args[0]) if ev.args else 1.0
+        elif ev.action == "setup_min":
+            run.setup_min = float(ev.args[0])
+        elif ev.action == "scrap_rate":
+            run.scrap_rate = float(ev.args[0])
+
+    def _activity(self, run: _Production) -> _Activity:
+        """What the machine does now: the top of the stack, else a changeover when the order is
+        done, else a run until the next drawn stop."""
+        if not run.stack:
+            if run.left_in_order <= 0:
+                run.order_i = (run.order_i + 1) % len(run.orders)
+                setup = self._draw_setup(run.setup_min)
+                run.stack.append(_Activity("setup", setup, "changeover", after="product"))
             else:
-                act.remaining -= seg_end - t
-                t = seg_end
-            if act.remaining <= 0:
-                stack.pop()
-                if act.after == "product":
-                    product, left_in_order = orders[order_i]
-                    if product:
-                        yield Sample(t, m, "product", product)
-                    drift_origin = t
-                    startup_scrap = p.startup_scrap_cycles
-                    cycle_left = self._draw_cycle(product)
-                elif act.stop is not None:
-                    stack.append(_Activity(*act.stop))
+                run.stack.append(self._draw_run())
+        return run.stack[-1]
+
+    def _produce(self, run: _Production, act: _Activity, seg_end: int) -> Iterator[Sample]:
+        """Complete cycles while running until ``seg_end``; an order that completes ends the
+        run."""
+        m = self.machine
+        while run.t + run.cycle_left <= seg_end:
+            run.t += int(run.cycle_left)
+            act.remaining -= int(run.cycle_left)
+            run.cycle_left = self._draw_cycle(run.product)
+            units = self.params.cavities
+            bad = self._bad_units(run, units)
+            run.total += units
+            run.good += units - bad
+            yield Sample(run.t, m, "count_total", run.total)
+            if run.quality:
+                yield Sample(run.t, m, "count_good", run.good)
+                if bad:
+                    run.scrap += bad
+                    yield Sample(run.t, m, "count_scrap", run.scrap)
+            run.left_in_order -= units - bad
+            if run.left_in_order <= 0:
+                act.remaining = 0
+                act.stop = None
+                return
+        run.cycle_left -= seg_end - run.t
+        act.remaining -= seg_end - run.t
+        run.t = seg_end
+
+    def _bad_units(self, run: _Production, units: int) -> int:
+        """Scrap of one cycle: start-up cycles after a changeover, else the scrap rate, raised
+        once the process drifts more than 3 °C."""
+        p, bad = self.params, 0
+        for _ in range(units):
+            if run.startup_scrap > 0:
+                bad += 1
+            else:
+                dev = abs(self._temp_dev(run.t, run.drift_origin)) if p.temp_drift_c_per_h else 0.0
+                rate = run.scrap_rate + max(0.0, dev - 3.0) * 0.03
+                bad += self._rng.random() < rate
+        run.startup_scrap = max(0, run.startup_scrap - 1)
+        return bad
+
+    def _finish(self, run: _Production, act: _Activity) -> Iterator[Sample]:
+        """An activity is over: after a changeover the next order's product starts (start-up
+        scrap, drift from zero); after a run, the stop it drew."""
+        run.stack.pop()
+        if act.after == "product":
+            run.product, run.left_in_order = run.orders[run.order_i]
+            if run.product:
+                yield Sample(run.t, self.machine, "product", run.product)
+            run.drift_origin = run.t
+            run.startup_scrap = self.params.startup_scrap_cycles
+            run.cycle_left = self._draw_cycle(run.product)
+        elif act.stop is not None:
+            run.stack.append(_Activity(*act.stop))
 
     def _draw_cycle(self, product: str | None) -> float:
         p = self.params

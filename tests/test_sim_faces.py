@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fieldlab.domain.samples import sample_from_mapping
-from fieldlab.simulators.faces.modbus import STATE_CODES
+from fieldlab.simulators.register_map import STATE_CODES
 from tests.services import Process, free_port, mosquitto, require
 from tests.sim_gateway import sim_process
 
