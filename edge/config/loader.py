@@ -28,7 +28,14 @@ def load_site_config(path: str | Path) -> SiteConfig:
     return parse_site_config(text, str(path))
 
 
-def parse_site_config(text: str, name: str = "site.yaml") -> SiteConfig:
+def parse_site_config(
+    text: str,
+    name: str = "site.yaml",
+    model: type[SiteConfig] = SiteConfig,
+    tags: frozenset[str] = frozenset(),
+) -> SiteConfig:
+    """The site file, parsed once. ``model`` may be a subclass that types the gateway's keys
+    (`fieldlab.gateway.config.gateway_model`); ``tags`` as for `format_validation_error`."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -41,9 +48,9 @@ def parse_site_config(text: str, name: str = "site.yaml") -> SiteConfig:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{name}: expected a mapping of keys (timezone, calendar, machines, …)")
     try:
-        return SiteConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, name)) from None
+        raise ConfigError(format_validation_error(exc, name, tags=tags)) from None
 
 
 def format_validation_error(

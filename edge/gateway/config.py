@@ -11,10 +11,9 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from fieldlab.config.loader import ConfigError, format_validation_error, parse_site_config
+from fieldlab.config.loader import ConfigError, parse_site_config
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors import connector_modules
 from fieldlab.sinks.influxdb import InfluxConfig
@@ -51,19 +50,17 @@ def _source_union() -> Any:
     return Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007
 
 
-def gateway_model() -> type[BaseModel]:
-    """The whole site file as the gateway reads it (also `fieldlab config schema`)."""
-    # The source union is made at run time from the connector modules: no static type.
-    fields: dict[str, Any] = {
-        name: (f.annotation, f)
-        for name, f in SiteConfig.model_fields.items()
-        if name not in ("sources", "sinks", "gateway")
-    }
-    fields["sources"] = (list[_source_union()], Field(default_factory=list))  # type: ignore[misc]  # a union made at run time
-    fields["sinks"] = (list[SinkConfig], Field(default_factory=list))
-    fields["gateway"] = (GatewaySettings, Field(default_factory=GatewaySettings))
-    model: type[BaseModel] = create_model(
-        "FieldlabSite", __config__=ConfigDict(extra="forbid"), **fields
+def gateway_model() -> type[SiteConfig]:
+    """The site file as the gateway reads it (also `fieldlab config schema`): SiteConfig with
+    its gateway keys typed. One model, so the file is parsed once; the source union is made at
+    run time from the connector modules, hence a model made here rather than a class."""
+    sources: Any = list[_source_union()]  # type: ignore[misc]  # a union made at run time
+    model: type[SiteConfig] = create_model(
+        "FieldlabSite",
+        __base__=SiteConfig,
+        sources=(sources, Field(default_factory=list, description="gateway connectors")),
+        sinks=(list[SinkConfig], Field(default_factory=list, description="gateway sinks")),
+        gateway=(GatewaySettings, Field(default_factory=GatewaySettings)),
     )
     return model
 
@@ -75,23 +72,14 @@ class GatewayConfig(BaseModel):
 
 
 def parse_gateway_config(text: str, name: str = "site.yaml") -> tuple[SiteConfig, GatewayConfig]:
-    site = parse_site_config(text, name)
-    data = yaml.safe_load(text) or {}
     tags = frozenset(connector_modules()) | {"sqlite", "influxdb"}
-    try:
-        full: Any = gateway_model().model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, name, tags=tags)) from None
-    names = [s.name for s in full.sources]
+    site: Any = parse_site_config(text, name, model=gateway_model(), tags=tags)
+    names = [s.name for s in site.sources]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ConfigError(f"{name}: sources: name {dup[0]!r} is used twice; give each a name")
-    _check_store_is_written(site, full.sinks, name)
-    return site, GatewayConfig(
-        sources=full.sources,
-        sinks=full.sinks,
-        gateway=full.gateway,
-    )
+    _check_store_is_written(site, site.sinks, name)
+    return site, GatewayConfig(sources=site.sources, sinks=site.sinks, gateway=site.gateway)
 
 
 def _check_store_is_written(site: SiteConfig, sinks: list[Any], name: str) -> None:
