@@ -135,19 +135,9 @@ def period_bounds(
     return midnight(today), midnight(today + dt.timedelta(days=1))
 
 
-def page_setup(title_key: str) -> Context:
-    """Sidebar controls and the page title; stops the page with a clear message when the site
-    file or the store cannot be read."""
-    if "lang" not in st.session_state:
-        st.session_state.lang = detect_lang()
-    lang: Lang = st.sidebar.radio(
-        t("language", st.session_state.lang),
-        LANGS,
-        key="lang",
-        horizontal=True,
-        format_func=lambda x: {"en": "English", "nl": "Nederlands"}[x],
-    )
-    st.title(t(title_key, lang))
+def open_site(lang: Lang) -> tuple[Path, SiteConfig, str, Store, int]:
+    """The site file, its store and the store's now; stops the page with a clear message when
+    either cannot be read or the store is still empty."""
     path = config_path()
     try:
         site = load_site_config(path)
@@ -167,6 +157,30 @@ def page_setup(title_key: str) -> Context:
     if empty:
         st.info(t("empty_store", lang))
         st.stop()
+    return path, site, url, store, now
+
+
+def shift_context(lang: Lang) -> Context:
+    """The current shift, no sidebar: what the andon screen shows."""
+    path, site, url, store, now = open_site(lang)
+    start, end = period_bounds("current_shift", now, site)
+    return Context(path, site, url, store, lang, now, start, end, site.oee.micro_stop_threshold_s)
+
+
+def page_setup(title_key: str) -> Context:
+    """Sidebar controls and the page title; stops the page with a clear message when the site
+    file or the store cannot be read."""
+    if "lang" not in st.session_state:
+        st.session_state.lang = detect_lang()
+    lang: Lang = st.sidebar.radio(
+        t("language", st.session_state.lang),
+        LANGS,
+        key="lang",
+        horizontal=True,
+        format_func=lambda x: {"en": "English", "nl": "Nederlands"}[x],
+    )
+    st.title(t(title_key, lang))
+    path, site, url, store, now = open_site(lang)
     # The key carries the language: Streamlit keeps a widget's rendered labels while its key
     # stays, so a new key is how "Huidige ploeg" replaces "Current shift". The choice itself
     # survives the switch in session state.

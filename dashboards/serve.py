@@ -30,11 +30,18 @@ def command(config: Path, port: int, address: str) -> list[str]:
         "false",
         "--global.developmentMode",
         "false",
+        # no "Deploy" button and no developer menu on a shop floor
+        "--client.toolbarMode",
+        "minimal",
     ]
 
 
-def environment(config: Path, store: str | None, lang: str | None) -> dict[str, str]:
+def environment(
+    config: Path, store: str | None, lang: str | None, andon: bool = False
+) -> dict[str, str]:
     env = {**os.environ, "FIELDLAB_CONFIG": str(config.resolve())}
+    if andon:
+        env["FIELDLAB_ANDON"] = "1"
     if store:
         env["FIELDLAB_STORE"] = store
     if lang:

@@ -164,3 +164,15 @@ def test_gateway_sink_writes_through_its_queue_to_influxdb(tmp_path, influx):
     assert sink.stats()["sent_points"] == 500
     sink.close()
     assert len(open_store(influx.store_url).read("press-1", "count_total", 0, 10**13)) == 500
+
+
+def test_hand_entries_keep_who_and_that_they_were_manual(store):
+    from fieldlab.domain.entries import Entry
+
+    assert store.entries() == []
+    first = Entry(1000, "press-1", "reason", "tool_break", "anna", 5000)
+    second = Entry(2000, "cnc-1", "reason", "jam, \"gripper\"", "piet de Vries", 6000)
+    assert store.write_entries([first, second]) == 2
+    assert store.entries() == [second, first]  # newest first
+    assert store.entries("press-1") == [first]
+    assert first.source == "manual"

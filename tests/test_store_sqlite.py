@@ -114,3 +114,26 @@ def test_one_writer_and_several_reader_processes_at_once(tmp_path):
         out, _ = p.communicate(timeout=120)
         assert p.returncode == 0
         assert out.strip() == "20000"
+
+
+def test_a_version_1_file_reads_on_read_only_and_a_writer_upgrades_it(tmp_path):
+    """Schema 2 only adds the hand-entry table: `fieldlab oee` on a file the new gateway has
+    not opened yet still reads it; the next writer adds the table."""
+    import sqlite3
+
+    from fieldlab.store.sqlite import MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0])
+    db.execute("INSERT INTO series (id, machine, signal) VALUES (1, 'm', 'state')")
+    db.execute("INSERT INTO samples VALUES (1, 10, 'running')")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with SqliteStore(path, readonly=True) as old:
+        assert old.read("m", "state", 0, 100).values.tolist() == ["running"]
+        assert old.entries() == [] and old.schema_version() == 1
+    with SqliteStore(path) as writer:
+        assert writer.schema_version() == SCHEMA_VERSION == 2
+        assert writer.entries() == []

@@ -14,7 +14,11 @@ EPILOG = """\
 examples:
   fieldlab dashboard --config site.yaml              # http://127.0.0.1:8501
   fieldlab dashboard --config site.yaml --port 8600 --lang nl
-  fieldlab dashboard --config site.yaml --address 0.0.0.0   # on the shop floor network"""
+  fieldlab dashboard --config site.yaml --address 0.0.0.0   # on the shop floor network
+  fieldlab dashboard --config site.yaml --andon --port 8502 # the TV: large tiles, no menus
+
+The andon screen shows the current shift, refreshes itself and, when the machines do not fit,
+shows them screen by screen (site file: dashboard: {andon: {columns: 3, rows: 2, cycle_s: 15}})."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--address", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--lang", choices=("en", "nl"), help="first language shown")
+    p.add_argument(
+        "--andon", action="store_true", help="the shop-floor TV screen only (large tiles)"
+    )
     p.set_defaults(run=run)
 
 
@@ -40,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"fieldlab dashboard: http://{args.address}:{args.port}  (Ctrl-C stops)", flush=True)
     proc = spawn(
         command(args.config, args.port, args.address),
-        env=environment(args.config, args.store, args.lang),
+        env=environment(args.config, args.store, args.lang, args.andon),
     )
 
     def terminate(signum: int, frame: object) -> None:

@@ -51,6 +51,28 @@ class ReasonLabels(_Strict):
     en: str | None = None
 
 
+class AndonSettings(_Strict):
+    """The shop-floor TV (`fieldlab dashboard --andon`): a grid of large tiles; more machines
+    than fit are shown screen by screen."""
+
+    columns: int = Field(default=3, ge=1, le=8)
+    rows: int = Field(default=2, ge=1, le=6)
+    cycle_s: float = Field(default=15.0, ge=3, description="seconds per screen")
+    refresh_s: float = Field(default=5.0, ge=1, description="seconds between looks at the store")
+
+
+class AuthSettings(_Strict):
+    """Login for a server: viewers read, operators also enter stop reasons, admins manage users
+    (`fieldlab users`)."""
+
+    users_file: str = Field(description="users and roles, relative to the site file")
+
+
+class DashboardSettings(_Strict):
+    andon: AndonSettings = Field(default_factory=AndonSettings)
+    auth: AuthSettings | None = Field(default=None, description="unset: no login (a laptop)")
+
+
 class MachineConfig(_Strict):
     name: str | None = Field(default=None, description="Display name")
     targets: Targets = Field(default_factory=Targets, description="overrides the site's targets")
@@ -102,6 +124,7 @@ class SiteConfig(_Strict):
         "break}}",
     )
     targets: Targets = Field(default_factory=Targets, description="OEE, A, P, Q targets")
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     # The gateway's keys: validated by the gateway (`fieldlab config check`), carried here so
     # one file serves every command.
     sources: list[dict[str, Any]] = Field(default_factory=list, description="gateway connectors")

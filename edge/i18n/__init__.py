@@ -132,6 +132,7 @@ TEXT: dict[str, dict[Lang, str]] = {
     "page.shifts": {"en": "Shifts", "nl": "Ploegen"},
     "page.reasons": {"en": "Stop reasons", "nl": "Stopredenen"},
     "page.quality": {"en": "Data quality", "nl": "Datakwaliteit"},
+    "page.andon": {"en": "Andon (TV)", "nl": "Andon (tv)"},
     "language": {"en": "Language", "nl": "Taal"},
     "period": {"en": "Period", "nl": "Periode"},
     "period.current_shift": {"en": "Current shift", "nl": "Huidige ploeg"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
+from fieldlab.domain.entries import Entry
 from fieldlab.domain.history import Series
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
@@ -38,5 +39,11 @@ class Store(Protocol):
     def rejected(self, limit: int = 100) -> list[Rejected]: ...
 
     def rejected_count(self) -> int: ...
+
+    def write_entries(self, entries: Iterable[Entry]) -> int:
+        """Who entered which value by hand (the samples themselves go through `write`)."""
+
+    def entries(self, machine: str | None = None, limit: int = 100) -> list[Entry]:
+        """The newest hand entries first."""
 
     def close(self) -> None: ...

@@ -19,12 +19,20 @@ from typing import Any
 
 import numpy as np
 
+from fieldlab.domain.entries import Entry
 from fieldlab.domain.history import Series
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
 from fieldlab.store.base import StoreError
 from fieldlab.store.influx_client import InfluxClient, InfluxTarget
-from fieldlab.store.line_protocol import REJECTED, decode_value, rejected_lines, to_lines
+from fieldlab.store.line_protocol import (
+    ENTRIES,
+    REJECTED,
+    decode_value,
+    entry_lines,
+    rejected_lines,
+    to_lines,
+)
 
 
 def _ident(name: str) -> str:
@@ -158,6 +166,24 @@ class InfluxStore:
     def rejected_count(self) -> int:
         series = self.query(f'SELECT count("reason") FROM {_ident(REJECTED)}')
         return int(series[0]["values"][0][1]) if series else 0
+
+    def write_entries(self, entries: Iterable[Entry]) -> int:
+        entries = list(entries)
+        if entries:
+            self._write_lines(entry_lines(entries))
+        return len(entries)
+
+    def entries(self, machine: str | None = None, limit: int = 100) -> list[Entry]:
+        where = f" WHERE {_ident('machine')} = {_literal(machine)}" if machine else ""
+        series = self.query(
+            f'SELECT "ts", "value", "by", "machine", "signal", "source" FROM {_ident(ENTRIES)}'
+            f"{where} ORDER BY time DESC LIMIT {int(limit)}"
+        )
+        return [
+            Entry(int(v[1]), str(v[4]), str(v[5]), str(v[2]), str(v[3]), int(v[0]), str(v[6]))
+            for s in series
+            for v in s["values"]
+        ]
 
     def close(self) -> None:
         self.client.close()

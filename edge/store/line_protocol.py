@@ -4,7 +4,8 @@ points/s). The store reads it back; the InfluxDB sink writes it.
 One schema, fixed by the signal, so a field-type conflict cannot arise: the measurement is the
 signal, the tag is the machine, the field is ``value`` — an integer for counters, a string for
 state/reason/product, a float for every process value (even when a device sends 21). Rejected
-input goes to the measurement ``_rejected`` with string fields source, payload and reason.
+input goes to the measurement ``_rejected`` with string fields source, payload and reason;
+hand entries (who entered a stop reason) to ``_entries``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import cast
 
+from fieldlab.domain.entries import Entry
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import COUNTER_SIGNALS, TEXT_SIGNALS, Sample, Value
 
 #: The measurement that keeps rejected input (dead letters) beside the samples.
 REJECTED = "_rejected"
+#: Hand entries (who entered which value): tags machine, signal, source; fields ts, value, by.
+ENTRIES = "_entries"
 
 _MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ "})
 _TAG = str.maketrans({",": r"\,", " ": r"\ ", "=": r"\="})
@@ -72,3 +76,13 @@ def rejected_lines(records: Iterable[Rejected], now_ms: int) -> str:
         )
         lines.append(f"{REJECTED},seq={i} {fields} {r.received or now_ms}")
     return "\n".join(lines)
+
+
+def entry_lines(entries: Iterable[Entry]) -> str:
+    """Hand entries as line protocol, at the time they were entered."""
+    return "\n".join(
+        f"{ENTRIES},machine={e.machine.translate(_TAG)},signal={e.signal.translate(_TAG)},"
+        f"source={e.source.translate(_TAG)} "
+        f"ts={e.ts}i,value={_str_field(e.value)},by={_str_field(e.by)} {e.entered}"
+        for e in entries
+    )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fieldlab.domain.entries import Entry
 from fieldlab.domain.history import Series
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
@@ -49,7 +50,23 @@ MIGRATIONS: tuple[str, ...] = (
         reason TEXT NOT NULL
     );
     """,
+    # 2: who entered what by hand (additive: a reader of version 1 files reads on)
+    """
+    CREATE TABLE entries (
+        id INTEGER PRIMARY KEY,
+        entered INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        machine TEXT NOT NULL,
+        signal TEXT NOT NULL,
+        value TEXT NOT NULL,
+        by TEXT NOT NULL,
+        source TEXT NOT NULL
+    );
+    CREATE INDEX entries_machine ON entries (machine, entered);
+    """,
 )
+#: The oldest schema a read-only reader still reads (later migrations only add tables).
+READABLE_FROM = 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -90,6 +107,8 @@ class SqliteStore:
             )
         if version == SCHEMA_VERSION:
             return
+        if self.readonly and version >= READABLE_FROM:
+            return  # a writer upgrades it; what is missing reads as empty
         if self.readonly:
             raise StoreError(
                 f"{self.path}: schema version {version} needs an upgrade; "
@@ -249,6 +268,35 @@ class SqliteStore:
     def rejected_count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM rejected").fetchone()[0])
+
+    def write_entries(self, entries: Iterable[Entry]) -> int:
+        rows = [(e.entered, e.ts, e.machine, e.signal, e.value, e.by, e.source) for e in entries]
+        if not rows:
+            return 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT INTO entries (entered, ts, machine, signal, value, by, source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            self._db.execute("COMMIT")
+        return len(rows)
+
+    def entries(self, machine: str | None = None, limit: int = 100) -> list[Entry]:
+        sql = "SELECT ts, machine, signal, value, by, entered, source FROM entries"
+        args: tuple[object, ...] = ()
+        if machine is not None:
+            sql += " WHERE machine = ?"
+            args = (machine,)
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    sql + " ORDER BY id DESC LIMIT ?", (*args, limit)
+                ).fetchall()
+            except sqlite3.OperationalError:
+                return []  # a version-1 file opened read-only: nobody entered anything yet
+        return [Entry(int(r[0]), r[1], r[2], r[3], r[4], int(r[5]), r[6]) for r in rows]
 
     def close(self) -> None:
         with self._lock:

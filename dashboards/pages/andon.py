@@ -1,0 +1,80 @@
+"""Andon: the shop-floor TV. Large tiles readable from 5 m, the same state colours as every other
+page, no sidebar and no Streamlit chrome; it looks at the store again every few seconds and, when
+the machines do not fit on one screen, shows them screen by screen."""
+
+from __future__ import annotations
+
+import html
+import math
+import time
+
+import streamlit as st
+
+from fieldlab.dashboards import data
+from fieldlab.dashboards.context import shift_context
+from fieldlab.dashboards.tiles import Tile, tile
+from fieldlab.i18n import detect_lang
+
+#: No sidebar, no header or toolbar, little padding: the screen is for the tiles. Sizes in
+#: viewport units, so a 1920×1080 TV and a laptop both show the whole grid.
+CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header,
+[data-testid="stToolbar"], [data-testid="stDecoration"], footer { display: none !important; }
+.block-container { padding: 1vh 1vw !important; max-width: 100% !important; }
+.andon { display: grid; gap: 1vh 1vw; height: 96vh; }
+.andon-tile { border-radius: 1vh; color: white; padding: 1.2vh 1.2vw; overflow: hidden;
+  display: flex; flex-direction: column; justify-content: space-between; }
+.andon-name { font-size: 3.2vh; font-weight: 700; }
+.andon-state { font-size: 2.8vh; }
+.andon-oee { font-size: 11vh; font-weight: 800; line-height: 1; }
+.andon-apq { font-size: 2.8vh; }
+.andon-note { font-size: 1.9vh; background: rgba(0,0,0,.35); border-radius: .6vh;
+  padding: .3vh .5vw; }
+.andon-foot { font-size: 1.6vh; opacity: .85; text-align: right; }
+</style>
+"""
+
+
+def tile_html(v: Tile) -> str:
+    e = html.escape
+    note = f"<div class='andon-note'>⚠ {e(v.notes[0])}</div>" if v.notes else ""
+    return (
+        f"<div class='andon-tile' data-machine='{e(v.machine)}' style='background:{v.color}'>"
+        f"<div class='andon-name'>{e(v.machine)} · {e(v.name)}</div>"
+        f"<div class='andon-state'>{e(v.state_line)}</div>"
+        f"<div class='andon-oee'>OEE {e(v.oee)}</div>"
+        f"<div class='andon-apq'>A {e(v.availability)} · P {e(v.performance)} · "
+        f"Q {e(v.quality)}</div>{note}<div class='andon-note'>{e(v.progress)}</div></div>"
+    )
+
+
+st.markdown(CSS, unsafe_allow_html=True)
+lang = st.session_state.get("lang", detect_lang())
+ctx = shift_context(lang)
+settings = ctx.site.dashboard.andon
+machines = ctx.machines()
+per_screen = settings.columns * settings.rows
+screens = max(1, math.ceil(len(machines) / per_screen))
+
+
+@st.fragment(run_every=settings.refresh_s)
+def board() -> None:
+    ctx.now = data.newest(ctx.store_url)  # live: each refresh looks at the store again
+    screen = int(time.time() // settings.cycle_s) % screens
+    shown = machines[screen * per_screen : (screen + 1) * per_screen]
+    rows = math.ceil(len(shown) / settings.columns) or 1
+    grid = (
+        f"grid-template-columns: repeat({settings.columns}, 1fr);"
+        f"grid-template-rows: repeat({rows}, 1fr)"
+    )
+    tiles = "".join(tile_html(tile(ctx, m)) for m in shown)
+    page = f" · {screen + 1}/{screens}" if screens > 1 else ""
+    st.markdown(
+        f"<div class='andon' style='{grid}'>{tiles}</div>"
+        f"<div class='andon-foot'>{html.escape(ctx.when(ctx.now, 'EEEE d MMM HH:mm'))}{page}</div>",
+        unsafe_allow_html=True,
+    )
+
+
+board()
