@@ -20,7 +20,7 @@ import fieldlab.dashboards
 from fieldlab.bench.base import Progress, Result
 from fieldlab.bench.oee import build
 
-PAGES = Path(fieldlab.dashboards.__file__).resolve().parent / "pages"
+PAGES = Path(fieldlab.dashboards.__file__).resolve().parent / "views"
 
 
 def timed(page: Path, setup) -> tuple[float, float]:

@@ -7,26 +7,33 @@ from pathlib import Path
 
 import streamlit as st
 
+from fieldlab.dashboards.auth import gate
 from fieldlab.i18n import detect_lang, t
 
 lang = st.session_state.get("lang", detect_lang())
-here = Path(__file__).parent / "pages"
+# Not `pages/`: Streamlit would serve a folder of that name page by page, past the login.
+here = Path(__file__).parent / "views"
 andon = st.Page(here / "andon.py", title=t("page.andon", lang), url_path="andon")
-if os.environ.get("FIELDLAB_ANDON") == "1":
+andon_only = os.environ.get("FIELDLAB_ANDON") == "1"
+st.set_page_config(
+    page_title="fieldlab andon" if andon_only else "fieldlab OEE",
+    page_icon="🏭",
+    layout="wide",
+    initial_sidebar_state="collapsed" if andon_only else "auto",
+)
+user = gate(lang)  # with a login configured: the login form and nothing else until then
+if andon_only:
     # `fieldlab dashboard --andon`: the TV screen only, no navigation to wander off to
-    st.set_page_config(
-        page_title="fieldlab andon", layout="wide", initial_sidebar_state="collapsed"
-    )
     st.navigation([andon], position="hidden").run()
     st.stop()
-st.set_page_config(page_title="fieldlab OEE", page_icon="🏭", layout="wide")
-st.navigation(
-    [
-        st.Page(here / "overview.py", title=t("page.overview", lang), default=True),
-        st.Page(here / "machine.py", title=t("page.machine", lang)),
-        st.Page(here / "shifts.py", title=t("page.shifts", lang)),
-        st.Page(here / "reasons.py", title=t("page.reasons", lang)),
-        st.Page(here / "quality.py", title=t("page.quality", lang)),
-        andon,
-    ]
-).run()
+pages = [
+    st.Page(here / "overview.py", title=t("page.overview", lang), default=True),
+    st.Page(here / "machine.py", title=t("page.machine", lang)),
+    st.Page(here / "shifts.py", title=t("page.shifts", lang)),
+]
+if user.may_enter_reasons():  # a viewer's direct request for /reasons finds no such page
+    pages.append(st.Page(here / "reasons.py", title=t("page.reasons", lang)))
+pages += [st.Page(here / "quality.py", title=t("page.quality", lang)), andon]
+if user.may_manage_users():
+    pages.append(st.Page(here / "users.py", title=t("page.users", lang)))
+st.navigation(pages).run()

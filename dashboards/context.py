@@ -137,7 +137,12 @@ def period_bounds(
 
 def open_site(lang: Lang) -> tuple[Path, SiteConfig, str, Store, int]:
     """The site file, its store and the store's now; stops the page with a clear message when
-    either cannot be read or the store is still empty."""
+    either cannot be read or the store is still empty. Nothing for a browser that is not
+    logged in where a login is configured (app.py asks first; this is the second lock)."""
+    from fieldlab.dashboards.auth import ANONYMOUS, current_user
+
+    if current_user() is ANONYMOUS:
+        st.stop()
     path = config_path()
     try:
         site = load_site_config(path)

@@ -99,12 +99,16 @@ def rejected(url: str, limit: int = 200):
     return store.rejected_count(), store.rejected(limit)
 
 
-def write_reason(url: str, machine: str, ts: int, reason: str) -> None:
+def write_reason(url: str, machine: str, ts: int, reason: str, by: str) -> None:
     """An operator's reason for a stop: a `reason` sample at the episode's start, so it belongs
-    to that episode (DOMAIN.md §2); the Pareto shows it at once."""
+    to that episode (DOMAIN.md §2), and its hand entry (who, marked manual); the Pareto shows it
+    at once."""
+    from fieldlab.domain.entries import Entry
     from fieldlab.domain.samples import make_sample
 
-    open_cached(url).write([make_sample(ts, machine, "reason", reason)])
+    store = open_cached(url)
+    store.write([make_sample(ts, machine, "reason", reason)])
+    store.write_entries([Entry(ts, machine, "reason", reason, by, wall_ms())])
     st.cache_data.clear()
 
 

@@ -51,12 +51,10 @@ machines:
 """
 
 
-@pytest.fixture(scope="module")
-def dashboard(tmp_path_factory):
-    chromium = require("chromium")
-    tmp = tmp_path_factory.mktemp("dash")
+def fill_site(tmp: Path, extra: str = "") -> Path:
+    """A site with three machines and two days of synthetic history up to now."""
     site = tmp / "site.yaml"
-    site.write_text(SITE)
+    site.write_text(SITE + extra)
     cfg = load_site_config(site)
     now = int(time.time() * 1000)
     start = now - 2 * 86_400_000
@@ -70,6 +68,13 @@ def dashboard(tmp_path_factory):
             )
         ):
             store.write(synthetic_samples(m, p, start, now, i, planned))
+    return site
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory):
+    chromium = require("chromium")
+    site = fill_site(tmp_path_factory.mktemp("dash"))
     port = free_port()
     with Process("dashboard", "--config", str(site), "--port", str(port), "--lang", "en") as p:
         wait_port(port, 60)
@@ -77,7 +82,6 @@ def dashboard(tmp_path_factory):
         p.stop()
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "nl"])
 def test_every_page_loads_in_a_real_browser(dashboard, lang, tmp_path):
     from playwright.sync_api import sync_playwright
@@ -102,6 +106,7 @@ def test_every_page_loads_in_a_real_browser(dashboard, lang, tmp_path):
                 body = page.inner_text("body")
                 assert page.locator('[data-testid="stException"]').count() == 0, body[:500]
                 assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+                assert "Deploy" not in body  # no Streamlit chrome on a shop floor
                 if path in ("", "machine"):
                     assert "press-1" in body
                     # 42,5 % for a Dutch reader, 42.5 % for an English one; never the other
@@ -110,5 +115,50 @@ def test_every_page_loads_in_a_real_browser(dashboard, lang, tmp_path):
                 if path == "":
                     assert "cnc-1" in body and "filler-1" in body
                 page.screenshot(path=str(out / f"{lang}-{path or 'overview'}.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+@pytest.mark.slow
+def test_andon_screen_shows_every_machine_on_a_1920x1080_tv(tmp_path):
+    """`fieldlab dashboard --andon`: no sidebar, no Streamlit chrome, every machine's tile
+    inside the screen, in the state colours of the other pages."""
+    from playwright.sync_api import sync_playwright
+
+    from fieldlab.dashboards.charts import STATE_COLORS
+
+    chromium = require("chromium")
+    site = fill_site(tmp_path)
+    port = free_port()
+    out = Path(os.environ.get("FIELDLAB_SCREENSHOTS", tmp_path))
+    args = ("dashboard", "--config", str(site), "--port", str(port), "--andon", "--lang", "nl")
+    with Process(*args), sync_playwright() as pw:
+        wait_port(port, 60)
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            page.goto(f"http://127.0.0.1:{port}/")
+            tiles = page.locator(".andon-tile")
+            tiles.first.wait_for(timeout=60_000)
+            page.wait_for_timeout(500)
+            assert tiles.count() == 3
+            for i in range(3):
+                box = tiles.nth(i).bounding_box()
+                assert box is not None
+                assert box["x"] >= 0 and box["y"] >= 0, box
+                assert box["x"] + box["width"] <= 1920 and box["y"] + box["height"] <= 1080, box
+                assert box["height"] > 250  # readable from 5 m: a third of the screen or more
+                colour = tiles.nth(i).evaluate("e => getComputedStyle(e).backgroundColor")
+                hexes = {
+                    "rgb({}, {}, {})".format(*(int(h[k : k + 2], 16) for k in (1, 3, 5)))
+                    for h in STATE_COLORS.values()
+                }
+                assert colour in hexes, colour
+            body = page.inner_text("body")
+            assert "OEE" in body and re.search(r"\d+,\d %", body), body[:500]
+            for hidden in ('[data-testid="stSidebar"]', '[data-testid="stToolbar"]'):
+                assert not page.locator(hidden).is_visible()
+            assert "Deploy" not in body
+            page.screenshot(path=str(out / "nl-andon.png"))
         finally:
             browser.close()

@@ -27,7 +27,7 @@ def pct(ratio: float | None) -> str:
     return formats.percent(ratio, "en")
 
 
-PAGES = Path(__file__).resolve().parent.parent / "dashboards" / "pages"
+PAGES = Path(__file__).resolve().parent.parent / "dashboards" / "views"
 SITE = """\
 timezone: Europe/Amsterdam
 store: sqlite:///fieldlab.db

@@ -21,7 +21,7 @@ from tests.conftest import Influx
 from tests.services import Process, eventually, free_port, publish
 from tests.sim_gateway import wait_connected
 
-PAGES = Path(__file__).resolve().parent.parent / "dashboards" / "pages"
+PAGES = Path(__file__).resolve().parent.parent / "dashboards" / "views"
 pytestmark = pytest.mark.slow
 
 

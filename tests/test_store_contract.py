@@ -171,7 +171,7 @@ def test_hand_entries_keep_who_and_that_they_were_manual(store):
 
     assert store.entries() == []
     first = Entry(1000, "press-1", "reason", "tool_break", "anna", 5000)
-    second = Entry(2000, "cnc-1", "reason", "jam, \"gripper\"", "piet de Vries", 6000)
+    second = Entry(2000, "cnc-1", "reason", 'jam, "gripper"', "piet de Vries", 6000)
     assert store.write_entries([first, second]) == 2
     assert store.entries() == [second, first]  # newest first
     assert store.entries("press-1") == [first]

@@ -18,6 +18,7 @@ from fieldlab.cli import (
     oee,
     recipe,
     sim,
+    users,
 )
 from fieldlab.cli.common import KNOWN_ERRORS, fail
 from fieldlab.store import StoreError
@@ -45,7 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"fieldlab-kit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (demo, sim, gateway, dashboard, recipe, discover, ingest, oee, config, bench):
+    for module in (
+        demo,
+        sim,
+        gateway,
+        dashboard,
+        recipe,
+        discover,
+        ingest,
+        oee,
+        config,
+        users,
+        bench,
+    ):
         module.register(sub)
     return parser
 

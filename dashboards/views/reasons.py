@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from fieldlab.dashboards import data
+from fieldlab.dashboards.auth import current_user
 from fieldlab.dashboards.context import page_setup
 
 
@@ -22,6 +23,10 @@ class Unexplained(NamedTuple):
 
 
 ctx = page_setup("page.reasons")
+user = current_user()
+if not user.may_enter_reasons():  # also when a viewer asks for this page directly
+    st.info(ctx.t("reasons.viewer"))
+    st.stop()
 machines = ctx.machines()
 if not machines:
     st.info(ctx.t("empty_store"))
@@ -72,10 +77,30 @@ else:
         )
         if st.form_submit_button(ctx.t("save")):
             chosen = rows[pick]
-            data.write_reason(ctx.store_url, chosen.machine, chosen.start_ms, reason)
+            data.write_reason(ctx.store_url, chosen.machine, chosen.start_ms, reason, user.login)
             st.session_state["saved"] = ctx.t(
                 "saved", reason=ctx.reason(reason), start=ctx.when(chosen.start_ms, "HH:mm")
             )
             st.rerun()
 if "saved" in st.session_state:
     st.success(st.session_state.pop("saved"))
+
+entries = ctx.store.entries(limit=20)
+if entries:
+    st.subheader(ctx.t("recent_entries"))
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    ctx.t("machine"): e.machine,
+                    ctx.t("start"): ctx.when(e.ts, "EEE d MMM HH:mm"),
+                    ctx.t("reason"): ctx.reason(e.value),
+                    ctx.t("entered_by"): e.by or "–",
+                    ctx.t("entered"): ctx.when(e.entered, "EEE d MMM HH:mm"),
+                }
+                for e in entries
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )

@@ -1,0 +1,175 @@
+"""Login and roles on a server, in a real headless Chromium against `fieldlab dashboard` with
+`dashboard.auth` set: no data without a login, one message for any wrong login, viewers cannot
+reach stop-reason entry (menu or address), operators can and the entry records who."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fieldlab.store import SqliteStore
+from tests.services import Process, eventually, free_port, require, wait_port
+from tests.test_dashboard_browser import CHROMIUM_FLAGS, fill_site
+
+pytestmark = pytest.mark.slow
+
+USERS = {"anna": "admin", "olga": "operator", "vera": "viewer"}
+PASSWORD = "Werkplaats-2026!"
+
+
+def fieldlab(*args: str, cwd: Path, password: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, **({"FIELDLAB_PASSWORD": password} if password else {})}
+    return subprocess.run(
+        [sys.executable, "-m", "fieldlab", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    chromium = require("chromium")
+    tmp = tmp_path_factory.mktemp("login")
+    site = fill_site(tmp, "dashboard: {auth: {users_file: users.yaml}}\n")
+    for login, role in USERS.items():
+        out = fieldlab(
+            "users", "add", login, "--role", role, "-c", str(site), cwd=tmp, password=PASSWORD
+        )
+        assert out.returncode == 0, out.stderr
+    port = free_port()
+    with Process("dashboard", "--config", str(site), "--port", str(port), "--lang", "en") as p:
+        wait_port(port, 60)
+        yield f"http://127.0.0.1:{port}", chromium, tmp, p
+        p.stop()
+
+
+def test_users_file_keeps_hashes_only_and_the_command_explains_itself(server):
+    _, _, tmp, _ = server
+    users = yaml.safe_load((tmp / "users.yaml").read_text())
+    assert set(users["users"]) == set(USERS)
+    assert all(u["password"].startswith("$2b$") for u in users["users"].values())
+    assert PASSWORD not in (tmp / "users.yaml").read_text()
+    assert oct((tmp / "users.yaml").stat().st_mode & 0o777) == "0o600"
+    listed = fieldlab("users", "list", "-c", str(tmp / "site.yaml"), cwd=tmp)
+    assert "olga" in listed.stdout and "operator" in listed.stdout and "$2b$" not in listed.stdout
+    short = fieldlab("users", "add", "kees", "-c", str(tmp / "site.yaml"), cwd=tmp, password="kort")
+    assert short.returncode == 2 and "at least 8 characters" in short.stderr, short.stderr
+    bare = tmp / "bare"
+    bare.mkdir()
+    (bare / "site.yaml").write_text("timezone: Europe/Amsterdam\n")
+    no_auth = fieldlab("users", "list", "-c", str(bare / "site.yaml"), cwd=bare)
+    assert no_auth.returncode == 2 and "dashboard: {auth:" in no_auth.stderr, no_auth.stderr
+
+
+def _login(page, base: str, login: str, password: str) -> None:
+    page.goto(base)
+    page.get_by_role("textbox", name="User name").fill(login)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_roles_decide_what_a_browser_gets(server):
+    from playwright.sync_api import sync_playwright
+
+    base, chromium, tmp, proc = server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            # anonymous: the login form and no data, on every address
+            for path in ("", "machine", "reasons", "andon"):
+                page = browser.new_page()
+                page.goto(f"{base}/{path}")
+                page.get_by_role("button", name="Log in").wait_for(timeout=60_000)
+                page.wait_for_timeout(500)
+                body = page.inner_text("body")
+                assert "press-1" not in body and "OEE" not in body, (path, body[:300])
+                page.close()
+
+            # a wrong password and an unknown user get the same words
+            for login, password in (("vera", "not-her-password"), ("nobody", PASSWORD)):
+                page = browser.new_page()
+                _login(page, base, login, password)
+                page.get_by_text("User name or password is not right.").wait_for(timeout=30_000)
+                body = page.inner_text("body")
+                assert "Password is incorrect" not in body and "Username is incorrect" not in body
+                assert "press-1" not in body
+                page.close()
+
+            # a viewer reads, but stop-reason entry is neither in the menu nor at its address
+            context = browser.new_context()
+            page = context.new_page()
+            _login(page, base, "vera", PASSWORD)
+            page.get_by_text("Logged in as vera (viewer)").wait_for(timeout=30_000)
+            page.get_by_text("press-1").first.wait_for(timeout=30_000)
+            nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+            assert "Stop reasons" not in nav and "Users" not in nav, nav
+            page.goto(f"{base}/reasons")  # typed in: a new session, logged in by its cookie
+            page.get_by_text("Logged in as vera (viewer)").wait_for(timeout=30_000)
+            page.get_by_text("press-1").first.wait_for(timeout=30_000)
+            assert page.get_by_role("button", name="Save").count() == 0
+            body = page.inner_text("body")
+            assert "Unexplained stops" not in body and "Reason" not in body, body[:500]
+            context.close()
+
+            # an operator enters a reason; the store says who, and that it was by hand
+            context = browser.new_context()
+            page = context.new_page()
+            _login(page, base, "olga", PASSWORD)
+            page.get_by_text("Logged in as olga (operator)").wait_for(timeout=30_000)
+            page.get_by_role("link", name="Stop reasons").click()
+            page.get_by_role("button", name="Save").click(timeout=60_000)
+            page.get_by_text("Saved").first.wait_for(timeout=30_000)
+            context.close()
+        finally:
+            browser.close()
+
+    def entered():
+        with SqliteStore(tmp / "fieldlab.db", readonly=True) as store:
+            return store.entries()
+
+    entries = eventually(entered, "the operator's entry in the store")
+    assert entries[0].by == "olga" and entries[0].source == "manual"
+    assert entries[0].signal == "reason" and entries[0].value
+    assert PASSWORD not in proc.output
+
+
+def test_admin_sees_users_and_a_session_expires(server):
+    from playwright.sync_api import sync_playwright
+
+    base, chromium, tmp, _ = server
+    users_file = tmp / "users.yaml"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_context().new_page()
+            _login(page, base, "anna", PASSWORD)
+            page.get_by_text("Logged in as anna (admin)").wait_for(timeout=30_000)
+            page.get_by_role("link", name="Users").click()
+            page.get_by_text("fieldlab users add|passwd|role|remove").wait_for(timeout=30_000)
+            assert "$2b$" not in page.inner_text("body")
+
+            # sessions expire: with a 2-second lifetime, the next click finds the login again
+            saved = users_file.read_text()
+            users = yaml.safe_load(saved)
+            users["cookie"]["expiry_hours"] = 2 / 3600
+            users_file.write_text(yaml.safe_dump(users))
+            try:
+                page = browser.new_context().new_page()
+                _login(page, base, "vera", PASSWORD)
+                page.get_by_text("Logged in as vera (viewer)").wait_for(timeout=30_000)
+                page.wait_for_timeout(3000)
+                page.get_by_role("link", name="Machine").click()
+                page.get_by_text("Your session has expired").wait_for(timeout=30_000)
+                assert "press-1" not in page.inner_text("body")
+            finally:
+                users_file.write_text(saved)
+        finally:
+            browser.close()
