@@ -48,7 +48,14 @@ def test_compose_file_validates(tmp_path):
     ok = compose("config", "--quiet", env_file=ROOT / ".env.example")
     assert ok.returncode == 0, ok.stderr
     services = compose("config", "--services", env_file=ROOT / ".env.example").stdout.split()
-    assert {"mosquitto", "influxdb", "simulators", "gateway", "dashboard"} <= set(services)
+    assert {"mosquitto", "influxdb", "simulators", "gateway", "dashboard", "caddy"} <= set(services)
+    # the dashboard is reachable only through Caddy (HTTPS, login on in the site file)
+    full = compose("config", "--format", "json", env_file=ROOT / ".env.example")
+    assert full.returncode == 0, full.stderr
+    import json
+
+    spec = json.loads(full.stdout)["services"]
+    assert not spec["dashboard"].get("ports") and spec["caddy"]["ports"][0]["target"] == 443
     # the binary really checks: a required secret left out is an error
     broken = tmp_path / ".env"
     broken.write_text("MQTT_USER=x\n")
