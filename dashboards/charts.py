@@ -123,7 +123,8 @@ def timeline(
         )
     )
     # independent colour scales: the bands' and the states' must not share one domain
-    return alt.layer(*layers).resolve_scale(color="independent").properties(height=90)
+    # room under the bars for two rows of the legend (Streamlit fits the whole chart in it)
+    return alt.layer(*layers).resolve_scale(color="independent").properties(height=150)
 
 
 def pareto(df: pd.DataFrame, minutes: str, count: str, cumulative: str) -> alt.Chart:

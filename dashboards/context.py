@@ -71,7 +71,9 @@ class Context:
             )
         parts = [self.state(state)]
         if reason and state not in ("running", "planned_stop"):
-            parts.append(self.reason(reason))
+            words = self.reason(reason)
+            if words != parts[0]:  # `omstellen · omstellen` says nothing twice
+                parts.append(words)
         if since_ms is not None:
             parts.append(self.t("in_state_for", d=self.dur((self.now - since_ms) / 1000)))
         return " · ".join(parts)

@@ -22,16 +22,16 @@ CSS = """
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header,
 [data-testid="stToolbar"], [data-testid="stDecoration"], footer { display: none !important; }
 .block-container { padding: 1vh 1vw !important; max-width: 100% !important; }
-.andon { display: grid; gap: 1vh 1vw; height: 96vh; }
+.andon { display: grid; gap: 1vh 1vw; height: 92vh; }
 .andon-tile { border-radius: 1vh; color: white; padding: 1.2vh 1.2vw; overflow: hidden;
   display: flex; flex-direction: column; justify-content: space-between; }
 .andon-name { font-size: 3.2vh; font-weight: 700; }
 .andon-state { font-size: 2.8vh; }
-.andon-oee { font-size: 11vh; font-weight: 800; line-height: 1; }
+.andon-oee { font-size: 10vh; font-weight: 800; line-height: 1; white-space: nowrap; }
 .andon-apq { font-size: 2.8vh; }
 .andon-note { font-size: 1.9vh; background: rgba(0,0,0,.35); border-radius: .6vh;
   padding: .3vh .5vw; }
-.andon-foot { font-size: 1.6vh; opacity: .85; text-align: right; }
+.andon-foot { font-size: 1.8vh; opacity: .85; text-align: right; padding-top: .5vh; }
 </style>
 """
 

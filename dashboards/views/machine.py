@@ -51,7 +51,8 @@ for col, key, label in zip(
     col.metric(
         label if key == "oee" else f"{label} ({ctx.t(key)})",
         ctx.pct(value),
-        None if gap is None else f"{'+' if gap >= 0 else '−'}{ctx.num(abs(gap), 1)} pp",
+        # an ASCII minus: Streamlit colours and points the delta by it (red, down)
+        None if gap is None else f"{'+' if gap >= 0 else '-'}{ctx.num(abs(gap), 1)} pp",
         help=f"{ctx.t('target')}: {ctx.pct(targets[key])}",
     )
 st.caption(f"{ctx.t('coverage')}: {ctx.pct(r.coverage)} · {ctx.t('coverage.help')}")
