@@ -5,6 +5,7 @@ README's come from here)."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import time
@@ -48,6 +49,7 @@ machines:
   press-1: {name: Press, ideal_cycle_time_s: 20, products: {A: {ideal_cycle_time_s: 15}}}
   filler-1: {name: Filler, ideal_cycle_time_s: 2}
   cnc-1: {name: CNC machining centre, ideal_cycle_time_s: 90}
+  press-2: {name: Press with a too-long ideal cycle time, ideal_cycle_time_s: 60}
 """
 
 
@@ -65,6 +67,7 @@ def fill_site(tmp: Path, extra: str = "") -> Path:
                 ("press-1", Profile(20, products=("A",))),
                 ("filler-1", Profile(2, mean_run_s=200)),
                 ("cnc-1", Profile(90)),
+                ("press-2", Profile(20)),  # cycles of ~20 s against an ideal 60 s: P > 100 %
             )
         ):
             store.write(synthetic_samples(m, p, start, now, i, planned))
@@ -107,16 +110,34 @@ def test_every_page_loads_in_a_real_browser(dashboard, lang, tmp_path):
                 assert page.locator('[data-testid="stException"]').count() == 0, body[:500]
                 assert page.locator('[data-testid="stAlertContentError"]').count() == 0
                 assert "Deploy" not in body  # no Streamlit chrome on a shop floor
-                if path in ("", "machine"):
-                    assert "press-1" in body
-                    # 42,5 % for a Dutch reader, 42.5 % for an English one; never the other
-                    ours, theirs = (r"\d+,\d %", r"\d+\.\d %")[:: 1 if lang == "nl" else -1]
-                    assert re.search(ours, body) and not re.search(theirs, body), body[:800]
+                # 42,5 % for a Dutch reader, 42.5 % for an English one; never the other
+                ours, theirs = (r"\d+,\d %", r"\d+\.\d %")[:: 1 if lang == "nl" else -1]
+                assert not re.search(theirs, body), (path, body[:800])
+                if path in ("", "machine"):  # (tables are drawn on a canvas: not in the text)
+                    assert "press-1" in body and re.search(ours, body), (path, body[:800])
                 if path == "":
                     assert "cnc-1" in body and "filler-1" in body
+                    # the tile with P > 100 % says why, in the reader's language
+                    above = "P boven 100 %" if lang == "nl" else "P above 100 %"
+                    assert above in body and "ideal_cycle_time_s" in body, body[:2000]
+                if path == "shifts" and lang == "nl":
+                    dutch_excel_reads_the_csv(page)
                 page.screenshot(path=str(out / f"{lang}-{path or 'overview'}.png"), full_page=True)
         finally:
             browser.close()
+
+
+def dutch_excel_reads_the_csv(page) -> None:
+    """The CSV download as Dutch Excel reads it: `;` columns, decimal comma, UTF-8 by its BOM."""
+    import pandas as pd
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download CSV").first.click()
+    raw = Path(info.value.path()).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    table = pd.read_csv(io.BytesIO(raw), sep=";", decimal=",", encoding="utf-8-sig")
+    assert {"machine", "OEE %", "A %"} <= set(table.columns), table.columns
+    assert table["OEE %"].dtype.kind == "f" and table["OEE %"].between(0, 300).all()
 
 
 @pytest.mark.slow
@@ -141,8 +162,8 @@ def test_andon_screen_shows_every_machine_on_a_1920x1080_tv(tmp_path):
             tiles = page.locator(".andon-tile")
             tiles.first.wait_for(timeout=60_000)
             page.wait_for_timeout(500)
-            assert tiles.count() == 3
-            for i in range(3):
+            assert tiles.count() == 4
+            for i in range(4):
                 box = tiles.nth(i).bounding_box()
                 assert box is not None
                 assert box["x"] >= 0 and box["y"] >= 0, box
