@@ -191,3 +191,28 @@ def test_time_axes_read_a_24_hour_clock():
 
     assert time_axis(("2026-03-02T06:00:00", "2026-03-02T14:00:00")).format == "%H:%M"
     assert time_axis(("2026-03-02T00:00:00", "2026-03-09T00:00:00")).format == "%a %e %b %H:%M"
+
+
+def test_the_site_schema_takes_reasons_as_a_list_or_with_words():
+    """Editors check site files against `fieldlab config schema`: both forms are valid there."""
+    import jsonschema
+
+    from fieldlab.gateway.config import gateway_model
+
+    schema = gateway_model().model_json_schema()
+    for reasons in (["jam", "tool_break"], {"jam": {"nl": "Vastloper"}, "tool_break": None}):
+        jsonschema.validate({"reasons": reasons, "targets": {"oee": 0.8}}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"reasons": {"jam": {"de": "Stau"}}}, schema)
+
+
+def test_andon_goes_screen_by_screen_when_machines_do_not_fit(unusual: Path):
+    """Two machines on a one-tile screen: one tile at a time, and which screen of how many."""
+    site = yaml.safe_load(unusual.read_text())
+    site["dashboard"] = {"andon": {"columns": 1, "rows": 1, "cycle_s": 3}}
+    unusual.write_text(yaml.safe_dump(site, sort_keys=False))
+    at = AppTest.from_file(str(PAGES / "andon.py"), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    board = " ".join(m.value for m in at.markdown if "andon-tile" in m.value)
+    assert board.count("class='andon-tile'") == 1
+    assert re.search(r"[12]/2</div>", board), board[-200:]

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    WithJsonSchema,
+    field_validator,
+)
 
 from fieldlab.domain.samples import MACHINE_RE
 from fieldlab.domain.shifts import CalendarConfig
@@ -105,7 +113,23 @@ class SiteConfig(_Strict):
     calendar: CalendarConfig | None = None
     oee: OeeSettings = Field(default_factory=OeeSettings)
     machines: dict[MachineId, MachineConfig] = Field(default_factory=dict)
-    reasons: dict[str, ReasonLabels] = Field(
+    reasons: Annotated[
+        dict[str, ReasonLabels],
+        # the file may also give a plain list of codes (normalised by _reason_list below)
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {
+                        "type": "object",
+                        "additionalProperties": {
+                            "anyOf": [ReasonLabels.model_json_schema(), {"type": "null"}]
+                        },
+                    },
+                    {"type": "array", "items": {"type": "string"}},
+                ]
+            }
+        ),
+    ] = Field(
         default_factory=lambda: {
             code: ReasonLabels()
             for code in (
