@@ -90,9 +90,14 @@ class Context:
         return out
 
     def machines(self) -> list[str]:
+        """The machines of the site and the store; none yet stops the page with a word why."""
         from fieldlab.dashboards.data import machine_ids
 
-        return machine_ids(self.store_url, str(self.config_path))
+        found = machine_ids(self.store_url, str(self.config_path))
+        if not found:
+            st.info(self.t("empty_store"))
+            st.stop()
+        return found
 
     def local(self, ms: int) -> dt.datetime:
         return from_ms(ms).astimezone(self.tz)

@@ -96,10 +96,11 @@ def cli_oee(site: Path, *args: str) -> list[dict]:
     return obj if isinstance(obj, list) else [obj]
 
 
-def page(name: str) -> AppTest:
-    """A page with the period set to 2026-03-02 … 2026-03-03 (the whole of both days)."""
+def page(name: str, lang: str = "en") -> AppTest:
+    """A page with the period set to 2026-03-02 … 2026-03-03 (the whole of both days), in the
+    language FIELDLAB_LANG chose (``lang``: the period widget's key carries it)."""
     at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=60).run()
-    at.sidebar.selectbox(key="period_en").set_value("custom").run()
+    at.sidebar.selectbox(key=f"period_{lang}").set_value("custom").run()
     at.sidebar.date_input(key="from").set_value(dt.date(2026, 3, 2))
     at.sidebar.date_input(key="to").set_value(dt.date(2026, 3, 3)).run()
     assert not at.exception, [e.value for e in at.exception]

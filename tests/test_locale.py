@@ -24,7 +24,7 @@ from fieldlab.i18n import t
 from fieldlab.i18n.formats import day, duration, number, percent, when
 from fieldlab.store import SqliteStore
 from tests.helpers import MIN, local
-from tests.test_dashboards import PAGES, SITE
+from tests.test_dashboards import PAGES, SITE, page
 
 AMS = ZoneInfo("Europe/Amsterdam")
 
@@ -139,17 +139,8 @@ def unusual(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def _dutch(name: str) -> AppTest:
-    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=60).run()
-    at.sidebar.selectbox(key="period_nl").set_value("custom").run()
-    at.sidebar.date_input(key="from").set_value(dt.date(2026, 3, 2))
-    at.sidebar.date_input(key="to").set_value(dt.date(2026, 3, 3)).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def test_dutch_tiles_explain_p_above_100_and_an_offline_machine_shows_no_stale_reason(unusual):
-    at = _dutch("overview")
+    at = page("overview", "nl")
     text = " ".join(m.value for m in at.markdown)
     captions = " ".join(c.value for c in at.caption)
     assert re.search(r"P \*\*\d+,\d %\*\*", text) and not re.search(r"\d\.\d %", text), text
@@ -161,7 +152,7 @@ def test_dutch_tiles_explain_p_above_100_and_an_offline_machine_shows_no_stale_r
 
 
 def test_dutch_machine_page_words_targets_and_chart_locale(unusual):
-    at = _dutch("machine")
+    at = page("machine", "nl")
     at.selectbox(key="machine").set_value("press-1").run()
     helps = [m.help for m in at.metric]
     assert helps[0] == "doel: 70,0 %", helps  # press-1's own OEE target from the site file
@@ -179,7 +170,7 @@ def test_dutch_machine_page_words_targets_and_chart_locale(unusual):
 
 
 def test_dutch_reason_entry_offers_words_and_stores_the_code(unusual):
-    at = _dutch("reasons")
+    at = page("reasons", "nl")
     choice = at.selectbox(key="reason_choice_nl")
     assert choice.options[:2] == ["Beitel gebroken", "vastloper"], choice.options
     table = at.dataframe[0].value

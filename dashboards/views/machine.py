@@ -28,9 +28,6 @@ def wall(ms: int):
 
 ctx = page_setup("page.machine")
 machines = ctx.machines()
-if not machines:
-    st.info(ctx.t("empty_store"))
-    st.stop()
 machine = st.selectbox(
     ctx.t("page.machine"),
     machines,

@@ -27,9 +27,6 @@ def draw(ctx: Context, machine: str) -> None:
 
 ctx = page_setup("page.overview")
 machines = ctx.machines()
-if not machines:
-    st.info(ctx.t("empty_store"))
-    st.stop()
 
 
 @st.fragment(run_every="5s")

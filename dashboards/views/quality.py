@@ -14,9 +14,6 @@ from fieldlab.dashboards.context import page_setup
 
 ctx = page_setup("page.quality")
 machines = ctx.machines()
-if not machines:
-    st.info(ctx.t("empty_store"))
-    st.stop()
 
 st.subheader(ctx.t("last_sample_age"))
 ages = pd.DataFrame(

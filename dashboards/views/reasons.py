@@ -28,9 +28,6 @@ if not user.may_enter_reasons():  # also when a viewer asks for this page direct
     st.info(ctx.t("reasons.viewer"))
     st.stop()
 machines = ctx.machines()
-if not machines:
-    st.info(ctx.t("empty_store"))
-    st.stop()
 st.subheader(ctx.t("unexplained_stops"))
 rows: list[Unexplained] = []
 for m in machines:

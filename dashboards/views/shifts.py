@@ -12,9 +12,6 @@ from fieldlab.dashboards.export import to_csv, to_xlsx
 
 ctx = page_setup("page.shifts")
 machines = ctx.machines()
-if not machines:
-    st.info(ctx.t("empty_store"))
-    st.stop()
 choice = st.selectbox(
     ctx.t("machine"),
     ["*", *machines],
