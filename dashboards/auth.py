@@ -64,6 +64,7 @@ def gate(lang: Lang) -> User:
         st.session_state[_KEY] = NO_LOGIN
         return NO_LOGIN
     import streamlit_authenticator as stauth
+    from streamlit_authenticator.utilities.exceptions import CredentialsError, LoginError
 
     authenticator = stauth.Authenticate(
         users.credentials(),
@@ -80,7 +81,7 @@ def gate(lang: Lang) -> User:
     }
     try:
         authenticator.login(location="main", fields=fields, key="login")
-    except Exception:  # noqa: BLE001 - the library raises for a login it refused
+    except (LoginError, CredentialsError):  # a login the library refused: say no, not why
         st.session_state["authentication_status"] = False
     status = st.session_state.get("authentication_status")
     login = st.session_state.get("username")

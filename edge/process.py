@@ -2,14 +2,19 @@
 
 `fieldlab dashboard`, `demo` and `recipe run` start a Streamlit server, `fieldlab sim --load`
 its load processes. On SIGTERM or Ctrl-C the command stops them (`stop`); when the command is
-SIGKILLed or crashes it cannot, so each child watches its parent (`watch_parent`) and stops
-itself when the parent is gone. That works the same on Linux, macOS and Windows, where a
-death signal (Linux's PR_SET_PDEATHSIG) or a process group would not.
+SIGKILLed or crashes it cannot, so each child holds a lifeline to its parent and stops itself
+when the line goes dead: a `spawn`ed child reads a pipe on its stdin that only the parent holds
+open (the operating system closes it when the parent dies: end of file), a `multiprocessing`
+child waits on its parent's sentinel. Both work the same on Linux, macOS and Windows, with no
+process ids, `/proc`, death signals or process groups, so the tests here run the same code the
+laptops run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import subprocess
@@ -19,17 +24,16 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-#: The parent's pid, handed to a child by `spawn` (a child of `multiprocessing` gets it as an
-#: argument instead).
-PARENT_ENV = "FIELDLAB_PARENT_PID"
+#: Set by `spawn`: the child's stdin is its lifeline (a pipe only the parent writes to).
+LIFELINE_ENV = "FIELDLAB_LIFELINE"
 
 
 def spawn(
     cmd: Sequence[str], env: dict[str, str] | None = None, **kw: Any
 ) -> subprocess.Popen[Any]:
-    """Start a child that knows who its parent is (its `watch_parent` reads PARENT_ENV)."""
-    env = {**(os.environ if env is None else env), PARENT_ENV: str(os.getpid())}
-    return subprocess.Popen(list(cmd), env=env, **kw)
+    """Start a child whose stdin is a pipe the parent keeps open: its lifeline."""
+    env = {**(os.environ if env is None else env), LIFELINE_ENV: "stdin"}
+    return subprocess.Popen(list(cmd), env=env, stdin=subprocess.PIPE, **kw)
 
 
 def stop(proc: subprocess.Popen[Any], timeout: float = 5.0) -> int:
@@ -37,47 +41,43 @@ def stop(proc: subprocess.Popen[Any], timeout: float = 5.0) -> int:
     if proc.poll() is None:
         proc.terminate()
     try:
-        return proc.wait(timeout)
+        code = proc.wait(timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        return proc.wait()
+        code = proc.wait()
+    if proc.stdin is not None:
+        proc.stdin.close()
+    return code
 
 
-def parent_alive(pid: int) -> bool:
-    if sys.platform == "win32":
-        return _windows_alive(pid)
-    # A process whose parent died is adopted (by init or a subreaper): its ppid changes.
-    return os.getppid() == pid
+def _lifeline() -> Callable[[], object] | None:
+    """A call that returns when the parent is gone, or None for a process nobody started."""
+    if os.environ.pop(LIFELINE_ENV, None) == "stdin":  # popped: not our own children's
+        stream = sys.stdin.buffer if sys.stdin is not None else None
+        if stream is None:
+            return None
+
+        def drained() -> None:
+            while stream.read(65536):
+                pass
+
+        return drained
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.sentinel is not None:
+        sentinel = parent.sentinel
+        return lambda: multiprocessing.connection.wait([sentinel])
+    return None
 
 
-def _windows_alive(pid: int) -> bool:
-    import ctypes
-
-    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]  # ctypes has windll on Windows only
-    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-    if not handle:
-        return False
-    try:
-        code = ctypes.c_ulong()
-        kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-        return code.value == 259  # STILL_ACTIVE
-    finally:
-        kernel32.CloseHandle(handle)
-
-
-def watch_parent(parent: int | None = None, every_s: float = 0.5, grace_s: float = 5.0) -> None:
-    """In a child: stop this process when ``parent`` (default: PARENT_ENV) is gone, first as
-    SIGTERM would (the child's own clean stop), then for good after ``grace_s``."""
-    if parent is None:
-        text = os.environ.get(PARENT_ENV, "")
-        if not text.isdigit():
-            return
-        parent = int(text)
-    pid = parent
+def watch_parent(grace_s: float = 5.0) -> None:
+    """In a child: when the parent is gone, stop as SIGTERM would (the child's own clean stop),
+    then for good after ``grace_s`` (at once on Windows, which has no SIGTERM to send)."""
+    wait = _lifeline()
+    if wait is None:
+        return
 
     def watch() -> None:
-        while parent_alive(pid):
-            time.sleep(every_s)
+        wait()
         if sys.platform != "win32":
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(grace_s)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import math
 import multiprocessing as mp
-import os
 import re
 import struct
 import time
@@ -152,9 +151,8 @@ def _worker(
     host: str,
     port: int,
     seconds: float | None,
-    parent: int,
 ) -> None:
-    watch_parent(parent)  # a SIGKILLed `fieldlab sim --load` leaves no server behind
+    watch_parent()  # a SIGKILLed `fieldlab sim --load` leaves no server behind
 
     async def main() -> None:
         import logging
@@ -200,7 +198,6 @@ def start_load(
                 host,
                 port if face == "mqtt" else port + i,
                 seconds,
-                os.getpid(),
             ),
             daemon=True,
         )

@@ -7,11 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from fieldlab.domain.samples import Sample
 from fieldlab.store import SqliteStore
 from tests.services import Process, eventually, free_port, require, wait_port
 from tests.test_dashboard_browser import CHROMIUM_FLAGS, fill_site
@@ -39,6 +41,15 @@ def server(tmp_path_factory):
     chromium = require("chromium")
     tmp = tmp_path_factory.mktemp("login")
     site = fill_site(tmp, "dashboard: {auth: {users_file: users.yaml}}\n")
+    # a stop nobody explained, whatever the time of day: the operator always has one to enter
+    now = int(time.time() * 1000)
+    with SqliteStore(tmp / "fieldlab.db") as store:
+        store.write(
+            [
+                Sample(now - 3 * 3_600_000, "line-9", "state", "running"),
+                Sample(now - 600_000, "line-9", "state", "idle"),
+            ]
+        )
     for login, role in USERS.items():
         out = fieldlab(
             "users", "add", login, "--role", role, "-c", str(site), cwd=tmp, password=PASSWORD

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from fieldlab.process import PARENT_ENV
 from fieldlab.stack import free_port
 from tests.services import Process, descendants, eventually, listening
 
@@ -120,22 +119,29 @@ def test_sim_load_processes_stop_with_their_parent(sig: int):
     assert not _wait_gone(kids, 10), f"load processes left after {signal.Signals(sig).name}"
 
 
-def test_children_learn_their_parent_from_the_environment():
-    """`spawn` hands the parent's pid to the child, which `watch_parent` reads."""
-    import os
+def test_a_spawned_child_stops_when_its_lifeline_goes_dead():
+    """The portable mechanism itself (Linux, macOS and Windows alike): the child reads its stdin
+    pipe until the parent's end closes, then stops as SIGTERM would. Closed here by hand; the
+    SIGKILL cases above close it by the parent's death."""
     import subprocess
     import sys
 
-    from fieldlab.process import spawn, stop
+    from fieldlab.process import spawn
 
-    child = spawn(
-        [sys.executable, "-c", f"import os; print(os.environ['{PARENT_ENV}'])"],
-        stdout=subprocess.PIPE,
-        text=True,
+    code = (
+        "import signal, sys, time\n"
+        "from fieldlab.process import watch_parent\n"
+        "signal.signal(signal.SIGTERM, lambda *a: (print('clean stop', flush=True), sys.exit(0)))\n"
+        "watch_parent()\n"
+        "print('watching', flush=True)\n"
+        "time.sleep(60)\n"
     )
-    out, _ = child.communicate(timeout=10)
-    assert out.strip() == str(os.getpid())
-    assert stop(child) == 0
+    child = spawn([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdin is not None
+    assert child.stdout.readline().strip() == "watching"
+    child.stdin.close()  # what the operating system does when the parent dies
+    assert child.wait(10) == 0
+    assert child.stdout.read().strip() == "clean stop"
 
 
 @pytest.mark.slow
