@@ -65,4 +65,5 @@ def oee(
         machine=cfg.machine(m.machine),
         micro_stop_threshold_s=cfg.oee.micro_stop_threshold_s if threshold is None else threshold,
         dialect=dialect,  # type: ignore[arg-type]
+        energy=cfg.energy,
     )

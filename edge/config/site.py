@@ -29,6 +29,14 @@ class OeeSettings(_Strict):
     dialect: Literal["classic", "iso"] = "classic"
 
 
+class EnergySettings(_Strict):
+    """DOMAIN.md §8: what a kWh costs and emits; each optional (no key, no figure)."""
+
+    price_per_kwh: float | None = Field(default=None, ge=0)
+    currency: str = "EUR"
+    co2_kg_per_kwh: float | None = Field(default=None, ge=0)
+
+
 class CounterConfig(_Strict):
     wrap: int | None = Field(default=None, ge=2, description="e.g. 65536 for a 16-bit register")
 
@@ -86,9 +94,9 @@ class MachineConfig(_Strict):
     targets: Targets = Field(default_factory=Targets, description="overrides the site's targets")
     ideal_cycle_time_s: PositiveFloat | None = None
     products: dict[str, ProductConfig] = Field(default_factory=dict)
-    counters: dict[Literal["count_total", "count_good", "count_scrap"], CounterConfig] = Field(
-        default_factory=dict
-    )
+    counters: dict[
+        Literal["count_total", "count_good", "count_scrap", "energy_kwh"], CounterConfig
+    ] = Field(default_factory=dict)
 
     def wrap_of(self, signal: str) -> int | None:
         spec = next((c for name, c in self.counters.items() if name == signal), None)
@@ -112,6 +120,7 @@ class SiteConfig(_Strict):
     )
     calendar: CalendarConfig | None = None
     oee: OeeSettings = Field(default_factory=OeeSettings)
+    energy: EnergySettings = Field(default_factory=EnergySettings)
     machines: dict[MachineId, MachineConfig] = Field(default_factory=dict)
     reasons: Annotated[
         dict[str, ReasonLabels],

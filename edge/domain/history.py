@@ -68,6 +68,10 @@ class MachineHistory:
     products: Series = field(default_factory=Series.empty)
     counters: dict[str, Series] = field(default_factory=dict)
     states_complete: bool = True
+    #: DOMAIN.md §8: held power (kW) and the cumulative meter (kWh), each with the last reading
+    #: before the window (power holds into it; the meter's baseline)
+    power: Series = field(default_factory=Series.empty)
+    meter: Series = field(default_factory=Series.empty)
 
 
 def histories_from_samples(samples: Iterable[Sample]) -> dict[str, MachineHistory]:
@@ -89,4 +93,8 @@ def histories_from_samples(samples: Iterable[Sample]) -> dict[str, MachineHistor
             h.products = series
         elif signal in COUNTER_SIGNALS:
             h.counters[signal] = series
+        elif signal == "power_kw":
+            h.power = series
+        elif signal == "energy_kwh":
+            h.meter = series
     return out

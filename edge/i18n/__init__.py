@@ -163,6 +163,8 @@ TEXT: dict[str, dict[Lang, str]] = {
     },
     "entered_by": {"en": "entered by", "nl": "ingevoerd door"},
     "full_name": {"en": "name", "nl": "naam"},
+    "energy": {"en": "energy", "nl": "energie"},
+    "kwh_per_good": {"en": "kWh/good unit", "nl": "kWh/goed stuk"},
     "role": {"en": "role", "nl": "rol"},
     "recent_entries": {"en": "Entered by hand", "nl": "Met de hand ingevoerd"},
     "entered": {"en": "entered", "nl": "ingevoerd"},

@@ -56,4 +56,6 @@ def load_history(store: Store, machine: str, start: int, end: int, now: int) -> 
             sig: s for sig in COUNTER_SIGNALS if len(s := store.read(machine, sig, start, end))
         },
         states_complete=not carried,
+        power=store.read(machine, "power_kw", start, end),
+        meter=store.read(machine, "energy_kwh", start, end),
     )

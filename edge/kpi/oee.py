@@ -12,7 +12,7 @@ from typing import Literal, TypedDict
 
 import numpy as np
 
-from fieldlab.config.site import MachineConfig
+from fieldlab.config.site import EnergySettings, MachineConfig
 from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.counters import counter_deltas
 from fieldlab.domain.history import MachineHistory, Series
@@ -27,6 +27,7 @@ from fieldlab.domain.states import (
     State,
     state_code,
 )
+from fieldlab.kpi.energy import Energy, compute_energy
 
 Dialect = Literal["classic", "iso"]
 
@@ -92,6 +93,8 @@ class OeeResult:
     episodes: Episodes = field(repr=False)
     #: Planned time the machine was observed (not `offline`), in seconds.
     observed_s: float = 0.0
+    #: DOMAIN.md §8; None for a machine with no energy signal.
+    energy: Energy | None = None
 
     @property
     def coverage(self) -> float | None:
@@ -144,8 +147,10 @@ def compute_oee(
     machine: MachineConfig | None = None,
     micro_stop_threshold_s: float = 120.0,
     dialect: Dialect = "classic",
+    energy: EnergySettings | None = None,
 ) -> OeeResult:
-    """OEE of one machine over ``[start, end)``, with ``end`` cut back to ``now``."""
+    """OEE of one machine over ``[start, end)``, with ``end`` cut back to ``now``; with its
+    energy (DOMAIN.md §8) where it has `power_kw` or `energy_kwh`."""
     machine = machine or MachineConfig()
     end = max(start, min(end, now))
     flags: list[str] = []
@@ -199,6 +204,21 @@ def compute_oee(
         flags=flags,
         episodes=ep.select(touch),
         observed_s=(planned_ms - offline_planned_ms) / 1000,
+    )
+    prices = energy or EnergySettings()
+    result.energy = compute_energy(
+        history.power.until(now),
+        history.meter.until(now),
+        seg_start,
+        seg_end,
+        codes,
+        start,
+        end,
+        good=counts.good,
+        price_per_kwh=prices.price_per_kwh,
+        currency=prices.currency,
+        co2_kg_per_kwh=prices.co2_kg_per_kwh,
+        meter_wrap=machine.wrap_of("energy_kwh"),
     )
     perf = result.performance
     if perf is not None and perf > 1.0 + 1e-9:

@@ -50,4 +50,5 @@ def store_oee(
             else micro_stop_threshold_s
         ),
         dialect=dialect or site.oee.dialect,
+        energy=site.energy,
     )

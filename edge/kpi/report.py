@@ -40,13 +40,31 @@ def to_json(r: OeeResult, tz: ZoneInfo) -> dict[str, Any]:
         "losses_s": r.losses_s,
         "reasons": r.reasons,
         "coverage": _r(r.coverage),
-        "energy": None,  # DOMAIN.md §8, with the energy issue
+        "energy": None if r.energy is None else r.energy.to_json(),  # DOMAIN.md §8
         "flags": r.flags,
     }
     if r.dialect == "iso":
         out["effectiveness"] = out.pop("performance")
         out = {"dialect": "iso", **out, "apt_s": _r(r.apt_s)}
     return out
+
+
+def energy_text(r: OeeResult, lang: Lang) -> str:
+    """`7,333 kWh (draait 6,667, wacht 0,667) · 0,0733 kWh/stuk · 1,83 EUR · 2,420 kg CO₂`."""
+    e = r.energy
+    assert e is not None
+    parts = [f"{number(e.kwh, lang, 3)} kWh"]
+    used = [(k, v) for k, v in e.by_state_kwh.items() if v > 0]
+    if used:
+        states = ", ".join(f"{t('state.' + k, lang)} {number(v, lang, 3)}" for k, v in used)
+        parts[0] += f" ({states})"
+    if e.kwh_per_good is not None:
+        parts.append(f"{number(e.kwh_per_good, lang, 4)} {t('kwh_per_good', lang)}")
+    if e.cost is not None:
+        parts.append(f"{number(e.cost, lang, 2)} {e.currency}")
+    if e.co2_kg is not None:
+        parts.append(f"{number(e.co2_kg, lang, 1)} kg CO₂")
+    return " · ".join(parts)
 
 
 def flag_text(flag: str, lang: Lang = "en") -> str:
@@ -120,6 +138,8 @@ def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> s
                 for row in r.reasons[:5]
             ]
             extra.append(f"  {t('reasons', lang)}: " + ", ".join(top))
+        if r.energy is not None:
+            extra.append(f"  {t('energy', lang)}: " + energy_text(r, lang))
         if r.flags:
             extra.append(f"  {t('flags', lang)}: " + ", ".join(flag_text(f, lang) for f in r.flags))
         if extra:
