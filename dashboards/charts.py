@@ -163,3 +163,36 @@ def process(df: pd.DataFrame, domain: tuple) -> alt.Chart:
         )
         .properties(height=120)
     )
+
+
+def energy_by_state(df: pd.DataFrame, labels: dict[str, str], kwh: str) -> alt.Chart:
+    """kWh in each state, in the state colours: what standing still costs."""
+    df = df.assign(state=df["state"].map(lambda c: labels.get(c, c)))
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            x=alt.X("state:N", sort="-y", title=None),
+            y=alt.Y("kwh:Q", title=kwh),
+            color=alt.Color("state:N", scale=state_scale(labels), legend=None),
+            tooltip=["state", alt.Tooltip("kwh:Q", format=".2f")],
+        )
+        .properties(height=220)
+    )
+
+
+def per_good(df: pd.DataFrame, domain: tuple, title: str) -> alt.Chart:
+    """kWh per good unit, bucket by bucket, on the page's time axis."""
+    return (
+        alt.Chart(df)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("time:T", axis=time_axis(domain), scale=alt.Scale(domain=list(domain))),
+            y=alt.Y("kwh_per_good:Q", title=title),
+            tooltip=[
+                alt.Tooltip("time:T", format="%H:%M"),
+                alt.Tooltip("kwh_per_good:Q", format=".3f"),
+            ],
+        )
+        .properties(height=200)
+    )

@@ -134,3 +134,29 @@ def test_the_store_path_gives_the_same_energy(tmp_path):
     want = oee(m, T0, T0 + 60 * MIN, PRICED).energy
     assert got == want and got is not None
     assert math.isclose(got.kwh, 4.0) and math.isclose(got.by_state_kwh["running"], 8 * 40 / 60)
+
+
+def test_machine_page_and_overview_show_energy_in_the_readers_words(tmp_path, monkeypatch):
+    from fieldlab.store import SqliteStore
+    from tests.test_dashboards import SITE, page
+
+    (tmp_path / "site.yaml").write_text(SITE + "energy: {price_per_kwh: 0.25}\n")
+    m = Machine().state(T0, "running").at(T0, "power_kw", 10.0)
+    m.state(T0 + 40 * MIN, "idle").at(T0 + 40 * MIN, "power_kw", 2.0)
+    m.at(T0, "count_good", 0).at(T0 + 30 * MIN, "count_good", 100)
+    m.state(T0 + 60 * MIN, "planned_stop").at(T0 + 60 * MIN, "power_kw", 0.0)
+    with SqliteStore(tmp_path / "fieldlab.db") as store:
+        store.write(m.samples)
+    monkeypatch.setenv("FIELDLAB_CONFIG", str(tmp_path / "site.yaml"))
+    monkeypatch.setenv("FIELDLAB_LANG", "nl")
+    at = page("machine", "nl")
+    at.selectbox(key="machine").set_value("press-1").run()
+    assert "Energie" in [s.value for s in at.subheader]
+    metrics = {x.label: x.value for x in at.metric}
+    assert metrics["kWh"] == "7,3" and metrics["kWh/goed stuk"] == "0,073", metrics
+    assert metrics["zonder productie"] == "0,7 kWh", metrics
+    assert any("energiekosten: 1,83 EUR" in c.value for c in at.caption)
+    overview = page("overview", "nl")
+    assert any(
+        "Energie van de site deze periode: 7,3 kWh · 1,83 EUR" in c.value for c in overview.caption
+    )

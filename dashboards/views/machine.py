@@ -185,6 +185,52 @@ if cts and ict:
     )
     st.altair_chart(charts.localized(charts.worm(worm, domain), ctx.lang), width="stretch")
 
+# Energy (DOMAIN.md §8): by state, and per good unit bucket by bucket
+if r.energy is not None:
+    e = r.energy
+    st.subheader(ctx.t("energy_title"))
+    c1, c2, c3 = st.columns(3)
+    c1.metric("kWh", ctx.num(e.kwh, 1))
+    c2.metric(ctx.t("kwh_per_good"), ctx.num(e.kwh_per_good, 3) if e.kwh_per_good else "–")
+    c3.metric(
+        ctx.t("non_productive"),
+        "–" if e.non_productive_kwh is None else f"{ctx.num(e.non_productive_kwh, 1)} kWh",
+        help=ctx.t("non_productive.help"),
+    )
+    if e.cost is not None:
+        st.caption(f"{ctx.t('energy_cost')}: {ctx.num(e.cost, 2)} {e.currency}")
+    labels = {code: ctx.state(code) for code in charts.STATE_COLORS}
+    left, right = st.columns(2)
+    if e.by_state_kwh:
+        used = pd.DataFrame([{"state": k, "kwh": v} for k, v in e.by_state_kwh.items() if v > 0])
+        if not used.empty:
+            left.altair_chart(
+                charts.localized(charts.energy_by_state(used, labels, "kWh"), ctx.lang),
+                width="stretch",
+            )
+    hours = max(1, (end - ctx.start) // 3_600_000)
+    step = 3_600_000 if hours <= 48 else 86_400_000
+    buckets = []
+    for b_start in range(ctx.start, end, step):
+        b = data.oee(
+            ctx.store_url,
+            str(ctx.config_path),
+            machine,
+            b_start,
+            min(b_start + step, end),
+            ctx.now,
+            ctx.threshold,
+        )
+        if b.energy is not None and b.energy.kwh_per_good is not None:
+            buckets.append({"time": wall(b_start), "kwh_per_good": b.energy.kwh_per_good})
+    if buckets:
+        right.altair_chart(
+            charts.localized(
+                charts.per_good(pd.DataFrame(buckets), domain, ctx.t("kwh_per_good")), ctx.lang
+            ),
+            width="stretch",
+        )
+
 # Process values, each in its own chart on the same time axis
 process = [
     s

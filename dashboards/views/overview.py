@@ -32,6 +32,17 @@ machines = ctx.machines()
 @st.fragment(run_every="5s")
 def tiles() -> None:
     ctx.now = data.newest(ctx.store_url)  # live: each refresh looks at the store again
+    results = [
+        data.oee(ctx.store_url, str(ctx.config_path), m, ctx.start, ctx.end, ctx.now, ctx.threshold)
+        for m in machines
+    ]
+    metered = [r.energy for r in results if r.energy is not None]
+    if metered:  # the site total of the machines that have an energy signal
+        total = ctx.t("site_energy", kwh=ctx.num(sum(e.kwh for e in metered), 1))
+        costs = [e.cost for e in metered if e.cost is not None]
+        if costs:
+            total += f" · {ctx.num(sum(costs), 2)} {metered[0].currency}"
+        st.caption(f"⚡ {total}")
     cols = st.columns(3)
     for i, m in enumerate(machines):
         with cols[i % 3]:

@@ -165,6 +165,17 @@ TEXT: dict[str, dict[Lang, str]] = {
     "full_name": {"en": "name", "nl": "naam"},
     "energy": {"en": "energy", "nl": "energie"},
     "kwh_per_good": {"en": "kWh/good unit", "nl": "kWh/goed stuk"},
+    "energy_title": {"en": "Energy", "nl": "Energie"},
+    "energy_cost": {"en": "energy cost", "nl": "energiekosten"},
+    "non_productive": {"en": "while making nothing", "nl": "zonder productie"},
+    "non_productive.help": {
+        "en": "energy used in every state but running: what standing still costs",
+        "nl": "energie in elke toestand behalve draaien: wat stilstand kost",
+    },
+    "site_energy": {
+        "en": "Site energy this period: {kwh} kWh",
+        "nl": "Energie van de site deze periode: {kwh} kWh",
+    },
     "role": {"en": "role", "nl": "rol"},
     "recent_entries": {"en": "Entered by hand", "nl": "Met de hand ingevoerd"},
     "entered": {"en": "entered", "nl": "ingevoerd"},
