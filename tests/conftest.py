@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +36,17 @@ def _stop_what_the_test_started() -> Iterator[None]:
     yield
     for proc in list(RUNNING - before):
         proc.stop(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> Iterator[None]:
+    """AppTest runs a page as __main__ and leaves it there; a later test that starts a
+    `multiprocessing` child (which re-imports __main__) would run a dashboard page in it
+    instead of its target (a CI run saw `sim --load` workers never listen). Every test, since
+    any test file may use AppTest."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture

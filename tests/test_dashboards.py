@@ -44,15 +44,6 @@ reasons: [jam, tool_break, material, no_operator]
 """
 
 
-@pytest.fixture(autouse=True)
-def _keep_main_module():  # type: ignore[no-untyped-def]
-    """AppTest runs pages as __main__ and leaves them there; a later test that spawns a
-    process (multiprocessing re-imports __main__ in the child) would run a page instead."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
-
-
 @pytest.fixture
 def site(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "site.yaml"
