@@ -7,6 +7,7 @@ import json
 import sys
 import time
 
+from fieldlab.cli.common import subcommand
 from fieldlab.i18n import detect_lang, t
 
 HELP = "Measure this machine: ingest, Modbus, OPC UA, OEE, dashboard, memory."
@@ -28,13 +29,7 @@ figures of the machine we ran them on."""
 def register(sub: argparse._SubParsersAction) -> None:
     from fieldlab.bench import BENCHES
 
-    p = sub.add_parser(
-        "bench",
-        help=HELP,
-        description=HELP,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = subcommand(sub, "bench", HELP, EPILOG)
     p.add_argument(
         "names",
         nargs="+",

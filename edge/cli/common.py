@@ -23,6 +23,20 @@ class UsageError(Exception):
     """A problem with what the user typed; printed as one line, exit status 2."""
 
 
+def subcommand(
+    sub: argparse._SubParsersAction, name: str, help: str, epilog: str, description: str = ""
+) -> argparse.ArgumentParser:
+    """A `fieldlab NAME` parser whose --help keeps the examples' layout (epilog as written)."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=help,
+        description=description or help,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
 def add_config_args(p: argparse.ArgumentParser, *, store: bool = True) -> None:
     p.add_argument(
         "--config",

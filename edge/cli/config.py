@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from fieldlab.cli.common import subcommand
+
 HELP = "Check a site config, or print its JSON Schema."
 EPILOG = """\
 examples:
@@ -16,13 +18,7 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "config",
-        help=HELP,
-        description=HELP,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = subcommand(sub, "config", HELP, EPILOG)
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     check = actions.add_parser("check", help="validate FILE and summarise what it defines")
     check.add_argument("file", type=Path, metavar="FILE")

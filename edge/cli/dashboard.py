@@ -6,6 +6,7 @@ import argparse
 import signal
 from pathlib import Path
 
+from fieldlab.cli.common import subcommand
 from fieldlab.dashboards.serve import command, environment
 from fieldlab.process import spawn, stop
 
@@ -22,13 +23,7 @@ shows them screen by screen (site file: dashboard: {andon: {columns: 3, rows: 2,
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "dashboard",
-        help=HELP,
-        description=HELP,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = subcommand(sub, "dashboard", HELP, EPILOG)
     p.add_argument("--config", "-c", type=Path, default=Path("site.yaml"), metavar="FILE")
     p.add_argument("--store", metavar="URL", help="override the config's store")
     p.add_argument("--port", type=int, default=8501)

@@ -13,7 +13,7 @@ import time
 import webbrowser
 from pathlib import Path
 
-from fieldlab.cli.common import duration_arg, speed_arg
+from fieldlab.cli.common import duration_arg, speed_arg, subcommand
 from fieldlab.process import on_stop_signals
 
 HELP = "Run the kit on this laptop: simulated machines, broker, gateway, store, dashboard."
@@ -36,13 +36,7 @@ def default_workdir() -> Path:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "demo",
-        help=HELP,
-        description=__doc__,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = subcommand(sub, "demo", HELP, EPILOG, __doc__)
     p.add_argument(
         "--workdir",
         type=Path,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from fieldlab.cli.common import duration_arg
+from fieldlab.cli.common import duration_arg, subcommand
 
 HELP = "Find what a machine offers: OPC UA nodes, Modbus registers, MQTT topics."
 EPILOG = """\
@@ -22,13 +22,7 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "discover",
-        help=HELP,
-        description=HELP,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = subcommand(sub, "discover", HELP, EPILOG)
     kinds = p.add_subparsers(dest="kind", required=True, metavar="PROTOCOL")
     o = kinds.add_parser("opcua", help="browse the address space: node ids, types, values")
     o.add_argument("url")

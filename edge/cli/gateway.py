@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from fieldlab.cli.common import subcommand
 from fieldlab.process import on_stop_signals
 
 HELP = "Run the gateway: OPC UA, Modbus TCP and MQTT into SQLite and/or InfluxDB."
@@ -29,13 +30,7 @@ minimal site.yaml:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "gateway",
-        help=HELP,
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = subcommand(sub, "gateway", HELP, EPILOG, DESCRIPTION)
     p.add_argument(
         "--config",
         "-c",

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fieldlab.cli.common import add_config_args, load_config, resolve_store
+from fieldlab.cli.common import add_config_args, load_config, resolve_store, subcommand
 from fieldlab.i18n import detect_lang, t
 from fieldlab.ingest import ingest_file
 
@@ -30,13 +30,7 @@ CSV header: ts,machine,signal,value"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "ingest",
-        help=HELP,
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = subcommand(sub, "ingest", HELP, EPILOG, DESCRIPTION)
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help=".jsonl or .csv files")
     add_config_args(p)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")

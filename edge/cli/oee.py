@@ -11,6 +11,7 @@ from fieldlab.cli.common import (
     load_config,
     parse_time_arg,
     resolve_store,
+    subcommand,
 )
 from fieldlab.i18n import detect_lang
 from fieldlab.kpi.query import machine_ids, store_now, store_oee
@@ -38,13 +39,7 @@ JSON fields: planned_s run_s downtime_s small_stop_s availability performance qu
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "oee",
-        help=HELP,
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = subcommand(sub, "oee", HELP, EPILOG, DESCRIPTION)
     add_config_args(p)
     p.add_argument(
         "--machine",

@@ -11,7 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
-from fieldlab.cli.common import speed_arg
+from fieldlab.cli.common import speed_arg, subcommand
 from fieldlab.process import on_stop_signals
 
 HELP = "Workshop recipes: list, show, run for a room, check against the answer key."
@@ -25,13 +25,7 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "recipe",
-        help=HELP,
-        description=HELP,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = subcommand(sub, "recipe", HELP, EPILOG)
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     actions.add_parser("list", help="the recipes and their learning goals").set_defaults(
         run=run_list

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from fieldlab.cli.common import duration_arg, parse_time_arg, speed_arg
+from fieldlab.cli.common import duration_arg, parse_time_arg, speed_arg, subcommand
 from fieldlab.domain.samples import format_ts, from_ms, to_ms
 from fieldlab.process import on_stop_signals
 
@@ -40,13 +40,7 @@ such as "10:12 press-1 fault tool_break 14 min". See simulators/README.md."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "sim",
-        help=HELP,
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = subcommand(sub, "sim", HELP, EPILOG, DESCRIPTION)
     p.add_argument(
         "--scenario", type=Path, metavar="FILE", help="scenario YAML (default: built in)"
     )

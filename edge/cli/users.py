@@ -7,7 +7,7 @@ import getpass
 import os
 from pathlib import Path
 
-from fieldlab.cli.common import add_config_args, load_config
+from fieldlab.cli.common import add_config_args, load_config, subcommand
 from fieldlab.config import ConfigError
 
 HELP = "Manage the dashboard's users and roles (a server with a login)."
@@ -33,13 +33,7 @@ PASSWORD_ENV = "FIELDLAB_PASSWORD"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "users",
-        help=HELP,
-        description=HELP,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = subcommand(sub, "users", HELP, EPILOG)
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="add a user (asks the password)")
     add.add_argument("login")
