@@ -87,6 +87,19 @@ def _login(page, base: str, login: str, password: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+def _open(page, link: str, heading: str) -> None:
+    """Click a page in the menu until its heading shows: a click that lands while Streamlit is
+    still rerunning after the login can be lost (a CI run saw it once)."""
+    for _ in range(3):
+        page.get_by_role("link", name=link).click()
+        try:
+            page.get_by_role("heading", name=heading).wait_for(timeout=20_000)
+            return
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: click again
+            continue
+    raise AssertionError(f"{heading!r} never showed:\n{page.inner_text('body')[:1000]}")
+
+
 def test_roles_decide_what_a_browser_gets(server):
     from playwright.sync_api import sync_playwright
 
@@ -135,7 +148,7 @@ def test_roles_decide_what_a_browser_gets(server):
             page = context.new_page()
             _login(page, base, "olga", PASSWORD)
             page.get_by_text("Logged in as olga (operator)").wait_for(timeout=30_000)
-            page.get_by_role("link", name="Stop reasons").click()
+            _open(page, "Stop reasons", "Stop reasons")
             page.get_by_role("button", name="Save").click(timeout=60_000)
             page.get_by_text("Saved").first.wait_for(timeout=30_000)
             context.close()
@@ -163,7 +176,7 @@ def test_admin_sees_users_and_a_session_expires(server):
             page = browser.new_context().new_page()
             _login(page, base, "anna", PASSWORD)
             page.get_by_text("Logged in as anna (admin)").wait_for(timeout=30_000)
-            page.get_by_role("link", name="Users").click()
+            _open(page, "Users", "Users")
             page.get_by_text("fieldlab users add|passwd|role|remove").wait_for(timeout=30_000)
             assert "$2b$" not in page.inner_text("body")
 
