@@ -43,7 +43,7 @@ def gateway_sources(
             signals = {
                 sig: {"node": f"ns=sim;s={mid}.{browse}"} for sig, (browse, _) in VARIABLES.items()
             }
-            for pv in resolve(spec.archetype, spec.behaviour).process:
+            for pv in resolve(spec.archetype, spec.behaviour).values:
                 signals[pv] = {"node": f"ns=sim;s={mid}.{pv}"}
             machines[mid] = signals
         sources.append(

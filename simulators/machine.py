@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -109,6 +110,8 @@ class MachineModel:
         salt = zlib.crc32(self.machine.encode())
         self._rng = random.Random(self.seed * 1_000_003 + salt)
         self._prng = random.Random(self.seed * 7_000_003 + salt)  # process-value noise
+        # power-meter noise: its own generator, so adding the meter changed no other value
+        self._erng = random.Random(self.seed * 11_000_003 + salt)
         self._planned = PlannedTime(self.calendar, self.start)
         self.speed = 1.0  # ideal-speed factor (script: "speed -20%")
         self._history: list[_Snapshot] = []
@@ -116,8 +119,7 @@ class MachineModel:
         self._gen = self._run()
         self._peeked: Sample | None = next(self._gen)
         self.current: dict[str, tuple[int, Value]] = {}
-        self._energy = 0.0
-        self._last_power: tuple[int, float] | None = None
+        self._meter = _Meter(self.start)
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -127,7 +129,7 @@ class MachineModel:
         while self._peeked is not None and self._peeked.ts <= until:
             events.append(self._peeked)
             self._peeked = next(self._gen, None)
-        process = self._process_values(until)
+        process = self._process_values(until) + self._power_values(until)
         merged = (
             events + process
             if not process or not events
@@ -210,6 +212,7 @@ class MachineModel:
         if new != run.state:
             run.state = new
             self._history.append(_Snapshot(run.t, new, run.drift_origin, self.speed))
+            self._meter.changes.append((run.t, new))
             yield Sample(run.t, self.machine, "state", new)
             if why and new not in ("running", "planned_stop"):
                 yield Sample(run.t, self.machine, "reason", why)
@@ -365,8 +368,7 @@ class MachineModel:
         arch = self.spec.archetype
         if arch == "cnc":
             load = 55 + 15 * g(0, 1) if run else 0.0
-            power = 9 + 3 * g(0, 1) if run else (2.0 if snap.state in ("idle", "setup") else 0.6)
-            return [("spindle_load_pct", _r(max(load, 0))), ("power_kw", _r(max(power, 0.2)))]
+            return [("spindle_load_pct", _r(max(load, 0)))]
         if arch == "injection_moulding":
             temp = 230 + self._temp_dev(t, snap.drift_origin) + 0.2 * g(0, 1)
             pressure = 850 + 20 * g(0, 1) if run else 0.0
@@ -388,14 +390,68 @@ class MachineModel:
                 ("laser_power_kw", _r(5.5 + 0.3 * g(0, 1) if run else 0.3)),
                 ("gas_pressure_bar", _r(14 + 0.4 * g(0, 1) if run else 0.0)),
             ]
-        # legacy_lathe: only an energy meter sees it
-        power = {"running": 4.5 + 0.6 * g(0, 1), "setup": 0.8, "idle": 0.35}.get(snap.state, 0.05)
-        power = max(power, 0.02)
-        if self._last_power is not None:
-            t0, p0 = self._last_power
-            self._energy += p0 * (t - t0) / 3_600_000
-        self._last_power = (t, power)
-        return [("power_kw", _r(power)), ("energy_kwh", round(self._energy, 3))]
+        return []
+
+    # -- the power meter ------------------------------------------------------------------------
+
+    def _power_values(self, until: int) -> list[Sample]:
+        """`power_kw` at every state change (so held power follows the state exactly, DOMAIN.md
+        §8) and every process interval (load noise, the warm-up fading); `energy_kwh`, the
+        meter's exact integral of that held power, every process interval."""
+        prof, meter, m = self.params.power, self._meter, self.machine
+        if not prof.kw:
+            return []
+        step = int(self.params.process_interval_s * 1000)
+        out: list[Sample] = []
+        while True:
+            change = meter.changes[0][0] if meter.changes else None
+            t = meter.next_tick if change is None else min(meter.next_tick, change)
+            if t > until:
+                return out
+            while meter.changes and meter.changes[0][0] == t:
+                before, meter.state = meter.state, meter.changes.popleft()[1]
+                if meter.state == "planned_stop":
+                    meter.cold_since = t
+                elif before in ("planned_stop", ""):
+                    cold_ms = t - meter.cold_since if before else 10**12  # at start: cold
+                    meter.warm = (t, min(1.0, cold_ms / (prof.cooled_after_min * 60_000)))
+            tick = t == meter.next_tick
+            if tick:
+                meter.next_tick += step
+            meter.energy += meter.kw * (t - meter.t) / 3_600_000
+            meter.t, meter.kw = t, self._draw_power(t)
+            out.append(Sample(t, m, "power_kw", meter.kw))
+            if tick:
+                out.append(Sample(t, m, "energy_kwh", round(meter.energy, 4)))
+
+    def _draw_power(self, t: int) -> float:
+        prof, meter = self.params.power, self._meter
+        kw = prof.draw(meter.state)
+        if meter.state == "running":
+            kw *= 1 + prof.running_spread * self._erng.gauss(0, 1)
+        if prof.warmup_min and meter.warm is not None and meter.state != "planned_stop":
+            since, cooled = meter.warm
+            fade = 1 - (t - since) / (prof.warmup_min * 60_000)
+            kw += prof.warmup_kw * cooled * max(fade, 0.0)
+        return _r(max(kw, 0.02)) if kw else 0.0
+
+
+@dataclass
+class _Meter:
+    """The power meter's reading: the held power since `t`, and its integral."""
+
+    next_tick: int
+    t: int = 0
+    kw: float = 0.0
+    energy: float = 0.0
+    state: str = ""
+    cold_since: int = 0
+    #: since when it heats up again, and how far it had cooled (0..1)
+    warm: tuple[int, float] | None = None
+    changes: deque[tuple[int, str]] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        self.t = self.next_tick
 
 
 def _r(x: float) -> float:

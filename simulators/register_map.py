@@ -108,6 +108,9 @@ def registers(scenario: Scenario, machine: str) -> list[Register]:
         regs.append(Register("product", 5, "UINT16", codes=products))
     for j, name in enumerate(params.process[:2]):
         regs.append(Register(name, 12 + 2 * j, "FLOAT32"))
+    if params.power.kw:  # the supply's meter, as a controller reads its own sub-meter
+        regs.append(Register("power_kw", 16, "FLOAT32"))
+        regs.append(Register("energy_kwh", 18, "UINT32", scale=0.001))
     return regs
 
 

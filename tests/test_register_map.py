@@ -56,7 +56,7 @@ def test_the_gateway_reads_back_what_the_face_writes(
     }
     if spec.products:
         values["product"] = sorted(spec.products)[0]
-    for pv in resolve(spec.archetype, spec.behaviour).process:
+    for pv in resolve(spec.archetype, spec.behaviour).values:
         values.setdefault(pv, power)
     regs = registers(SCENARIO, machine)
     words = block(regs, values, sim_now)

@@ -168,3 +168,42 @@ def test_a_bad_scenario_names_file_key_and_expectation(tmp_path):
     )
     with pytest.raises(ConfigError, match=r"events\[0\]: \"whenever m1 explodes\" is not an event"):
         load_scenario(bad)
+
+
+def test_every_archetype_draws_power_by_state_and_its_meter_adds_it_up(tmp_path):
+    """DOMAIN.md §8 in the truth: each archetype's power follows its state (the profile in
+    archetypes.py), the cumulative meter is the integral of that held power, a planned stop
+    draws standby, and the injection moulding machine heats up with a peak after the night."""
+    from importlib import resources
+
+    from fieldlab.simulators.archetypes import resolve
+
+    default = resources.files("fieldlab.simulators.scenarios").joinpath("default.yaml")
+    text = default.read_text("utf-8").split("calendar:")
+    day_shift = (
+        "calendar:\n  shifts:\n    - {name: day, days: [mon, tue, wed, thu, fri], "
+        'start: "06:00", end: "16:00"}\n'
+    )
+    (tmp_path / "day.yaml").write_text(text[0] + day_shift + "oee:" + text[1].split("oee:", 1)[1])
+    sc = load_scenario(tmp_path / "day.yaml")
+    run_sim(sc, tmp_path / "t.jsonl", 28)  # Monday 06:00 to Tuesday 10:00: a night in it
+    samples = read_truth(tmp_path / "t.jsonl")
+    r = truth_oee(sc.site_config(), samples, START, START + 28 * HOUR)
+    for m, res in r.items():
+        prof = resolve(sc.machines[m].archetype, sc.machines[m].behaviour).power
+        e = res.energy
+        assert e is not None and e.kwh > 0, m
+        # the meter (energy_kwh deltas) and the held power_kw agree: the same physics
+        assert sum(e.by_state_kwh.values()) == pytest.approx(e.kwh, rel=2e-3), m
+        assert e.by_state_kwh["running"] > e.non_productive_kwh > 0, m
+        # the night, 16:00 to 06:00, at standby: nothing else draws in a planned stop
+        night_h = e.by_state_kwh["planned_stop"] / prof.kw["planned_stop"]
+        assert night_h == pytest.approx(14, abs=0.01), m
+        running_kw = e.by_state_kwh["running"] / (res.apt_s / 3600)  # small stops are idle
+        assert running_kw == pytest.approx(prof.kw["running"], rel=0.15 if m == "imm-1" else 0.03)
+    # The warm-up: imm-1's first ten minutes after the night draw far above its running draw
+    power = [s for s in samples if s.machine == "imm-1" and s.signal == "power_kw"]
+    morning = START + 24 * HOUR
+    early = [float(p.value) for p in power if morning <= p.ts < morning + 10 * MIN]
+    late = [float(p.value) for p in power if morning + 40 * MIN <= p.ts < morning + 90 * MIN]
+    assert min(early) > 16.0 + 10 and max(late) < 16.0 * 1.4, (early[:5], late[:5])

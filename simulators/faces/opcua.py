@@ -171,7 +171,7 @@ class OpcUaFace:
             spec = self.scenario.machines[m]
             obj = await folder.add_object(ua.NodeId(m, idx), f"{idx}:{m}")
             variables = dict(VARIABLES)
-            for pv in resolve(spec.archetype, spec.behaviour).process:
+            for pv in resolve(spec.archetype, spec.behaviour).values:
                 variables[pv] = (pv, ua.VariantType.Double)
             for signal, (browse, vtype) in variables.items():
                 initial = ua.Variant(_default(vtype), vtype).Value
