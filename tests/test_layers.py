@@ -23,6 +23,8 @@ LAYERS: list[set[str]] = [
     {"fieldlab.config", "fieldlab.interchange"},
     {"fieldlab.store", "fieldlab.mapping"},
     {"fieldlab.ingest", "fieldlab.kpi", "fieldlab.connectors", "fieldlab.sinks", "fieldlab.broker"},
+    {"fieldlab.alerts"},
+    {"fieldlab.reports"},
     {
         "fieldlab.gateway",
         "fieldlab.discovery",

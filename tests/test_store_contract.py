@@ -176,3 +176,20 @@ def test_hand_entries_keep_who_and_that_they_were_manual(store):
     assert store.entries() == [second, first]  # newest first
     assert store.entries("press-1") == [first]
     assert first.source == "manual"
+    # the kit's own records are not machine signals: latest() shows none of them
+    store.write([S(1000, "reason", "tool_break")])
+    assert {s.signal for s in store.latest()} == {"reason"}
+
+
+def test_alert_events_come_back_in_time_order_and_are_not_signals(store):
+    from fieldlab.domain.alerts import AlertEvent
+
+    assert store.alerts(0, 10**13) == []
+    fired = AlertEvent(60_000, "lange-stop", "press-1", "fired", "stop", 0, "fault")
+    cleared = AlertEvent(90_000, "lange-stop", "press-1", "cleared", "stop", 0, "fault")
+    oee = AlertEvent(80_000, "oee, laag", "cnc 1", "fired", "oee_below", 80_000, "", 0.512)
+    assert store.write_alerts([fired, cleared, oee]) == 3
+    assert store.alerts(0, 10**13) == [fired, oee, cleared]
+    assert store.alerts(70_000, 90_000) == [oee]
+    store.write([S(1000)])
+    assert {s.signal for s in store.latest()} == {"state"}

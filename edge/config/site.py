@@ -13,8 +13,10 @@ from pydantic import (
     PositiveFloat,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
+from fieldlab.config.alerts import AlertsConfig, ReportSettings
 from fieldlab.domain.samples import MACHINE_RE
 from fieldlab.domain.shifts import CalendarConfig
 from fieldlab.i18n import TEXT, Lang, t
@@ -158,6 +160,8 @@ class SiteConfig(_Strict):
     )
     targets: Targets = Field(default_factory=Targets, description="OEE, A, P, Q targets")
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="rules and channels")
+    reports: ReportSettings = Field(default_factory=ReportSettings, description="owner's report")
     # The gateway's keys: validated by the gateway (`fieldlab config check`), carried here so
     # one file serves every command.
     sources: list[dict[str, Any]] = Field(default_factory=list, description="gateway connectors")
@@ -182,6 +186,19 @@ class SiteConfig(_Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f'"{v}" is not a known time zone (e.g. Europe/Amsterdam)') from None
         return v
+
+    @model_validator(mode="after")
+    def _alerts_name_what_exists(self) -> SiteConfig:
+        for i, rule in enumerate(self.alerts.rules):
+            for m in rule.machines or []:
+                if self.machines and m not in self.machines:
+                    known = ", ".join(self.machines)
+                    raise ValueError(f"alerts.rules[{i}].machines: no machine {m!r} ({known})")
+        weekly = self.reports.weekly
+        for c in weekly.to if weekly else []:
+            if c not in self.alerts.channels:
+                raise ValueError(f"reports.weekly.to: no alert channel {c!r}")
+        return self
 
     @property
     def tz(self) -> ZoneInfo:

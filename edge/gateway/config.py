@@ -37,6 +37,9 @@ class GatewaySettings(BaseModel):
     http: HttpConfig = Field(default_factory=HttpConfig)
     queue_batches: int = Field(1000, ge=1, description="bounded queue between connectors and sinks")
     max_samples_per_commit: int = Field(20_000, ge=1)
+    alert_retry_s: float = Field(
+        1.0, gt=0, description="first wait before an alert channel is tried again (doubles)"
+    )
     data_dir: str = Field(".", description="queues and certificates, relative to the config file")
 
 

@@ -85,6 +85,28 @@ class GatewayCollector(Collector):
         yield CounterMetricFamily(
             "fieldlab_pipeline_samples", "samples committed", value=p.stats.samples if p else 0
         )
+        if gw.alerts is not None:
+            events = CounterMetricFamily(
+                "fieldlab_alert_events", "alert events by kind", labels=["event"]
+            )
+            for event, n in gw.alerts.counts.items():
+                events.add_metric([event], n)
+            yield events
+            yield GaugeMetricFamily(
+                "fieldlab_alerts_open", "alerts fired and not cleared", value=len(gw.alerts.open)
+            )
+            channel_counters = {
+                "sent": "messages a channel delivered",
+                "failed": "attempts to deliver that failed (each is retried)",
+                "given_up": "messages given up after every retry",
+                "dropped": "messages dropped from a full channel queue",
+            }
+            by_channel = gw.alerts.notifier.stats()
+            for key, help_text in channel_counters.items():
+                c = CounterMetricFamily(f"fieldlab_alert_{key}", help_text, labels=["channel"])
+                for channel, st in by_channel.items():
+                    c.add_metric([channel], st[key])
+                yield c
         yield CounterMetricFamily(
             "fieldlab_pipeline_rejected",
             "rejected inputs committed",

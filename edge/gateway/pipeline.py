@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fieldlab.connectors.base import Batch
@@ -45,6 +46,8 @@ class Pipeline:
         self.queue: asyncio.Queue[Batch] = asyncio.Queue(maxsize=queue_batches)
         self.max_samples = max_samples_per_commit
         self.stats = PipelineStats()
+        #: called with every committed batch's samples (the alert rules), on the event loop
+        self.watchers: list[Callable[[list[Sample]], None]] = []
 
     async def emit(self, batch: Batch) -> None:
         await self.queue.put(batch)
@@ -90,6 +93,11 @@ class Pipeline:
             self.stats.by_source[b.source] = self.stats.by_source.get(b.source, 0) + len(b.samples)
             if b.on_commit is not None:
                 b.on_commit()
+        for watch in self.watchers:
+            try:
+                watch(samples)
+            except Exception:  # noqa: BLE001 - a watcher's bug must not stop ingest
+                log.exception("a pipeline watcher failed")
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Commit what is queued (at shutdown)."""

@@ -14,6 +14,7 @@ from fieldlab.config.site import SiteConfig
 from fieldlab.connectors import connector_modules
 from fieldlab.connectors.base import Batch, Connector, ConnectorContext, SourceHealth
 from fieldlab.domain.samples import Sample
+from fieldlab.gateway.alerting import GatewayAlerts
 from fieldlab.gateway.config import GatewayConfig, SqliteSinkConfig
 from fieldlab.gateway.contact import ContactGuard
 from fieldlab.gateway.http import HttpServer
@@ -43,6 +44,7 @@ class Gateway:
         self.observed = ObservedFile(self.data_dir / "observed.json")
         self.pipeline: Pipeline | None = None
         self.http: HttpServer | None = None
+        self.alerts: GatewayAlerts | None = None
         self._stop = asyncio.Event()
 
     def _build(self) -> None:
@@ -77,6 +79,15 @@ class Gateway:
                     scfg.name, self._emit, health, logging.getLogger(f"fieldlab.{scfg.type}")
                 )
             )
+
+        if self.site.alerts.rules:
+            self.alerts = GatewayAlerts(
+                self.site,
+                lambda: self.reader,
+                list(zip(self.connectors, self.contexts, strict=True)),
+                self.cfg.gateway.alert_retry_s,
+            )
+            self.pipeline.watchers.append(self.alerts.stored)
 
     def _sqlite_path(self, sink: SqliteSinkConfig) -> Path:
         path = Path(sink.path or self.site.store.removeprefix("sqlite:///"))
@@ -143,6 +154,8 @@ class Gateway:
             await asyncio.to_thread(self.pipeline.commit, gaps, [])
         tasks = [asyncio.create_task(self.pipeline.run(), name="pipeline")]
         tasks.append(asyncio.create_task(self._note_observed(), name="observed"))
+        if self.alerts is not None:
+            tasks.append(asyncio.create_task(self.alerts.run(), name="alerts"))
         tasks += [asyncio.create_task(s.run(), name=f"sink {s.name}") for s in self.sinks]
         conn_tasks = [
             asyncio.create_task(self._supervise(c, ctx), name=f"source {c.name}")
@@ -172,6 +185,9 @@ class Gateway:
             if offline:
                 await self._emit(Batch(offline, source="gateway", gateway=True))
             await self.pipeline.drain()
+            if self.alerts is not None:
+                self.alerts.tick()
+                await self.alerts.stop()
             # Sources that acknowledge after commit (MQTT) send their last acks now, then
             # disconnect; otherwise the broker would send those messages again next time.
             for c in self.connectors:
@@ -265,7 +281,7 @@ class Gateway:
                 "rejected": p.stats.rejected if p else 0,
             },
             "endpoints": [redact_url(c.url) for c in self.connectors],
-        }
+        } | ({"alerts": self.alerts.report()} if self.alerts is not None else {})
 
     def metrics_text(self) -> str:
         return metrics_text(self)

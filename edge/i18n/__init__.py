@@ -117,6 +117,32 @@ TEXT: dict[str, dict[Lang, str]] = {
     "episodes": {"en": "stops", "nl": "stops"},
     "window": {"en": "window", "nl": "periode"},
     "no_data": {"en": "no data", "nl": "geen data"},
+    # alert messages (fieldlab.alerts.text): {machine}, {what}, {since}, {value}, {limit}
+    "alert.fired": {
+        "en": "{subject}: {what} since {since}",
+        "nl": "{subject}: {what} sinds {since}",
+    },
+    "alert.repeated": {
+        "en": "{subject}: still {what}, since {since} ({lasted})",
+        "nl": "{subject}: nog steeds {what}, sinds {since} ({lasted})",
+    },
+    "alert.cleared": {
+        "en": "{subject}: over: {what}, from {since} to {until} ({lasted})",
+        "nl": "{subject}: voorbij: {what}, van {since} tot {until} ({lasted})",
+    },
+    "alert.oee_below": {
+        "en": "shift OEE {value} below the target of {limit}",
+        "nl": "OEE van de ploeg {value}, onder het doel van {limit}",
+    },
+    "alert.value_outside": {
+        "en": "{signal} {value} outside {limit}",
+        "nl": "{signal} {value} buiten {limit}",
+    },
+    "alert.source_degraded": {
+        "en": "gateway source not connected ({state})",
+        "nl": "gatewaybron niet verbonden ({state})",
+    },
+    "alert.rule": {"en": "rule {rule}", "nl": "regel {rule}"},
     "state.running": {"en": "running", "nl": "draait"},
     "state.idle": {"en": "idle", "nl": "wacht"},
     "state.starved": {"en": "starved", "nl": "materiaaltekort"},

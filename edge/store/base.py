@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
+from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.entries import Entry
 from fieldlab.domain.history import Series
 from fieldlab.domain.rejected import Rejected
@@ -45,5 +46,11 @@ class Store(Protocol):
 
     def entries(self, machine: str | None = None, limit: int = 100) -> list[Entry]:
         """The newest hand entries first."""
+
+    def write_alerts(self, events: Iterable[AlertEvent]) -> int:
+        """What the alert rules said (fired, repeated, cleared)."""
+
+    def alerts(self, start: int, end: int) -> list[AlertEvent]:
+        """Alert events with `start <= ts < end`, oldest first."""
 
     def close(self) -> None: ...

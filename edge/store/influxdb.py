@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.entries import Entry
 from fieldlab.domain.history import Series
 from fieldlab.domain.rejected import Rejected
@@ -26,8 +27,10 @@ from fieldlab.domain.samples import Sample
 from fieldlab.store.base import StoreError
 from fieldlab.store.influx_client import InfluxClient, InfluxTarget
 from fieldlab.store.line_protocol import (
+    ALERTS,
     ENTRIES,
     REJECTED,
+    alert_lines,
     decode_value,
     entry_lines,
     rejected_lines,
@@ -82,7 +85,7 @@ class InfluxStore:
             v[0]
             for s in self.query("SHOW MEASUREMENTS")
             for v in s.get("values", [])
-            if v[0] != REJECTED
+            if v[0] not in (REJECTED, ENTRIES, ALERTS)  # the kit's own records, not signals
         ]
 
     def _last_per_series(self, where: str = "") -> list[dict[str, Any]]:
@@ -181,6 +184,34 @@ class InfluxStore:
         )
         return [
             Entry(int(v[1]), str(v[4]), str(v[5]), str(v[2]), str(v[3]), int(v[0]), str(v[6]))
+            for s in series
+            for v in s["values"]
+        ]
+
+    def write_alerts(self, events: Iterable[AlertEvent]) -> int:
+        events = list(events)
+        if events:
+            self._write_lines(alert_lines(events))
+        return len(events)
+
+    def alerts(self, start: int, end: int) -> list[AlertEvent]:
+        start, end = (min(t, INFLUX_LAST_MS) for t in (start, end))
+        series = self.query(
+            f'SELECT "rule", "subject", "event", "kind", "since", "detail", "value" '
+            f"FROM {_ident(ALERTS)} WHERE time >= {int(start)}ms AND time < {int(end)}ms "
+            f"ORDER BY time"
+        )
+        return [
+            AlertEvent(
+                int(v[0]),
+                str(v[1]),
+                str(v[2]),
+                v[3],
+                str(v[4]),
+                int(v[5]),
+                str(v[6] or ""),
+                None if v[7] is None else float(v[7]),
+            )
             for s in series
             for v in s["values"]
         ]

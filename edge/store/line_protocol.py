@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import cast
 
+from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.entries import Entry
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import COUNTER_SIGNALS, TEXT_SIGNALS, Sample, Value
@@ -21,6 +22,8 @@ from fieldlab.domain.samples import COUNTER_SIGNALS, TEXT_SIGNALS, Sample, Value
 REJECTED = "_rejected"
 #: Hand entries (who entered which value): tags machine, signal, source; fields ts, value, by.
 ENTRIES = "_entries"
+#: Alert events: tags rule, subject, event; fields kind, since, detail, value.
+ALERTS = "_alerts"
 
 _MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ "})
 _TAG = str.maketrans({",": r"\,", " ": r"\ ", "=": r"\="})
@@ -85,4 +88,16 @@ def entry_lines(entries: Iterable[Entry]) -> str:
         f"source={e.source.translate(_TAG)} "
         f"ts={e.ts}i,value={_str_field(e.value)},by={_str_field(e.by)} {e.entered}"
         for e in entries
+    )
+
+
+def alert_lines(events: Iterable[AlertEvent]) -> str:
+    """Alert events as line protocol, at the time they happened."""
+    return "\n".join(
+        f"{ALERTS},rule={e.rule.translate(_TAG)},subject={e.subject.translate(_TAG)},"
+        f"event={e.event} kind={_str_field(e.kind)},since={e.since}i,"
+        f"detail={_str_field(e.detail)}"
+        + ("" if e.value is None else f",value={float(e.value)!r}")
+        + f" {e.ts}"
+        for e in events
     )

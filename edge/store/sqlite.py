@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.entries import Entry
 from fieldlab.domain.history import Series
 from fieldlab.domain.rejected import Rejected
@@ -63,6 +64,21 @@ MIGRATIONS: tuple[str, ...] = (
         source TEXT NOT NULL
     );
     CREATE INDEX entries_machine ON entries (machine, entered);
+    """,
+    # 3: what the alert rules said (additive)
+    """
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        rule TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        event TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        detail TEXT NOT NULL,
+        value REAL
+    );
+    CREATE INDEX alerts_ts ON alerts (ts);
     """,
 )
 #: The oldest schema a read-only reader still reads (later migrations only add tables).
@@ -282,6 +298,34 @@ class SqliteStore:
             )
             self._db.execute("COMMIT")
         return len(rows)
+
+    def write_alerts(self, events: Iterable[AlertEvent]) -> int:
+        rows = [
+            (e.ts, e.rule, e.subject, e.event, e.kind, e.since, e.detail, e.value) for e in events
+        ]
+        if not rows:
+            return 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT INTO alerts (ts, rule, subject, event, kind, since, detail, value) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            self._db.execute("COMMIT")
+        return len(rows)
+
+    def alerts(self, start: int, end: int) -> list[AlertEvent]:
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    "SELECT ts, rule, subject, event, kind, since, detail, value FROM alerts "
+                    "WHERE ts >= ? AND ts < ? ORDER BY ts, id",
+                    (start, end),
+                ).fetchall()
+            except sqlite3.OperationalError:
+                return []  # an older file opened read-only: no rule has said anything yet
+        return [AlertEvent(int(r[0]), r[1], r[2], r[3], r[4], int(r[5]), r[6], r[7]) for r in rows]
 
     def entries(self, machine: str | None = None, limit: int = 100) -> list[Entry]:
         sql = "SELECT ts, machine, signal, value, by, entered, source FROM entries"

@@ -1,0 +1,1 @@
+"""Alert rules over the stored samples, and the channels that tell people."""
