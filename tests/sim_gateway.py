@@ -84,10 +84,16 @@ class Running:
 
 @contextlib.contextmanager
 def sim_and_gateway(
-    tmp: Path, mqtt_port: int, *, speed: str, minutes: int, scenario_file: Path | None = None
+    tmp: Path,
+    mqtt_port: int,
+    *,
+    speed: str,
+    minutes: int,
+    scenario_file: Path | None = None,
+    site_extra: dict | None = None,
 ) -> Iterator[Running]:
     """Both processes up, every gateway source connected, the simulated clock still paused:
-    send the simulator SIGUSR1 to start it."""
+    send the simulator SIGUSR1 to start it. `site_extra`: more keys for the gateway's site."""
     ports = {"opcua": free_port(), "modbus": free_port(), "http": free_port()}
     site, truth = tmp / "site.yaml", tmp / "truth.jsonl"
     site.write_text(
@@ -97,7 +103,12 @@ def sim_and_gateway(
             modbus_port=ports["modbus"],
             mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}",
             poll_ms=100,
-            extra={"store": "sqlite:///gateway.db", "gateway": {"http": {"port": ports["http"]}}},
+            extra={
+                "store": "sqlite:///gateway.db",
+                **(site_extra or {}),
+                "gateway": {"http": {"port": ports["http"]}}
+                | (site_extra or {}).get("gateway", {}),
+            },
         )
     )
     scenario = ["--scenario", str(scenario_file)] if scenario_file else []

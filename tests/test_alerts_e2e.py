@@ -1,0 +1,192 @@
+"""Alerts end to end: the simulator's scripted faults at 60× → gateway → rules → a real SMTP
+server (aiosmtpd), a webhook receiver and Mosquitto get exactly one message per firing and one
+per clear (a repeat only after its interval), while a refusing and a hanging channel are
+retried and counted and ingest goes on (the gateway still agrees with the truth)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+import yaml
+
+from fieldlab.store import SqliteStore
+from tests.helpers import MIN, local
+from tests.services import eventually, free_port, mosquitto, settled
+from tests.sim_gateway import health, sim_and_gateway
+from tests.test_gateway_e2e import check, compare
+
+START = local("2026-03-02 07:00")
+#: (machine, minutes of fault from +5 min): fired at +15; a repeat every 30 min while it lasts
+FAULTS = {"press-1": 20, "cnc-1": 34, "imm-1": 50}
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[int, list[str]]]:
+    from aiosmtpd.controller import Controller
+
+    got: list[str] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+            got.append(envelope.content.decode("utf-8", "replace"))
+            return "250 OK"
+
+    port = free_port()
+    ctl = Controller(Handler(), hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        yield port, got
+    finally:
+        ctl.stop()
+
+
+@contextmanager
+def webhook() -> Iterator[tuple[int, list[dict]]]:
+    got: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            n = int(self.headers["Content-Length"])
+            got.append(json.loads(self.rfile.read(n)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield srv.server_address[1], got
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+@contextmanager
+def hanging_server() -> Iterator[int]:
+    """Accepts connections and never answers (a webhook behind a dead proxy)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(50)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+@contextmanager
+def subscriber(port: int, topic: str) -> Iterator[list[dict]]:
+    got: list[dict] = []
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    c.on_message = lambda _c, _u, msg: got.append(json.loads(msg.payload))
+    c.connect("127.0.0.1", port)
+    c.subscribe(topic, qos=1)
+    c.loop_start()
+    try:
+        yield got
+    finally:
+        c.loop_stop()
+        c.disconnect()
+
+
+def expected() -> list[tuple[str, str, float]]:
+    """(machine, event, minutes from the start) the rule must give."""
+    out = []
+    for m, minutes in FAULTS.items():
+        out.append((m, "fired", 15.0))
+        out += [(m, "repeated", 15.0 + k) for k in range(30, minutes - 10, 30)]
+        out.append((m, "cleared", 5.0 + minutes))
+    return sorted(out, key=lambda e: (e[2], e[0]))
+
+
+@pytest.mark.slow
+def test_scripted_faults_reach_every_channel_once_and_a_broken_one_blocks_nothing(tmp_path: Path):
+    scenario_file = tmp_path / "scenario.yaml"
+    data = yaml.safe_load(Path("simulators/scenarios/default.yaml").read_text())
+    data["events"] = [f"+5m {m} fault no_operator {n} min" for m, n in FAULTS.items()]
+    scenario_file.write_text(yaml.safe_dump(data))
+    with (
+        mosquitto() as mqtt_port,
+        smtp_server() as (smtp_port, mails),
+        webhook() as (hook_port, hooks),
+        hanging_server() as hang_port,
+        subscriber(mqtt_port, "fieldlab/alerts") as published,
+    ):
+        refused = free_port()  # nothing listens there
+        alerts = {
+            "channels": {
+                "mail": {
+                    "url": f"mailto://127.0.0.1:{smtp_port}?from=fieldlab@example.nl"
+                    "&to=ploeg@example.nl&mode=insecure",
+                    "lang": "nl",
+                },
+                "hook": {"url": f"json://127.0.0.1:{hook_port}/hook", "lang": "en"},
+                "uns": {"mqtt": {"url": f"mqtt://127.0.0.1:{mqtt_port}"}},
+                "refused": {"url": f"json://127.0.0.1:{refused}/hook"},
+                "hanging": {"url": f"json://127.0.0.1:{hang_port}/hook?cto=1&rto=1"},
+            },
+            "rules": [
+                {
+                    "name": "stil-zonder-operator",
+                    "when": "stop",
+                    "states": ["fault"],
+                    "reasons": ["no_operator"],
+                    "for_min": 10,
+                    "renotify_min": 30,
+                }
+            ],
+        }
+        with sim_and_gateway(
+            tmp_path,
+            mqtt_port,
+            speed="60",
+            minutes=60,
+            scenario_file=scenario_file,
+            site_extra={"alerts": alerts, "gateway": {"alert_retry_s": 0.2}},
+        ) as run:
+            run.sim.signal(signal.SIGUSR1)  # go
+            assert run.sim.proc.wait(60 + 60) == 0, run.sim.output
+            settled(
+                lambda: sum(s["samples"] for s in health(run.ports["http"])["sources"]),
+                "the last samples",
+            )
+            want = expected()
+            eventually(lambda: len(hooks) >= len(want), f"{len(want)} webhook calls", 30)
+            eventually(lambda: len(mails) >= len(want), f"{len(want)} e-mails", 30)
+            eventually(lambda: len(published) >= len(want), f"{len(want)} MQTT messages", 30)
+            report = health(run.ports["http"])["alerts"]
+            assert run.gateway.stop() == 0, run.gateway.output
+        # Exactly these, on every channel: one per firing, one per clear, a repeat per 30 min.
+        # (Modbus is polled: its instants are up to a poll late, 100 ms = 6 simulated s at 60×)
+        got = [(e["subject"], e["event"], float(round((e["ts"] - START) / MIN))) for e in published]
+        assert sorted(got, key=lambda e: (e[2], e[0])) == want, got
+        assert len(hooks) == len(mails) == len(want), (hooks, mails)
+        names = {"Press", "CNC machining centre", "Injection moulding machine"}
+        assert {h["title"].split(":")[0] for h in hooks} == names
+        assert any("Subject: " in m and "storing (geen operator)" in m for m in mails), mails[0]
+        assert any("fault (no operator)" in h["title"] for h in hooks), hooks[0]
+        # The broken channels: tried again and again, failures counted, nothing sent.
+        for name in ("refused", "hanging"):
+            ch = report["channels"][name]
+            assert ch["sent"] == 0 and ch["failed"] >= 2 and ch["pending"] > 0, (name, ch)
+        assert report["channels"]["mail"]["sent"] == len(want)
+        assert report["events"] == {
+            "fired": 3,
+            "repeated": sum(1 for e in want if e[1] == "repeated"),
+            "cleared": 3,
+        }
+        # the events are in the store, and ingest went on: the gateway agrees with the truth
+        with SqliteStore(tmp_path / "gateway.db", readonly=True) as store:
+            stored = store.alerts(START, START + 120 * MIN)
+        assert [(e.subject, e.event, float(round((e.ts - START) / MIN))) for e in stored] == want
+        check(compare(run.site, run.truth, 60))
