@@ -17,6 +17,7 @@ from fieldlab.cli import (
     ingest,
     oee,
     recipe,
+    report,
     sim,
     users,
 )
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         discover,
         ingest,
         oee,
+        report,
         config,
         users,
         bench,

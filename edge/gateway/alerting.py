@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fieldlab.alerts.channels import Notifier
@@ -17,6 +18,7 @@ from fieldlab.config.site import SiteConfig
 from fieldlab.connectors.base import Connector, ConnectorContext
 from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.samples import Sample
+from fieldlab.gateway.weekly import WeeklyReports
 from fieldlab.kpi.query import store_oee
 from fieldlab.store import Store, StoreError
 
@@ -30,10 +32,16 @@ class GatewayAlerts:
         reader: Callable[[], Store | None],
         sources: list[tuple[Connector, ConnectorContext]],
         first_retry_s: float = 1.0,
+        data_dir: Path | None = None,
     ):
         self.site, self._reader, self._sources = site, reader, sources
         self.engine = AlertEngine(site, site.alerts, self._oee_at)
         self.notifier = Notifier(site, first_retry_s)
+        self.weekly = (
+            WeeklyReports(site, reader, self.notifier, data_dir)
+            if site.reports.weekly and data_dir is not None
+            else None
+        )
         self._unstored: list[AlertEvent] = []
         self.counts = {"fired": 0, "repeated": 0, "cleared": 0}
         self.open: dict[tuple[str, str], AlertEvent] = {}
@@ -74,6 +82,14 @@ class GatewayAlerts:
 
     async def run(self, every_s: float = 0.5) -> None:
         self.notifier.start()
+        weekly = asyncio.create_task(self.weekly.run()) if self.weekly else None
+        try:
+            await self._rules(every_s)
+        finally:
+            if weekly is not None:
+                weekly.cancel()
+
+    async def _rules(self, every_s: float) -> None:
         while True:
             await asyncio.sleep(every_s)
             self.tick()

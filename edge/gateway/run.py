@@ -80,12 +80,13 @@ class Gateway:
                 )
             )
 
-        if self.site.alerts.rules:
+        if self.site.alerts.rules or self.site.reports.weekly:
             self.alerts = GatewayAlerts(
                 self.site,
                 lambda: self.reader,
                 list(zip(self.connectors, self.contexts, strict=True)),
                 self.cfg.gateway.alert_retry_s,
+                self.data_dir,
             )
             self.pipeline.watchers.append(self.alerts.stored)
 

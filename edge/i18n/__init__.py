@@ -143,6 +143,45 @@ TEXT: dict[str, dict[Lang, str]] = {
         "nl": "gatewaybron niet verbonden ({state})",
     },
     "alert.rule": {"en": "rule {rule}", "nl": "regel {rule}"},
+    # the owner's weekly report (fieldlab.reports)
+    "report.title": {"en": "Weekly report {site}", "nl": "Weekrapport {site}"},
+    "report.week": {"en": "week {week}, {year}", "nl": "week {week}, {year}"},
+    "report.summary": {"en": "The week in brief", "nl": "De week in het kort"},
+    "report.oee": {"en": "OEE per machine", "nl": "OEE per machine"},
+    "report.trend": {"en": "OEE over the last {n} weeks", "nl": "OEE over de laatste {n} weken"},
+    "report.losses": {"en": "Top losses", "nl": "Grootste verliezen"},
+    "report.energy": {"en": "Energy", "nl": "Energie"},
+    "report.alerts": {"en": "Alerts of the week", "nl": "Meldingen van de week"},
+    "report.compare": {"en": "Compared with {other}", "nl": "Vergeleken met {other}"},
+    "report.no_alerts": {"en": "No alerts this week.", "nl": "Geen meldingen deze week."},
+    "report.no_losses": {"en": "No downtime this week.", "nl": "Geen stilstand deze week."},
+    "report.minutes": {"en": "minutes", "nl": "minuten"},
+    "report.cost": {"en": "cost", "nl": "kosten"},
+    "report.reason": {"en": "reason", "nl": "reden"},
+    "report.unexplained": {"en": "(no reason given)", "nl": "(geen reden opgegeven)"},
+    "report.lasted": {"en": "lasted", "nl": "duurde"},
+    "report.open": {"en": "still open", "nl": "nog open"},
+    "report.when": {"en": "when", "nl": "wanneer"},
+    "report.what": {"en": "what", "nl": "wat"},
+    "report.change": {"en": "change", "nl": "verschil"},
+    "report.kwh_per_good": {"en": "kWh per good unit", "nl": "kWh per goed stuk"},
+    "report.non_productive": {"en": "kWh making nothing", "nl": "kWh zonder productie"},
+    "report.line_downtime": {
+        "en": "Downtime {time} in all{money}; energy {kwh} kWh{cost}.",
+        "nl": "Stilstand {time} in totaal{money}; energie {kwh} kWh{cost}.",
+    },
+    "report.money_note": {
+        "en": "Money: downtime × {margin} per hour (reports.margin_per_hour), energy × {price} "
+        "per kWh (energy.price_per_kwh).",
+        "nl": "Geld: stilstand × {margin} per uur (reports.margin_per_hour), energie × {price} "
+        "per kWh (energy.price_per_kwh).",
+    },
+    "report.footer": {
+        "en": "Made by fieldlab-kit from the store; every figure equals `fieldlab oee` for the "
+        "same week.",
+        "nl": "Gemaakt door fieldlab-kit uit de opslag; elk getal is gelijk aan `fieldlab oee` "
+        "voor dezelfde week.",
+    },
     "state.running": {"en": "running", "nl": "draait"},
     "state.idle": {"en": "idle", "nl": "wacht"},
     "state.starved": {"en": "starved", "nl": "materiaaltekort"},

@@ -12,7 +12,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, get_day_names, get_month_names
-from babel.numbers import format_decimal, get_decimal_symbol, get_group_symbol
+from babel.numbers import format_currency, format_decimal, get_decimal_symbol, get_group_symbol
 
 from fieldlab.i18n import Lang
 
@@ -35,6 +35,11 @@ def number(x: float | None, lang: Lang, digits: int = 0) -> str:
 def percent(ratio: float | None, lang: Lang, digits: int = 1) -> str:
     """A ratio as a percentage: 0.425 → `42,5 %` (nl) / `42.5 %` (en)."""
     return NONE if ratio is None else f"{number(100 * ratio, lang, digits)} %"
+
+
+def money(x: float | None, currency: str, lang: Lang) -> str:
+    """`€ 1.234,50` (nl) / `€1,234.50` (en): the reader's way with the site's currency."""
+    return NONE if x is None else format_currency(x, currency, locale=locale(lang))
 
 
 def duration(seconds: float | None, lang: Lang = "en") -> str:

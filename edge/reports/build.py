@@ -1,0 +1,99 @@
+"""The report's figures, all from the store through the same engine as `fieldlab oee`, so every
+number in it equals `fieldlab oee --json` for the same window (a test holds it so)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fieldlab.config.site import SiteConfig
+from fieldlab.domain.alerts import AlertEvent
+from fieldlab.kpi.oee import OeeResult
+from fieldlab.kpi.query import machine_ids, store_oee
+from fieldlab.reports.week import Week
+from fieldlab.store import Store
+
+
+@dataclass(frozen=True)
+class Loss:
+    machine: str
+    what: str  # a state (category) or a stop reason code; "" = nobody said why
+    minutes: float
+    money: float | None  # minutes × the margin per hour, if the site sets one
+
+
+@dataclass
+class MachineWeek:
+    machine: str
+    name: str
+    result: OeeResult
+    trend: list[tuple[Week, float | None]]  # oldest first, this week last
+    compare: OeeResult | None = None
+
+
+@dataclass
+class WeeklyReport:
+    site: SiteConfig
+    week: Week
+    start: int
+    end: int
+    machines: list[MachineWeek]
+    losses: list[Loss]
+    alerts: list[AlertEvent]
+    compare: Week | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def downtime_money(self) -> float | None:
+        money = [loss.money for loss in self.losses if loss.money is not None]
+        return sum(money) if money else None
+
+
+def build_report(
+    store: Store, site: SiteConfig, week: Week, now: int, compare: Week | None = None
+) -> WeeklyReport:
+    tz = site.tz
+    start, end = week.bounds(tz)
+    trend_weeks = [week.shifted(-k) for k in range(site.reports.weeks_of_trend - 1, -1, -1)]
+    machines = []
+    for m in machine_ids(store, site):
+        result = store_oee(store, site, m, start, end, now=now)
+        trend = []
+        for w in trend_weeks:
+            s, e = w.bounds(tz)
+            trend.append(
+                (w, result.oee if w == week else store_oee(store, site, m, s, e, now=now).oee)
+            )
+        other = None
+        if compare is not None:
+            cs, ce = compare.bounds(tz)
+            other = store_oee(store, site, m, cs, ce, now=now)
+        name = site.machine(m).name or m
+        machines.append(MachineWeek(m, name, result, trend, other))
+    return WeeklyReport(
+        site,
+        week,
+        start,
+        end,
+        machines,
+        top_losses(machines, site),
+        store.alerts(start, end),
+        compare,
+    )
+
+
+def top_losses(machines: list[MachineWeek], site: SiteConfig, n: int = 10) -> list[Loss]:
+    """The stop reasons that cost the most minutes, over every machine (a reason nobody gave
+    counts as its own row: that is a finding too)."""
+    margin = site.reports.margin_per_hour
+    rows = [
+        Loss(
+            mw.machine,
+            row["reason"] or "",
+            row["downtime_s"] / 60,
+            None if margin is None else row["downtime_s"] / 3600 * margin,
+        )
+        for mw in machines
+        for row in mw.result.reasons
+        if row["downtime_s"] > 0
+    ]
+    return sorted(rows, key=lambda r: -r.minutes)[:n]
