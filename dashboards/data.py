@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from fieldlab.config import load_site_config
+from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.calendar import Calendar
 from fieldlab.kpi.oee import OeeResult
 from fieldlab.kpi.query import machine_ids as _machine_ids
@@ -114,3 +115,8 @@ def write_reason(url: str, machine: str, ts: int, reason: str, by: str) -> None:
 
 def wall_ms() -> int:
     return int(time.time() * 1000)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def alerts(url: str, start: int, end: int) -> list[AlertEvent]:
+    return open_cached(url).alerts(start, end)

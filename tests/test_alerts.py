@@ -180,3 +180,41 @@ def test_config_check_names_the_rule_key_and_expectation(rules, expect):
     with pytest.raises(ConfigError) as err:
         parse_site_config(text, "site.yaml")
     assert "site.yaml" in str(err.value) and expect in str(err.value), str(err.value)
+
+
+def test_the_overview_shows_open_alerts_and_the_periods_events(tmp_path, monkeypatch):
+    from fieldlab.domain.alerts import AlertEvent
+    from fieldlab.store import SqliteStore
+    from tests.helpers import Machine
+    from tests.test_dashboards import SITE, page
+
+    (tmp_path / "site.yaml").write_text(SITE)
+    t0 = local("2026-03-02 08:00")
+    m = (
+        Machine()
+        .state(t0, "running")
+        .state(t0 + 5 * MIN, "fault")
+        .at(t0 + 5 * MIN, "reason", "jam")
+    )
+    m.state(t0 + 30 * MIN, "running")
+    with SqliteStore(tmp_path / "fieldlab.db") as store:
+        store.write(m.samples)
+        store.write_alerts(
+            [
+                AlertEvent(
+                    t0 + 15 * MIN, "lang", "press-1", "fired", "stop", t0 + 5 * MIN, "fault:jam"
+                ),
+                AlertEvent(
+                    t0 + 16 * MIN, "temp", "press-1", "fired", "offline", t0 + 6 * MIN, "offline"
+                ),
+                AlertEvent(
+                    t0 + 30 * MIN, "lang", "press-1", "cleared", "stop", t0 + 5 * MIN, "fault:jam"
+                ),
+            ]
+        )
+    monkeypatch.setenv("FIELDLAB_CONFIG", str(tmp_path / "site.yaml"))
+    monkeypatch.setenv("FIELDLAB_LANG", "nl")
+    at = page("overview", "nl")
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 1 and "offline · sinds 08:06 · temp" in warnings[0], warnings
+    assert [e.label for e in at.expander] == ["Meldingen in deze periode (3)"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from fieldlab.alerts.text import what
 from fieldlab.dashboards import data
 from fieldlab.dashboards.context import Context, page_setup
 from fieldlab.dashboards.tiles import tile
@@ -43,10 +44,43 @@ def tiles() -> None:
         if costs:
             total += f" · {ctx.num(sum(costs), 2)} {metered[0].currency}"
         st.caption(f"⚡ {total}")
+    show_alerts()
     cols = st.columns(3)
     for i, m in enumerate(machines):
         with cols[i % 3]:
             draw(ctx, m)
+
+
+def show_alerts() -> None:
+    """Open alerts (fired, not cleared) first and loud; the period's events below."""
+    events = data.alerts(ctx.store_url, ctx.start, min(ctx.end, ctx.now + 1))
+    if not events:
+        return
+    cleared = {(e.rule, e.subject, e.since) for e in events if e.event == "cleared"}
+    open_now = {
+        (e.rule, e.subject, e.since): e
+        for e in events
+        if e.event != "cleared" and (e.rule, e.subject, e.since) not in cleared
+    }
+    name = {m: ctx.site.machine(m).name or m for m in machines}
+    for e in open_now.values():
+        st.warning(
+            f"🔔 {name.get(e.subject, e.subject)}: {what(e, ctx.site, ctx.lang)} · "
+            f"{ctx.t('alerts_since', since=ctx.when(e.since, 'HH:mm'))} · {e.rule}"
+        )
+    with st.expander(ctx.t("alerts_recent", n=len(events))):
+        st.dataframe(
+            [
+                {
+                    ctx.t("report.when"): ctx.when(e.ts, "EEE HH:mm"),
+                    ctx.t("machine"): name.get(e.subject, e.subject),
+                    ctx.t("report.what"): what(e, ctx.site, ctx.lang),
+                    ctx.t("alerts_event"): ctx.t(f"alerts_event.{e.event}"),
+                }
+                for e in reversed(events)
+            ],
+            hide_index=True,
+        )
 
 
 tiles()

@@ -143,6 +143,15 @@ TEXT: dict[str, dict[Lang, str]] = {
         "nl": "gatewaybron niet verbonden ({state})",
     },
     "alert.rule": {"en": "rule {rule}", "nl": "regel {rule}"},
+    "alerts_since": {"en": "since {since}", "nl": "sinds {since}"},
+    "alerts_recent": {
+        "en": "Alerts in this period ({n})",
+        "nl": "Meldingen in deze periode ({n})",
+    },
+    "alerts_event": {"en": "event", "nl": "gebeurtenis"},
+    "alerts_event.fired": {"en": "fired", "nl": "gemeld"},
+    "alerts_event.repeated": {"en": "repeated", "nl": "herhaald"},
+    "alerts_event.cleared": {"en": "cleared", "nl": "voorbij"},
     # the owner's weekly report (fieldlab.reports)
     "report.title": {"en": "Weekly report {site}", "nl": "Weekrapport {site}"},
     "report.week": {"en": "week {week}, {year}", "nl": "week {week}, {year}"},
