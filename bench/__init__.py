@@ -29,6 +29,10 @@ BENCHES: dict[str, tuple[str, str]] = {
         "overview and machine page render times on that data",
     ),
     "memory": ("fieldlab.bench.memory", "gateway RSS with 100 machines × 10 values at 1 Hz"),
+    "alerts": (
+        "fieldlab.bench.alerts",
+        "MQTT ingest with alert rules firing into a refusing and a hanging channel vs no rules",
+    ),
     "outage": (
         "fieldlab.bench.outage",
         "MQTT ingest with InfluxDB down and 20,000 batches queued vs an empty queue",

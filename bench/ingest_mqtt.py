@@ -70,10 +70,15 @@ def bare_paho(port: int, client_id: str, n: int) -> float:
 
 
 def through_gateway(
-    port: int, client_id: str, n_samples: int, workdir: Path, sinks: dict | None = None
+    port: int,
+    client_id: str,
+    n_samples: int,
+    workdir: Path,
+    sinks: dict | None = None,
+    health: dict | None = None,
 ) -> float:
-    """Samples/s from first message to the last one committed (to SQLite, or to `sinks`: a
-    `store:` and `sinks:` of the site, as the outage benchmark gives)."""
+    """Samples/s from first message to the last one committed (to SQLite, or to `sinks`: more
+    site keys, as the outage and alerts benchmarks give); `health` gets the /health report."""
     site, cfg = parse_gateway_config(
         json.dumps(
             {
@@ -104,6 +109,8 @@ def through_gateway(
         while gw.pipeline.stats.samples < n_samples and time.monotonic() < deadline:
             await asyncio.sleep(0.005)
         elapsed = time.monotonic() - t0
+        if health is not None:
+            health.update(gw.health_report())
         gw.request_stop()
         await task
         return gw.pipeline.stats.samples / elapsed

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fieldlab.domain.samples import COUNTER_SIGNALS, Sample, SampleError, coerce_value
 
@@ -70,6 +70,17 @@ class SignalMap(BaseModel):
         None, description="also write `state` from this value with thresholds and hysteresis"
     )
     unit: str | None = None
+
+    @field_validator("map", mode="before")
+    @classmethod
+    def _codes_as_text(cls, v: Any) -> Any:
+        """YAML reads `{1: running}` with a number for a key: the code is the same text."""
+        if isinstance(v, dict):
+            return {
+                (str(k) if isinstance(k, int) and not isinstance(k, bool) else k): val
+                for k, val in v.items()
+            }
+        return v
 
 
 @dataclass

@@ -13,6 +13,7 @@ import yaml
 
 from fieldlab.simulators.archetypes import resolve
 from fieldlab.simulators.faces.opcua import NAMESPACE, VARIABLES
+from fieldlab.simulators.faces.s7 import db_numbers, s7_fields
 from fieldlab.simulators.register_map import (
     GATEWAY_TIMESTAMP,
     gateway_fields,
@@ -31,6 +32,7 @@ def gateway_sources(
     mqtt_url: str = "mqtt://127.0.0.1:1883",
     poll_ms: int = 250,
     mqtt_protocol: str = "auto",
+    s7_port: int = 1102,
 ) -> list[dict[str, Any]]:
     by_face: dict[str, list[str]] = {}
     for mid, spec in scenario.machines.items():
@@ -76,6 +78,20 @@ def gateway_sources(
                 "port": modbus_port,
                 "poll_interval_ms": poll_ms,
                 "devices": devices,
+            }
+        )
+    if "s7" in by_face:
+        dbs = db_numbers(by_face["s7"])
+        sources.append(
+            {
+                "type": "s7",
+                "name": "sim-s7",
+                "host": host,
+                "port": s7_port,
+                "rack": 0,
+                "slot": 1,
+                "poll_interval_ms": poll_ms,
+                "machines": {m: s7_fields(scenario, m, db) for m, db in dbs.items()},
             }
         )
     if "mqtt" in by_face:

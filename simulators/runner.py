@@ -28,13 +28,14 @@ class FaceSettings:
     host: str = "127.0.0.1"
     opcua_port: int = 4840
     modbus_port: int = 5020
+    s7_port: int = 1102  # 102 is an S7 CPU's, and needs root
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     opcua_security: str = "none"  # none | sign | encrypt | all
     opcua_pki: Path | None = None
     opcua_require_trust: bool = False
     opcua_user: str | None = None
     opcua_password: str | None = None
-    enabled: set[str] = field(default_factory=lambda: {"opcua", "modbus", "mqtt"})
+    enabled: set[str] = field(default_factory=lambda: {"opcua", "modbus", "mqtt", "s7"})
 
 
 class Simulation:
@@ -104,6 +105,10 @@ class Simulation:
             from fieldlab.simulators.faces.mqtt import MqttFace
 
             faces.append(MqttFace(self.scenario, by_face["mqtt"], settings))
+        if "s7" in by_face and "s7" in settings.enabled:
+            from fieldlab.simulators.faces.s7 import S7Face
+
+            faces.append(S7Face(self.scenario, by_face["s7"], settings))
         return faces
 
     async def start(self) -> None:

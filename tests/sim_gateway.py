@@ -66,6 +66,8 @@ def sim_process(
         str(ports["opcua"]),
         "--modbus-port",
         str(ports["modbus"]),
+        "--s7-port",
+        str(ports.get("s7", 1102)),
         "--mqtt",
         f"mqtt://127.0.0.1:{mqtt_port}",
         "-q",
@@ -94,13 +96,14 @@ def sim_and_gateway(
 ) -> Iterator[Running]:
     """Both processes up, every gateway source connected, the simulated clock still paused:
     send the simulator SIGUSR1 to start it. `site_extra`: more keys for the gateway's site."""
-    ports = {"opcua": free_port(), "modbus": free_port(), "http": free_port()}
+    ports = {"opcua": free_port(), "modbus": free_port(), "s7": free_port(), "http": free_port()}
     site, truth = tmp / "site.yaml", tmp / "truth.jsonl"
     site.write_text(
         gateway_site_yaml(
-            load_scenario(),
+            load_scenario(scenario_file),
             opcua_port=ports["opcua"],
             modbus_port=ports["modbus"],
+            s7_port=ports["s7"],
             mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}",
             poll_ms=100,
             extra={

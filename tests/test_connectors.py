@@ -65,6 +65,44 @@ def test_modbus_codec_cases(case: dict[str, Any]):
     assert got == pytest.approx(case["value"]) if isinstance(got, float) else got == case["value"]
 
 
+@pytest.mark.parametrize("case", cases("s7", "addresses"), ids=lambda c: c["address"])
+def test_s7_address_cases(case: dict[str, Any]):
+    from fieldlab.connectors.s7.address import decode as s7_decode
+    from fieldlab.connectors.s7.address import encode as s7_encode
+    from fieldlab.connectors.s7.address import parse_address
+
+    addr = parse_address(case["address"])
+    data = bytes.fromhex(case["bytes"])
+    got = s7_decode(addr, data)
+    assert got == pytest.approx(case["value"]) if isinstance(got, float) else got == case["value"]
+    if addr.type not in ("BOOL", "STRING"):  # the simulator's face writes what the gateway reads
+        assert s7_encode(addr, case["value"]) == data
+
+
+def test_the_s7_planner_merges_neighbours_and_respects_the_pdu():
+    from fieldlab.connectors.s7.address import parse_address
+    from fieldlab.connectors.s7.planner import plan
+
+    values = {
+        k: parse_address(a)
+        for k, a in {
+            "a": "DB10.DBW0",
+            "b": "DB10.DBD4:UDINT",
+            "c": "DB10.DBX40.0",  # 32 bytes past b: its own read with max_gap 16
+            "d": "DB11.DBW0",  # another DB: another read
+            "e": "DB10.DBD50:REAL",
+        }.items()
+    }
+    reads = plan(values, max_gap=16)
+    assert [(r.db, r.start, r.size, [k for k, _ in r.keys]) for r in reads] == [
+        (10, 0, 8, ["a", "b"]),
+        (10, 40, 14, ["c", "e"]),
+        (11, 0, 2, ["d"]),
+    ]
+    assert len(plan(values, max_gap=100, max_bytes=20)) == 3  # 0–53 does not fit in 20 bytes
+    assert len(plan(values, max_gap=100, max_bytes=200)) == 2
+
+
 @pytest.mark.parametrize("case", cases("opcua", "values"), ids=lambda c: c["signal"])
 def test_opcua_value_cases(case: dict[str, Any]):
     node = {"node": "ns=2;s=x"}

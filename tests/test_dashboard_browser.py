@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from fieldlab.config import load_site_config
+from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.calendar import Calendar
+from fieldlab.domain.samples import Sample
 from fieldlab.simulators.synthetic import Profile, synthetic_samples
 from fieldlab.store import SqliteStore
 from tests.services import Process, free_port, require, wait_port
@@ -71,6 +73,20 @@ def fill_site(tmp: Path, extra: str = "") -> Path:
             )
         ):
             store.write(synthetic_samples(m, p, start, now, i, planned))
+        # press-1 has a power meter (DOMAIN.md §8), and a rule fired an hour ago, still open
+        power = [
+            Sample(ts, "press-1", "power_kw", 12.0 if k % 2 else 3.0)
+            for k, ts in enumerate(range(start, now, 300_000))
+        ]
+        store.write(power)
+        hour_ago = now - 3_600_000
+        store.write_alerts(
+            [
+                AlertEvent(
+                    hour_ago, "lang-stil", "cnc-1", "fired", "stop", hour_ago - 600_000, "fault"
+                )
+            ]
+        )
     return site
 
 
@@ -120,6 +136,13 @@ def test_every_page_loads_in_a_real_browser(dashboard, lang, tmp_path):
                     # the tile with P > 100 % says why, in the reader's language
                     above = "P boven 100 %" if lang == "nl" else "P above 100 %"
                     assert above in body and "ideal_cycle_time_s" in body, body[:2000]
+                    # the site's energy total and the open alert, in the reader's words
+                    assert "kWh" in body and "🔔 CNC machining centre: " in body, body[:2000]
+                    assert ("storing" if lang == "nl" else "fault") in body
+                if path == "machine":  # press-1 first: its energy section
+                    energy = "Energie" if lang == "nl" else "Energy"
+                    page.get_by_role("heading", name=energy).wait_for(timeout=30_000)
+                    assert "kWh" in page.inner_text("body")
                 if path == "shifts" and lang == "nl":
                     dutch_excel_reads_the_csv(page)
                 page.screenshot(path=str(out / f"{lang}-{path or 'overview'}.png"), full_page=True)

@@ -96,6 +96,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address the servers bind (127.0.0.1)")
     p.add_argument("--opcua-port", type=int, default=4840)
     p.add_argument("--modbus-port", type=int, default=5020)
+    p.add_argument("--s7-port", type=int, default=1102, help="the S7 face's port (a CPU's is 102)")
     p.add_argument(
         "--mqtt",
         metavar="URL",
@@ -104,8 +105,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--faces",
-        default="opcua,modbus,mqtt",
-        help="faces to serve, comma-separated, or none (default all)",
+        default="opcua,modbus,mqtt,s7",
+        help="faces to serve, comma-separated (opcua, modbus, mqtt, s7), or none (default all)",
     )
     p.add_argument("--opcua-security", choices=("none", "sign", "encrypt", "all"), default="none")
     p.add_argument(
@@ -157,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
             host=args.host,
             opcua_port=args.opcua_port,
             modbus_port=args.modbus_port,
+            s7_port=args.s7_port,
             mqtt_url=args.mqtt,
             opcua_security=args.opcua_security,
             opcua_pki=args.opcua_pki,
