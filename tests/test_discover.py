@@ -84,3 +84,39 @@ def test_discover_mqtt_lists_topics_and_suggests_a_template(sim):
     assert "fieldlab/demo/packaging/filler-1/state" in out.stdout
     assert "JSON object keys ts,value" in out.stdout
     assert "suggested topic template: fieldlab/demo/+/{machine}/{signal}" in out.stdout
+
+
+def test_discover_s7_shows_a_data_block_in_every_type():
+    """Against python-snap7's own server with a DB laid out by hand: the INT at 0, the REAL at
+    4, the UDINT at 8 and the bits of byte 12 are each found in their column."""
+    import struct
+
+    from snap7.server import Server
+    from snap7.type import SrvArea
+
+    db = bytearray(16)
+    db[0:2] = struct.pack(">h", -7)
+    db[4:8] = struct.pack(">f", 231.5)
+    db[8:12] = struct.pack(">I", 4_000_000_000)
+    db[12] = 0b0000_0101
+    port = free_port()
+    server = Server(log=False)
+    server.register_area(SrvArea.DB, 10, db)
+    server.start_to("127.0.0.1", port)
+    try:
+        out = fieldlab("discover", "s7", f"127.0.0.1:{port}", "--db", "10", "--count", "16")
+        missing = fieldlab("discover", "s7", f"127.0.0.1:{port}", "--db", "99")
+    finally:
+        server.stop()
+        server.destroy()
+    assert out.returncode == 0, out.stderr
+    rows = {
+        line.split()[0]: line.split()
+        for line in out.stdout.splitlines()
+        if line.startswith("DB10.")
+    }
+    assert rows["DB10.DBB0"][4] == "-7"  # INT
+    assert float(rows["DB10.DBB4"][-1]) == 231.5  # REAL
+    assert rows["DB10.DBB8"][-2] == "4000000000"  # UDINT
+    assert rows["DB10.DBB12"][3] == "00000101"  # bits 7..0
+    assert missing.returncode == 2 and "DB99" in missing.stderr, missing.stderr

@@ -1,4 +1,4 @@
-"""`fieldlab discover opcua|modbus|mqtt`: find out what a new machine offers."""
+"""`fieldlab discover opcua|modbus|s7|mqtt`: find out what a new machine offers."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ import yaml
 
 from fieldlab.cli.common import duration_arg, subcommand
 
-HELP = "Find what a machine offers: OPC UA nodes, Modbus registers, MQTT topics."
+HELP = "Find what a machine offers: OPC UA nodes, Modbus registers, S7 data blocks, MQTT topics."
 EPILOG = """\
 examples:
   fieldlab discover opcua opc.tcp://192.168.0.10:4840 --depth 3
   fieldlab discover opcua opc.tcp://127.0.0.1:4840/fieldlab/ --machine cnc-1 --write-config src.yaml
   fieldlab discover modbus 192.168.0.20:502 --unit 1 --from 0 --count 16
+  fieldlab discover s7 192.168.0.30 --slot 1 --db 10 --from 0 --count 42
   fieldlab discover mqtt mqtt://127.0.0.1:1883 --topic '#' --for 30s"""
 
 
@@ -43,6 +44,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--count", type=int, default=16)
     m.add_argument("--table", choices=("holding", "input"), default="holding")
     m.set_defaults(run=run_modbus)
+    s = kinds.add_parser("s7", help="read a data block; show each offset in every type")
+    s.add_argument("address", metavar="HOST[:PORT]")
+    s.add_argument("--rack", type=int, default=0)
+    s.add_argument("--slot", type=int, default=1, help="S7-1200/1500: 1; S7-300: 2")
+    s.add_argument("--db", type=int, required=True, help="data block number")
+    s.add_argument("--from", dest="start", type=int, default=0, help="first byte")
+    s.add_argument("--count", type=int, default=32, help="bytes")
+    s.set_defaults(run=run_s7)
     q = kinds.add_parser("mqtt", help="listen: which topics arrive and their payload shapes")
     q.add_argument("url", help="mqtt://host:port")
     q.add_argument("--topic", default="#")
@@ -97,6 +106,29 @@ def run_modbus(args: argparse.Namespace) -> int:
     )
     print("\n".join(decode_table(args.start, words)))
     print("\nPick the column that shows the value you expect; its order is the `order:` key.")
+    return 0
+
+
+def run_s7(args: argparse.Namespace) -> int:
+    from fieldlab.discovery.s7 import decode_table, read_db
+
+    host, _, port = args.address.partition(":")
+    try:
+        data = asyncio.run(
+            read_db(host, int(port or 102), args.rack, args.slot, args.db, args.start, args.count)
+        )
+    except (OSError, ConnectionError) as exc:
+        print(f"fieldlab discover: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{host}:{port or 102} rack {args.rack} slot {args.slot}, DB{args.db} bytes "
+        f"{args.start}–{args.start + args.count - 1} (big-endian, as the CPU stores them)\n"
+    )
+    print("\n".join(decode_table(args.db, args.start, data)))
+    print(
+        "\nPick the column that shows the value you expect; the address is DB<n>.DBW<offset> "
+        "(INT, :UINT), DB<n>.DBD<offset> (DINT, :UDINT, :REAL) or DB<n>.DBX<offset>.<bit>."
+    )
     return 0
 
 
