@@ -190,6 +190,7 @@ class Scenario(_Strict):
             machines={
                 mid: MachineConfig(
                     name=m.name,
+                    area=m.area,
                     ideal_cycle_time_s=m.ideal_cycle_time_s,
                     products=m.products,
                     counters=m.counters,

@@ -93,6 +93,8 @@ class DashboardSettings(_Strict):
 
 class MachineConfig(_Strict):
     name: str | None = Field(default=None, description="Display name")
+    area: str | None = Field(default=None, description="ISA-95 area (hall, department)")
+    line: str | None = Field(default=None, description="ISA-95 line or work centre")
     targets: Targets = Field(default_factory=Targets, description="overrides the site's targets")
     ideal_cycle_time_s: PositiveFloat | None = None
     products: dict[str, ProductConfig] = Field(default_factory=dict)

@@ -17,6 +17,7 @@ from fieldlab.config.loader import ConfigError, parse_site_config
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors import connector_modules
 from fieldlab.sinks.influxdb import InfluxConfig
+from fieldlab.sinks.uns import UnsConfig
 
 
 class SqliteSinkConfig(BaseModel):
@@ -43,7 +44,9 @@ class GatewaySettings(BaseModel):
     data_dir: str = Field(".", description="queues and certificates, relative to the config file")
 
 
-SinkConfig = Annotated[Union[SqliteSinkConfig, InfluxConfig], Field(discriminator="type")]  # noqa: UP007
+SinkConfig = Annotated[  # noqa: UP007
+    SqliteSinkConfig | InfluxConfig | UnsConfig, Field(discriminator="type")
+]
 
 
 def _source_union() -> Any:
@@ -91,7 +94,7 @@ def _check_store_is_written(site: SiteConfig, sinks: list[Any], name: str) -> No
     influx = [s for s in sinks if isinstance(s, InfluxConfig)]
     sqlite = [s for s in sinks if isinstance(s, SqliteSinkConfig)]
     if site.store.startswith("sqlite:"):
-        if sinks and not any(s.path is None for s in sqlite):
+        if (influx or sqlite) and not any(s.path is None for s in sqlite):
             raise ConfigError(
                 f"{name}: store: {site.store} is read by the dashboard, but no sink writes "
                 "there; with only InfluxDB sinks set store: to that InfluxDB "

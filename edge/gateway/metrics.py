@@ -24,6 +24,7 @@ SINK_COUNTERS = {
     "dropped_points": "points the overflow policy dropped",
     "errors": "failed writes",
     "rejected_points": "points the server refused (4xx), kept out of the queue",
+    "published": "messages the UNS broker acknowledged",
 }
 SINK_GAUGES = {
     "queued_batches": "batches waiting in the durable queue",

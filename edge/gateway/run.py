@@ -13,6 +13,7 @@ from fieldlab.config.redact import redact_url
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors import connector_modules
 from fieldlab.connectors.base import Batch, Connector, ConnectorContext, SourceHealth
+from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.samples import Sample
 from fieldlab.gateway.alerting import GatewayAlerts
 from fieldlab.gateway.config import GatewayConfig, SqliteSinkConfig
@@ -21,9 +22,12 @@ from fieldlab.gateway.http import HttpServer
 from fieldlab.gateway.metrics import metrics_text
 from fieldlab.gateway.observed import ObservedFile
 from fieldlab.gateway.pipeline import Pipeline
+from fieldlab.kpi.query import store_oee
+from fieldlab.kpi.report import shift_figures
 from fieldlab.sinks.base import Sink
 from fieldlab.sinks.influxdb import InfluxConfig, InfluxSink
 from fieldlab.sinks.sqlite import SqliteSink
+from fieldlab.sinks.uns import UnsConfig, UnsSink
 from fieldlab.store import Store, StoreError, open_store
 from fieldlab.store.sqlite import SqliteStore
 
@@ -53,7 +57,10 @@ class Gateway:
                 self.sinks.append(SqliteSink(SqliteStore(self._sqlite_path(s)), s.name))
             elif isinstance(s, InfluxConfig):
                 self.sinks.append(InfluxSink(s, self.data_dir))
-        if not self.cfg.sinks:
+            elif isinstance(s, UnsConfig):
+                self.sinks.append(UnsSink(s, self.site, self.data_dir))
+        if not any(isinstance(s, SqliteSink | InfluxSink) for s in self.sinks):
+            # no store named: the site's SQLite file (a UNS alone publishes, it keeps nothing)
             self.sinks.append(SqliteSink(SqliteStore(self._sqlite_path(SqliteSinkConfig()))))
         # The gateway closes gaps from the store the dashboard reads, the site's `store:` (a
         # sink writes there: config.py checks it), sharing the SQLite sink's connection.
@@ -157,6 +164,9 @@ class Gateway:
         tasks.append(asyncio.create_task(self._note_observed(), name="observed"))
         if self.alerts is not None:
             tasks.append(asyncio.create_task(self.alerts.run(), name="alerts"))
+        for sink in self.sinks:
+            if isinstance(sink, UnsSink):
+                tasks.append(asyncio.create_task(self._shift_oee(sink), name="uns oee"))
         tasks += [asyncio.create_task(s.run(), name=f"sink {s.name}") for s in self.sinks]
         conn_tasks = [
             asyncio.create_task(self._supervise(c, ctx), name=f"source {c.name}")
@@ -219,6 +229,30 @@ class Gateway:
                     if m not in ctx.health.machines_offline:
                         seen[m] = max(now, seen.get(m, now))
             await asyncio.to_thread(self.observed.write, seen)
+
+    async def _shift_oee(self, sink: UnsSink) -> None:
+        """The current shift's live OEE per machine, retained in the UNS (from the store, as
+        the dashboard reads it)."""
+        cal = Calendar(self.site.calendar, self.site.tz)
+        reader = self.reader
+        assert reader is not None
+        while True:
+            await asyncio.sleep(sink.cfg.oee_every_s)
+            for c, ctx in zip(self.connectors, self.contexts, strict=True):
+                if ctx.clock.last_ts is None:
+                    continue
+                now = ctx.clock.now()
+                shifts = cal.shifts(now - 1, now)
+                start = shifts[0].start if shifts else now - 86_400_000
+                name = shifts[0].name if shifts else ""
+                for m in c.machines:
+                    try:
+                        r = await asyncio.to_thread(
+                            store_oee, reader, self.site, m, start, now, now=now
+                        )
+                    except StoreError:
+                        continue
+                    sink.publish_oee(m, shift_figures(r, name, now))
 
     async def _flush_sinks(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -145,3 +145,21 @@ def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> s
         if extra:
             lines += ["", r.machine, *extra]
     return "\n".join(lines)
+
+
+def shift_figures(r: OeeResult, shift: str, now: int) -> dict[str, Any]:
+    """The live OEE of a shift as the Unified Namespace carries it (ratios 0–1, JSON)."""
+    return {
+        "ts": now,
+        "shift": shift,
+        "from": r.start,
+        "to": r.end,
+        "oee": _r(r.oee),
+        "availability": _r(r.availability),
+        "performance": _r(r.performance),
+        "quality": _r(r.quality),
+        "good": r.good,
+        "scrap": r.scrap,
+        "downtime_s": _r(r.downtime_s),
+        "coverage": _r(r.coverage),
+    }

@@ -1,0 +1,218 @@
+"""The Unified Namespace out (`type: mqtt` sink): every sample the gateway stores is published
+under an ISA-95 topic tree, `<enterprise>/<site>/<area>/<line>/<machine>/<signal>`, as JSON with
+its time and unit, QoS 1, through a durable queue so a broker that is away loses nothing. The
+latest state and the current shift's OEE of each machine are retained, so a Node-RED flow or a
+Grafana panel that subscribes later sees them at once.
+
+Area and line come from the site file's machines (`area:`, `line:`), else `area` and `line`.
+A message is removed from the queue only after the broker acknowledged it (QoS 1 PUBACK); after
+a crash a batch is published again, which subscribers see as the same value at the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import ssl
+import time
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fieldlab.config.redact import redact_url
+from fieldlab.config.site import SiteConfig
+from fieldlab.domain.rejected import Rejected
+from fieldlab.domain.samples import Sample
+from fieldlab.sinks.queue import DurableQueue, Overflow
+
+log = logging.getLogger("fieldlab.sink.uns")
+
+#: Units by signal-name suffix (the kit's naming: power_kw, barrel_temp_c, spindle_load_pct…).
+UNITS = {
+    "_kw": "kW", "_kwh": "kWh", "_c": "°C", "_bar": "bar", "_pct": "%", "_t": "t",
+    "_spm": "1/min", "_bpm": "1/min", "_rpm": "1/min", "_s": "s", "_mm": "mm", "_a": "A",
+    "_v": "V", "_hz": "Hz",
+}  # fmt: skip
+RETAINED = {"state", "product"}
+
+
+class UnsQueueConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = "uns-queue.db"
+    max_mb: float = Field(256, gt=0)
+    overflow: Overflow = "drop_oldest"
+
+
+class UnsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["mqtt"] = "mqtt"
+    name: str = "uns"
+    url: str = Field(description="mqtt://host:port (mqtts:// for TLS)")
+    client_id: str = "fieldlab-uns"
+    username_env: str | None = None
+    password_env: str | None = None
+    enterprise: str = Field(description="the top of the ISA-95 tree: your company's name")
+    qos: Literal[0, 1, 2] = 1
+    oee_every_s: float = Field(10.0, gt=0, description="how often the shift's OEE is published")
+    queue: UnsQueueConfig = Field(default_factory=UnsQueueConfig)
+
+
+def unit_of(signal: str) -> str | None:
+    if signal.startswith("count_"):
+        return "units"
+    return next((u for suffix, u in UNITS.items() if signal.endswith(suffix)), None)
+
+
+def _iso(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds")
+
+
+class UnsSink:
+    def __init__(self, cfg: UnsConfig, site: SiteConfig, base_dir: Path | None = None):
+        self.cfg, self.site = cfg, site
+        self.name = cfg.name
+        qpath = Path(cfg.queue.path)
+        if not qpath.is_absolute() and base_dir is not None:
+            qpath = base_dir / qpath
+        self.queue = DurableQueue(
+            qpath, max_bytes=int(cfg.queue.max_mb * 2**20), overflow=cfg.queue.overflow
+        )
+        self.up = False
+        self.errors = 0
+        self.published = 0
+        self._client: Any = None
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def topic(self, machine: str, leaf: str) -> str:
+        m = self.site.machine(machine)
+        parts = (self.cfg.enterprise, self.site.site, m.area or "area", m.line or "line", machine)
+        return "/".join(p.replace("/", "_").replace("+", "_").replace("#", "_") for p in parts) + (
+            f"/{leaf}"
+        )
+
+    def _message(self, s: Sample) -> list[Any]:
+        body: dict[str, Any] = {"ts": s.ts, "time": _iso(s.ts), "value": s.value}
+        unit = unit_of(s.signal)
+        if unit:
+            body["unit"] = unit
+        return [self.topic(s.machine, s.signal), json.dumps(body), s.signal in RETAINED]
+
+    def accept(self, samples: list[Sample], rejected: list[Rejected]) -> None:
+        """Queued durably before the source is acknowledged; rejected input stays local."""
+        for i in range(0, len(samples), 2000):
+            part = samples[i : i + 2000]
+            payload = "\n".join(json.dumps(self._message(s)) for s in part).encode()
+            self.queue.append(payload, len(part))
+        self._poke()
+
+    def publish_oee(self, machine: str, figures: dict[str, Any]) -> None:
+        """The current shift's live OEE, retained (the gateway computes it from the store)."""
+        msg = [self.topic(machine, "oee"), json.dumps(figures), True]
+        self.queue.append(json.dumps(msg).encode(), 1)
+        self._poke()
+
+    def _poke(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def newest(self) -> dict[str, tuple[int, int | None, str | None]]:
+        return {}  # the UNS is not the store the gateway closes gaps from
+
+    def _connect(self) -> Any:
+        import os
+
+        import paho.mqtt.client as mqtt
+
+        u = urlsplit(self.cfg.url)
+        c = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=self.cfg.client_id, protocol=mqtt.MQTTv311
+        )
+        user = os.environ.get(self.cfg.username_env or "") or unquote(u.username or "") or None
+        password = os.environ.get(self.cfg.password_env or "") or unquote(u.password or "") or None
+        if user:
+            c.username_pw_set(user, password)
+        if u.scheme == "mqtts":
+            c.tls_set_context(ssl.create_default_context())
+        c.max_inflight_messages_set(1000)
+        c.connect(u.hostname or "127.0.0.1", u.port or (8883 if u.scheme == "mqtts" else 1883), 30)
+        c.loop_start()
+        return c
+
+    def _send(self, payload: bytes) -> None:
+        """Publish one batch and wait for every acknowledgement; raises when the broker is away."""
+        if self._client is None or not self._client.is_connected():
+            if self._client is not None:
+                with contextlib.suppress(Exception):
+                    self._client.loop_stop()
+            self._client = None
+            client = self._connect()
+            deadline = time.monotonic() + 5
+            while not client.is_connected() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if not client.is_connected():
+                client.loop_stop()
+                raise OSError(f"no MQTT broker answers at {redact_url(self.cfg.url)}")
+            self._client = client
+        infos = []
+        for line in payload.split(b"\n"):
+            topic, body, retain = json.loads(line)
+            infos.append(self._client.publish(topic, body, qos=self.cfg.qos, retain=retain))
+        deadline = time.monotonic() + 30
+        for info in infos:
+            info.wait_for_publish(max(0.1, deadline - time.monotonic()))
+            if not info.is_published():
+                raise OSError("the broker did not acknowledge every message")
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        delay = 0.25
+        while True:
+            item = await asyncio.to_thread(self.queue.peek)
+            if item is None:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), 1.0)
+                continue
+            batch_id, payload, points = item
+            try:
+                await asyncio.to_thread(self._send, payload)
+            except (OSError, ValueError) as exc:
+                self.errors += 1
+                if self.up or self.errors == 1:
+                    log.warning(
+                        "%s: cannot publish to %s (%s); keeping messages in %s",
+                        self.name,
+                        redact_url(self.cfg.url),
+                        exc,
+                        self.queue.path,
+                    )
+                self.up = False
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            delay = 0.25
+            if not self.up:
+                self.up = True
+                log.warning("%s: publishing to %s", self.name, redact_url(self.cfg.url))
+            self.published += points
+            await asyncio.to_thread(self.queue.ack, batch_id, points)
+
+    def stats(self) -> dict[str, float]:
+        return self.queue.stats() | {
+            "published": float(self.published),
+            "errors": float(self.errors),
+            "up": float(self.up),
+        }
+
+    def close(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.disconnect()
+                self._client.loop_stop()
+        self.queue.close()
