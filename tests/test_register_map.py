@@ -39,7 +39,7 @@ def read_back(fields: dict, words: list[int]) -> dict:
     good=st.integers(0, 2**16 - 1),
     power=st.floats(0, 100, allow_nan=False, width=32),
     wh=st.integers(0, 2**32 - 1),
-    sim_now=st.integers(0, 2**42),
+    sim_now=st.integers(0, (2**32 - 1) * 1000),  # the time registers hold UINT32 seconds: to 2106
 )
 def test_the_gateway_reads_back_what_the_face_writes(
     machine, state, reason, total, good, power, wh, sim_now
