@@ -15,6 +15,33 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from fieldlab.domain.samples import COUNTER_SIGNALS, Sample, SampleError, coerce_value
 
+#: OPC 40001-1 (Machinery) state machines: state names and StateNumbers, as a server shows
+#: them in CurrentState (a LocalizedText) or CurrentState/Number.
+MACHINERY_ITEM_STATE = {
+    "0": "NotAvailable", "1": "OutOfService", "2": "NotExecuting", "3": "Executing",
+}  # fmt: skip
+MACHINERY_OPERATION_MODE = {"0": "None", "1": "Maintenance", "2": "Setup", "3": "Processing"}
+
+
+def machinery_state(item: str | None, mode: str | None) -> str | None:
+    """MachineryItemState × MachineryOperationMode → a DOMAIN state (README of the OPC UA
+    connector: the table). The item state says whether the machine works; the mode says what
+    for. Maintenance is planned; NotAvailable (switched off) in planned time is a plain stop."""
+    if item is None:
+        return None
+    if mode == "Maintenance":
+        return "planned_stop"
+    if item == "OutOfService":
+        return "fault"
+    if mode == "Setup":
+        return "setup"
+    if item == "Executing":
+        return "running"
+    if item in ("NotExecuting", "NotAvailable"):
+        return "idle"
+    return None
+
+
 #: PackML state numbers (ISA-TR88.00.02) to DOMAIN states.
 PACKML: dict[int, str] = {
     0: "offline",
@@ -63,8 +90,13 @@ class SignalMap(BaseModel):
     map: dict[str, str] | None = Field(
         None, description="device code → value, e.g. {1: running, 2: idle}; keys as text"
     )
-    preset: Literal["packml", "run_bit"] | None = Field(
-        None, description="a standard map for state: PackML state numbers, or a run bit"
+    preset: (
+        Literal["packml", "run_bit", "machinery_item_state", "machinery_operation_mode"] | None
+    ) = Field(
+        None,
+        description="a standard map for state: PackML state numbers, a run bit, or OPC 40001-1 "
+        "Machinery (MachineryItemState on `state`, MachineryOperationMode on any other signal: "
+        "the two together make the state)",
     )
     derive_state: Threshold | None = Field(
         None, description="also write `state` from this value with thresholds and hysteresis"
@@ -89,6 +121,8 @@ class Mapper:
 
     unmapped: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     _derived: dict[str, str] = field(default_factory=dict)
+    #: per machine: the latest MachineryItemState and MachineryOperationMode seen
+    _machinery: dict[str, list[str | None]] = field(default_factory=dict)
 
     def apply(
         self, machine: str, signal: str, raw: object, ts: int, spec: SignalMap | None
@@ -98,6 +132,8 @@ class Mapper:
             return [Sample(ts, machine, signal, coerce_value(signal, raw))]
         value = raw
         out: list[Sample] = []
+        if spec.preset in ("machinery_item_state", "machinery_operation_mode"):
+            return self._machinery_samples(machine, signal, raw, ts, spec.preset)
         if spec.derive_state is not None:
             number = _as_number(raw)
             if number is not None:
@@ -149,6 +185,29 @@ class Mapper:
             new = prev if prev in ("running", "idle") else "idle"
         self._derived[machine] = new
         return new if new != prev else None
+
+    def _machinery_samples(
+        self, machine: str, signal: str, raw: object, ts: int, preset: str
+    ) -> list[Sample]:
+        """One of the two Machinery state machines changed: the state they make together, and
+        the operation mode itself as a value of its own signal (its StateNumber: signals other
+        than DOMAIN's are numbers)."""
+        item_side = preset == "machinery_item_state"
+        names = MACHINERY_ITEM_STATE if item_side else MACHINERY_OPERATION_MODE
+        key = _code_key(getattr(raw, "Text", raw))  # a LocalizedText, a name or a number
+        name = names.get(key, key)
+        if name not in names.values():
+            self.unmapped.setdefault((machine, signal), set()).add(key)
+            return [Sample(ts, machine, signal, key)] if item_side else []
+        pair = self._machinery.setdefault(machine, [None, None])
+        pair[0 if item_side else 1] = name
+        number = next(int(k) for k, v in names.items() if v == name)
+        out = [] if item_side else [Sample(ts, machine, signal, number)]
+        state = machinery_state(pair[0], pair[1])
+        if state is not None and self._derived.get(machine) != state:
+            self._derived[machine] = state
+            out.append(Sample(ts, machine, "state", state))
+        return out
 
     def forget(self, machine: str) -> None:
         """After a gap the derived state is written again (a state never carries across)."""

@@ -266,3 +266,37 @@ def test_durable_queue_running_totals_match_the_table_through_any_operations(tmp
         assert (st["queued_batches"], st["queued_points"], st["queued_bytes"]) == sums(q), step
         assert st["queued_bytes"] <= 20_000 + 40 * 25  # the cap, but for the batch in flight
     q.close()
+
+
+@pytest.mark.parametrize(
+    "item, mode, state",
+    [
+        ("Executing", "Processing", "running"),
+        ("Executing", "Setup", "setup"),
+        ("NotExecuting", "Processing", "idle"),
+        ("NotExecuting", "Setup", "setup"),
+        ("NotExecuting", "Maintenance", "planned_stop"),
+        ("OutOfService", "Processing", "fault"),
+        ("OutOfService", "Maintenance", "planned_stop"),
+        ("NotAvailable", "None", "idle"),
+        (3, 3, "running"),  # the StateNumbers instead of the names
+        (1, 2, "fault"),
+    ],
+)
+def test_machinery_item_state_and_operation_mode_make_the_state(item, mode, state):
+    """OPC 40001-1: the two state machines together, whichever changes first; the mode is also
+    kept as a number of its own signal; an unknown item state is kept as received."""
+    from fieldlab.mapping import Mapper, SignalMap
+
+    m = Mapper()
+    item_map = SignalMap(preset="machinery_item_state")
+    mode_map = SignalMap(preset="machinery_operation_mode")
+    first = m.apply("m1", "operation_mode", mode, 1000, mode_map)
+    assert [s.signal for s in first] == ["operation_mode"]  # no state before the item state
+    got = m.apply("m1", "state", item, 2000, item_map)
+    assert [(s.signal, s.value) for s in got] == [("state", state)]
+    again = m.apply("m1", "state", item, 3000, item_map)
+    assert again == []  # unchanged: no new state sample
+    odd = m.apply("m2", "state", "Exploding", 1000, item_map)
+    assert [(s.signal, s.value) for s in odd] == [("state", "Exploding")]
+    assert m.unmapped[("m2", "state")] == {"Exploding"}
