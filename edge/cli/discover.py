@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_opcua(args: argparse.Namespace) -> int:
     import logging
 
-    from fieldlab.discovery.opcua import browse, config_snippet
+    from fieldlab.discovery.opcua import browse, config_snippet, machinery_snippet
 
     logging.getLogger("asyncua").setLevel(logging.ERROR)
     try:
@@ -80,7 +80,14 @@ def run_opcua(args: argparse.Namespace) -> int:
         value = "" if f.node_class == "Object" else f"{f.data_type:<10} {f.value!r}"[:70]
         print(f"{'  ' * f.depth}{f.browse_name:<32} {f.nodeid:<36} {value}")
     if args.write_config:
-        snippet = {"sources": [config_snippet(args.url, args.machine, found, namespaces)]}
+        machinery = machinery_snippet(args.url, found, namespaces)
+        if machinery is not None:
+            print(
+                f"\nOPC 40001-1 Machinery: {len(machinery['machines'])} machine(s) in Machines; "
+                "the config maps their state through the Machinery presets by browse path"
+            )
+        source = machinery or config_snippet(args.url, args.machine, found, namespaces)
+        snippet = {"sources": [source]}
         args.write_config.write_text(yaml.safe_dump(snippet, sort_keys=False))
         print(
             f"\nwrote {args.write_config}: rename the signals (state, count_total, …) and add "

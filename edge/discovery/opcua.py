@@ -17,6 +17,7 @@ class Found:
     node_class: str
     data_type: str = ""
     value: Any = None
+    parent: str = ""
 
 
 async def browse(
@@ -29,13 +30,16 @@ async def browse(
         queue = [(client.get_node(root), 0)]
         while queue and len(out) < limit:
             node, level = queue.pop(0)
+            node_id = node.nodeid.to_string()
             for ref in await node.get_children_descriptions():
                 if ref.NodeClass not in (ua.NodeClass.Object, ua.NodeClass.Variable):
                     continue
                 nid = ref.NodeId.to_string()
                 if nid.startswith("i=") and root == "i=85" and nid == "i=2253":
                     continue  # the Server object: standard, not the machine
-                item = Found(level, nid, ref.BrowseName.to_string(), ref.NodeClass.name)
+                item = Found(
+                    level, nid, ref.BrowseName.to_string(), ref.NodeClass.name, parent=node_id
+                )
                 if ref.NodeClass == ua.NodeClass.Variable:
                     child = client.get_node(ref.NodeId)
                     try:
@@ -77,3 +81,50 @@ def config_snippet(url: str, machine: str, found: list[Found], namespaces: list[
             name += "_2"
         signals[name] = {"node": nid}
     return {"type": "opcua", "name": "discovered", "url": url, "machines": {machine: signals}}
+
+
+MACHINERY = "http://opcfoundation.org/UA/Machinery/"
+
+
+def machinery_snippet(url: str, found: list[Found], namespaces: list[str]) -> dict | None:
+    """A server that follows OPC 40001-1 (a `Machines` folder in the Machinery namespace whose
+    machines have a MachineryItemState): one machine per entry, its state from the two state
+    machines through the Machinery presets, addressed by browse path (which survives a PLC
+    download that renumbers node ids). None for any other server."""
+    if MACHINERY not in namespaces:
+        return None
+    mi = namespaces.index(MACHINERY)
+    folder = next((f for f in found if f.browse_name == f"{mi}:Machines"), None)
+    if folder is None:
+        return None
+    aliases = {MACHINERY: "Machinery"}
+    machines: dict[str, dict] = {}
+    for m in (f for f in found if f.parent == folder.nodeid and f.node_class == "Object"):
+        children = {f.browse_name for f in found if f.parent == m.nodeid}
+        if f"{mi}:MachineryItemState" not in children:
+            continue
+        idx, _, name = m.browse_name.partition(":")
+        uri = namespaces[int(idx)]
+        alias = aliases.setdefault(uri, f"ns{len(aliases)}")
+        base = f"Machinery:Machines/{alias}:{name}"
+        signals = {
+            "state": {
+                "path": f"{base}/Machinery:MachineryItemState/CurrentState",
+                "preset": "machinery_item_state",
+            }
+        }
+        if f"{mi}:MachineryOperationMode" in children:
+            signals["operation_mode"] = {
+                "path": f"{base}/Machinery:MachineryOperationMode/CurrentState",
+                "preset": "machinery_operation_mode",
+            }
+        machines[signal_name(name).replace("_", "-")] = signals
+    if not machines:
+        return None
+    return {
+        "type": "opcua",
+        "name": "machinery",
+        "url": url,
+        "namespaces": {alias: uri for uri, alias in aliases.items()},
+        "machines": machines,
+    }

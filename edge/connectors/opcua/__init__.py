@@ -26,7 +26,7 @@ from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors.base import Batch, ConnectorContext
@@ -44,7 +44,25 @@ POLICIES = {
 
 
 class NodeMap(SignalMap):
-    node: str = Field(description='node id: "ns=2;s=…", "nsu=URI;s=…" or "ns=ALIAS;s=…"')
+    node: str | None = Field(
+        None, description='node id: "ns=2;s=…", "nsu=URI;s=…" or "ns=ALIAS;s=…"'
+    )
+    path: str | None = Field(
+        None,
+        description="browse path from Objects, e.g. Machinery:Machines/Press:Press1/"
+        "Machinery:MachineryItemState/CurrentState (ALIAS: from namespaces:, none = ns 0); "
+        "survives a PLC download that renumbers node ids",
+    )
+
+    @model_validator(mode="after")
+    def _one_address(self) -> NodeMap:
+        if (self.node is None) == (self.path is None):
+            raise ValueError("give a signal either `node` (a node id) or `path` (a browse path)")
+        return self
+
+    @property
+    def where(self) -> str:
+        return self.node or f"path {self.path}"
 
 
 class Security(BaseModel):
@@ -208,6 +226,10 @@ class OpcUaConnector:
         out = {}
         for machine, signals in self.cfg.machines.items():
             for signal, spec in signals.items():
+                if spec.path is not None:
+                    out[(machine, signal)] = await self._browse(client, spec.path, index)
+                    continue
+                assert spec.node is not None
                 text = spec.node
                 m = re.match(r"nsu=([^;]+);(.*)$", text)
                 if m:
@@ -219,6 +241,25 @@ class OpcUaConnector:
                     text = f"ns={await index(self.cfg.namespaces[m[1]])};{m[2]}"
                 out[(machine, signal)] = client.get_node(text)
         return out
+
+    async def _browse(self, client: Client, path: str, index: Any) -> Node:
+        """A browse path, translated by the server (TranslateBrowsePathsToNodeIds) on every
+        connect: the node ids behind it may have changed, its names have not."""
+        parts = []
+        for segment in path.strip("/").split("/"):
+            alias, sep, name = segment.rpartition(":")
+            if not sep:
+                parts.append(f"0:{name}")
+            elif alias.isdigit():
+                parts.append(f"{alias}:{name}")
+            elif alias in self.cfg.namespaces:
+                parts.append(f"{await index(self.cfg.namespaces[alias])}:{name}")
+            else:
+                raise ValueError(f"path {path}: namespace alias {alias!r} is not in namespaces:")
+        try:
+            return await client.nodes.objects.get_child(parts)
+        except ua.UaStatusCodeError as exc:
+            raise ValueError(f"path {path}: the server finds no such node ({exc})") from None
 
     async def _limits(self, client: Client) -> tuple[int, int]:
         """MaxNodesPerRead and MaxMonitoredItemsPerCall (0 or unreadable: 500)."""
@@ -306,7 +347,7 @@ class OpcUaConnector:
         if status is not None and not status.is_good():
             rejected.append(
                 Rejected(
-                    f"opcua:{self.name}:{self.cfg.machines[machine][signal].node}",
+                    f"opcua:{self.name}:{self.cfg.machines[machine][signal].where}",
                     repr(dv.Value.Value if dv.Value else None),
                     f"bad status {status.name} for {machine}/{signal}",
                 )
@@ -324,7 +365,7 @@ class OpcUaConnector:
         except (SampleError, ValueError) as exc:
             rejected.append(
                 Rejected(
-                    f"opcua:{self.name}:{self.cfg.machines[machine][signal].node}",
+                    f"opcua:{self.name}:{self.cfg.machines[machine][signal].where}",
                     repr(dv.Value.Value if dv.Value else None),
                     str(exc),
                 )
