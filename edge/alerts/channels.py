@@ -88,7 +88,29 @@ class ChannelWorker:
         self._ready = asyncio.Event()
         self._first = first_retry_s
         self._mqtt: _Mqtt | None = None
+        self._sender: Any = None
         self.busy = False
+
+    def prepare(self) -> None:
+        """Load Apprise and check the URL now (a worker thread at gateway start): loading its
+        ~100 service plugins takes a third of a second of the interpreter, which must not fall
+        on ingest when the first alert fires; a URL Apprise does not know is said at start."""
+        if self.channel.url is None:
+            return
+        import apprise
+
+        sender = apprise.Apprise()
+        try:
+            url = self.channel.resolved_url()
+        except KeyError as exc:
+            self.stats.last_error = str(exc)
+            log.error("alert channel %s: %s", self.name, exc)
+            return
+        if not sender.add(url):
+            self.stats.last_error = f"not an Apprise URL: {redact_url(self.channel.url)}"
+            log.error("alert channel %s: %s", self.name, self.stats.last_error)
+            return
+        self._sender = sender
 
     def put(self, msg: Message) -> None:
         if len(self._queue) >= QUEUE:
@@ -108,13 +130,12 @@ class ChannelWorker:
             self._mqtt = self._mqtt or _Mqtt(m.url)
             self._mqtt.publish(m.topic, json.dumps(msg.payload | {"title": msg.title}), m.qos)
             return
-        import apprise
-
-        sender = apprise.Apprise()
-        if not sender.add(self.channel.resolved_url()):
-            raise ValueError(f"not an Apprise URL: {redact_url(self.channel.url or '')}")
+        if self._sender is None:
+            self.prepare()
+        if self._sender is None:
+            raise ValueError(self.stats.last_error or "the channel's URL cannot be used")
         attach = str(msg.attach) if msg.attach else None
-        if not sender.notify(title=msg.title, body=msg.body, attach=attach):
+        if not self._sender.notify(title=msg.title, body=msg.body, attach=attach):
             raise OSError("the service did not accept the message (see the apprise log)")
 
     async def run(self) -> None:
@@ -166,6 +187,11 @@ class Notifier:
             for name, ch in site.alerts.channels.items()
         }
         self._tasks: list[asyncio.Task[None]] = []
+
+    def prepare(self) -> None:
+        """Every channel's library loaded and URL checked (blocking: call it in a thread)."""
+        for w in self.workers.values():
+            w.prepare()
 
     def start(self) -> None:
         self._tasks = [

@@ -158,6 +158,8 @@ class Gateway:
         self._build()
         assert self.pipeline is not None and self.reader is not None
         gaps = await asyncio.to_thread(self._close_gaps)
+        if self.alerts is not None:  # channel libraries loaded before ingest, not during it
+            await asyncio.to_thread(self.alerts.notifier.prepare)
         if gaps:
             await asyncio.to_thread(self.pipeline.commit, gaps, [])
         tasks = [asyncio.create_task(self.pipeline.run(), name="pipeline")]
