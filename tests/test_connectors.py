@@ -65,6 +65,60 @@ def test_modbus_codec_cases(case: dict[str, Any]):
     assert got == pytest.approx(case["value"]) if isinstance(got, float) else got == case["value"]
 
 
+@pytest.mark.parametrize("case", cases("sparkplug", "messages"), ids=lambda c: c["name"])
+def test_sparkplug_message_cases(case: dict[str, Any]):
+    import logging
+
+    from fieldlab.connectors.base import ConnectorContext, SourceHealth
+    from fieldlab.connectors.sparkplug import Config as SpbConfig
+    from fieldlab.connectors.sparkplug import SparkplugHost
+    from fieldlab.connectors.sparkplug.payload import encode
+
+    host = SparkplugHost(
+        SpbConfig.model_validate(
+            {
+                "type": "sparkplug",
+                "machines": {
+                    "m-1": {
+                        "device": "G/n/d",
+                        "metrics": {
+                            "state": {"metric": "Status/State"},
+                            "count_total": {"metric": "Counters/Total"},
+                        },
+                    }
+                },
+            }
+        )
+    )
+
+    async def emit(batch) -> None:
+        pass
+
+    ctx = ConnectorContext("spb", emit, SourceHealth("spb", "sparkplug"), logging.getLogger("t"))
+    got = []
+    for msg in case["messages"]:
+        metrics = [tuple(m[:4]) for m in msg["metrics"]]
+        stamps = [m[4] if len(m) > 4 else None for m in msg["metrics"]]
+        payload = encode(metrics, timestamp=msg["ts"], seq=msg.get("seq"))
+        if any(stamps):  # per-metric times (historical metrics)
+            from fieldlab.connectors.sparkplug.payload import Payload
+
+            p = Payload()
+            p.ParseFromString(payload)
+            for m, t in zip(p.metrics, stamps, strict=True):
+                if t is not None:
+                    m.timestamp, m.is_historical = t, True
+            payload = p.SerializeToString()
+        samples, rejected = host.handle(msg["topic"], payload, ctx)
+        assert not rejected, rejected
+        got += [[s.ts, s.signal, s.value] for s in samples]
+    assert got == case["samples"]
+    for key, n in case.get("counts", {}).items():
+        assert host.counts[key] == n, (key, host.counts)
+    if "counts" in case and not case["counts"]:
+        assert not host.counts
+
+
 @pytest.mark.parametrize("case", cases("s7", "addresses"), ids=lambda c: c["address"])
 def test_s7_address_cases(case: dict[str, Any]):
     from fieldlab.connectors.s7.address import decode as s7_decode
