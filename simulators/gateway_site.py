@@ -14,6 +14,7 @@ import yaml
 from fieldlab.simulators.archetypes import resolve
 from fieldlab.simulators.faces.opcua import NAMESPACE, VARIABLES
 from fieldlab.simulators.faces.s7 import db_numbers, s7_fields
+from fieldlab.simulators.faces.sparkplug import sparkplug_source
 from fieldlab.simulators.register_map import (
     GATEWAY_TIMESTAMP,
     gateway_fields,
@@ -94,6 +95,8 @@ def gateway_sources(
                 "machines": {m: s7_fields(scenario, m, db) for m, db in dbs.items()},
             }
         )
+    if "sparkplug" in by_face:
+        sources.append(sparkplug_source(scenario, by_face["sparkplug"], mqtt_url))
     if "mqtt" in by_face:
         sources.append(
             {

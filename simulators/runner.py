@@ -35,7 +35,9 @@ class FaceSettings:
     opcua_require_trust: bool = False
     opcua_user: str | None = None
     opcua_password: str | None = None
-    enabled: set[str] = field(default_factory=lambda: {"opcua", "modbus", "mqtt", "s7"})
+    enabled: set[str] = field(
+        default_factory=lambda: {"opcua", "modbus", "mqtt", "s7", "sparkplug"}
+    )
 
 
 class Simulation:
@@ -109,6 +111,10 @@ class Simulation:
             from fieldlab.simulators.faces.s7 import S7Face
 
             faces.append(S7Face(self.scenario, by_face["s7"], settings))
+        if "sparkplug" in by_face and "sparkplug" in settings.enabled:
+            from fieldlab.simulators.faces.sparkplug import SparkplugFace
+
+            faces.append(SparkplugFace(self.scenario, by_face["sparkplug"], settings))
         return faces
 
     async def start(self) -> None:

@@ -29,7 +29,7 @@ from fieldlab.domain.durations import parse_duration_ms
 from fieldlab.domain.samples import MACHINE_RE
 
 Archetype = Literal["cnc", "injection_moulding", "filler", "press", "laser", "legacy_lathe"]
-Face = Literal["opcua", "modbus", "mqtt", "s7"]
+Face = Literal["opcua", "modbus", "mqtt", "s7", "sparkplug"]
 
 
 class _Strict(BaseModel):

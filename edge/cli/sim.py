@@ -105,8 +105,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--faces",
-        default="opcua,modbus,mqtt,s7",
-        help="faces to serve, comma-separated (opcua, modbus, mqtt, s7), or none (default all)",
+        default="opcua,modbus,mqtt,s7,sparkplug",
+        help="faces to serve, comma-separated (opcua, modbus, mqtt, s7, sparkplug), or none "
+        "(default all)",
     )
     p.add_argument("--opcua-security", choices=("none", "sign", "encrypt", "all"), default="none")
     p.add_argument(

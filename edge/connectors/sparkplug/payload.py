@@ -10,6 +10,7 @@ paho-mqtt 1.x, tahu protobuf 3.19).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,7 +128,7 @@ def decode(data: bytes) -> tuple[int | None, int | None, list[Metric]]:
 
 
 def encode(
-    metrics: list[tuple[str | None, int | None, int, Any]],
+    metrics: Sequence[tuple[str | None, int | None, int, Any]],
     *,
     timestamp: int,
     seq: int | None = None,
