@@ -5,7 +5,9 @@ writes `offline` at the instant it was last heard, and its next birth brings it 
 
 from __future__ import annotations
 
+import json
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,10 +15,11 @@ import yaml
 
 from fieldlab.store import SqliteStore
 from tests.helpers import MIN, local
-from tests.services import mosquitto, settled
-from tests.sim_gateway import health, sim_and_gateway
+from tests.services import Process, eventually, free_port, missing, mosquitto, settled
+from tests.sim_gateway import health, sim_and_gateway, wait_connected
 from tests.test_gateway_e2e import compare
 
+ROOT = Path(__file__).resolve().parent.parent
 START = local("2026-03-02 07:00")
 ON_SPB = ("press-1", "laser-1", "filler-1")  # areas forming (2 devices) and packaging
 
@@ -66,3 +69,74 @@ def test_sparkplug_edge_nodes_agree_with_the_truth_across_a_death(tmp_path: Path
         assert (g.total, g.good, g.scrap) == (t.total, t.good, t.scrap), m
         if m not in ON_SPB:
             assert abs(g.oee - t.oee) < 0.005, m
+
+
+def pysparkplug_python() -> str:
+    found = ROOT / ".venv-sparkplug" / "bin" / "python"
+    if not found.exists():
+        missing("pysparkplug", ".ci/run puts it in .venv-sparkplug")
+    return str(found)
+
+
+def test_an_edge_node_of_another_library_is_read_and_its_will_ends_it(tmp_path: Path):
+    """pysparkplug's EdgeNode (its own protobuf code, its own seq and bdSeq handling) on a real
+    Mosquitto: every count and state it sends is stored at its own time, and its will (NDEATH,
+    after it died without a goodbye) writes offline no earlier than it was last heard."""
+    python = pysparkplug_python()
+    http = free_port()
+    with mosquitto() as port:
+        site = {
+            "store": "sqlite:///fieldlab.db",
+            "gateway": {"http": {"port": http}},
+            "sources": [
+                {
+                    "type": "sparkplug",
+                    "url": f"mqtt://127.0.0.1:{port}",
+                    "groups": ["Plant1"],
+                    "host_id": "fieldlab",
+                    "machines": {
+                        "press-1": {
+                            "device": "Plant1/edge-a/press1",
+                            "metrics": {
+                                "state": {"metric": "Status/State"},
+                                "count_total": {"metric": "Counters/Total"},
+                            },
+                        }
+                    },
+                }
+            ],
+        }
+        (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+        with Process("gateway", "-c", str(tmp_path / "site.yaml"), cwd=tmp_path) as gw:
+            wait_connected(http)
+            edge = subprocess.run(
+                [
+                    python,
+                    str(ROOT / "tests" / "pysparkplug_edge_node.py"),
+                    "127.0.0.1",
+                    str(port),
+                    "40",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert edge.returncode == 0, edge.stderr
+            sent = [json.loads(line) for line in edge.stdout.splitlines()]
+
+            def stored() -> list:
+                with SqliteStore(tmp_path / "fieldlab.db", readonly=True) as store:
+                    s = store.read("press-1", "state", 0, 10**13)
+                    return [str(v) for v in s.values]
+
+            eventually(lambda: stored()[-1:] == ["offline"], "offline from the will", 30)
+            assert gw.stop() == 0, gw.output
+    with SqliteStore(tmp_path / "fieldlab.db", readonly=True) as store:
+        counts = store.read("press-1", "count_total", 0, 10**13)
+        states = store.read("press-1", "state", 0, 10**13)
+    want = [(s["ts"], s["value"]) for s in sent if s["name"] == "Counters/Total"]
+    assert list(zip(counts.ts.tolist(), counts.values.tolist(), strict=True)) == want
+    got_states = list(zip(states.ts.tolist(), [str(v) for v in states.values], strict=True))
+    want_states = [(s["ts"], s["value"]) for s in sent if s["name"] == "Status/State"]
+    assert got_states[:-1] == want_states  # running, idle at their own times; then offline
+    assert got_states[-1][0] >= max(t for t, _ in want), got_states[-1]

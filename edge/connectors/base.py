@@ -187,6 +187,11 @@ class ConnectorContext:
         if source_down:
             self.health.set_state(SourceState.RECONNECTING, self.log, why)
 
+    def gone(self, machines: list[str]) -> None:
+        """Machines the connector wrote `offline` for itself, at a time the source gave (a
+        Sparkplug death): offline from now on, so the gateway writes no second one."""
+        self.health.machines_offline.update(machines)
+
     def back(self, machines: list[str], *, source_up: bool = True) -> None:
         returning = [m for m in machines if m in self.health.machines_offline]
         self.health.machines_offline.difference_update(machines)

@@ -201,7 +201,9 @@ class SparkplugHost:
                 return [], []
             state.born = False
             # a will carries the time its session began, if any: the node was seen after that
-            return self._offline(f"{group}/{node}", max(now, state.last_ts), whole_node=True), []
+            dead = self._offline(f"{group}/{node}", max(now, state.last_ts), whole_node=True)
+            ctx.gone([s.machine for s in dead])
+            return dead, []
         elif not state.born:
             self._rebirth(group, node, ctx, "data_before_birth")
             return [], []
@@ -211,7 +213,9 @@ class SparkplugHost:
             state.seq = seq if seq is not None else state.seq
         state.last_ts = max([state.last_ts, now, *(m.timestamp or 0 for m in metrics)])
         if kind == "DDEATH":
-            return self._offline(f"{group}/{node}/{device}", now), []
+            dead = self._offline(f"{group}/{node}/{device}", now)
+            ctx.gone([s.machine for s in dead])
+            return dead, []
         if kind in ("NBIRTH", "DBIRTH"):
             for m in metrics:
                 if m.alias is not None and m.name is not None:
@@ -222,6 +226,7 @@ class SparkplugHost:
         machine, mc = self._by_device[where]
         if kind in ("NBIRTH", "DBIRTH"):
             self._mapper.forget(machine)
+            ctx.back([machine], source_up=False)
         return self._values(machine, mc, device, metrics, state, now, ctx)
 
     def _offline(self, where: str, ts: int, whole_node: bool = False) -> list[Sample]:
