@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import threading
 import time
 from collections import defaultdict
@@ -16,7 +17,7 @@ import pytest
 
 from fieldlab.store import SqliteStore
 from tests.helpers import local
-from tests.services import eventually, mosquitto, mosquitto_process, settled
+from tests.services import eventually, mosquitto, mosquitto_process, require, settled
 from tests.sim_gateway import health, sim_and_gateway
 
 START = local("2026-03-02 07:00")
@@ -111,15 +112,34 @@ def test_every_stored_sample_reaches_the_uns_across_a_broker_restart(tmp_path: P
         )
     finally:
         sub.close()
-    # someone who subscribes later gets every machine's state and shift OEE at once
-    later = Subscriber(uns.port, "acme/demo/+/+/+/+", "grafana", clean=True)
+    # someone who subscribes later (mosquitto_sub, the broker's own client) gets every
+    # machine's state and shift OEE at once, from the retained messages
     try:
-        eventually(lambda: len([1 for t, _, r in later.got if r]) >= 12, "retained messages", 10)
-        retained = {tuple(t.split("/")[4:]): b for t, b, r in later.got if r}
-        for (m, signal_), s in latest.items():
-            if signal_ == "state":
-                assert retained[(m, "state")]["value"] == s.value, m
-                assert "oee" in retained[(m, "oee")] and "shift" in retained[(m, "oee")], m
+        out = subprocess.run(
+            [
+                require("mosquitto_sub"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(uns.port),
+                "-t",
+                "acme/#",
+                "-v",
+                "--retained-only",
+                "-W",
+                "3",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
     finally:
-        later.close()
         uns.stop()
+    retained = {
+        tuple(line.split(" ", 1)[0].split("/")[4:]): json.loads(line.split(" ", 1)[1])
+        for line in out.splitlines()
+    }
+    for (m, signal_), s in latest.items():
+        if signal_ == "state":
+            assert retained[(m, "state")]["value"] == s.value, m
+            assert "oee" in retained[(m, "oee")] and "shift" in retained[(m, "oee")], m
