@@ -33,6 +33,10 @@ BENCHES: dict[str, tuple[str, str]] = {
         "fieldlab.bench.alerts",
         "MQTT ingest with alert rules firing into a refusing and a hanging channel vs no rules",
     ),
+    "sparkplug": (
+        "fieldlab.bench.sparkplug",
+        "Sparkplug B DDATA metrics/s into SQLite vs a bare subscriber decoding the same payloads",
+    ),
     "outage": (
         "fieldlab.bench.outage",
         "MQTT ingest with InfluxDB down and 20,000 batches queued vs an empty queue",

@@ -27,11 +27,13 @@ from fieldlab.gateway.run import Gateway
 TOPIC = "fieldlab/bench/area/m{m}/v"
 
 
-def prepare(port: int, client_id: str, payloads: list[tuple[str, bytes]]) -> None:
+def prepare(
+    port: int, client_id: str, payloads: list[tuple[str, bytes]], topics: str = "fieldlab/bench/#"
+) -> None:
     """Make a persistent session for client_id with a subscription, then queue the payloads."""
     sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
     sub.connect("127.0.0.1", port)
-    sub.subscribe("fieldlab/bench/#", qos=1)
+    sub.subscribe(topics, qos=1)
     sub.loop(2)
     sub.disconnect()
     pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{client_id}-pub")

@@ -1,5 +1,6 @@
-"""The gateway against servers none of us wrote: asyncua's example server (`uaserver -p`) and
-the pymodbus simulator (`pymodbus.simulator` with its own setup.json)."""
+"""The gateway against servers none of us wrote: asyncua's example server (`uaserver -p`), an
+OPC UA server of another stack (node-opcua, from npm) and the pymodbus simulator
+(`pymodbus.simulator` with its own setup.json)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,86 @@ def run_gateway(tmp: Path, source: dict, seconds: float) -> SqliteStore:
         time.sleep(seconds)
         assert gw.stop() == 0, gw.output
     return SqliteStore(tmp / "gw.db", readonly=True)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_node_opcua_server_of_another_stack(tmp_path):
+    """node-opcua (JavaScript: its own encoder, subscriptions and timestamps): every count it
+    makes and its PackML state, read through the preset, end to end; offline when it stops."""
+    import shutil
+    import signal
+
+    from tests.services import missing
+
+    node = shutil.which("node")
+    modules = ROOT / ".node-opcua" / "node_modules"
+    if node is None or not (modules / "node-opcua-server").exists():
+        missing("node-opcua", ".ci/run installs it with npm into .node-opcua")
+    port = free_port()
+    server = subprocess.Popen(
+        [node, str(ROOT / "tests" / "node_opcua_server.js"), str(port), "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={"NODE_PATH": str(modules), "PATH": "/usr/bin:/bin"},
+    )
+    site = tmp_path / "site.yaml"
+    site.write_text(
+        yaml.safe_dump(
+            {
+                "store": "sqlite:///gw.db",
+                "gateway": {"http": {"port": 0}},
+                "sources": [
+                    {
+                        "type": "opcua",
+                        "name": "node-opcua",
+                        "url": f"opc.tcp://127.0.0.1:{port}/UA/press",
+                        "publishing_interval_ms": 100,
+                        "sampling_interval_ms": 0,
+                        "namespaces": {"press": "urn:fieldlab-test:node-opcua"},
+                        "machines": {
+                            "press-1": {
+                                "state": {"node": "ns=press;s=Press1.State", "preset": "packml"},
+                                "count_total": {"node": "ns=press;s=Press1.CountTotal"},
+                            }
+                        },
+                    }
+                ],
+            }
+        )
+    )
+
+    def line(starts: str) -> str:  # node-opcua writes its own warnings to stdout too
+        assert server.stdout is not None
+        for text in server.stdout:
+            if text.startswith(starts):
+                return text
+        raise AssertionError(f"the node-opcua server ended before saying {starts!r}")
+
+    try:
+        line("ready")
+        with Process("gateway", "-c", str(site), cwd=tmp_path) as gw:
+            gw.wait_for(": connected", 30)
+            server.send_signal(signal.SIGUSR2)  # count now
+            final = json.loads(line("{"))
+            time.sleep(1.0)
+            server.terminate()
+            server.wait(10)
+            gw.wait_for("reconnecting", 30)
+            assert gw.stop() == 0, gw.output
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+    with SqliteStore(tmp_path / "gw.db", readonly=True) as store:
+        counts = store.read("press-1", "count_total", 0, 2**62).values.tolist()
+        states = store.read("press-1", "state", 0, 2**62).values.tolist()
+    assert final == {"count": 60, "state": 5}  # Execute 6 → Suspended 5 at 20, 6 at 40, 5 at 60
+    assert counts == list(range(0, 61)), counts  # every one of them, in order
+    assert states == ["running", "starved", "running", "starved", "offline"], states
 
 
 @pytest.mark.slow

@@ -63,6 +63,11 @@ class Config(BaseModel):
         None, description="publish STATE as this primary host (edge nodes hold data while away)"
     )
     rebirth: bool = Field(False, description="ask an edge node to rebirth after a gap (NCMD)")
+    persistent_session: bool = Field(
+        False,
+        description="Sparkplug 3.0 asks a host for a clean session; true keeps messages queued "
+        "at the broker while the host is away (a site whose edge nodes ignore STATE)",
+    )
     machines: dict[str, MachineConfig] = Field(min_length=1)
 
 
@@ -95,7 +100,11 @@ class SparkplugHost:
     def _make_client(self, loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue) -> mqtt.Client:
         import os
 
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.cfg.client_id)
+        c = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.cfg.client_id,
+            clean_session=not self.cfg.persistent_session,
+        )
         user = os.environ.get(self.cfg.username_env) if self.cfg.username_env else None
         if user:
             c.username_pw_set(user, os.environ.get(self.cfg.password_env or "", ""))
