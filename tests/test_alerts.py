@@ -218,3 +218,27 @@ def test_the_overview_shows_open_alerts_and_the_periods_events(tmp_path, monkeyp
     warnings = [w.value for w in at.warning]
     assert len(warnings) == 1 and "offline · sinds 08:06 · temp" in warnings[0], warnings
     assert [e.label for e in at.expander] == ["Meldingen in deze periode (3)"]
+
+
+def test_a_gateway_source_not_connected_for_long_enough_fires_and_clears():
+    from fieldlab.alerts.engine import AlertEngine
+
+    text = SITE.split("  rules:")[0] + (
+        "  rules:\n    - {name: bron, when: source_degraded, for_min: 2, clear_min: 0}\n"
+    )
+    s = parse_site_config(text)
+    eng = AlertEngine(s, s.alerts)
+    out = []
+    for minute, state in (
+        (0, "connected"),
+        (1, "reconnecting"),
+        (2, "reconnecting"),
+        (4, "reconnecting"),
+        (5, "connected"),
+        (6, "connected"),
+    ):
+        out += eng.sources({"sim-opcua": state}, T0 + minute * MIN)
+    assert [(e.subject, e.event, (e.ts - T0) / MIN, e.detail) for e in out] == [
+        ("sim-opcua", "fired", 3.0, "reconnecting"),  # 2 min after it went
+        ("sim-opcua", "cleared", 5.0, "reconnecting"),
+    ]
