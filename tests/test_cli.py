@@ -255,6 +255,8 @@ def test_bench_lists_runs_and_reports_json(tmp_path):
         "oee",
         "dashboard",
         "memory",
+        "alerts",
+        "sparkplug",
         "outage",
     ]
     out = fieldlab("bench", "modbus", "--json", cwd=tmp_path)
