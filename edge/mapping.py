@@ -215,6 +215,22 @@ class Mapper:
 
 
 _PLAIN = SignalMap()
+
+
+def plain(spec: SignalMap) -> SignalMap | None:
+    """None for a map that changes nothing (`Mapper.apply`'s fast path), else the map itself:
+    a connector that configures a field with only its address can resolve this once."""
+    if (
+        spec.scale == 1.0
+        and spec.offset == 0.0
+        and spec.map is None
+        and spec.preset is None
+        and spec.derive_state is None
+    ):
+        return None
+    return spec
+
+
 PACKML_TEXT = {str(k): v for k, v in PACKML.items()}
 RUN_BIT_TEXT = {
     "0": "idle",

@@ -27,7 +27,7 @@ from fieldlab.connectors.base import Batch, ConnectorContext
 from fieldlab.connectors.sparkplug.payload import Metric, decode, encode
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample, SampleError
-from fieldlab.mapping import Mapper, SignalMap
+from fieldlab.mapping import Mapper, SignalMap, plain
 
 TYPE = "sparkplug"
 NS = "spBv1.0"
@@ -90,10 +90,17 @@ class SparkplugHost:
         self.name, self.url = cfg.name, cfg.url
         self.machines = list(cfg.machines)
         self._by_device = {mc.device: (m, mc) for m, mc in cfg.machines.items()}
+        #: per machine: metric name → (signal, its map)
+        self._by_metric = {
+            m: {mm.metric: (signal, plain(mm)) for signal, mm in mc.metrics.items()}
+            for m, mc in cfg.machines.items()
+        }
         self._mapper = Mapper()
         self.nodes: dict[tuple[str, str], _Node] = {}
         self.counts = collections.Counter[str]()
         self._client: mqtt.Client | None = None
+        self._messages: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._wake_pending = False
 
     # -- the transport -----------------------------------------------------------------------
 
@@ -124,8 +131,14 @@ class SparkplugHost:
         def on_disconnect(_c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
             loop.call_soon_threadsafe(inbox.put_nowait, ("disconnected", str(rc)))
 
+        messages = self._messages
+
         def on_message(_c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-            loop.call_soon_threadsafe(inbox.put_nowait, ("message", (msg.topic, msg.payload)))
+            # a deque append, and one wake-up per burst (not per message)
+            messages.append((msg.topic, bytes(msg.payload)))
+            if not self._wake_pending:
+                self._wake_pending = True
+                loop.call_soon_threadsafe(inbox.put_nowait, ("messages", None))
 
         c.on_connect, c.on_disconnect, c.on_message = on_connect, on_disconnect, on_message
         return c
@@ -154,11 +167,22 @@ class SparkplugHost:
                     self.nodes.clear()  # births seen before are not trusted after a gap
                     await ctx.failed(self.machines, f"{kind}: {data}")
                 else:
-                    topic, payload = data
-                    samples, rejected = self.handle(topic, payload, ctx)
-                    await ctx.send(Batch(samples, rejected, source=self.name, keeps_time=True))
+                    await self._drain(ctx)
         finally:
             client.loop_stop()
+
+    async def _drain(self, ctx: ConnectorContext, most: int = 5000) -> None:
+        """Everything that arrived, in order, as one batch per up to `most` messages."""
+        self._wake_pending = False
+        while self._messages:
+            samples: list[Sample] = []
+            rejected: list[Rejected] = []
+            for _ in range(min(most, len(self._messages))):
+                topic, payload = self._messages.popleft()
+                s, r = self.handle(topic, payload, ctx)
+                samples += s
+                rejected += r
+            await ctx.send(Batch(samples, rejected, source=self.name, keeps_time=True))
 
     async def close(self) -> None:
         client = self._client
@@ -258,11 +282,16 @@ class SparkplugHost:
         now: int,
         ctx: ConnectorContext,
     ) -> tuple[list[Sample], list[Rejected]]:
-        by_metric = {mm.metric: (signal, mm) for signal, mm in mc.metrics.items()}
+        by_metric = self._by_metric[machine]
         samples: list[Sample] = []
         rejected: list[Rejected] = []
-        for m in sorted(metrics, key=lambda m: m.timestamp or now):
-            name = m.name or state.aliases.get((device, m.alias or -1))
+        if any(m.historical for m in metrics):  # stored in their own order
+            metrics = sorted(metrics, key=lambda m: m.timestamp or now)
+        newest = max((m.timestamp or now for m in metrics), default=now)
+        ctx.clock.observe(newest)
+        aliases = state.aliases
+        for m in metrics:
+            name = m.name or aliases.get((device, m.alias or -1))
             if name is None:
                 self.counts["unknown_aliases"] += 1
                 continue
@@ -270,7 +299,6 @@ class SparkplugHost:
                 continue
             signal, spec = by_metric[name]
             ts = m.timestamp or now
-            ctx.clock.observe(ts)
             try:
                 samples += self._mapper.apply(machine, signal, m.value, ts, spec)
             except (SampleError, ValueError) as exc:
