@@ -95,7 +95,6 @@ class AlertEngine:
         self._values = {r.signal for r in self.rules if r.when == "value_outside"}
         self._cal = Calendar(site.calendar, site.tz)
         self._checked: dict[tuple[str, str], int] = {}  # (rule, machine) → last moment checked
-        self._sources: dict[str, tuple[str, int]] = {}
 
     def _applies(self, rule: AlertRule, machine: str) -> bool:
         return rule.machines is None or machine in rule.machines
