@@ -81,21 +81,32 @@ def through_gateway(
 ) -> float:
     """Samples/s from first message to the last one committed (to SQLite, or to `sinks`: more
     site keys, as the outage and alerts benchmarks give); `health` gets the /health report."""
+    source = {
+        "type": "mqtt",
+        "name": "bench",
+        "url": f"mqtt://127.0.0.1:{port}",
+        "client_id": client_id,
+        "protocol": "3.1.1",
+        "topics": [{"template": "fieldlab/bench/{area}/{machine}/{signal}"}],
+    }
+    return drain(source, n_samples, workdir, sinks, health)
+
+
+def drain(
+    source: dict,
+    n_samples: int,
+    workdir: Path,
+    sinks: dict | None = None,
+    health: dict | None = None,
+) -> float:
+    """A gateway with this one source drains what is queued for it: samples/s from the first
+    committed sample until `n_samples` are."""
     site, cfg = parse_gateway_config(
         json.dumps(
             {
                 "store": "sqlite:///bench.db",
                 **(sinks or {}),
-                "sources": [
-                    {
-                        "type": "mqtt",
-                        "name": "bench",
-                        "url": f"mqtt://127.0.0.1:{port}",
-                        "client_id": client_id,
-                        "protocol": "3.1.1",
-                        "topics": [{"template": "fieldlab/bench/{area}/{machine}/{signal}"}],
-                    }
-                ],
+                "sources": [source],
                 "gateway": {"http": {"port": 0}},
             }
         )

@@ -11,8 +11,6 @@ the publisher's speed does not enter the figure.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import tempfile
 import time
@@ -22,11 +20,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from fieldlab.bench.base import Progress, Result
-from fieldlab.bench.ingest_mqtt import prepare
+from fieldlab.bench.ingest_mqtt import drain, prepare
 from fieldlab.bench.services import mosquitto
 from fieldlab.connectors.sparkplug.payload import decode, encode
-from fieldlab.gateway.config import parse_gateway_config
-from fieldlab.gateway.run import Gateway
 
 DEVICES, METRICS = 20, 10
 T0 = 1772427600000
@@ -72,46 +68,21 @@ def bare(port: int, client_id: str, n: int) -> float:
 
 
 def through_gateway(port: int, client_id: str, n: int, workdir: Path) -> float:
-    site, cfg = parse_gateway_config(
-        json.dumps(
-            {
-                "store": "sqlite:///bench.db",
-                "gateway": {"http": {"port": 0}},
-                "sources": [
-                    {
-                        "type": "sparkplug",
-                        "url": f"mqtt://127.0.0.1:{port}",
-                        "client_id": client_id,
-                        "persistent_session": True,
-                        "groups": ["B"],
-                        "machines": {
-                            f"m{d}": {
-                                "device": f"B/e/d{d}",
-                                "metrics": {f"v{k}": {"metric": f"v{k}"} for k in range(METRICS)},
-                            }
-                            for d in range(DEVICES)
-                        },
-                    }
-                ],
+    source = {
+        "type": "sparkplug",
+        "url": f"mqtt://127.0.0.1:{port}",
+        "client_id": client_id,
+        "persistent_session": True,
+        "groups": ["B"],
+        "machines": {
+            f"m{d}": {
+                "device": f"B/e/d{d}",
+                "metrics": {f"v{k}": {"metric": f"v{k}"} for k in range(METRICS)},
             }
-        )
-    )
-    gw = Gateway(site, cfg, workdir)
-
-    async def go() -> float:
-        task = asyncio.create_task(gw.run())
-        while gw.pipeline is None or gw.pipeline.stats.samples == 0:
-            await asyncio.sleep(0.001)
-        t0 = time.monotonic()
-        deadline = t0 + 300
-        while gw.pipeline.stats.samples < n and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
-        elapsed = time.monotonic() - t0
-        gw.request_stop()
-        await task
-        return gw.pipeline.stats.samples / elapsed
-
-    return asyncio.run(go())
+            for d in range(DEVICES)
+        },
+    }
+    return drain(source, n, workdir)
 
 
 def run(progress: Progress, messages: int = 20_000) -> Result:
