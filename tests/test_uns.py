@@ -14,6 +14,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+import yaml
 
 from fieldlab.store import SqliteStore
 from tests.helpers import local
@@ -143,3 +144,26 @@ def test_every_stored_sample_reaches_the_uns_across_a_broker_restart(tmp_path: P
         if signal_ == "state":
             assert retained[(m, "state")]["value"] == s.value, m
             assert "oee" in retained[(m, "oee")] and "shift" in retained[(m, "oee")], m
+
+
+def test_a_source_that_would_read_the_uns_back_is_refused():
+    from fieldlab.config import ConfigError
+    from fieldlab.gateway.config import parse_gateway_config
+
+    site = {
+        "site": "demo",
+        "sources": [
+            {
+                "type": "mqtt",
+                "url": "mqtt://127.0.0.1:1883",
+                "topics": [{"template": "+/demo/{area}/{machine}/{signal}/x"}],
+            },
+        ],
+        "sinks": [{"type": "mqtt", "url": "mqtt://127.0.0.1:1883", "enterprise": "acme"}],
+    }
+    parse_gateway_config(yaml.safe_dump(site))  # five levels below the site: not the UNS's
+    site["sources"][0]["topics"] = [{"template": "{x}/demo/{area}/{line}/{machine}/{signal}"}]
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.topics: \+/demo/\+/\+/\+/\+ on 127"):
+        parse_gateway_config(yaml.safe_dump(site), "site.yaml")
+    site["sinks"][0]["url"] = "mqtt://127.0.0.1:1884"  # another broker: no loop
+    parse_gateway_config(yaml.safe_dump(site))

@@ -85,6 +85,7 @@ def parse_gateway_config(text: str, name: str = "site.yaml") -> tuple[SiteConfig
     if dup:
         raise ConfigError(f"{name}: sources: name {dup[0]!r} is used twice; give each a name")
     _check_store_is_written(site, site.sinks, name)
+    _check_uns_is_not_read_back(site, name)
     return site, GatewayConfig(sources=site.sources, sinks=site.sinks, gateway=site.gateway)
 
 
@@ -106,6 +107,36 @@ def _check_store_is_written(site: SiteConfig, sinks: list[Any], name: str) -> No
             f"{name}: store: {site.store} is read by the dashboard, but no sink writes "
             "there; add an influxdb sink to sinks:"
         )
+
+
+def _check_uns_is_not_read_back(site: Any, name: str) -> None:
+    """An MQTT source on the UNS's broker whose topics match the UNS tree would read the
+    gateway's own output back in, again and again: refuse the file, saying which keys."""
+    from urllib.parse import urlparse
+
+    from paho.mqtt.client import topic_matches_sub
+
+    for i, sink in enumerate(site.sinks):
+        if not isinstance(sink, UnsConfig):
+            continue
+        uns = urlparse(sink.url)
+        probe = f"{sink.enterprise}/{site.site}/area/line/machine/signal"
+        for j, src in enumerate(site.sources):
+            url, topics = getattr(src, "url", None), getattr(src, "topics", None)
+            if not url or not topics:
+                continue
+            u = urlparse(url)
+            if (u.hostname, u.port or 1883) != (uns.hostname, uns.port or 1883):
+                continue
+            for t in topics:
+                pattern = t.filter() if callable(getattr(t, "filter", None)) else str(t)
+                if topic_matches_sub(pattern, probe):
+                    raise ConfigError(
+                        f"{name}: sources[{j}].topics: {pattern} on {u.hostname}:{u.port or 1883} "
+                        f"matches the tree sinks[{i}] publishes ({sink.enterprise}/{site.site}/…): "
+                        "the gateway would read its own output back; give the UNS another "
+                        "enterprise: or broker, or the source narrower topics"
+                    )
 
 
 def load_gateway_config(path: str | Path) -> tuple[SiteConfig, GatewayConfig]:
