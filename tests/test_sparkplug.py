@@ -71,6 +71,32 @@ def test_sparkplug_edge_nodes_agree_with_the_truth_across_a_death(tmp_path: Path
             assert abs(g.oee - t.oee) < 0.005, m
 
 
+def retained_state(port: int) -> dict:
+    """The host's retained STATE as the broker's own client sees it (online, without time)."""
+    from tests.services import require
+
+    out = subprocess.run(
+        [
+            require("mosquitto_sub"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-t",
+            "spBv1.0/STATE/fieldlab",
+            "--retained-only",
+            "-W",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    ).stdout
+    state = json.loads(out.strip().splitlines()[-1])
+    assert isinstance(state.pop("timestamp"), int)
+    return state
+
+
 def pysparkplug_python() -> str:
     found = ROOT / ".venv-sparkplug" / "bin" / "python"
     if not found.exists():
@@ -130,7 +156,9 @@ def test_an_edge_node_of_another_library_is_read_and_its_will_ends_it(tmp_path: 
                     return [str(v) for v in s.values]
 
             eventually(lambda: stored()[-1:] == ["offline"], "offline from the will", 30)
+            assert retained_state(port) == {"online": True}  # the primary host is here
             assert gw.stop() == 0, gw.output
+        assert retained_state(port) == {"online": False}  # and said it left
     with SqliteStore(tmp_path / "fieldlab.db", readonly=True) as store:
         counts = store.read("press-1", "count_total", 0, 10**13)
         states = store.read("press-1", "state", 0, 10**13)
