@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +25,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors.base import Batch, ConnectorContext
-from fieldlab.connectors.sparkplug.payload import Metric, decode, encode
+from fieldlab.connectors.sparkplug.payload import Metric, encode, metrics_of, parse, value_of
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample, SampleError
 from fieldlab.mapping import Mapper, SignalMap, plain
 
 TYPE = "sparkplug"
+DOMAIN_SIGNALS = frozenset(
+    {"state", "reason", "product", "count_total", "count_good", "count_scrap"}
+)
 NS = "spBv1.0"
 
 
@@ -216,12 +220,21 @@ class SparkplugHost:
         if kind in ("NCMD", "DCMD"):
             return [], []
         try:
-            ts, seq, metrics = decode(payload)
+            p = parse(payload)
         except ValueError as exc:
             self.counts["bad_payloads"] += 1
             return [], [Rejected(f"sparkplug:{self.name}:{topic}", payload[:200].hex(), str(exc))]
+        ts = p.timestamp if p.HasField("timestamp") else None
+        seq = p.seq if p.HasField("seq") else None
         now = ts or int(time.time() * 1000)
         state = self.nodes.setdefault((group, node), _Node())
+        if kind in ("NDATA", "DDATA") and state.born:  # the hot path: no Metric objects
+            self._check_seq(group, node, state, seq, ctx)
+            where = f"{group}/{node}/{device}" if device else f"{group}/{node}"
+            if where not in self._by_device or any(m.is_historical for m in p.metrics):
+                return self._slow(kind, where, device, metrics_of(p), state, now, ctx)
+            return self._data(self._by_device[where][0], device, p, state, now, ctx)
+        metrics = metrics_of(p)
         if kind == "NBIRTH":
             bd = next((m.value for m in metrics if m.name == "bdSeq"), None)
             self.nodes[(group, node)] = state = _Node(
@@ -241,19 +254,72 @@ class SparkplugHost:
             self._rebirth(group, node, ctx, "data_before_birth")
             return [], []
         else:
-            if seq is not None and state.seq is not None and seq != (state.seq + 1) % 256:
-                self._rebirth(group, node, ctx, "seq_gaps")
-            state.seq = seq if seq is not None else state.seq
+            self._check_seq(group, node, state, seq, ctx)
+        where = f"{group}/{node}/{device}" if device else f"{group}/{node}"
+        return self._slow(kind, where, device, metrics, state, now, ctx)
+
+    def _check_seq(
+        self, group: str, node: str, state: _Node, seq: int | None, ctx: ConnectorContext
+    ) -> None:
+        if seq is not None and state.seq is not None and seq != (state.seq + 1) % 256:
+            self._rebirth(group, node, ctx, "seq_gaps")
+        state.seq = seq if seq is not None else state.seq
+
+    def _data(
+        self, machine: str, device: str, p: Any, state: _Node, now: int, ctx: ConnectorContext
+    ) -> tuple[list[Sample], list[Rejected]]:
+        """NDATA/DDATA of a known machine without historical metrics: straight from the
+        protobuf message to samples; a plain process value skips the mapper."""
+        by_metric, aliases = self._by_metric[machine], state.aliases
+        samples: list[Sample] = []
+        rejected: list[Rejected] = []
+        newest = now
+        for m in p.metrics:
+            name = m.name or (aliases.get((device, m.alias)) if m.HasField("alias") else None)
+            if name is None:
+                self.counts["unknown_aliases"] += 1
+                continue
+            found = by_metric.get(name)
+            if found is None or m.is_null:
+                continue
+            signal, spec = found
+            ts = m.timestamp or now
+            newest = ts if ts > newest else newest
+            value = value_of(m)
+            plain_number = type(value) is float and signal not in DOMAIN_SIGNALS
+            if spec is None and plain_number and math.isfinite(value):  # type: ignore[arg-type]
+                samples.append(Sample(ts, machine, signal, value))  # type: ignore[arg-type]
+                continue
+            if value is None:
+                continue
+            try:
+                samples += self._mapper.apply(machine, signal, value, ts, spec)
+            except (SampleError, ValueError) as exc:
+                rejected.append(Rejected(f"sparkplug:{self.name}:{name}", repr(value), str(exc)))
+        state.last_ts = max(state.last_ts, newest)
+        ctx.clock.observe(newest)
+        return samples, rejected
+
+    def _slow(
+        self,
+        kind: str,
+        where: str,
+        device: str,
+        metrics: list[Metric],
+        state: _Node,
+        now: int,
+        ctx: ConnectorContext,
+    ) -> tuple[list[Sample], list[Rejected]]:
+        """Births, deaths of devices, historical data: through Metric objects."""
         state.last_ts = max([state.last_ts, now, *(m.timestamp or 0 for m in metrics)])
         if kind == "DDEATH":
-            dead = self._offline(f"{group}/{node}/{device}", now)
+            dead = self._offline(where, now)
             ctx.gone([s.machine for s in dead])
             return dead, []
         if kind in ("NBIRTH", "DBIRTH"):
             for m in metrics:
                 if m.alias is not None and m.name is not None:
                     state.aliases[(device, m.alias)] = m.name
-        where = f"{group}/{node}/{device}" if device else f"{group}/{node}"
         if where not in self._by_device:
             return [], []
         machine, mc = self._by_device[where]

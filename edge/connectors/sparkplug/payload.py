@@ -104,14 +104,23 @@ def _value(m: Any, datatype: int | None) -> bool | int | float | str | None:
     return v
 
 
-def decode(data: bytes) -> tuple[int | None, int | None, list[Metric]]:
-    """(timestamp, seq, metrics) of a payload; raises ValueError when it is not one."""
+def parse(data: bytes) -> Any:
+    """The protobuf message of a payload; raises ValueError when it is not one."""
     p = Payload()
     try:
         p.ParseFromString(data)
     except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError, or worse
         raise ValueError(f"not a Sparkplug B payload ({exc})") from None
-    metrics = [
+    return p
+
+
+def value_of(m: Any) -> bool | int | float | str | None:
+    """A metric's value, signed integers restored (the DATA path reads messages directly)."""
+    return _value(m, m.datatype)
+
+
+def metrics_of(p: Any) -> list[Metric]:
+    return [
         Metric(
             m.name if m.HasField("name") else None,
             m.alias if m.HasField("alias") else None,
@@ -122,9 +131,14 @@ def decode(data: bytes) -> tuple[int | None, int | None, list[Metric]]:
         )
         for m in p.metrics
     ]
+
+
+def decode(data: bytes) -> tuple[int | None, int | None, list[Metric]]:
+    """(timestamp, seq, metrics) of a payload; raises ValueError when it is not one."""
+    p = parse(data)
     ts = p.timestamp if p.HasField("timestamp") else None
     seq = p.seq if p.HasField("seq") else None
-    return ts, seq, metrics
+    return ts, seq, metrics_of(p)
 
 
 def encode(
