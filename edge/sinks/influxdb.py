@@ -19,7 +19,6 @@ connection errors back off (honouring Retry-After) and keep it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -32,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fieldlab.config.redact import redact_url
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
+from fieldlab.sinks.forward import Forwarder, Retry
 from fieldlab.sinks.queue import DurableQueue, Overflow
 from fieldlab.store.influx_client import InfluxClient, InfluxTarget, WriteError
 from fieldlab.store.line_protocol import rejected_lines, to_lines
@@ -100,10 +100,8 @@ class InfluxSink:
             max_age_s=cfg.queue.max_age_h * 3600 if cfg.queue.max_age_h else None,
             overflow=cfg.queue.overflow,
         )
-        self.errors = 0
-        self.up = False
         self._client = client_for(cfg)
-        self._wake = asyncio.Event()
+        self._forward = Forwarder(self.name, self.queue, self._send, redact_url(cfg.url), log)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def accept(self, samples: list[Sample], rejected: list[Rejected]) -> None:
@@ -117,7 +115,7 @@ class InfluxSink:
         for i in range(0, len(samples), step):
             self._append(samples[i : i + step])
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+            self._loop.call_soon_threadsafe(self._forward.wake.set)
 
     def newest(self) -> dict[str, tuple[int, int | None, str | None]]:
         return self.queue.newest()
@@ -134,69 +132,48 @@ class InfluxSink:
             return
         self.queue.append(payload, len(part), _newest(part))
 
+    @property
+    def up(self) -> bool:
+        return self._forward.up
+
+    @property
+    def errors(self) -> int:
+        return self._forward.errors
+
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        delay = 0.25
-        while True:
-            item = await asyncio.to_thread(self.queue.peek)
-            if item is None:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 1.0)
-                continue
-            batch_id, payload, points = item
-            try:
-                await asyncio.to_thread(self._client.write, payload)
-            except WriteError as exc:
-                self.errors += 1
-                if exc.status == 413 and points > 1:
-                    lines = payload.split(b"\n")
-                    half = len(lines) // 2
-                    await asyncio.to_thread(
-                        self.queue.replace,
-                        batch_id,
-                        [
-                            (b"\n".join(lines[:half]), half),
-                            (b"\n".join(lines[half:]), len(lines) - half),
-                        ],
-                    )
-                    continue
-                if 400 <= exc.status < 500 and exc.status not in (401, 403, 404, 408, 429):
-                    log.error(
-                        "%s: batch of %d points refused, kept as rejected: %s",
-                        self.name,
-                        points,
-                        exc,
-                    )
-                    await asyncio.to_thread(self.queue.ack, batch_id, 0)
-                    await asyncio.to_thread(self.queue.count, "rejected_points", points)
-                    continue
-                self._down(str(exc))
-                await asyncio.sleep(exc.retry_after or delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            except OSError as exc:
-                self.errors += 1
-                self._down(str(getattr(exc, "reason", exc)))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            delay = 0.25
-            if not self.up:
-                self.up = True
-                log.warning("%s: writing to %s", self.name, redact_url(self.cfg.url))
-            await asyncio.to_thread(self.queue.ack, batch_id, points)
+        await self._forward.run()
 
-    def _down(self, why: str) -> None:
-        if self.up or self.errors == 1:
-            log.warning(
-                "%s: cannot write to %s (%s); keeping data in %s",
-                self.name,
-                redact_url(self.cfg.url),
-                why,
-                self.queue.path,
-            )
-        self.up = False
+    async def _send(self, batch_id: int, payload: bytes, points: int) -> int | None:
+        """One write; 413 splits the batch, other 4xx quarantine it (see the module's text)."""
+        try:
+            await asyncio.to_thread(self._client.write, payload)
+        except WriteError as exc:
+            if exc.status == 413 and points > 1:
+                self._forward.errors += 1
+                lines = payload.split(b"\n")
+                half = len(lines) // 2
+                await asyncio.to_thread(
+                    self.queue.replace,
+                    batch_id,
+                    [
+                        (b"\n".join(lines[:half]), half),
+                        (b"\n".join(lines[half:]), len(lines) - half),
+                    ],
+                )
+                return None
+            if 400 <= exc.status < 500 and exc.status not in (401, 403, 404, 408, 429):
+                self._forward.errors += 1
+                log.error(
+                    "%s: batch of %d points refused, kept as rejected: %s", self.name, points, exc
+                )
+                await asyncio.to_thread(self.queue.ack, batch_id, 0)
+                await asyncio.to_thread(self.queue.count, "rejected_points", points)
+                return None
+            raise Retry(str(exc), exc.retry_after) from None
+        except OSError as exc:
+            raise Retry(str(getattr(exc, "reason", exc))) from None
+        return points
 
     def stats(self) -> dict[str, float]:
         return {**self.queue.stats(), "errors": self.errors, "up": float(self.up)}

@@ -28,6 +28,7 @@ from fieldlab.config.redact import redact_url
 from fieldlab.config.site import SiteConfig
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
+from fieldlab.sinks.forward import Forwarder, Retry
 from fieldlab.sinks.queue import DurableQueue, Overflow
 
 log = logging.getLogger("fieldlab.sink.uns")
@@ -82,11 +83,10 @@ class UnsSink:
         self.queue = DurableQueue(
             qpath, max_bytes=int(cfg.queue.max_mb * 2**20), overflow=cfg.queue.overflow
         )
-        self.up = False
-        self.errors = 0
         self.published = 0
         self._client: Any = None
-        self._wake = asyncio.Event()
+        where = redact_url(cfg.url)
+        self._forward = Forwarder(self.name, self.queue, self._publish, where, log)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def topic(self, machine: str, leaf: str) -> str:
@@ -119,7 +119,7 @@ class UnsSink:
 
     def _poke(self) -> None:
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+            self._loop.call_soon_threadsafe(self._forward.wake.set)
 
     def newest(self) -> dict[str, tuple[int, int | None, str | None]]:
         return {}  # the UNS is not the store the gateway closes gaps from
@@ -169,39 +169,25 @@ class UnsSink:
             if not info.is_published():
                 raise OSError("the broker did not acknowledge every message")
 
+    @property
+    def up(self) -> bool:
+        return self._forward.up
+
+    @property
+    def errors(self) -> int:
+        return self._forward.errors
+
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        delay = 0.25
-        while True:
-            item = await asyncio.to_thread(self.queue.peek)
-            if item is None:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 1.0)
-                continue
-            batch_id, payload, points = item
-            try:
-                await asyncio.to_thread(self._send, payload)
-            except (OSError, ValueError) as exc:
-                self.errors += 1
-                if self.up or self.errors == 1:
-                    log.warning(
-                        "%s: cannot publish to %s (%s); keeping messages in %s",
-                        self.name,
-                        redact_url(self.cfg.url),
-                        exc,
-                        self.queue.path,
-                    )
-                self.up = False
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            delay = 0.25
-            if not self.up:
-                self.up = True
-                log.warning("%s: publishing to %s", self.name, redact_url(self.cfg.url))
-            self.published += points
-            await asyncio.to_thread(self.queue.ack, batch_id, points)
+        await self._forward.run()
+
+    async def _publish(self, batch_id: int, payload: bytes, points: int) -> int:
+        try:
+            await asyncio.to_thread(self._send, payload)
+        except (OSError, ValueError) as exc:
+            raise Retry(str(exc)) from None
+        self.published += points
+        return points
 
     def stats(self) -> dict[str, float]:
         return self.queue.stats() | {
