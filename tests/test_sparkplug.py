@@ -69,7 +69,7 @@ def test_sparkplug_edge_nodes_agree_with_the_truth_across_a_death(tmp_path: Path
         for m in ON_SPB:
             s = store.read(m, "state", START, START + 30 * MIN)
             seen = [(int(t), str(v)) for t, v in zip(s.ts, s.values, strict=True)]
-            gap = [(t, v) for t, v in seen if START + 9 * MIN < t < START + 16 * MIN]
+            gap = [(t, v) for t, v in seen if START + 9 * MIN < t < START + 19 * MIN]
             offline = [i for i, (_, v) in enumerate(gap) if v == "offline"]
             assert offline, (m, gap)
             t_off = gap[offline[0]][0]

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import socket
 import threading
-import time
 from typing import Any
 from urllib.parse import urlparse
 
@@ -215,21 +214,22 @@ class SparkplugFace:
             self.node_of[m].data(m, ss)
 
     async def inject(self, fault: str, args: list[str]) -> None:
+        """Every edge node at once (a switch or an uplink that fails takes them all)."""
         seconds = float(args[0]) if args else 3.0
-        for node in self.nodes.values():
-            if fault == "cut":
-                node.cut()
-                await asyncio.sleep(seconds)
-                await self._online(node)
-                node.births()
-            elif fault == "seq_gap":
+        nodes = list(self.nodes.values())
+        if fault == "seq_gap":
+            for node in nodes:
                 node._next_seq()
-            elif fault == "data_before_birth":
-                node.cut()
-                await asyncio.sleep(seconds)
-                await self._online(node)
+            return
+        if fault not in ("cut", "data_before_birth"):
+            raise ValueError(f"unknown Sparkplug fault {fault!r}")
+        for node in nodes:
+            node.cut()
+        await asyncio.sleep(seconds)
+        for node in nodes:
+            await self._online(node)
+            if fault == "data_before_birth":
                 machine = node.machines[0]
                 node.data(machine, [Sample(self.sim_now, machine, "state", "running")])
-                time.sleep(0.2)  # the host sees the data first, asks for a rebirth
-            else:
-                raise ValueError(f"unknown Sparkplug fault {fault!r}")
+                await asyncio.sleep(0.2)  # the host sees the data first, asks for a rebirth
+            node.births()
