@@ -70,3 +70,27 @@ class Forwarder:
                 self._log.warning("%s: writing to %s", self.name, self.where)
             if sent is not None:
                 await asyncio.to_thread(self.queue.ack, batch_id, sent)
+
+
+class QueuedSink:
+    """What a sink with a durable queue and a `Forwarder` offers the gateway: its state, its
+    run loop, and waking the loop when `accept` queued something (from any thread)."""
+
+    _forward: Forwarder
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def up(self) -> bool:
+        return self._forward.up
+
+    @property
+    def errors(self) -> int:
+        return self._forward.errors
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self._forward.run()
+
+    def _poke(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._forward.wake.set)

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fieldlab.config.redact import redact_url
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
-from fieldlab.sinks.forward import Forwarder, Retry
+from fieldlab.sinks.forward import Forwarder, QueuedSink, Retry
 from fieldlab.sinks.queue import DurableQueue, Overflow
 from fieldlab.store.influx_client import InfluxClient, InfluxTarget, WriteError
 from fieldlab.store.line_protocol import rejected_lines, to_lines
@@ -87,7 +87,7 @@ def client_for(cfg: InfluxConfig) -> InfluxClient:
     )
 
 
-class InfluxSink:
+class InfluxSink(QueuedSink):
     def __init__(self, cfg: InfluxConfig, base_dir: Path | None = None):
         self.cfg = cfg
         self.name = cfg.name
@@ -102,7 +102,6 @@ class InfluxSink:
         )
         self._client = client_for(cfg)
         self._forward = Forwarder(self.name, self.queue, self._send, redact_url(cfg.url), log)
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def accept(self, samples: list[Sample], rejected: list[Rejected]) -> None:
         """Samples and rejected input both go through the durable queue, so the dashboard's
@@ -114,8 +113,7 @@ class InfluxSink:
         step = self.cfg.batch_points
         for i in range(0, len(samples), step):
             self._append(samples[i : i + step])
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._forward.wake.set)
+        self._poke()
 
     def newest(self) -> dict[str, tuple[int, int | None, str | None]]:
         return self.queue.newest()
@@ -131,18 +129,6 @@ class InfluxSink:
             self._append(part[half:])
             return
         self.queue.append(payload, len(part), _newest(part))
-
-    @property
-    def up(self) -> bool:
-        return self._forward.up
-
-    @property
-    def errors(self) -> int:
-        return self._forward.errors
-
-    async def run(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        await self._forward.run()
 
     async def _send(self, batch_id: int, payload: bytes, points: int) -> int | None:
         """One write; 413 splits the batch, other 4xx quarantine it (see the module's text)."""

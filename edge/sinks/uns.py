@@ -28,7 +28,7 @@ from fieldlab.config.redact import redact_url
 from fieldlab.config.site import SiteConfig
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
-from fieldlab.sinks.forward import Forwarder, Retry
+from fieldlab.sinks.forward import Forwarder, QueuedSink, Retry
 from fieldlab.sinks.queue import DurableQueue, Overflow
 
 log = logging.getLogger("fieldlab.sink.uns")
@@ -73,7 +73,7 @@ def _iso(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds")
 
 
-class UnsSink:
+class UnsSink(QueuedSink):
     def __init__(self, cfg: UnsConfig, site: SiteConfig, base_dir: Path | None = None):
         self.cfg, self.site = cfg, site
         self.name = cfg.name
@@ -87,7 +87,6 @@ class UnsSink:
         self._client: Any = None
         where = redact_url(cfg.url)
         self._forward = Forwarder(self.name, self.queue, self._publish, where, log)
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def topic(self, machine: str, leaf: str) -> str:
         m = self.site.machine(machine)
@@ -116,10 +115,6 @@ class UnsSink:
         msg = [self.topic(machine, "oee"), json.dumps(figures), True]
         self.queue.append(json.dumps(msg).encode(), 1)
         self._poke()
-
-    def _poke(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._forward.wake.set)
 
     def newest(self) -> dict[str, tuple[int, int | None, str | None]]:
         return {}  # the UNS is not the store the gateway closes gaps from
@@ -168,18 +163,6 @@ class UnsSink:
             info.wait_for_publish(max(0.1, deadline - time.monotonic()))
             if not info.is_published():
                 raise OSError("the broker did not acknowledge every message")
-
-    @property
-    def up(self) -> bool:
-        return self._forward.up
-
-    @property
-    def errors(self) -> int:
-        return self._forward.errors
-
-    async def run(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        await self._forward.run()
 
     async def _publish(self, batch_id: int, payload: bytes, points: int) -> int:
         try:
