@@ -30,8 +30,13 @@ def test_opcua_load_over_two_processes():
         "60s",
     ) as proc:
         proc.wait_for("100 changes/s on opcua, 2 processes")
-        wait_port(port)
-        wait_port(port + 1)
+        # each process starts its own asyncua server; the second (spawned, importing the kit
+        # afresh) took more than 15 s once on a loaded 2-core CI machine
+        try:
+            wait_port(port, 60)
+            wait_port(port + 1, 60)
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}\n{proc.output}") from None
 
         async def read() -> list[float]:
             async with Client(f"opc.tcp://127.0.0.1:{port + 1}/fieldlab/") as c:
