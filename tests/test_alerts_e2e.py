@@ -1,4 +1,4 @@
-"""Alerts end to end: the simulator's scripted faults at 60× → gateway → rules → a real SMTP
+"""Alerts end to end: the simulator's scripted faults at 120× → gateway → rules → a real SMTP
 server (aiosmtpd), a webhook receiver and Mosquitto get exactly one message per firing and one
 per clear (a repeat only after its interval), while a refusing and a hanging channel are
 retried and counted and ingest goes on (the gateway still agrees with the truth)."""
@@ -149,13 +149,13 @@ def test_scripted_faults_reach_every_channel_once_and_a_broken_one_blocks_nothin
         with sim_and_gateway(
             tmp_path,
             mqtt_port,
-            speed="60",
+            speed="120",
             minutes=60,
             scenario_file=scenario_file,
             site_extra={"alerts": alerts, "gateway": {"alert_retry_s": 0.2}},
         ) as run:
             run.sim.signal(signal.SIGUSR1)  # go
-            assert run.sim.proc.wait(60 + 60) == 0, run.sim.output
+            assert run.sim.proc.wait(30 + 60) == 0, run.sim.output
             settled(
                 lambda: sum(s["samples"] for s in health(run.ports["http"])["sources"]),
                 "the last samples",
@@ -167,7 +167,7 @@ def test_scripted_faults_reach_every_channel_once_and_a_broken_one_blocks_nothin
             report = health(run.ports["http"])["alerts"]
             assert run.gateway.stop() == 0, run.gateway.output
         # Exactly these, on every channel: one per firing, one per clear, a repeat per 30 min.
-        # (Modbus is polled: its instants are up to a poll late, 100 ms = 6 simulated s at 60×)
+        # (Modbus is polled: its instants are up to a poll late, 100 ms = 12 simulated s at 120×)
         got = [(e["subject"], e["event"], float(round((e["ts"] - START) / MIN))) for e in published]
         assert sorted(got, key=lambda e: (e[2], e[0])) == want, got
         assert len(hooks) == len(mails) == len(want), (hooks, mails)

@@ -39,7 +39,7 @@ def two_weeks(tmp_path_factory) -> tuple[Path, Path]:
     site file the report reads (money keys set) and one alert of week 11."""
     tmp = tmp_path_factory.mktemp("report")
     text = resources.files("fieldlab.simulators.scenarios").joinpath("default.yaml").read_text()
-    keep = ("cnc-1", "press-1", "lathe-1")
+    keep = ("cnc-1", "laser-1", "lathe-1")  # slow cycles: a fortnight in seconds
     (tmp / "scenario.yaml").write_text(text)
     sc = load_scenario(tmp / "scenario.yaml")
     sc = sc.model_copy(update={"machines": {m: sc.machines[m] for m in keep}})
@@ -63,9 +63,9 @@ def two_weeks(tmp_path_factory) -> tuple[Path, Path]:
         t0 = local("2026-03-10 09:00")
         store.write_alerts(
             [
-                AlertEvent(t0 + 10 * MIN, "lang-stil", "press-1", "fired", "stop", t0, "fault:jam"),
+                AlertEvent(t0 + 10 * MIN, "lang-stil", "laser-1", "fired", "stop", t0, "fault:jam"),
                 AlertEvent(
-                    t0 + 42 * MIN, "lang-stil", "press-1", "cleared", "stop", t0, "fault:jam"
+                    t0 + 42 * MIN, "lang-stil", "laser-1", "cleared", "stop", t0, "fault:jam"
                 ),
             ]
         )
@@ -88,7 +88,7 @@ def test_every_figure_equals_fieldlab_oee_for_the_same_week_in_both_languages(tw
     with SqliteStore(db, readonly=True) as store:
         report = build_report(store, site, W11, store_now(store), compare=W10)
     cli, before = oee_json(site_path, W11, capsys), oee_json(site_path, W10, capsys)
-    assert sorted(mw.machine for mw in report.machines) == ["cnc-1", "lathe-1", "press-1"]
+    assert sorted(mw.machine for mw in report.machines) == ["cnc-1", "laser-1", "lathe-1"]
     for mw in report.machines:
         assert to_json(mw.result, site.tz) == cli[mw.machine]
         assert mw.compare is not None and to_json(mw.compare, site.tz) == before[mw.machine]

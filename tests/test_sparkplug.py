@@ -185,33 +185,3 @@ def test_an_edge_node_of_another_library_is_read_and_its_will_ends_it(tmp_path: 
     want_states = [(s["ts"], s["value"]) for s in sent if s["name"] == "Status/State"]
     assert got_states[:-1] == want_states  # running, idle at their own times; then offline
     assert got_states[-1][0] >= max(t for t, _ in want), got_states[-1]
-
-
-@pytest.mark.slow
-def test_s7_and_sparkplug_beside_the_others_agree_with_the_truth_at_60x(tmp_path: Path):
-    """`--faces` with every protocol at once: the press on S7, the laser on Sparkplug B, the
-    rest on OPC UA, Modbus and MQTT; the gateway's OEE equals the truth within
-    0.5 pp for every machine and every unit is counted."""
-    from tests.test_gateway_e2e import check
-
-    scenario_file = tmp_path / "scenario.yaml"
-    data = yaml.safe_load(Path("simulators/scenarios/default.yaml").read_text())
-    data["machines"]["press-1"]["faces"] = ["s7"]
-    data["machines"]["laser-1"]["faces"] = ["sparkplug"]
-    scenario_file.write_text(yaml.safe_dump(data))
-    with (
-        mosquitto() as mqtt_port,
-        sim_and_gateway(
-            tmp_path, mqtt_port, speed="60", minutes=30, scenario_file=scenario_file
-        ) as run,
-    ):
-        kinds = {s["type"] for s in yaml.safe_load(run.site.read_text())["sources"]}
-        assert kinds == {"opcua", "modbus", "mqtt", "s7", "sparkplug"}
-        run.sim.signal(signal.SIGUSR1)  # go
-        assert run.sim.proc.wait(30 + 60) == 0, run.sim.output
-        settled(
-            lambda: sum(s["samples"] for s in health(run.ports["http"])["sources"]),
-            "the last samples",
-        )
-        assert run.gateway.stop() == 0, run.gateway.output
-    check(compare(run.site, run.truth, 30), tolerance=0.005)

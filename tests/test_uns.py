@@ -111,6 +111,9 @@ def test_every_stored_sample_reaches_the_uns_across_a_broker_restart(tmp_path: P
         assert next(t for t, *_ in sub.got if "/cnc-1/" in t).startswith(
             "acme/demo/machining/line/cnc-1/"  # the scenario's area
         )
+    except BaseException:
+        uns.stop()  # every test stops what it starts, also when it fails
+        raise
     finally:
         sub.close()
     # someone who subscribes later (mosquitto_sub, the broker's own client) gets every
