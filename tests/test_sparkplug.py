@@ -1,6 +1,6 @@
 """Sparkplug B end to end: the simulator's edge nodes (one per area, a device per machine) on a
 real Mosquitto → the gateway's Sparkplug host → SQLite, against the truth; a seq gap and data
-before a birth are counted and answered with a Rebirth; a dropped edge node's will (NDEATH)
+before a birth are counted (/health, /metrics) and answered with a Rebirth; a dropped edge node's will (NDEATH)
 writes `offline` at the instant it was last heard, and its next birth brings it back."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,8 @@ def test_sparkplug_edge_nodes_agree_with_the_truth_across_a_death(tmp_path: Path
     data["events"] = [
         "+4m press-1 face sparkplug seq_gap",
         "+10m press-1 face sparkplug cut 2",
+        # back from a cut, each edge node sends a DDATA before its births
+        "+15m press-1 face sparkplug data_before_birth 1",
     ]
     scenario_file.write_text(yaml.safe_dump(data))
     births: list[str] = []
@@ -59,12 +62,20 @@ def test_sparkplug_edge_nodes_agree_with_the_truth_across_a_death(tmp_path: Path
         report = next(
             s for s in health(run.ports["http"])["sources"] if s["name"] == "sim-sparkplug"
         )
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{run.ports['http']}/metrics").read()
         assert run.gateway.stop() == 0, run.gateway.output
     # the seq gap (one per edge node) was noticed and answered: each node was asked to rebirth
     # and did (its NBIRTH again), and was born again after the cut
-    assert report["errors"] >= 2 and report["samples"] > 0, report
-    for node in ("forming", "packaging"):
-        assert births.count(f"spBv1.0/demo/NBIRTH/{node}") >= 2, births
+    assert report["errors"] >= 4 and report["samples"] > 0, report
+    events = report["events"]
+    assert events["seq_gaps"] >= 2 and events["data_before_birth"] >= 2, events
+    assert events["rebirth_requests"] >= 4, events
+    for node in ("forming", "packaging"):  # first, after the gap, the cut, the early data
+        assert births.count(f"spBv1.0/demo/NBIRTH/{node}") >= 4, births
+    assert any(
+        line.startswith(b"fieldlab_source_events_total{") and b'"data_before_birth"' in line
+        for line in metrics.splitlines()
+    ), metrics
     with SqliteStore(tmp_path / "gateway.db", readonly=True) as store:
         for m in ON_SPB:
             s = store.read(m, "state", START, START + 30 * MIN)

@@ -65,11 +65,15 @@ def test_values_keep_their_types(store):
             S(1, "temperature", 21.5),
             S(1, "product", "A-100"),
             S(2, "temperature", 21),
+            # text that looks like a number, quotes and accents: SQLite takes rows as JSON
+            S(2, "product", "007"),
+            S(3, "product", 'Ünit "A"\\n'),
+            S(2, "count_total", 2**53 + 1),
         ]
     )
-    assert store.read("press-1", "count_total", 0, 9).values.tolist() == [7]
+    assert store.read("press-1", "count_total", 0, 9).values.tolist() == [7, 2**53 + 1]
     assert store.read("press-1", "temperature", 0, 9).values.tolist() == [21.5, 21.0]
-    assert store.read("press-1", "product", 0, 9).values.tolist() == ["A-100"]
+    assert store.read("press-1", "product", 0, 9).values.tolist() == ["A-100", "007", 'Ünit "A"\\n']
 
 
 def test_latest_value_per_signal_machines_signals_and_newest_ts(store):

@@ -9,6 +9,7 @@ batches of samples; it never knows the sinks or the other connectors.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -62,6 +63,8 @@ class SourceHealth:
     last_error: str = ""
     last_sample_wall: float | None = None
     machines_offline: set[str] = field(default_factory=set)
+    #: what a protocol counts of its own (a Sparkplug host: seq gaps, data before a birth)
+    events: collections.Counter[str] = field(default_factory=collections.Counter)
     _detail: str = ""
 
     def set_state(self, state: SourceState, log: logging.Logger, detail: str = "") -> None:
@@ -145,6 +148,10 @@ class ConnectorContext:
         if batch.samples:
             self.health.last_sample_wall = time.time()
         await self.emit(batch)
+
+    def count(self, event: str) -> None:
+        """Something of the protocol's worth counting on /health (`events`)."""
+        self.health.events[event] += 1
 
     def error(self, why: str) -> None:
         """A failure that did not cost the connection (an exception reply, a refused login)."""

@@ -53,6 +53,15 @@ class GatewayCollector(Collector):
             for h in gw.health:
                 c.add_metric([h.name, h.type], getattr(h, attr))
             yield c
+        protocol = CounterMetricFamily(
+            "fieldlab_source_events",
+            "what a protocol counts of its own (Sparkplug: seq_gaps, data_before_birth, ...)",
+            labels=[*labels, "event"],
+        )
+        for h in gw.health:
+            for event, n in sorted(h.events.items()):
+                protocol.add_metric([h.name, h.type, event], n)
+        yield protocol
         connected = GaugeMetricFamily(
             "fieldlab_source_connected", "1 while the source is connected", labels=labels
         )

@@ -299,6 +299,7 @@ class Gateway:
                 if h.last_sample_wall is None
                 else round(now - h.last_sample_wall, 3),
                 "machines_offline": sorted(h.machines_offline),
+                "events": dict(sorted(h.events.items())),
             }
             for h in self.health
         ]

@@ -52,15 +52,20 @@ class TlsConfig(BaseModel):
     insecure: bool = Field(False, description="skip the host name check (test CAs only)")
 
 
-class Config(BaseModel):
+class BrokerConfig(BaseModel):
+    """Where the broker is and who we are to it: the keys every MQTT-borne source shares."""
+
     model_config = ConfigDict(extra="forbid")
+    url: str = Field("mqtt://127.0.0.1:1883", description="mqtt:// or mqtts:// (TLS)")
+    client_id: str = "fieldlab-gateway"
+    username_env: str | None = Field(None, description="environment variable of the user name")
+    password_env: str | None = Field(None, description="environment variable of the password")
+    tls: TlsConfig | None = None
+
+
+class Config(BrokerConfig):
     type: Literal["mqtt"]
     name: str = "mqtt"
-    url: str = "mqtt://127.0.0.1:1883"
-    client_id: str = "fieldlab-gateway"
-    username_env: str | None = None
-    password_env: str | None = None
-    tls: TlsConfig | None = None
     protocol: Literal["auto", "3.1.1", "5"] = "auto"
     receive_maximum: int = Field(1000, ge=1, le=65535, description="MQTT 5 in-flight window")
     session_expiry_s: int = Field(7 * 86400, ge=0)

@@ -1,4 +1,5 @@
-"""Sparkplug B host (paho-mqtt for the transport, `payload.py` for the protobuf payloads).
+"""Sparkplug B host: a payload decoder on the MQTT transport (`connectors/mqtt/transport.py`),
+`payload.py` for the protobuf payloads.
 
 The sample config is `sample.yaml` beside this file; README.md says which parts of Sparkplug 3.0
 are covered. The host keeps, per edge node, the bdSeq of its NBIRTH, the last seq and the
@@ -9,23 +10,27 @@ this gateway ever writes to a device, besides its own STATE.
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlparse
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors.base import Batch, ConnectorContext
-from fieldlab.connectors.sparkplug.payload import Metric, encode, metrics_of, parse, value_of
+from fieldlab.connectors.mqtt.config import BrokerConfig
+from fieldlab.connectors.mqtt.transport import Message, Session, Transport, Will
+from fieldlab.connectors.sparkplug.payload import (
+    SIGNED_BITS,
+    Metric,
+    encode,
+    metrics_of,
+    parse,
+)
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample, SampleError
 from fieldlab.mapping import Mapper, SignalMap, plain
@@ -54,14 +59,10 @@ class MachineConfig(BaseModel):
         return v
 
 
-class Config(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Config(BrokerConfig):
     type: Literal["sparkplug"]
     name: str = "sparkplug"
-    url: str = "mqtt://127.0.0.1:1883"
     client_id: str = "fieldlab-sparkplug-host"
-    username_env: str | None = None
-    password_env: str | None = None
     groups: list[str] = Field(default_factory=lambda: ["+"], description="group ids to follow")
     host_id: str | None = Field(
         None, description="publish STATE as this primary host (edge nodes hold data while away)"
@@ -72,11 +73,17 @@ class Config(BaseModel):
         description="Sparkplug 3.0 asks a host for a clean session; true keeps messages queued "
         "at the broker while the host is away (a site whose edge nodes ignore STATE)",
     )
+    flush_ms: int = Field(20, ge=1, description="how long messages gather into one batch")
     machines: dict[str, MachineConfig] = Field(min_length=1)
 
 
 def create(cfg: Config, site: SiteConfig, data_dir: Path) -> SparkplugHost:
     return SparkplugHost(cfg)
+
+
+#: a metric's way to a sample: (signal, its map or None when it changes nothing, plain: a
+#: number that may skip the mapper, bits of a signed integer carried in an unsigned field)
+Route = tuple[str, SignalMap | None, bool, int]
 
 
 @dataclass
@@ -86,6 +93,8 @@ class _Node:
     born: bool = False
     last_ts: int = 0  # the newest time it said anything: a death is never before it
     aliases: dict[tuple[str, int], str] = field(default_factory=dict)  # (device, alias) → name
+    #: per device of a configured machine: alias → its route (None: a metric not mapped)
+    routes: dict[str, dict[int, Route | None]] = field(default_factory=dict)
 
 
 class SparkplugHost:
@@ -101,111 +110,67 @@ class SparkplugHost:
         }
         self._mapper = Mapper()
         self.nodes: dict[tuple[str, str], _Node] = {}
-        self.counts = collections.Counter[str]()
-        self._client: mqtt.Client | None = None
-        self._messages: collections.deque[tuple[str, bytes]] = collections.deque()
-        self._wake_pending = False
-
-    # -- the transport -----------------------------------------------------------------------
-
-    def _make_client(self, loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue) -> mqtt.Client:
-        import os
-
-        c = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self.cfg.client_id,
-            clean_session=not self.cfg.persistent_session,
+        self.transport = Transport(
+            cfg.name,
+            cfg,
+            Session(
+                [f"{NS}/{g}/#" for g in cfg.groups],
+                persistent=cfg.persistent_session,
+                protocol="3.1.1",
+                flush_ms=cfg.flush_ms,
+                will=(lambda: self._state(False)) if cfg.host_id else None,
+                greeting=lambda: [self._state(True)] if cfg.host_id else [],
+            ),
         )
-        user = os.environ.get(self.cfg.username_env) if self.cfg.username_env else None
-        if user:
-            c.username_pw_set(user, os.environ.get(self.cfg.password_env or "", ""))
-        if self.cfg.host_id:
-            c.will_set(self._state_topic(), self._state(False), qos=1, retain=True)
 
-        def on_connect(cl: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
-            if rc.is_failure:
-                loop.call_soon_threadsafe(inbox.put_nowait, ("refused", str(rc)))
-                return
-            for g in self.cfg.groups:
-                cl.subscribe(f"{NS}/{g}/#", qos=1)
-            if self.cfg.host_id:
-                cl.publish(self._state_topic(), self._state(True), qos=1, retain=True)
-            loop.call_soon_threadsafe(inbox.put_nowait, ("connected", None))
+    def _state(self, online: bool) -> Will:
+        """The primary host's STATE (Sparkplug 3.0: JSON, retained, QoS 1)."""
+        payload = json.dumps({"online": online, "timestamp": int(time.time() * 1000)})
+        return Will(f"{NS}/STATE/{self.cfg.host_id}", payload, qos=1, retain=True)
 
-        def on_disconnect(_c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
-            loop.call_soon_threadsafe(inbox.put_nowait, ("disconnected", str(rc)))
-
-        messages = self._messages
-
-        def on_message(_c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-            # a deque append, and one wake-up per burst (not per message)
-            messages.append((msg.topic, bytes(msg.payload)))
-            if not self._wake_pending:
-                self._wake_pending = True
-                loop.call_soon_threadsafe(inbox.put_nowait, ("messages", None))
-
-        c.on_connect, c.on_disconnect, c.on_message = on_connect, on_disconnect, on_message
-        return c
-
-    def _state_topic(self) -> str:
-        return f"{NS}/STATE/{self.cfg.host_id}"
-
-    def _state(self, online: bool) -> str:
-        return json.dumps({"online": online, "timestamp": int(time.time() * 1000)})
+    # -- the transport calls these ---------------------------------------------------------------
 
     async def run(self, ctx: ConnectorContext) -> None:
-        loop = asyncio.get_running_loop()
-        inbox: asyncio.Queue = asyncio.Queue()
-        u = urlparse(self.cfg.url)
-        client = self._make_client(loop, inbox)
-        client.reconnect_delay_set(ctx.backoff.first, ctx.backoff.cap)  # type: ignore[arg-type]
-        client.connect_async(u.hostname or "127.0.0.1", u.port or 1883, keepalive=15)
-        client.loop_start()
-        self._client = client
-        try:
-            while True:
-                kind, data = await inbox.get()
-                if kind == "connected":
-                    ctx.back(self.machines, source_up=True)
-                elif kind in ("disconnected", "refused"):
-                    self.nodes.clear()  # births seen before are not trusted after a gap
-                    await ctx.failed(self.machines, f"{kind}: {data}")
-                else:
-                    await self._drain(ctx)
-        finally:
-            client.loop_stop()
-
-    async def _drain(self, ctx: ConnectorContext, most: int = 5000) -> None:
-        """Everything that arrived, in order, as one batch per up to `most` messages."""
-        self._wake_pending = False
-        while self._messages:
-            samples: list[Sample] = []
-            rejected: list[Rejected] = []
-            for _ in range(min(most, len(self._messages))):
-                topic, payload = self._messages.popleft()
-                s, r = self.handle(topic, payload, ctx)
-                samples += s
-                rejected += r
-            await ctx.send(Batch(samples, rejected, source=self.name, keeps_time=True))
+        await self.transport.run(ctx, self)
 
     async def close(self) -> None:
-        client = self._client
-        if client is not None:
-            if self.cfg.host_id:
-                client.publish(self._state_topic(), self._state(False), qos=1, retain=True)
-            client.disconnect()
+        await self.transport.close([self._state(False)] if self.cfg.host_id else None)
+
+    async def connected(self, ctx: ConnectorContext, session_present: bool) -> None:
+        ctx.back(self.machines, source_up=True)
+
+    async def lost(
+        self, ctx: ConnectorContext, kind: Literal["unreachable", "refused", "gone"], why: str
+    ) -> None:
+        self.nodes.clear()  # births seen before are not trusted after a gap
+        if kind == "gone":
+            await ctx.failed(self.machines, why)
+        else:
+            ctx.error(why)
+            await ctx.lost(self.machines, why)
+
+    async def received(
+        self, ctx: ConnectorContext, messages: list[Message], ack: Callable[[], None]
+    ) -> None:
+        samples: list[Sample] = []
+        rejected: list[Rejected] = []
+        for msg in messages:
+            s, r = self.handle(msg.topic, bytes(msg.payload), ctx)
+            samples += s
+            rejected += r
+        await ctx.send(Batch(samples, rejected, source=self.name, on_commit=ack, keeps_time=True))
 
     # -- Sparkplug ---------------------------------------------------------------------------
 
     def _rebirth(self, group: str, node: str, ctx: ConnectorContext, why: str) -> None:
-        self.counts[why] += 1
+        ctx.count(why)
         ctx.error(f"{group}/{node}: {why}")
-        if self.cfg.rebirth and self._client is not None:
-            self.counts["rebirth_requests"] += 1
+        if self.cfg.rebirth:
+            ctx.count("rebirth_requests")
             payload = encode(
                 [("Node Control/Rebirth", None, 11, True)], timestamp=int(time.time() * 1000)
             )
-            self._client.publish(f"{NS}/{group}/NCMD/{node}", payload, qos=0)
+            self.transport.publish(f"{NS}/{group}/NCMD/{node}", payload, qos=0)
 
     def handle(
         self, topic: str, payload: bytes, ctx: ConnectorContext
@@ -222,18 +187,24 @@ class SparkplugHost:
         try:
             p = parse(payload)
         except ValueError as exc:
-            self.counts["bad_payloads"] += 1
+            ctx.count("bad_payloads")
             return [], [Rejected(f"sparkplug:{self.name}:{topic}", payload[:200].hex(), str(exc))]
         ts = p.timestamp if p.HasField("timestamp") else None
         seq = p.seq if p.HasField("seq") else None
         now = ts or int(time.time() * 1000)
         state = self.nodes.setdefault((group, node), _Node())
-        if kind in ("NDATA", "DDATA") and state.born:  # the hot path: no Metric objects
+        if kind in ("NDATA", "DDATA") and state.born:
             self._check_seq(group, node, state, seq, ctx)
-            where = f"{group}/{node}/{device}" if device else f"{group}/{node}"
-            if where not in self._by_device or any(m.is_historical for m in p.metrics):
-                return self._slow(kind, where, device, metrics_of(p), state, now, ctx)
-            return self._data(self._by_device[where][0], device, p, state, now, ctx)
+            routes = state.routes.get(device)
+            if routes is not None:  # the hot path: no Metric objects
+                machine = self._by_device[_where(group, node, device)][0]
+                fast = self._data(machine, p, routes, now, ctx)
+                if fast is not None:
+                    samples, rejected, newest = fast
+                    state.last_ts = max(state.last_ts, newest)
+                    ctx.clock.observe(newest)
+                    return samples, rejected
+            return self._slow(kind, group, node, device, metrics_of(p), state, now, ctx)
         metrics = metrics_of(p)
         if kind == "NBIRTH":
             bd = next((m.value for m in metrics if m.name == "bdSeq"), None)
@@ -243,7 +214,7 @@ class SparkplugHost:
         elif kind == "NDEATH":
             bd = next((m.value for m in metrics if m.name == "bdSeq"), None)
             if state.bd_seq is not None and bd is not None and int(bd) != state.bd_seq:
-                self.counts["stale_deaths"] += 1  # the will of an older session: not this one
+                ctx.count("stale_deaths")  # the will of an older session: not this one
                 return [], []
             state.born = False
             # a will carries the time its session began, if any: the node was seen after that
@@ -255,8 +226,7 @@ class SparkplugHost:
             return [], []
         else:
             self._check_seq(group, node, state, seq, ctx)
-        where = f"{group}/{node}/{device}" if device else f"{group}/{node}"
-        return self._slow(kind, where, device, metrics, state, now, ctx)
+        return self._slow(kind, group, node, device, metrics, state, now, ctx)
 
     def _check_seq(
         self, group: str, node: str, state: _Node, seq: int | None, ctx: ConnectorContext
@@ -266,44 +236,54 @@ class SparkplugHost:
         state.seq = seq if seq is not None else state.seq
 
     def _data(
-        self, machine: str, device: str, p: Any, state: _Node, now: int, ctx: ConnectorContext
-    ) -> tuple[list[Sample], list[Rejected]]:
-        """NDATA/DDATA of a known machine without historical metrics: straight from the
-        protobuf message to samples; a plain process value skips the mapper."""
-        by_metric, aliases = self._by_metric[machine], state.aliases
+        self, machine: str, p: Any, routes: dict[int, Route | None], now: int, ctx: ConnectorContext
+    ) -> tuple[list[Sample], list[Rejected], int] | None:
+        """NDATA/DDATA of a known machine by alias, straight from the protobuf message (the
+        routes were resolved at its birth); a plain process value skips the mapper. None for a
+        message this path does not take (historical metrics, names instead of aliases)."""
         samples: list[Sample] = []
-        rejected: list[Rejected] = []
-        newest = now
+        mapped: list[tuple[str, SignalMap | None, Any, int]] = []  # after the loop: the
+        newest = now  # mapper keeps state, and this path may still give the message up
+        isfinite = math.isfinite
         for m in p.metrics:
-            name = m.name or (aliases.get((device, m.alias)) if m.HasField("alias") else None)
-            if name is None:
-                self.counts["unknown_aliases"] += 1
+            if m.is_historical or m.name:
+                return None
+            route = routes.get(m.alias, _MISSING)
+            if route is None:
+                continue  # a metric no signal wants
+            if route is _MISSING:
+                ctx.count("unknown_aliases")
                 continue
-            found = by_metric.get(name)
-            if found is None or m.is_null:
+            signal, spec, plain_number, bits = route
+            if m.is_null:
                 continue
-            signal, spec = found
+            which = m.WhichOneof("value")
+            if which is None or which == "bytes_value":
+                continue
+            value = getattr(m, which)
             ts = m.timestamp or now
-            newest = ts if ts > newest else newest
-            value = value_of(m)
-            plain_number = type(value) is float and signal not in DOMAIN_SIGNALS
-            if spec is None and plain_number and math.isfinite(value):  # type: ignore[arg-type]
-                samples.append(Sample(ts, machine, signal, value))  # type: ignore[arg-type]
+            if ts > newest:
+                newest = ts
+            if plain_number and type(value) is float and isfinite(value):
+                samples.append(Sample(ts, machine, signal, value))
                 continue
-            if value is None:
-                continue
+            if bits and value >= 1 << (bits - 1):  # two's complement in an unsigned field
+                value -= 1 << (32 if which == "int_value" else 64)
+            mapped.append((signal, spec, value, ts))
+        rejected: list[Rejected] = []
+        for signal, spec, value, ts in mapped:
             try:
                 samples += self._mapper.apply(machine, signal, value, ts, spec)
             except (SampleError, ValueError) as exc:
+                name = self.cfg.machines[machine].metrics[signal].metric
                 rejected.append(Rejected(f"sparkplug:{self.name}:{name}", repr(value), str(exc)))
-        state.last_ts = max(state.last_ts, newest)
-        ctx.clock.observe(newest)
-        return samples, rejected
+        return samples, rejected, newest
 
     def _slow(
         self,
         kind: str,
-        where: str,
+        group: str,
+        node: str,
         device: str,
         metrics: list[Metric],
         state: _Node,
@@ -311,8 +291,10 @@ class SparkplugHost:
         ctx: ConnectorContext,
     ) -> tuple[list[Sample], list[Rejected]]:
         """Births, deaths of devices, historical data: through Metric objects."""
+        where = _where(group, node, device)
         state.last_ts = max([state.last_ts, now, *(m.timestamp or 0 for m in metrics)])
         if kind == "DDEATH":
+            state.routes.pop(device, None)
             dead = self._offline(where, now)
             ctx.gone([s.machine for s in dead])
             return dead, []
@@ -325,8 +307,25 @@ class SparkplugHost:
         machine, mc = self._by_device[where]
         if kind in ("NBIRTH", "DBIRTH"):
             self._mapper.forget(machine)
+            state.routes[device] = self._routes(machine, device, metrics)
             ctx.back([machine], source_up=False)
         return self._values(machine, mc, device, metrics, state, now, ctx)
+
+    def _routes(self, machine: str, device: str, births: list[Metric]) -> dict[int, Route | None]:
+        """alias → route for the metrics a birth declares (None for those no signal wants)."""
+        by_metric = self._by_metric[machine]
+        routes: dict[int, Route | None] = {}
+        for m in births:
+            if m.alias is None or m.name is None:
+                continue
+            found = by_metric.get(m.name)
+            if found is None:
+                routes[m.alias] = None
+                continue
+            signal, spec = found
+            bits = SIGNED_BITS.get(m.datatype or 0, 0)
+            routes[m.alias] = (signal, spec, spec is None and signal not in DOMAIN_SIGNALS, bits)
+        return routes
 
     def _offline(self, where: str, ts: int, whole_node: bool = False) -> list[Sample]:
         gone = [
@@ -359,7 +358,7 @@ class SparkplugHost:
         for m in metrics:
             name = m.name or aliases.get((device, m.alias or -1))
             if name is None:
-                self.counts["unknown_aliases"] += 1
+                ctx.count("unknown_aliases")
                 continue
             if name not in by_metric or m.value is None:
                 continue
@@ -370,3 +369,10 @@ class SparkplugHost:
             except (SampleError, ValueError) as exc:
                 rejected.append(Rejected(f"sparkplug:{self.name}:{name}", repr(m.value), str(exc)))
         return samples, rejected
+
+
+_MISSING: Any = object()
+
+
+def _where(group: str, node: str, device: str) -> str:
+    return f"{group}/{node}/{device}" if device else f"{group}/{node}"

@@ -26,7 +26,7 @@ DATATYPES = {
     10: ("Double", "double_value"), 11: ("Boolean", "boolean_value"),
     12: ("String", "string_value"), 13: ("DateTime", "long_value"), 14: ("Text", "string_value"),
 }  # fmt: skip
-_SIGNED_BITS = {1: 8, 2: 16, 3: 32, 4: 64}
+SIGNED_BITS = {1: 8, 2: 16, 3: 32, 4: 64}
 
 
 def _schema() -> Any:
@@ -98,7 +98,7 @@ def _value(m: Any, datatype: int | None) -> bool | int | float | str | None:
     if field is None or field == "bytes_value":
         return None
     v = getattr(m, field)
-    bits = _SIGNED_BITS.get(datatype or 0)
+    bits = SIGNED_BITS.get(datatype or 0)
     if bits and isinstance(v, int) and v >= 1 << (bits - 1):  # two's complement in uint fields
         v -= 1 << (32 if field == "int_value" else 64)
     return v
@@ -112,11 +112,6 @@ def parse(data: bytes) -> Any:
     except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError, or worse
         raise ValueError(f"not a Sparkplug B payload ({exc})") from None
     return p
-
-
-def value_of(m: Any) -> bool | int | float | str | None:
-    """A metric's value, signed integers restored (the DATA path reads messages directly)."""
-    return _value(m, m.datatype)
 
 
 def metrics_of(p: Any) -> list[Metric]:
