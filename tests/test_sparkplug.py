@@ -1,7 +1,8 @@
 """Sparkplug B end to end: the simulator's edge nodes (one per area, a device per machine) on a
 real Mosquitto → the gateway's Sparkplug host → SQLite, against the truth; a seq gap and data
-before a birth are counted (/health, /metrics) and answered with a Rebirth; a dropped edge node's will (NDEATH)
-writes `offline` at the instant it was last heard, and its next birth brings it back."""
+before a birth are counted (/health, /metrics) and answered with a Rebirth; a dropped edge
+node's will (NDEATH) writes `offline` at the instant it was last heard, and its next birth
+brings it back."""
 
 from __future__ import annotations
 
