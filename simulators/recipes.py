@@ -25,7 +25,12 @@ from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.durations import parse_duration_ms
 from fieldlab.domain.history import histories_from_samples
 from fieldlab.domain.samples import Sample, format_ts
+from fieldlab.i18n import t as words
 from fieldlab.kpi.oee import Dialect, OeeResult, compute_oee
+from fieldlab.learning.derive import Evidence, TruthEvidence, derive
+from fieldlab.learning.exercise import Choice, Exercise, ExerciseQuestion
+from fieldlab.learning.grade import grade
+from fieldlab.learning.questions import Question
 from fieldlab.simulators.runner import Simulation
 from fieldlab.simulators.scenario import Scenario
 
@@ -39,6 +44,9 @@ class Recipe(BaseModel):
     speed: float = Field(32, gt=0, description="workshop speed: 32× is 8 h in 15 min")
     duration: str = "8h"
     exercises: list[Text] = Field(default_factory=list)
+    questions: list[Question] = Field(
+        default_factory=list, description="asked in the dashboard; answers come from the truth"
+    )
     tolerance_pp: float = Field(0.5, gt=0, description="percentage points for OEE, A, P, Q")
     thresholds: list[float] = Field(
         default_factory=list, description="extra micro-stop thresholds in the answer key"
@@ -52,6 +60,27 @@ class Recipe(BaseModel):
     @property
     def duration_ms(self) -> int:
         return parse_duration_ms(self.duration)
+
+    def choices(self, q: Question) -> list[Choice]:
+        """A choice question's options with their words: given in the recipe, else a machine's
+        name, a stop reason's or a state's words from the kit's tables."""
+        if isinstance(q.choices, dict):
+            return [Choice(code=c, label=label) for c, label in q.choices.items()]
+        site = self.scenario.site_config()
+        out = []
+        for c in q.choices or []:
+            if c in self.scenario.machines:
+                name = self.scenario.machines[c].name or c
+                label = {"en": name, "nl": name}
+            elif q.answer.kind == "top_reason":
+                label = {lang: site.reason_label(c, lang) for lang in ("en", "nl")}
+            elif q.answer.kind == "biggest_loss":
+                key = "small_stops" if c == "small_stops" else f"state.{c}"
+                label = {lang: words(key, lang) for lang in ("en", "nl")}
+            else:
+                label = {"en": c, "nl": c}
+            out.append(Choice(code=c, label=label))
+        return out
 
 
 def recipes_dir() -> Path:
@@ -186,7 +215,156 @@ def answer_key(name: str, recipe: Recipe) -> dict[str, Any]:
             "to": format_ts(w.end),
             "machines": per,
         }
+    if recipe.questions:
+        key["questions"] = question_answers(recipe, TruthEvidence(samples, site), start)
     return key
+
+
+def question_answers(recipe: Recipe, ev: Evidence, start: int) -> dict[str, Any]:
+    """Every question's answer as this evidence has it (the truth for the key, the store for
+    `recipe check`)."""
+    out: dict[str, Any] = {}
+    machines = list(recipe.scenario.machines)
+    for q in recipe.questions:
+        codes = [c.code for c in recipe.choices(q)]
+        value = derive(q.answer, ev, machines, start, recipe.duration_ms, codes)
+        if codes and value not in codes:
+            raise ConfigError(
+                f"question {q.id}: the answer {value!r} is not one of its choices {codes}"
+            )
+        out[q.id] = {
+            "answer": value,
+            "form": q.answer.form,
+            "tolerance": q.tolerance,
+            "opens": q.at,
+        }
+    return out
+
+
+def question_problems(recipe: Recipe, key: dict[str, Any], measured: dict[str, Any]) -> list[str]:
+    """Answers the store gives that a participant reading it right would be marked wrong for."""
+    problems = []
+    tz = recipe.scenario.site_config().tz
+    for q in recipe.questions:
+        want = key.get("questions", {}).get(q.id)
+        if want is None:
+            problems.append(f"question {q.id}: not in the answer key (run `recipe answers`)")
+            continue
+        got = measured[q.id]["answer"]
+        exq = _exercise_question(recipe, q, want["answer"], 0)
+        given = str(got) if q.answer.form in ("choice", "count") else exq.written(got, "en", tz)
+        if grade(q.answer.form, want["answer"], given, q.tolerance, tz) != "right":
+            problems.append(
+                f"question {q.id}: the store gives {given} vs key "
+                f"{exq.written(want['answer'], 'en', tz)} (±{q.tolerance})"
+            )
+    return problems
+
+
+def _exercise_question(recipe: Recipe, q: Question, answer: Any, start: int) -> ExerciseQuestion:
+    return ExerciseQuestion(
+        id=q.id,
+        opens_ms=start + parse_duration_ms(q.at),
+        ask=q.ask,
+        hint=q.hint,
+        explain=q.explain,
+        form=q.answer.form,
+        tolerance=q.tolerance,
+        choices=recipe.choices(q),
+        answer=answer,
+    )
+
+
+def exercise(
+    name: str, recipe: Recipe, key: dict[str, Any], start: int, *, self_paced: bool = False
+) -> Exercise:
+    """What the exercise and trainer pages of one run read (`exercise.json`)."""
+    answers = key.get("questions", {})
+    missing = [q.id for q in recipe.questions if q.id not in answers]
+    if missing:
+        raise ConfigError(
+            f"recipe {name}: no answers for {', '.join(missing)}; run `fieldlab recipe answers "
+            f"{name}`"
+        )
+    return Exercise(
+        recipe=name,
+        run=f"{name}@{start}",
+        title=recipe.title,
+        goal=recipe.goal,
+        timezone=str(recipe.scenario.site_config().tz),
+        start_ms=start,
+        end_ms=start + recipe.duration_ms,
+        self_paced=self_paced,
+        questions=[
+            _exercise_question(recipe, q, answers[q.id]["answer"], start) for q in recipe.questions
+        ],
+    )
+
+
+def handout_problems(recipe: Recipe, key: dict[str, Any], handouts: dict[str, str]) -> list[str]:
+    """A handout says what will be learned, never an answer: no answer's number (as either
+    language writes it) or time, and no sentence that names a choice's answer without naming
+    every other choice too (a line's machines listed is fine; "the welder breaks down most" is
+    not)."""
+    problems = []
+    tz = recipe.scenario.site_config().tz
+    for q in recipe.questions:
+        want = key.get("questions", {}).get(q.id)
+        if want is None:
+            continue
+        exq = _exercise_question(recipe, q, want["answer"], 0)
+        for lang, text in handouts.items():
+            low = text.casefold()
+            if q.answer.form == "choice":
+                labels = {
+                    c.code: {c.code.casefold(), *(v.casefold() for v in c.label.values())}
+                    for c in exq.choices
+                }
+                for sentence in _sentences(low):
+                    names = {
+                        code
+                        for code, words in labels.items()
+                        if any(_word_in(w, sentence) for w in words)
+                    }
+                    if str(want["answer"]) in names and names != set(labels):
+                        problems.append(
+                            f"handout.{lang}.md gives away question {q.id} "
+                            f"({exq.label(str(want['answer']), 'en')}): {sentence.strip()!r}"
+                        )
+                continue
+            for written in _written_forms(exq, want["answer"], tz):
+                if _word_in(written.casefold(), low):
+                    problems.append(
+                        f"handout.{lang}.md contains the answer to question {q.id}: {written}"
+                    )
+                    break
+    return problems
+
+
+def _sentences(text: str) -> list[str]:
+    import re
+
+    return [s for s in re.split(r"(?<=[.!?:;])\s+|\n", text) if s.strip()]
+
+
+def _word_in(word: str, text: str) -> bool:
+    import re
+
+    return re.search(rf"(?<![\w.,]){re.escape(word)}(?![\w]|[.,]\d)", text) is not None
+
+
+def _written_forms(q: ExerciseQuestion, answer: Any, tz: Any) -> set[str]:
+    if q.form == "time":
+        return {q.written(answer, "en", tz)}
+    x = float(answer)
+    forms = {f"{x:.1f}", f"{x:.1f}".replace(".", ",")}
+    if q.form == "count" or (q.form == "percent" and x >= 10):
+        forms |= {f"{round(x)} %", f"{round(x)}%"} if q.form == "percent" else {str(round(x))}
+        if q.form == "count" and x >= 1000:
+            forms |= {f"{round(x):,}", f"{round(x):,}".replace(",", ".")}
+    if q.form == "count":
+        forms -= {f"{x:.1f}", f"{x:.1f}".replace(".", ",")}
+    return forms
 
 
 def dump(key: dict[str, Any]) -> str:

@@ -24,7 +24,7 @@ LAYERS: list[set[str]] = [
     {"fieldlab.store", "fieldlab.mapping"},
     {"fieldlab.ingest", "fieldlab.kpi", "fieldlab.connectors", "fieldlab.sinks", "fieldlab.broker"},
     {"fieldlab.alerts"},
-    {"fieldlab.reports"},
+    {"fieldlab.reports", "fieldlab.learning"},
     {
         "fieldlab.gateway",
         "fieldlab.discovery",

@@ -197,3 +197,18 @@ def test_alert_events_come_back_in_time_order_and_are_not_signals(store):
     assert store.alerts(70_000, 90_000) == [oee]
     store.write([S(1000)])
     assert {s.signal for s in store.latest()} == {"state"}
+
+
+def test_workshop_answers_are_kept_per_run_in_order_and_are_not_signals(store):
+    from fieldlab.domain.learning import Attempt
+
+    assert store.attempts("eerste-stap@1") == []
+    wrong = Attempt(5_000, "eerste-stap@1", "Anne de Vries", "a-4h", "55", "wrong")
+    right = Attempt(9_000, "eerste-stap@1", "Anne de Vries", "a-4h", "70,3", "right", hint=True)
+    other = Attempt(7_000, "eerste-stap@1", 'Bram "B"', "top-reason", "misfeed", "right")
+    later_run = Attempt(6_000, "eerste-stap@2", "Anne de Vries", "a-4h", "70", "right")
+    assert store.write_attempts([wrong, right, other, later_run]) == 4
+    assert store.attempts("eerste-stap@1") == [wrong, other, right]
+    assert store.attempts("eerste-stap@2") == [later_run]
+    store.write([S(1000)])
+    assert {s.signal for s in store.latest()} == {"state"}

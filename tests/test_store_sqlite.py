@@ -135,6 +135,8 @@ def test_a_version_1_file_reads_on_read_only_and_a_writer_upgrades_it(tmp_path):
         assert old.read("m", "state", 0, 100).values.tolist() == ["running"]
         assert old.entries() == [] and old.schema_version() == 1
         assert old.alerts(0, 10**13) == []  # tables added later read as empty
+        assert old.attempts("r@1") == []
     with SqliteStore(path) as writer:
-        assert writer.schema_version() == SCHEMA_VERSION == 3
+        assert writer.schema_version() == SCHEMA_VERSION == 4
         assert writer.entries() == [] and writer.alerts(0, 10**13) == []
+        assert writer.attempts("r@1") == []

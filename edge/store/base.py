@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.entries import Entry
 from fieldlab.domain.history import Series
+from fieldlab.domain.learning import Attempt
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
 
@@ -52,5 +53,11 @@ class Store(Protocol):
 
     def alerts(self, start: int, end: int) -> list[AlertEvent]:
         """Alert events with `start <= ts < end`, oldest first."""
+
+    def write_attempts(self, attempts: Iterable[Attempt]) -> int:
+        """Workshop participants' answers."""
+
+    def attempts(self, run: str) -> list[Attempt]:
+        """Every answer given in one recipe run, oldest first."""
 
     def close(self) -> None: ...

@@ -22,15 +22,18 @@ import numpy as np
 from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.entries import Entry
 from fieldlab.domain.history import Series
+from fieldlab.domain.learning import Attempt
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
 from fieldlab.store.base import StoreError
 from fieldlab.store.influx_client import InfluxClient, InfluxTarget
 from fieldlab.store.line_protocol import (
     ALERTS,
+    ATTEMPTS,
     ENTRIES,
     REJECTED,
     alert_lines,
+    attempt_lines,
     decode_value,
     entry_lines,
     rejected_lines,
@@ -85,7 +88,8 @@ class InfluxStore:
             v[0]
             for s in self.query("SHOW MEASUREMENTS")
             for v in s.get("values", [])
-            if v[0] not in (REJECTED, ENTRIES, ALERTS)  # the kit's own records, not signals
+            if v[0]
+            not in (REJECTED, ENTRIES, ALERTS, ATTEMPTS)  # the kit's own records, not signals
         ]
 
     def _last_per_series(self, where: str = "") -> list[dict[str, Any]]:
@@ -212,6 +216,23 @@ class InfluxStore:
                 str(v[6] or ""),
                 None if v[7] is None else float(v[7]),
             )
+            for s in series
+            for v in s["values"]
+        ]
+
+    def write_attempts(self, attempts: Iterable[Attempt]) -> int:
+        attempts = list(attempts)
+        if attempts:
+            self._write_lines(attempt_lines(attempts))
+        return len(attempts)
+
+    def attempts(self, run: str) -> list[Attempt]:
+        series = self.query(
+            f'SELECT "participant", "question", "given", "verdict", "hint" '
+            f"FROM {_ident(ATTEMPTS)} WHERE {_ident('run')} = {_literal(run)} ORDER BY time"
+        )
+        return [
+            Attempt(int(v[0]), run, str(v[1]), str(v[2]), str(v[3]), v[4], bool(v[5]))
             for s in series
             for v in s["values"]
         ]

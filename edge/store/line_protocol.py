@@ -15,6 +15,7 @@ from typing import cast
 
 from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.entries import Entry
+from fieldlab.domain.learning import Attempt
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import COUNTER_SIGNALS, TEXT_SIGNALS, Sample, Value
 
@@ -24,6 +25,7 @@ REJECTED = "_rejected"
 ENTRIES = "_entries"
 #: Alert events: tags rule, subject, event; fields kind, since, detail, value.
 ALERTS = "_alerts"
+ATTEMPTS = "_attempts"
 
 _MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ "})
 _TAG = str.maketrans({",": r"\,", " ": r"\ ", "=": r"\="})
@@ -100,4 +102,14 @@ def alert_lines(events: Iterable[AlertEvent]) -> str:
         + ("" if e.value is None else f",value={float(e.value)!r}")
         + f" {e.ts}"
         for e in events
+    )
+
+
+def attempt_lines(attempts: Iterable[Attempt]) -> str:
+    """Workshop answers as line protocol, at the time they were given."""
+    return "\n".join(
+        f"{ATTEMPTS},run={a.run.translate(_TAG)},participant={a.participant.translate(_TAG)},"
+        f"question={a.question.translate(_TAG)} given={_str_field(a.given)},"
+        f"verdict={_str_field(a.verdict)},hint={str(a.hint).lower()} {a.ts}"
+        for a in attempts
     )

@@ -19,6 +19,7 @@ import numpy as np
 from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.entries import Entry
 from fieldlab.domain.history import Series
+from fieldlab.domain.learning import Attempt
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
 from fieldlab.store.base import StoreError
@@ -80,6 +81,20 @@ MIGRATIONS: tuple[str, ...] = (
         value REAL
     );
     CREATE INDEX alerts_ts ON alerts (ts);
+    """,
+    # 4: workshop participants' answers (additive)
+    """
+    CREATE TABLE attempts (
+        id INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        run TEXT NOT NULL,
+        participant TEXT NOT NULL,
+        question TEXT NOT NULL,
+        given TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        hint INTEGER NOT NULL
+    );
+    CREATE INDEX attempts_run ON attempts (run, ts);
     """,
 )
 #: The oldest schema a read-only reader still reads (later migrations only add tables).
@@ -345,6 +360,35 @@ class SqliteStore:
             except sqlite3.OperationalError:
                 return []  # an older file opened read-only: no rule has said anything yet
         return [AlertEvent(int(r[0]), r[1], r[2], r[3], r[4], int(r[5]), r[6], r[7]) for r in rows]
+
+    def write_attempts(self, attempts: Iterable[Attempt]) -> int:
+        rows = [
+            (a.ts, a.run, a.participant, a.question, a.given, a.verdict, int(a.hint))
+            for a in attempts
+        ]
+        if not rows:
+            return 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT INTO attempts (ts, run, participant, question, given, verdict, hint) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            self._db.execute("COMMIT")
+        return len(rows)
+
+    def attempts(self, run: str) -> list[Attempt]:
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    "SELECT ts, run, participant, question, given, verdict, hint FROM attempts "
+                    "WHERE run = ? ORDER BY ts, id",
+                    (run,),
+                ).fetchall()
+            except sqlite3.OperationalError:
+                return []  # an older file opened read-only: nobody answered yet
+        return [Attempt(int(r[0]), r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
 
     def entries(self, machine: str | None = None, limit: int = 100) -> list[Entry]:
         sql = "SELECT ts, machine, signal, value, by, entered, source FROM entries"

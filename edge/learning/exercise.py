@@ -1,0 +1,84 @@
+"""One recipe run's exercise as the dashboard reads it: the questions with their words, the
+simulated moment each opens, the answer and how it is written. `fieldlab recipe run` writes it
+beside its store (`exercise.json`); the exercise and trainer pages read it and the store's
+attempts, never the simulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+
+from fieldlab.i18n import Lang, formats
+from fieldlab.learning.grade import minutes_of_day
+from fieldlab.learning.questions import Form, Text
+
+
+class Choice(BaseModel):
+    code: str
+    label: Text
+
+
+class ExerciseQuestion(BaseModel):
+    id: str
+    opens_ms: int  # simulated time from which it can be answered
+    ask: Text
+    hint: Text
+    explain: Text
+    form: Form
+    tolerance: float
+    choices: list[Choice] = []
+    answer: float | int | str
+
+    def label(self, code: str, lang: Lang) -> str:
+        for c in self.choices:
+            if c.code == code:
+                return c.label.get(lang) or c.code
+        return code
+
+    def written(self, value: float | int | str, lang: Lang, tz: ZoneInfo) -> str:
+        """An answer (the key's or a participant's) as the reader writes it."""
+        if self.form == "choice":
+            return self.label(str(value), lang)
+        if self.form == "time":
+            m = minutes_of_day(int(value), tz)
+            return f"{m // 60:02d}:{m % 60:02d}"
+        x = float(value)
+        if self.form == "percent":
+            return f"{formats.number(x, lang, 1)} %"
+        if self.form == "minutes":
+            return f"{formats.number(x, lang, 1)} min"
+        return formats.number(x, lang, 0)
+
+    def explanation(self, lang: Lang, tz: ZoneInfo) -> str:
+        return self.explain[lang].replace("{answer}", self.written(self.answer, lang, tz))
+
+
+class Exercise(BaseModel):
+    recipe: str
+    run: str  # "<recipe>@<start ms>": the attempts of this run in the store
+    title: Text
+    goal: Text
+    timezone: str
+    start_ms: int
+    end_ms: int
+    self_paced: bool = False
+    questions: list[ExerciseQuestion]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def question(self, qid: str) -> ExerciseQuestion:
+        return next(q for q in self.questions if q.id == qid)
+
+    def open_at(self, now_ms: int) -> list[ExerciseQuestion]:
+        return [q for q in self.questions if q.opens_ms <= now_ms]
+
+    def save(self, path: Path) -> None:
+        path.write_text(self.model_dump_json(indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Exercise:
+        return cls.model_validate_json(path.read_text(encoding="utf-8"))
