@@ -34,6 +34,11 @@ pages = [
 if user.may_enter_reasons():  # a viewer's direct request for /reasons finds no such page
     pages.append(st.Page(here / "reasons.py", title=t("page.reasons", lang)))
 pages += [st.Page(here / "quality.py", title=t("page.quality", lang)), andon]
+if os.environ.get("FIELDLAB_EXERCISE"):  # during `fieldlab recipe run`
+    pages += [
+        st.Page(here / "exercise.py", title=t("page.exercise", lang), url_path="exercise"),
+        st.Page(here / "trainer.py", title=t("page.trainer", lang), url_path="trainer"),
+    ]
 if user.may_manage_users():
     pages.append(st.Page(here / "users.py", title=t("page.users", lang)))
 st.navigation(pages).run()

@@ -5,7 +5,9 @@ key on them; a short TTL keeps live views live."""
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -13,10 +15,12 @@ import streamlit as st
 from fieldlab.config import load_site_config
 from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.calendar import Calendar
+from fieldlab.domain.learning import Attempt
 from fieldlab.kpi.oee import OeeResult
 from fieldlab.kpi.query import machine_ids as _machine_ids
 from fieldlab.kpi.query import store_now, store_oee
 from fieldlab.kpi.report import to_json
+from fieldlab.learning.exercise import Exercise
 from fieldlab.store import open_store
 
 TTL = 5
@@ -29,7 +33,14 @@ def open_cached(url: str):
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def newest(url: str) -> int:
-    return store_now(open_cached(url))
+    """The pages' now. A recipe run plays a day of the past: its clock is the data's
+    (FIELDLAB_CLOCK=data, set by `fieldlab recipe run`), or 'Current shift' would be today's."""
+    store = open_cached(url)
+    if os.environ.get("FIELDLAB_CLOCK") == "data":
+        last = store.newest_ts()
+        if last is not None:
+            return last + 1
+    return store_now(store)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -120,3 +131,26 @@ def wall_ms() -> int:
 @st.cache_data(ttl=TTL, show_spinner=False)
 def alerts(url: str, start: int, end: int) -> list[AlertEvent]:
     return open_cached(url).alerts(start, end)
+
+
+def exercise() -> Exercise | None:
+    """The exercise of the recipe run this dashboard serves (`fieldlab recipe run` names its
+    file in FIELDLAB_EXERCISE); None outside a recipe run."""
+    path = os.environ.get("FIELDLAB_EXERCISE")
+    if not path or not Path(path).is_file():
+        return None
+    return _exercise(path, Path(path).stat().st_mtime)
+
+
+@st.cache_data(show_spinner=False)
+def _exercise(path: str, mtime: float) -> Exercise:
+    return Exercise.load(Path(path))
+
+
+def attempts(url: str, run: str) -> list[Attempt]:
+    """Not cached: a participant's answer shows on the trainer's screen at its next refresh."""
+    return open_cached(url).attempts(run)
+
+
+def write_attempt(url: str, attempt: Attempt) -> None:
+    open_cached(url).write_attempts([attempt])

@@ -77,6 +77,10 @@ class LocalStack:
     dashboard: bool = False
     lang: str | None = None
     ports: Ports = field(default_factory=Ports)
+    #: more of the dashboard's environment (a recipe run's exercise) and where it listens
+    #: (0.0.0.0 serves a room of laptops)
+    dashboard_env: dict[str, str] = field(default_factory=dict)
+    dashboard_host: str = "127.0.0.1"
     sim: Simulation | None = None
     gateway: Gateway | None = None
     broker: EmbeddedBroker | None = None
@@ -185,8 +189,8 @@ class LocalStack:
         from fieldlab.dashboards.serve import command, environment
 
         self._dash = spawn(
-            command(self.site_path, self.ports.dashboard, "127.0.0.1"),
-            env=environment(self.site_path, None, self.lang),
+            command(self.site_path, self.ports.dashboard, self.dashboard_host),
+            env=environment(self.site_path, None, self.lang) | self.dashboard_env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -25,6 +25,7 @@ from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.durations import parse_duration_ms
 from fieldlab.domain.history import histories_from_samples
 from fieldlab.domain.samples import Sample, format_ts
+from fieldlab.i18n import Lang
 from fieldlab.i18n import t as words
 from fieldlab.kpi.oee import Dialect, OeeResult, compute_oee
 from fieldlab.learning.derive import Evidence, TruthEvidence, derive
@@ -421,6 +422,22 @@ def trainer_sheet(recipe: Recipe, key: dict[str, Any], lang: str) -> str:
                     f"  - {'grens' if nl else 'threshold'} {t} s: A {p(byt['availability'])}"
                     f", P {p(byt['performance'])}, OEE {p(byt['oee'])}"
                 )
+        lines.append("")
+    answers = key.get("questions", {})
+    if recipe.questions and answers:
+        tz = recipe.scenario.site_config().tz
+        lg: Lang = "nl" if nl else "en"
+        lines += [f"## {'Vragen' if nl else 'Questions'}", ""]
+        for i, q in enumerate(recipe.questions, start=1):
+            exq = _exercise_question(recipe, q, answers[q.id]["answer"], 0)
+            margin = f" (±{q.tolerance:g})" if q.tolerance and q.answer.form != "choice" else ""
+            lines += [
+                f"{i}. **{q.ask[lang]}** ({'vanaf' if nl else 'from'} +{q.at})",
+                f"   - {'Antwoord' if nl else 'Answer'}: **{exq.written(exq.answer, lg, tz)}**"
+                f"{margin}",
+                f"   - {'Tip' if nl else 'Hint'}: {q.hint[lang]}",
+                f"   - {'Uitleg' if nl else 'Explanation'}: {exq.explanation(lg, tz)}",
+            ]
         lines.append("")
     return "\n".join(lines)
 

@@ -150,6 +150,10 @@ class Simulation:
 
     # -- control ----------------------------------------------------------------------------------
 
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
     def pause(self) -> None:
         self.clock.pause()
 

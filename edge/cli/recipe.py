@@ -10,6 +10,7 @@ import math
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from fieldlab.cli.common import speed_arg, subcommand
 from fieldlab.process import on_stop_signals
@@ -20,6 +21,8 @@ examples:
   fieldlab recipe list
   fieldlab recipe show kleine-stops --lang nl
   fieldlab recipe run eerste-stap              # 8 h in 15 min; p Enter pauses, r Enter resets
+  fieldlab recipe run knelpunt --host 0.0.0.0  # a room: participants open …/exercise
+  fieldlab recipe run kwaliteit --self-paced   # waits at each question until it is answered
   fieldlab recipe check knelpunt               # as fast as the machine allows, full path
   fieldlab recipe answers knelpunt             # (trainers) write answers.json and trainer sheets"""
 
@@ -51,6 +54,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         a.add_argument("--json", action="store_true", help="check: print the comparison as JSON")
         a.add_argument("--lang", choices=("en", "nl"))
         a.add_argument("--no-browser", action="store_true")
+        if name == "run":
+            a.add_argument(
+                "--host",
+                default="127.0.0.1",
+                help="where the dashboard listens: 0.0.0.0 serves a room of laptops on this "
+                "network (default: this computer only)",
+            )
+            a.add_argument(
+                "--self-paced",
+                action="store_true",
+                help="pause at each question until it is answered on the Exercise page, and "
+                "end with what was learned (one participant, or a room at one pace)",
+            )
         a.set_defaults(run=fn)
     ans = actions.add_parser("answers", help="(re)write answers.json and the trainer sheets")
     ans.add_argument("name")
@@ -106,9 +122,70 @@ def _stack(args: argparse.Namespace, speed: float, dashboard: bool):
     return recipe, stack
 
 
+def _exercise_for(args: argparse.Namespace, recipe: Any, stack: Any) -> Any:
+    """The run's exercise file for the dashboard's Exercise and Trainer pages, and the code
+    that opens the Trainer page (printed for the trainer only)."""
+    import secrets
+    import time
+
+    from fieldlab.domain.samples import parse_ts
+    from fieldlab.simulators.recipes import exercise, recipes_dir
+
+    key = json.loads((recipes_dir() / args.name / "answers.json").read_text(encoding="utf-8"))
+    ex = exercise(args.name, recipe, key, parse_ts(key["start"]), self_paced=args.self_paced)
+    ex.run = f"{args.name}@{int(time.time() * 1000)}"  # each run its own answers
+    stack.workdir.mkdir(parents=True, exist_ok=True)
+    path = stack.workdir / "exercise.json"
+    ex.save(path)
+    code = f"{secrets.randbelow(10_000):04d}"
+    stack.dashboard_env = {
+        "FIELDLAB_EXERCISE": str(path),
+        "FIELDLAB_TRAINER_CODE": code,
+        "FIELDLAB_CLOCK": "data",
+    }
+    stack.dashboard_host = args.host
+    return ex, code
+
+
+async def _self_paced(stack: Any, ex: Any, end: int) -> None:
+    """Play to each question's moment, pause until everyone who started has finished it (and
+    someone has), then play on."""
+    from fieldlab.learning.progress import by_participant
+    from fieldlab.store import SqliteStore
+
+    for opens in sorted({q.opens_ms for q in ex.questions if q.opens_ms < end} | {end}):
+        await stack.run(sim_until=opens)
+        if stack.sim.stopping or opens >= end:
+            break
+        stack.sim.pause()
+        due = [q.id for q in ex.questions if q.opens_ms <= opens]
+        print(f"  waiting at {_clock(ex, opens)} for answers to {', '.join(due)}", flush=True)
+        while not stack.sim.stopping:
+            with SqliteStore(stack.db_path, readonly=True) as store:
+                people = by_participant(ex, store.attempts(ex.run))
+            if people and all(p.questions[q].finished for p in people.values() for q in due):
+                break
+            await asyncio.sleep(1)
+        stack.sim.resume()
+
+
+def _clock(ex: Any, ms: int) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(ms / 1000, ex.tz).strftime("%H:%M")
+
+
+def _learned(recipe: Any, ex: Any, lang: str) -> None:
+    lg = "nl" if lang == "nl" else "en"
+    print("", recipe.goal[lg], sep="\n")
+    for q in ex.questions:
+        print(f"  - {q.explanation(lg, ex.tz)}")
+
+
 def run_run(args: argparse.Namespace) -> int:
     recipe, stack = _stack(args, 1.0, dashboard=True)
     stack.speed = args.speed or recipe.speed
+    ex, code = _exercise_for(args, recipe, stack) if recipe.questions else (None, "")
 
     async def main() -> int:
         import webbrowser
@@ -120,6 +197,10 @@ def run_run(args: argparse.Namespace) -> int:
         print(f"fieldlab recipe run {args.name}: {recipe.title[args.lang or 'en']}")
         for line in stack.endpoints():
             print(f"  {line}")
+        if ex is not None:
+            host = stack.dashboard_url.replace("127.0.0.1", _lan_address(args.host))
+            print(f"  exercise   {host}/exercise  (participants)")
+            print(f"  trainer    {host}/trainer  code {code}")
         print("  trainer: p Enter pause/resume · r Enter restart · q Enter stop", flush=True)
         if not args.no_browser:
             with contextlib.suppress(Exception):
@@ -142,16 +223,38 @@ def run_run(args: argparse.Namespace) -> int:
 
         if sys.stdin and sys.stdin.isatty():
             threading.Thread(target=keys, daemon=True).start()
-        await stack.run(sim_until=end)
+        if ex is not None and args.self_paced:
+            await _self_paced(stack, ex, end)
+            _learned(recipe, ex, args.lang or "en")
+        else:
+            await stack.run(sim_until=end)
+        if ex is not None and not stack.sim.stopping:
+            # the last questions open at the end: participants still answer them
+            print("  the recipe has ended; the dashboard stays until q Enter or Ctrl-C", flush=True)
+            while not stack.sim.stopping:
+                await asyncio.sleep(0.5)
         await stack.stop()
         return 3 if restart.is_set() else 0
 
     while True:
-        code = asyncio.run(main())
-        if code != 3:
-            return code
+        rc = asyncio.run(main())
+        if rc != 3:
+            return rc
         recipe, stack = _stack(args, args.speed or recipe.speed, dashboard=True)
+        ex, code = _exercise_for(args, recipe, stack) if recipe.questions else (None, "")
         print("restarting the recipe from its start…", flush=True)
+
+
+def _lan_address(host: str) -> str:
+    """The address laptops in the room use, when the dashboard listens on all of them."""
+    if host not in ("0.0.0.0", "::"):
+        return host
+    import socket
+
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing address
+        return str(s.getsockname()[0])
+    return "127.0.0.1"
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -160,7 +263,14 @@ def run_check(args: argparse.Namespace) -> int:
     from fieldlab.config import load_site_config
     from fieldlab.domain.samples import parse_ts
     from fieldlab.kpi.query import store_oee
-    from fieldlab.simulators.recipes import compare, recipes_dir
+    from fieldlab.learning.derive import StoreEvidence
+    from fieldlab.simulators.recipes import (
+        compare,
+        handout_problems,
+        question_answers,
+        question_problems,
+        recipes_dir,
+    )
     from fieldlab.store import SqliteStore
 
     logging.basicConfig(level=logging.ERROR)
@@ -184,6 +294,21 @@ def run_check(args: argparse.Namespace) -> int:
             lo, hi = parse_ts(w["from"]), parse_ts(w["to"])
             results[label] = {m: store_oee(store, site, m, lo, hi, now=hi) for m in w["machines"]}
     problems = compare(key, results, recipe.tolerance_pp)
+    measured_answers: dict[str, Any] = {}
+    if recipe.questions:
+        # every question's answer through the full path (simulator → protocol → gateway →
+        # store), as a participant reading the dashboard finds it
+        with SqliteStore(stack.db_path, readonly=True) as store:
+            measured_answers = question_answers(
+                recipe, StoreEvidence(store, site), parse_ts(key["start"])
+            )
+        problems += question_problems(recipe, key, measured_answers)
+    root = recipes_dir() / args.name
+    problems += handout_problems(
+        recipe,
+        key,
+        {lang: (root / f"handout.{lang}.md").read_text(encoding="utf-8") for lang in ("nl", "en")},
+    )
     if args.json:
         print(
             json.dumps(
@@ -208,6 +333,10 @@ def run_check(args: argparse.Namespace) -> int:
                         }
                         for label, per in results.items()
                     },
+                    "questions": {
+                        qid: {"measured": v["answer"], "key": key["questions"][qid]["answer"]}
+                        for qid, v in measured_answers.items()
+                    },
                 },
                 indent=2,
             )
@@ -220,5 +349,9 @@ def run_check(args: argparse.Namespace) -> int:
                     f"{args.name} {label:7s} {m:10s} OEE {100 * (r.oee or 0):6.2f} % "
                     f"(key {want:6.2f} %)  good {r.good}"
                 )
+        for qid, v in measured_answers.items():
+            print(
+                f"{args.name} question {qid}: {v['answer']} (key {key['questions'][qid]['answer']})"
+            )
         print("OK: within tolerance" if not problems else "\n".join(["DIFFERENT:", *problems]))
     return 0 if not problems else 1

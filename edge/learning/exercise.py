@@ -14,6 +14,9 @@ from fieldlab.i18n import Lang, formats
 from fieldlab.learning.grade import minutes_of_day
 from fieldlab.learning.questions import Form, Text
 
+#: how early (simulated) a question may open: more than a process interval, a minute of a shift
+OPEN_SLACK_MS = 120_000
+
 
 class Choice(BaseModel):
     code: str
@@ -73,8 +76,10 @@ class Exercise(BaseModel):
     def question(self, qid: str) -> ExerciseQuestion:
         return next(q for q in self.questions if q.id == qid)
 
-    def open_at(self, now_ms: int) -> list[ExerciseQuestion]:
-        return [q for q in self.questions if q.opens_ms <= now_ms]
+    def is_open(self, q: ExerciseQuestion, now_ms: int) -> bool:
+        """Open once the data's clock is within OPEN_SLACK_MS of its moment: the last sample
+        before a paused simulation's moment may be a process interval earlier."""
+        return q.opens_ms <= now_ms + OPEN_SLACK_MS
 
     def save(self, path: Path) -> None:
         path.write_text(self.model_dump_json(indent=2), encoding="utf-8")

@@ -4,9 +4,11 @@ exports."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 
 from fieldlab.domain.learning import Attempt
+from fieldlab.i18n import Lang, t
 from fieldlab.learning.exercise import Exercise
 from fieldlab.learning.grade import MAX_ATTEMPTS
 
@@ -100,4 +102,58 @@ def by_question(ex: Exercise, people: dict[str, ParticipantProgress]) -> list[Qu
         )
     return sorted(
         stats, key=lambda s: (-s.wrong_first, ex.questions.index(ex.question(s.question)))
+    )
+
+
+def rows(
+    ex: Exercise, people: dict[str, ParticipantProgress], lang: Lang
+) -> list[dict[str, object]]:
+    """One row per participant and question, for the trainer's CSV and Excel export."""
+    out: list[dict[str, object]] = []
+    for p in people.values():
+        for n, q in enumerate(ex.questions, start=1):
+            s = p.questions[q.id]
+            out.append(
+                {
+                    t("tr.participant", lang): p.participant,
+                    "#": n,
+                    t("ex.answer", lang): s.attempts[-1].given if s.attempts else "",
+                    t("tr.answered", lang): len(s.attempts),
+                    t("tr.right_first", lang): int(s.right_first),
+                    t("tr.solved", lang): int(s.solved),
+                    t("tr.hints", lang): int(any(a.hint for a in s.attempts) or s.hint_due),
+                    t("tr.question", lang): q.ask[lang],
+                }
+            )
+    return out
+
+
+def summary_html(ex: Exercise, person: ParticipantProgress, lang: Lang) -> str:
+    """One participant's page to print or mail: each question, what they answered, the answer
+    and what it teaches."""
+    e = html.escape
+    tz = ex.tz
+    items = []
+    for q in ex.questions:
+        s = person.questions[q.id]
+        given = ", ".join(
+            f"{e(q.written(a.given, lang, tz) if q.form == 'choice' else a.given)} "
+            f"({e(t('ex.' + a.verdict, lang).rstrip('!.'))})"
+            for a in s.attempts
+        )
+        items.append(
+            f"<li><p><b>{e(q.ask[lang])}</b></p>"
+            f"<p>{e(t('ex.answer', lang))}: {given or '–'}</p>"
+            f"<p>{e(t('ex.explain', lang))}: {e(q.explanation(lang, tz))}</p></li>"
+        )
+    return (
+        f'<!doctype html><html lang="{lang}"><meta charset="utf-8">'
+        f"<title>{e(ex.title[lang])} · {e(person.participant)}</title>"
+        "<style>body{font-family:sans-serif;max-width:40em;margin:2em auto}"
+        "li{margin-bottom:1em}@media print{a{display:none}}</style>"
+        f"<h1>{e(ex.title[lang])}</h1><h2>{e(person.participant)}</h2>"
+        f"<p>{e(ex.goal[lang])}</p>"
+        f"<p>{e(t('tr.right_first', lang))}: {person.right_first} / {len(ex.questions)} · "
+        f"{e(t('tr.solved', lang))}: {person.solved} / {len(ex.questions)}</p>"
+        f"<ol>{''.join(items)}</ol></html>"
     )
