@@ -51,9 +51,9 @@ for n, q in enumerate(ex.questions, start=1):
         st.markdown(f"**{ctx.t('ex.question', n=n)}** · {q.ask[ctx.lang]}")
         last = s.attempts[-1] if s.attempts else None
         if last is not None:
-            given = q.written(last.given, ctx.lang, ex.tz) if q.form == "choice" else last.given
+            said = q.written(last.given, ctx.lang, ex.tz) if q.form == "choice" else last.given
             show = {"right": st.success, "close": st.warning, "wrong": st.error}[last.verdict]
-            show(f"{verdict_words[last.verdict]} {ctx.t('ex.you_said', given=given)}")
+            show(f"{verdict_words[last.verdict]} {ctx.t('ex.you_said', given=said)}")
         if s.finished:
             st.markdown(f"**{ctx.t('ex.explain')}**: {q.explanation(ctx.lang, ex.tz)}")
             continue
