@@ -90,6 +90,11 @@ def recipes_dir() -> Path:
     return Path(env) if env else Path(str(resources.files("fieldlab.recipes")))
 
 
+def recipes_dir_of_kit() -> Path:
+    """The kit's own recipes (and question templates), whatever FIELDLAB_RECIPES says."""
+    return Path(str(resources.files("fieldlab.recipes")))
+
+
 def recipe_names(root: Path | None = None) -> list[str]:
     root = root or recipes_dir()
     return sorted(p.name for p in root.iterdir() if (p / "recipe.yaml").is_file())

@@ -183,3 +183,77 @@ def test_a_question_without_what_it_needs_names_file_and_key(tmp_path: Path):
         load_recipe("mine", tmp_path)
     assert "recipe.yaml" in str(err.value) and "questions" in str(err.value)
     assert "needs reason" in str(err.value)
+
+
+SCENARIO = """\
+site: mijn-lijn
+timezone: Europe/Amsterdam
+seed: 7
+calendar:
+  shifts: [{name: early, days: [mon, tue, wed, thu, fri], start: "06:00", end: "14:00"}]
+machines:
+  pers-1: {name: Pers, archetype: press, ideal_cycle_time_s: 6, behaviour: {mtbf_min: 120}}
+  cnc-7: {name: CNC, archetype: cnc, ideal_cycle_time_s: 60}
+events:
+  - "09:00 pers-1 fault tool_break 30 min"
+"""
+
+
+@pytest.mark.slow
+def test_recipe_new_makes_a_recipe_that_check_passes(tmp_path: Path):
+    import subprocess
+    import sys
+
+    def fieldlab(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "fieldlab", "recipe", *args, "--recipes", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    (tmp_path / "lijn.yaml").write_text(SCENARIO)
+    bad = fieldlab("new", "x", "--scenario", str(tmp_path / "lijn.yaml"), "--questions", "oee,vibe")
+    assert bad.returncode == 2 and "vibe" in bad.stderr and "top_reason" in bad.stderr
+    made = fieldlab("new", "mijn-pers", "--scenario", str(tmp_path / "lijn.yaml"))
+    assert made.returncode == 0, made.stderr
+    recipe = load_recipe("mijn-pers", tmp_path)
+    assert [q.id for q in recipe.questions] == ["oee", "good", "top-reason", "lowest-oee"]
+    check = fieldlab("check", "mijn-pers", "--json")
+    assert check.returncode == 0, check.stdout + check.stderr
+    result = json.loads(check.stdout)
+    assert result["ok"] and set(result["questions"]) == {q.id for q in recipe.questions}
+
+
+@pytest.mark.slow
+def test_self_paced_waits_at_each_question_until_it_is_answered(tmp_path: Path):
+    """The participant's answers reach the store as the Exercise page writes them (the page
+    itself is the browser test's); the run waits for them, then plays on, then says what was
+    learned."""
+    import time
+
+    from fieldlab.store import SqliteStore
+    from tests.services import Process
+
+    workdir = tmp_path / "self"
+    args = ("recipe", "run", "eerste-stap", "--self-paced", "--no-browser", "--lang", "en")
+    with Process(*args, "--speed", "3600", "--workdir", str(workdir)) as run:
+        run.wait_for("waiting at 10:00 for answers to availability-4h", 120)
+        time.sleep(3)  # it stays paused
+        assert "waiting at 14:00" not in run.output
+        ex = json.loads((workdir / "exercise.json").read_text())
+        with SqliteStore(workdir / "fieldlab.db") as store:
+            store.write_attempts([Attempt(1, ex["run"], "Sam", "availability-4h", "50", "wrong")])
+            time.sleep(2)
+            assert "waiting at 14:00" not in run.output  # one miss is not finished
+            store.write_attempts([Attempt(2, ex["run"], "Sam", "availability-4h", "55", "right")])
+            run.wait_for("waiting at 14:00 for answers to availability-4h, top-reason", 120)
+            later = ["top-reason", "tool-break-min", "good", "oee"]
+            store.write_attempts(
+                [Attempt(3 + i, ex["run"], "Sam", q, "x", "right") for i, q in enumerate(later)]
+            )
+        run.wait_for("the recipe has ended", 60)
+        assert (
+            "Tool breaks cost 25,0 min" in run.output or "Tool breaks cost 25.0 min" in run.output
+        )
+        run.stop()

@@ -71,6 +71,47 @@ def register(sub: argparse._SubParsersAction) -> None:
     ans = actions.add_parser("answers", help="(re)write answers.json and the trainer sheets")
     ans.add_argument("name")
     ans.set_defaults(run=run_answers)
+    new = actions.add_parser(
+        "new",
+        help="make a recipe from a scenario and question templates (no Python)",
+        description="Writes FOLDER/NAME: recipe.yaml, handouts in Dutch and English, and the "
+        "answer key found in the simulated truth. Edit the texts, then `fieldlab recipe check "
+        "NAME --recipes FOLDER` plays it through the full path.",
+    )
+    new.add_argument("name", help="the recipe's folder name, e.g. mijn-pers")
+    new.add_argument("--scenario", type=Path, required=True, help="a simulator scenario file")
+    new.add_argument(
+        "--questions",
+        default=None,
+        help="comma-separated templates: oee, availability, quality, good, scrap, small_stops, "
+        "top_reason, lowest_oee (default: oee,good,top_reason and lowest_oee for a line)",
+    )
+    new.add_argument("--machine", help="the machine the questions ask about (default: the first)")
+    new.add_argument("--duration", default="8h", help="how long it plays, e.g. 8h (default)")
+    new.add_argument("--title", help="the recipe's title (default: from its name)")
+    new.set_defaults(run=run_new)
+    for action in actions.choices.values():
+        action.add_argument(
+            "--recipes",
+            type=Path,
+            metavar="FOLDER",
+            help="a folder of your own recipes (default: the kit's; new: the current folder)",
+        )
+        if action.get_default("run") is not run_new:
+            action.set_defaults(run=_in_folder(action.get_default("run")))
+
+
+def _in_folder(fn: Any) -> Any:
+    """`--recipes FOLDER`: FIELDLAB_RECIPES for this command and the dashboard it starts."""
+
+    def run(args: argparse.Namespace) -> int:
+        if args.recipes is not None:
+            import os
+
+            os.environ["FIELDLAB_RECIPES"] = str(args.recipes.resolve())
+        return int(fn(args))
+
+    return run
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -92,6 +133,24 @@ def run_show(args: argparse.Namespace) -> int:
     load_recipe(args.name)
     lang = detect_lang(args.lang)
     print((recipes_dir() / args.name / f"handout.{lang}.md").read_text(encoding="utf-8"))
+    return 0
+
+
+def run_new(args: argparse.Namespace) -> int:
+    from fieldlab.simulators.recipe_new import new_recipe
+
+    root = (args.recipes or Path.cwd()).resolve()
+    folder = new_recipe(
+        args.name,
+        args.scenario,
+        root,
+        template_names=[t.strip() for t in args.questions.split(",")] if args.questions else None,
+        machine=args.machine,
+        duration=args.duration,
+        title=args.title,
+    )
+    print(f"wrote {folder}: recipe.yaml, handout.nl.md, handout.en.md, answers.json")
+    print(f"next: fieldlab recipe check {args.name} --recipes {root}")
     return 0
 
 
@@ -148,25 +207,28 @@ def _exercise_for(args: argparse.Namespace, recipe: Any, stack: Any) -> Any:
 
 
 async def _self_paced(stack: Any, ex: Any, end: int) -> None:
-    """Play to each question's moment, pause until everyone who started has finished it (and
-    someone has), then play on."""
+    """Play to each question's moment, pause until everyone who started has finished the
+    questions open by then (and someone has), then play on; at the end, the same."""
     from fieldlab.learning.progress import by_participant
     from fieldlab.store import SqliteStore
 
-    for opens in sorted({q.opens_ms for q in ex.questions if q.opens_ms < end} | {end}):
+    for opens in sorted({min(q.opens_ms, end) for q in ex.questions} | {end}):
         await stack.run(sim_until=opens)
-        if stack.sim.stopping or opens >= end:
-            break
+        if stack.sim.stopping:
+            return
         stack.sim.pause()
         due = [q.id for q in ex.questions if q.opens_ms <= opens]
-        print(f"  waiting at {_clock(ex, opens)} for answers to {', '.join(due)}", flush=True)
-        while not stack.sim.stopping:
+        if due:
+            print(f"  waiting at {_clock(ex, opens)} for answers to {', '.join(due)}", flush=True)
+        while due and not stack.sim.stopping:
             with SqliteStore(stack.db_path, readonly=True) as store:
                 people = by_participant(ex, store.attempts(ex.run))
             if people and all(p.questions[q].finished for p in people.values() for q in due):
                 break
             await asyncio.sleep(1)
         stack.sim.resume()
+        if opens >= end:
+            return
 
 
 def _clock(ex: Any, ms: int) -> str:
@@ -225,7 +287,8 @@ def run_run(args: argparse.Namespace) -> int:
             threading.Thread(target=keys, daemon=True).start()
         if ex is not None and args.self_paced:
             await _self_paced(stack, ex, end)
-            _learned(recipe, ex, args.lang or "en")
+            if not stack.sim.stopping:
+                _learned(recipe, ex, args.lang or "en")
         else:
             await stack.run(sim_until=end)
         if ex is not None and not stack.sim.stopping:
