@@ -87,9 +87,9 @@ def new_recipe(
     title = title or name.replace("-", " ").capitalize()
     recipe: dict[str, Any] = {
         "title": {"en": title, "nl": title},
-        "goal": {
-            "en": f"Read the day of {label} from its data: OEE, its losses and what caused them.",
-            "nl": f"Lees de dag van {label} uit de data: OEE, de verliezen en wat ze veroorzaakte.",
+        "goal": {  # no machine named: a question may ask which one
+            "en": "Read a day of these machines from their data: OEE, losses and their causes.",
+            "nl": "Lees een dag van deze machines uit hun data: OEE, verliezen en hun oorzaken.",
         },
         "duration": duration,
         "questions": questions,

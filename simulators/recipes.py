@@ -12,6 +12,7 @@ import asyncio
 import json
 import math
 import os
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -320,7 +321,7 @@ def handout_problems(recipe: Recipe, key: dict[str, Any], handouts: dict[str, st
             continue
         exq = _exercise_question(recipe, q, want["answer"], 0)
         for lang, text in handouts.items():
-            low = text.casefold()
+            low = re.sub(r"`[^`]*`", "", text).casefold()  # commands are not sentences
             if q.answer.form == "choice":
                 labels = {
                     c.code: {c.code.casefold(), *(v.casefold() for v in c.label.values())}
@@ -348,14 +349,10 @@ def handout_problems(recipe: Recipe, key: dict[str, Any], handouts: dict[str, st
 
 
 def _sentences(text: str) -> list[str]:
-    import re
-
     return [s for s in re.split(r"(?<=[.!?:;])\s+|\n", text) if s.strip()]
 
 
 def _word_in(word: str, text: str) -> bool:
-    import re
-
     return re.search(rf"(?<![\w.,]){re.escape(word)}(?![\w]|[.,]\d)", text) is not None
 
 

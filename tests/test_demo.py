@@ -103,7 +103,7 @@ def test_demo_live_part_agrees_with_the_truth_and_holds_no_unscripted_offline(tm
         "--workdir",
         str(workdir),
         "--for",
-        "60s",
+        "30s",  # at 60x half an hour of shop floor; at 1x, contact and the first states
         "--no-browser",
         "--history",
         "2h",

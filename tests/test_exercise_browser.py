@@ -105,6 +105,9 @@ def test_two_participants_and_a_trainer_in_one_room(tmp_path: Path):
     with SqliteStore(workdir / "fieldlab.db", readonly=True) as store:
         ex = json.loads((workdir / "exercise.json").read_text())
         got = [(a.participant, a.question, a.verdict) for a in store.attempts(ex["run"])]
+        # the run went through the full path (simulator → MQTT → gateway → store): its figures
+        # and every question's answer are the key's, as `recipe check` compares them
+        assert full_path_problems(store, workdir) == []
     assert got == [
         ("Anne", "lowest-oee", "wrong"),
         ("Anne", "lowest-oee", "right"),
@@ -115,3 +118,31 @@ def test_two_participants_and_a_trainer_in_one_room(tmp_path: Path):
         ("Bram", "most-blocked", "wrong"),
         ("Bram", "most-blocked", "right"),
     ], got
+
+
+def full_path_problems(store: SqliteStore, workdir: Path) -> list[str]:
+    from fieldlab.config import load_site_config
+    from fieldlab.domain.samples import parse_ts
+    from fieldlab.kpi.query import store_oee
+    from fieldlab.learning.derive import StoreEvidence
+    from fieldlab.simulators.recipes import (
+        compare,
+        load_recipe,
+        question_answers,
+        question_problems,
+    )
+
+    recipe = load_recipe("knelpunt")
+    key = json.loads((ROOT / "recipes/knelpunt/answers.json").read_text())
+    site = load_site_config(workdir / "site.yaml")
+    results = {
+        label: {
+            m: store_oee(
+                store, site, m, parse_ts(w["from"]), parse_ts(w["to"]), now=parse_ts(w["to"])
+            )
+            for m in w["machines"]
+        }
+        for label, w in key["windows"].items()
+    }
+    measured = question_answers(recipe, StoreEvidence(store, site), parse_ts(key["start"]))
+    return compare(key, results, recipe.tolerance_pp) + question_problems(recipe, key, measured)

@@ -36,7 +36,7 @@ from fieldlab.store import SqliteStore
 from tests.fault_injectors import Listener
 
 FUZZ = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 # -- MQTT payloads --------------------------------------------------------------------------------

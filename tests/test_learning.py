@@ -215,11 +215,13 @@ def test_recipe_new_makes_a_recipe_that_check_passes(tmp_path: Path):
     (tmp_path / "lijn.yaml").write_text(SCENARIO)
     bad = fieldlab("new", "x", "--scenario", str(tmp_path / "lijn.yaml"), "--questions", "oee,vibe")
     assert bad.returncode == 2 and "vibe" in bad.stderr and "top_reason" in bad.stderr
-    made = fieldlab("new", "mijn-pers", "--scenario", str(tmp_path / "lijn.yaml"))
+    made = fieldlab(
+        "new", "mijn-lijn", "--scenario", str(tmp_path / "lijn.yaml"), "--duration", "3h"
+    )
     assert made.returncode == 0, made.stderr
-    recipe = load_recipe("mijn-pers", tmp_path)
+    recipe = load_recipe("mijn-lijn", tmp_path)
     assert [q.id for q in recipe.questions] == ["oee", "good", "top-reason", "lowest-oee"]
-    check = fieldlab("check", "mijn-pers", "--json")
+    check = fieldlab("check", "mijn-lijn", "--json")
     assert check.returncode == 0, check.stdout + check.stderr
     result = json.loads(check.stdout)
     assert result["ok"] and set(result["questions"]) == {q.id for q in recipe.questions}

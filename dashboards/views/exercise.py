@@ -11,6 +11,7 @@ from functools import partial
 import streamlit as st
 
 from fieldlab.dashboards import data
+from fieldlab.dashboards.auth import current_user
 from fieldlab.dashboards.context import page_setup
 from fieldlab.domain.learning import Attempt
 from fieldlab.learning.grade import MAX_ATTEMPTS, Unreadable, grade
@@ -24,7 +25,9 @@ if ex is None:
 st.subheader(ex.title[ctx.lang])
 st.caption(ex.goal[ctx.lang])
 
-name = str(st.query_params.get("p", "")).strip()
+user = current_user()
+# with a login on, the logged-in person answers (an operator's account); without, a name
+name = user.name or user.login if user.login else str(st.query_params.get("p", "")).strip()
 if not name:
     with st.form("name"):
         typed = st.text_input(ctx.t("ex.name"), help=ctx.t("ex.name_help"), max_chars=60)
@@ -34,7 +37,7 @@ if not name:
     st.stop()
 left, right = st.columns([4, 1])
 left.markdown(ctx.t("ex.hello", name=name))
-if right.button(ctx.t("ex.other_name")):
+if not user.login and right.button(ctx.t("ex.other_name")):
     del st.query_params["p"]
     st.rerun()
 
