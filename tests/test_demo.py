@@ -17,66 +17,41 @@ from fieldlab.simulators.scenario import load_scenario
 from tests.services import Process, eventually, listening
 
 
-@pytest.mark.slow
-def test_demo_brings_everything_up_and_fills_the_store(tmp_path):
-    workdir = tmp_path / "demo"
-    with Process(
-        "demo", "--workdir", str(workdir), "--for", "30s", "--no-browser", "--history", "4h"
-    ) as demo:
-        ready = demo.wait_for("fieldlab demo: ready in", 60)
-        assert float(re.search(r"ready in ([\d.]+) s", ready)[1]) < 20
-        url = demo.wait_for("dashboard  http://")
-        dashboard = url.split()[-1]
+def servers_up(demo: Process) -> None:
+    """Ready within 20 s; every server the demo starts (broker, OPC UA, Modbus, gateway
+    /health, dashboard) binds loopback only; the dashboard answers."""
+    ready = demo.wait_for("fieldlab demo: ready in", 60)
+    assert float(re.search(r"ready in ([\d.]+) s", ready)[1]) < 20  # type: ignore[index]
+    dashboard = demo.wait_for("dashboard  http://").split()[-1]
 
-        # every server the demo starts (broker, OPC UA, Modbus, gateway /health, dashboard)
-        # binds loopback only
-        def five_listening() -> set[tuple[str, int]] | None:
-            bound = listening(demo.proc.pid)
-            return bound if len(bound) >= 5 else None
+    def five_listening() -> set[tuple[str, int]] | None:
+        bound = listening(demo.proc.pid)
+        return bound if len(bound) >= 5 else None
 
-        bound = eventually(five_listening, "five servers listening", 20)
-        assert {addr for addr, _ in bound} <= {"127.0.0.1", "::1"}, bound
+    bound = eventually(five_listening, "five servers listening", 20)
+    assert {addr for addr, _ in bound} <= {"127.0.0.1", "::1"}, bound
 
-        def healthy() -> bool:
-            with urllib.request.urlopen(f"{dashboard}/_stcore/health", timeout=2) as r:
-                return r.read().strip() == b"ok"
+    def healthy() -> bool:
+        with urllib.request.urlopen(f"{dashboard}/_stcore/health", timeout=2) as r:
+            return r.read().strip() == b"ok"
 
-        eventually(healthy, "the dashboard answering", 30)
-        assert demo.proc.wait(90) == 0, demo.output
-    assert "Traceback" not in demo.output
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fieldlab",
-            "oee",
-            "-c",
-            str(workdir / "site.yaml"),
-            "--from",
-            "now",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 2  # --from now: an empty window is refused, with a message
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fieldlab",
-            "oee",
-            "-c",
-            str(workdir / "site.yaml"),
-            "--from",
-            str(int(time.time() * 1000) - 3 * 3_600_000),  # inside the 4 h of history
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    eventually(healthy, "the dashboard answering", 30)
+
+
+def store_has_oee(workdir) -> None:
+    """`fieldlab oee` on the demo's store: an empty window refused, OEE for every machine."""
+
+    def oee(since: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "fieldlab", "oee", "-c", str(workdir / "site.yaml")]
+            + ["--from", since, "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert oee("now").returncode == 2  # --from now: an empty window is refused, with a message
+    out = oee(str(int(time.time() * 1000) - 3 * 3_600_000))  # inside the 4 h of history
     results = {r["machine"]: r for r in json.loads(out.stdout)}
     assert set(results) == set(load_scenario().machines)
     for machine, r in results.items():
@@ -90,7 +65,8 @@ def test_demo_live_part_agrees_with_the_truth_and_holds_no_unscripted_offline(tm
     """The gateway connects before the simulated clock starts, and the values read at contact
     join the back-filled history without a gap: over the live part only, every machine's OEE
     equals the truth within 0.5 pp, and no `offline` appears that the scenario did not script
-    (it scripts none)."""
+    (it scripts none). At 1x the same run shows the demo comes up (servers, loopback, the
+    dashboard) and fills the store for `fieldlab oee`."""
     from fieldlab.config import load_site_config
     from fieldlab.domain.samples import parse_ts
     from fieldlab.ingest import ingest_file
@@ -103,16 +79,20 @@ def test_demo_live_part_agrees_with_the_truth_and_holds_no_unscripted_offline(tm
         "--workdir",
         str(workdir),
         "--for",
-        "30s",  # at 60x half an hour of shop floor; at 1x, contact and the first states
+        "60s",
         "--no-browser",
         "--history",
-        "2h",
+        "4h",
         "--speed",
         speed,
     ) as demo:
+        if speed == "1":
+            servers_up(demo)
         live = demo.wait_for("live from", 60)
         assert demo.proc.wait(150) == 0, demo.output
     assert "Traceback" not in demo.output
+    if speed == "1":
+        store_has_oee(workdir)
     live_from = parse_ts(live.split()[2])
     site = load_site_config(workdir / "site.yaml")
     with SqliteStore(tmp_path / "truth.db") as truth:

@@ -95,6 +95,12 @@ def test_two_participants_and_a_trainer_in_one_room(tmp_path: Path):
             answer_choice(bram, "Snijder", "Antwoorden")
             expect(bram.get_by_text("Vraag 3")).to_be_visible(timeout=30_000)
             expect(table).to_contain_text("2 / 4", timeout=15_000)
+            bram.get_by_role("textbox", name="Je antwoord").fill(f"{oee - 1.6:.1f}")
+            bram.get_by_role("button", name="Antwoorden").click()
+            expect(bram.get_by_text("Bijna, maar niet binnen de marge")).to_be_visible(
+                timeout=30_000
+            )
+            expect(table).to_contain_text("3 / 4", timeout=15_000)
             with trainer.expect_download() as info:
                 trainer.get_by_role("button", name="CSV").click()
             csv = Path(info.value.path()).read_text(encoding="utf-8-sig")
@@ -117,6 +123,7 @@ def test_two_participants_and_a_trainer_in_one_room(tmp_path: Path):
         ("Bram", "lowest-oee", "right"),
         ("Bram", "most-blocked", "wrong"),
         ("Bram", "most-blocked", "right"),
+        ("Bram", "welder-oee", "close"),
     ], got
 
 

@@ -140,3 +140,38 @@ def test_a_version_1_file_reads_on_read_only_and_a_writer_upgrades_it(tmp_path):
         assert writer.schema_version() == SCHEMA_VERSION == 4
         assert writer.entries() == [] and writer.alerts(0, 10**13) == []
         assert writer.attempts("r@1") == []
+
+
+def test_rows_as_json_and_row_by_row_store_the_same(tmp_path):
+    """One statement over JSON (the GIL held once a commit) or, on an SQLite without JSON
+    functions, executemany: the same rows, the same types."""
+    from fieldlab.domain.samples import Sample
+
+    batch = [
+        Sample(1, "m", "count_total", 7),
+        Sample(2, "m", "count_total", 2**53 + 1),
+        Sample(1, "m", "temperature", 21.5),
+        Sample(2, "m", "temperature", 21.0),
+        Sample(1, "m", "product", 'Ünit "A"'),
+        Sample(2, "m", "product", "007"),
+    ]
+    got = []
+    for json_rows in (True, False):
+        with SqliteStore(tmp_path / f"{json_rows}.db") as s:
+            s._json = json_rows
+            s.write(batch)
+            got.append(
+                [
+                    (sig, s.read("m", sig, 0, 9).values.tolist())
+                    for sig in ("count_total", "temperature", "product")
+                ]
+            )
+    assert (
+        got[0]
+        == got[1]
+        == [
+            ("count_total", [7, 2**53 + 1]),
+            ("temperature", [21.5, 21.0]),
+            ("product", ['Ünit "A"', "007"]),
+        ]
+    )

@@ -102,6 +102,15 @@ READABLE_FROM = 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def _has_json(db: sqlite3.Connection) -> bool:
+    """JSON1 is built into SQLite since 3.38 and into nearly every build before; without it
+    (an old system SQLite) samples are written row by row."""
+    try:
+        return bool(db.execute("SELECT json_extract('[7]', '$[0]')").fetchone()[0] == 7)
+    except sqlite3.OperationalError:
+        return False
+
+
 class SqliteStore:
     def __init__(self, path: str | Path, *, readonly: bool = False, create: bool = True):
         self.path = Path(path)
@@ -125,6 +134,7 @@ class SqliteStore:
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
+            self._json = _has_json(self._db)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable SQLite store ({exc})") from None
 
@@ -208,6 +218,8 @@ class SqliteStore:
                 # thread) run beside the commit instead of waiting for it (fieldlab bench
                 # sparkplug: a commit beside ingest took 10x as long row by row).
                 try:
+                    if not self._json:
+                        raise ValueError("this SQLite has no JSON functions")
                     text = json.dumps(rows, allow_nan=False)
                 except ValueError:  # a NaN or infinity (no connector sends one): row by row
                     self._db.executemany(
@@ -218,7 +230,8 @@ class SqliteStore:
                 else:
                     self._db.execute(
                         "INSERT INTO samples (series, ts, value) "
-                        "SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) "
+                        "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+                        "json_extract(value, '$[2]') FROM json_each(?) "
                         "WHERE true ON CONFLICT (series, ts) DO UPDATE SET value = excluded.value",
                         (text,),
                     )
