@@ -88,7 +88,7 @@ class Recipe(BaseModel):
 def recipes_dir() -> Path:
     """The recipes: package data of `fieldlab.recipes` (FIELDLAB_RECIPES: a folder of your own)."""
     env = os.environ.get("FIELDLAB_RECIPES")
-    return Path(env) if env else Path(str(resources.files("fieldlab.recipes")))
+    return Path(env) if env else recipes_dir_of_kit()
 
 
 def recipes_dir_of_kit() -> Path:
