@@ -248,6 +248,17 @@ class SqliteStore:
                 raise
         return len(rows)
 
+    def _insert(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
+        """Records of the kit's own (rejected input, hand entries, alerts, answers): one
+        transaction a batch."""
+        if not rows:
+            return 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(sql, rows)
+            self._db.execute("COMMIT")
+        return len(rows)
+
     def write_rejected(self, records: Iterable[Rejected]) -> int:
         now = int(time.time() * 1000)
         rows = [
@@ -255,16 +266,10 @@ class SqliteStore:
             for r in records
             for t in (r.truncated(),)
         ]
-        if not rows:
-            return 0
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(
-                "INSERT INTO rejected (received, source, payload, reason) VALUES (?, ?, ?, ?)",
-                rows,
-            )
-            self._db.execute("COMMIT")
-        return len(rows)
+        return self._insert(
+            "INSERT INTO rejected (received, source, payload, reason) VALUES (?, ?, ?, ?)",
+            rows,
+        )
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -334,33 +339,21 @@ class SqliteStore:
 
     def write_entries(self, entries: Iterable[Entry]) -> int:
         rows = [(e.entered, e.ts, e.machine, e.signal, e.value, e.by, e.source) for e in entries]
-        if not rows:
-            return 0
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(
-                "INSERT INTO entries (entered, ts, machine, signal, value, by, source) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            self._db.execute("COMMIT")
-        return len(rows)
+        return self._insert(
+            "INSERT INTO entries (entered, ts, machine, signal, value, by, source) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
     def write_alerts(self, events: Iterable[AlertEvent]) -> int:
         rows = [
             (e.ts, e.rule, e.subject, e.event, e.kind, e.since, e.detail, e.value) for e in events
         ]
-        if not rows:
-            return 0
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(
-                "INSERT INTO alerts (ts, rule, subject, event, kind, since, detail, value) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            self._db.execute("COMMIT")
-        return len(rows)
+        return self._insert(
+            "INSERT INTO alerts (ts, rule, subject, event, kind, since, detail, value) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
     def alerts(self, start: int, end: int) -> list[AlertEvent]:
         with self._lock:
@@ -379,17 +372,11 @@ class SqliteStore:
             (a.ts, a.run, a.participant, a.question, a.given, a.verdict, int(a.hint))
             for a in attempts
         ]
-        if not rows:
-            return 0
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(
-                "INSERT INTO attempts (ts, run, participant, question, given, verdict, hint) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            self._db.execute("COMMIT")
-        return len(rows)
+        return self._insert(
+            "INSERT INTO attempts (ts, run, participant, question, given, verdict, hint) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
     def attempts(self, run: str) -> list[Attempt]:
         with self._lock:
