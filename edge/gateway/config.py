@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from fieldlab.config.loader import ConfigError, parse_site_config
 from fieldlab.config.site import SiteConfig
@@ -42,6 +42,24 @@ class GatewaySettings(BaseModel):
         1.0, gt=0, description="first wait before an alert channel is tried again (doubles)"
     )
     data_dir: str = Field(".", description="queues and certificates, relative to the config file")
+    workers: int | Literal["auto"] = Field(
+        1,
+        description="ingest processes for the MQTT sources: 1 reads them in the gateway's own "
+        "process; N (or auto: one per core) read through $share/… subscriptions in N worker "
+        "processes that hand their batches to the gateway's one writer; docs/SCALING.md",
+    )
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _workers(cls, v: Any) -> Any:
+        if v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 64):
+            return v
+        raise ValueError(f"{v!r}: expected a number of processes from 1 to 64, or auto")
+
+    def worker_count(self) -> int:
+        if self.workers == "auto":
+            return max(1, os.cpu_count() or 1)
+        return self.workers
 
 
 SinkConfig = Annotated[  # noqa: UP007

@@ -117,6 +117,19 @@ class GatewayCollector(Collector):
                 for channel, st in by_channel.items():
                     c.add_metric([channel], st[key])
                 yield c
+        if gw.workers is not None:
+            workers = gw.workers.report()
+            yield GaugeMetricFamily(
+                "fieldlab_workers", "worker processes reading the MQTT sources", value=len(workers)
+            )
+            for key, help_text in (
+                ("samples", "samples a worker read (its source's count adds them up)"),
+                ("restarts", "times a worker process stopped and was started again"),
+            ):
+                c = CounterMetricFamily(f"fieldlab_worker_{key}", help_text, labels=["worker"])
+                for w in workers:
+                    c.add_metric([str(w["index"])], w[key])
+                yield c
         yield CounterMetricFamily(
             "fieldlab_pipeline_rejected",
             "rejected inputs committed",

@@ -22,6 +22,7 @@ from fieldlab.gateway.http import HttpServer
 from fieldlab.gateway.metrics import metrics_text
 from fieldlab.gateway.observed import ObservedFile
 from fieldlab.gateway.pipeline import Pipeline
+from fieldlab.gateway.workers import WorkerPool
 from fieldlab.kpi.query import store_oee
 from fieldlab.kpi.report import shift_figures
 from fieldlab.sinks.base import Sink
@@ -49,6 +50,7 @@ class Gateway:
         self.pipeline: Pipeline | None = None
         self.http: HttpServer | None = None
         self.alerts: GatewayAlerts | None = None
+        self.workers: WorkerPool | None = None
         self._stop = asyncio.Event()
 
     def _build(self) -> None:
@@ -76,8 +78,17 @@ class Gateway:
             max_samples_per_commit=self.cfg.gateway.max_samples_per_commit,
         )
         modules = connector_modules()
+        n = self.cfg.gateway.worker_count()
+        mqtt_sources = [s for s in self.cfg.sources if s.type == "mqtt"]
+        if n > 1 and mqtt_sources:
+            self.workers = WorkerPool(n, mqtt_sources)
+        shared = iter(self.workers.sources if self.workers is not None else [])
         for scfg in self.cfg.sources:
-            connector = modules[scfg.type].create(scfg, self.site, self.data_dir)
+            connector: Connector
+            if self.workers is not None and scfg.type == "mqtt":
+                connector = next(shared)
+            else:
+                connector = modules[scfg.type].create(scfg, self.site, self.data_dir)
             health = SourceHealth(scfg.name, scfg.type)
             self.connectors.append(connector)
             self.health.append(health)
@@ -162,6 +173,8 @@ class Gateway:
             await asyncio.to_thread(self.alerts.notifier.prepare)
         if gaps:
             await asyncio.to_thread(self.pipeline.commit, gaps, [])
+        if self.workers is not None:
+            await self.workers.start()
         tasks = [asyncio.create_task(self.pipeline.run(), name="pipeline")]
         tasks.append(asyncio.create_task(self._note_observed(), name="observed"))
         if self.alerts is not None:
@@ -206,6 +219,8 @@ class Gateway:
             for c in self.connectors:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(c.close(), 5)
+            if self.workers is not None:
+                await self.workers.stop()
             await self._flush_sinks(5.0)
             for t in tasks:
                 t.cancel()
@@ -308,18 +323,22 @@ class Gateway:
             s.get("up", 1.0) for s in sinks
         )
         p = self.pipeline
-        return {
-            "status": "ok" if ok else "degraded",
-            "uptime_s": round(now - self.started, 1),
-            "sources": sources,
-            "sinks": sinks,
-            "pipeline": {
-                "queued_batches": p.queue.qsize() if p else 0,
-                "samples": p.stats.samples if p else 0,
-                "rejected": p.stats.rejected if p else 0,
-            },
-            "endpoints": [redact_url(c.url) for c in self.connectors],
-        } | ({"alerts": self.alerts.report()} if self.alerts is not None else {})
+        return (
+            {
+                "status": "ok" if ok else "degraded",
+                "uptime_s": round(now - self.started, 1),
+                "sources": sources,
+                "sinks": sinks,
+                "pipeline": {
+                    "queued_batches": p.queue.qsize() if p else 0,
+                    "samples": p.stats.samples if p else 0,
+                    "rejected": p.stats.rejected if p else 0,
+                },
+                "endpoints": [redact_url(c.url) for c in self.connectors],
+            }
+            | ({"alerts": self.alerts.report()} if self.alerts is not None else {})
+            | ({"workers": self.workers.report()} if self.workers is not None else {})
+        )
 
     def metrics_text(self) -> str:
         return metrics_text(self)

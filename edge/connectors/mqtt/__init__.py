@@ -108,32 +108,31 @@ class MqttConnector:
         retained state is as old as its ts says): after an `offline` they are written at the
         instant contact returned. The others arrive in order, live or replayed from the
         persistent session, and keep their time (DOMAIN.md §3)."""
-        retained = [m for m in messages if m.retain]
-        if retained:
-            live = [m for m in messages if not m.retain]
-            await self._emit(ctx, live, None, keeps_time=True)
-            await self._emit(ctx, retained, ack, keeps_time=False)
-        else:
-            await self._emit(ctx, messages, ack, keeps_time=True)
-
-    async def _emit(
-        self,
-        ctx: ConnectorContext,
-        messages: list[Message],
-        ack: Callable[[], None] | None,
-        *,
-        keeps_time: bool,
-    ) -> None:
-        if not messages:
-            return
         now_ms = int(time.time() * 1000)
-        samples: list = []
+        for group, keeps_time, last in split(messages):
+            samples, rejected = self.decode(group, now_ms)
+            await self.deliver(ctx, samples, rejected, ack if last else None, keeps_time)
+
+    def decode(self, messages: list[Message], now_ms: int) -> tuple[list[Sample], list[Rejected]]:
+        """Samples and rejections of a group of messages (a gateway worker's share of the work)."""
+        samples: list[Sample] = []
         rejected: list[Rejected] = []
         parse = self.decoder.parse
         for msg in messages:
             s, r = parse(msg.topic, bytes(msg.payload), now_ms)
             samples += s
             rejected += r
+        return samples, rejected
+
+    async def deliver(
+        self,
+        ctx: ConnectorContext,
+        samples: list[Sample],
+        rejected: list[Rejected],
+        ack: Callable[[], None] | None,
+        keeps_time: bool,
+    ) -> None:
+        """Decoded messages to the pipeline: the machines this source answers for, its clock."""
         if not self.cfg.share_group:
             new = {s.machine for s in samples}.difference(self.machines)
             if new:
@@ -150,3 +149,13 @@ class MqttConnector:
                 keeps_time=keeps_time,
             )
         )
+
+
+def split(messages: list[Message]) -> list[tuple[list[Message], bool, bool]]:
+    """(messages, keeps_time, last) in the order they go: live ones first, keeping their time,
+    then the retained ones; the acknowledgement goes with the last group."""
+    retained = [m for m in messages if m.retain]
+    if not retained:
+        return [(messages, True, True)]
+    live = [m for m in messages if not m.retain]
+    return [(live, True, False), (retained, False, True)] if live else [(retained, False, True)]

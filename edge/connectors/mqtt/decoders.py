@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from fieldlab.connectors.mqtt.config import Config, TopicConfig
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import MACHINE_RE, SIGNAL_RE, Sample, SampleError, parse_ts
-from fieldlab.mapping import Mapper
+from fieldlab.mapping import Mapper, SignalMap
 
 
 class Decoder(Protocol):
@@ -114,22 +114,37 @@ class TopicDecoder:
                 raise ValueError("an empty list holds no samples")
             value_path, ts_path = tcfg.value, tcfg.ts
         out: list = []
+        # The common shapes on the hot path (a batch of {"ts":…, "value":…}): plain keys read
+        # as dict items, and the signal map looked up once per machine and signal.
+        vkey = _keys(value_path)[0] if len(_keys(value_path)) == 1 else None
+        tkey = _keys(ts_path)[0] if ts_path and len(_keys(ts_path)) == 1 else None
+        specs: dict[tuple[str, str], SignalMap | None] = {}
+        apply = self._mapper.apply
         for item in items:
             m, sig = machine, signal
             if isinstance(item, dict):
                 if "machine" in item or "signal" in item:
                     m, sig = _names(item.get("machine", m), item.get("signal", sig))
-                raw = _path(item, value_path)
+                raw = item[vkey] if vkey is not None and vkey in item else _path(item, value_path)
                 ts = received_ms
-                if ts_path:
+                if tkey is not None:
+                    if tkey in item:
+                        ts = parse_ts(item[tkey])
+                elif ts_path:
                     with contextlib.suppress(KeyError):  # no time in the payload: ours
                         ts = parse_ts(_path(item, ts_path))
             else:
                 raw, ts = item, received_ms
             if m is None or sig is None:
                 raise ValueError("the topic names no machine or signal, and the payload neither")
-            spec = self.cfg.machines.get(m, {}).get(sig) or self.cfg.signals.get(sig)
-            out += self._mapper.apply(m, sig, raw, ts, spec)
+            key = (m, sig)
+            if key in specs:
+                spec = specs[key]
+            else:
+                spec = specs[key] = self.cfg.machines.get(m, {}).get(sig) or self.cfg.signals.get(
+                    sig
+                )
+            out += apply(m, sig, raw, ts, spec)
         return out
 
     def _reject(self, topic: str, payload: bytes, reason: str) -> Rejected:

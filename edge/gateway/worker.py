@@ -1,0 +1,131 @@
+"""A gateway worker process: the MQTT sources' connections and decoding, nothing else.
+
+With `gateway: {workers: N}` the gateway starts N of these (workers.py). Each holds its own
+broker connection per MQTT source, subscribed through `$share/<group>/…`, so the broker splits
+the messages between them; it decodes its share (topic routing, JSON, mapping: the per-message
+work) and hands the batches to the gateway, which stamps, stores and decides liveness in one
+place. A message is acknowledged to the broker only when the gateway says its batch is
+committed, as in one process: a worker or the gateway that dies loses nothing, the broker sends
+the unacknowledged messages again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+from fieldlab.connectors.base import Batch, ConnectorContext, SourceHealth
+from fieldlab.connectors.mqtt import Config, MqttConnector, split
+from fieldlab.connectors.mqtt.transport import Message
+from fieldlab.gateway import channel
+from fieldlab.process import watch_parent
+
+
+class Forwarder:
+    """The receiver of one source's transport: decodes and sends to the gateway."""
+
+    def __init__(self, index: int, cfg: Config, writer: asyncio.StreamWriter):
+        self.index, self.writer = index, writer
+        self.connector = MqttConnector(cfg)
+        self.acks: dict[int, Callable[[], None]] = {}
+        self._next = 0
+
+    async def connected(self, ctx: ConnectorContext, session_present: bool) -> None:
+        channel.write(self.writer, ("connected", self.index, session_present))
+
+    async def lost(
+        self, ctx: ConnectorContext, kind: Literal["unreachable", "refused", "gone"], why: str
+    ) -> None:
+        channel.write(self.writer, ("lost", self.index, kind, why))
+
+    async def received(
+        self, ctx: ConnectorContext, messages: list[Message], ack: Callable[[], None]
+    ) -> None:
+        now_ms = int(time.time() * 1000)
+        for group, keeps_time, last in split(messages):
+            samples, rejected = self.connector.decode(group, now_ms)
+            batch_id = None
+            if last:
+                batch_id, self._next = self._next, self._next + 1
+                self.acks[batch_id] = ack
+            rows = [(s.ts, s.machine, s.signal, s.value) for s in samples]
+            channel.write(self.writer, ("batch", self.index, batch_id, keeps_time, rows, rejected))
+        await self.writer.drain()  # the gateway's backpressure reaches the broker from here
+
+    def acked(self, batch_id: int) -> None:
+        ack = self.acks.pop(batch_id, None)
+        if ack is not None:
+            ack()
+
+
+async def _nowhere(batch: Batch) -> None:  # pragma: no cover - a worker's transport never emits
+    raise RuntimeError("a worker hands its batches to the gateway, never to a pipeline")
+
+
+async def serve(port: int, token: bytes, index: int, sources: list[dict[str, Any]]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(channel.HELLO.pack(token, index))
+    log = logging.getLogger("fieldlab.mqtt")
+    forwarders = [Forwarder(i, Config.model_validate(s), writer) for i, s in enumerate(sources)]
+    contexts = [
+        ConnectorContext(f.connector.name, _nowhere, SourceHealth(f.connector.name, "mqtt"), log)
+        for f in forwarders
+    ]
+    running = {
+        i: asyncio.create_task(f.connector.transport.run(ctx, f), name=f"worker {index} source {i}")
+        for i, (f, ctx) in enumerate(zip(forwarders, contexts, strict=True))
+    }
+    closing: set[asyncio.Task[None]] = set()
+
+    async def close(i: int) -> None:
+        task = running.pop(i, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await forwarders[i].connector.transport.close()
+        channel.write(writer, ("closed", i))
+        await writer.drain()
+
+    try:
+        while True:
+            frame = await channel.read(reader)
+            if frame[0] == "ack":
+                forwarders[frame[1]].acked(frame[2])
+            elif frame[0] == "close":
+                t = asyncio.create_task(close(frame[1]))
+                closing.add(t)
+                t.add_done_callback(closing.discard)
+            elif frame[0] == "stop":
+                await asyncio.gather(*closing, return_exceptions=True)
+                return
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return  # the gateway is gone: stop without acknowledging anything more
+    finally:
+        for t in running.values():
+            t.cancel()
+        await asyncio.gather(*running.values(), return_exceptions=True)
+        with contextlib.suppress(Exception):
+            writer.close()
+
+
+def main(port: int, token: bytes, index: int, sources: list[dict[str, Any]], level: int) -> None:
+    """The process's entry (multiprocessing, spawn). Ctrl-C, or a service manager's SIGTERM,
+    reaches the whole process group: the worker leaves stopping to the gateway, which closes
+    it after the last acknowledgements; it stops by itself when the gateway is gone."""
+    for sig in ("SIGINT", "SIGTERM"):
+        with contextlib.suppress(ValueError, AttributeError, OSError):
+            signal.signal(getattr(signal, sig), signal.SIG_IGN)
+    watch_parent(grace_s=0.0)
+    logging.basicConfig(
+        level=level,
+        format=f"%(asctime)s %(name)s[worker {index}]: %(message)s",
+        stream=sys.stdout,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(port, token, index, sources))

@@ -1,0 +1,189 @@
+"""Gateway workers (`gateway: {workers: N}`): MQTT read by N processes on `$share`
+subscriptions of a real Mosquitto, written by the gateway's one writer. Nothing lost or doubled,
+acknowledgements only after commit (a clean stop leaves nothing for the broker to send again),
+liveness decided in one place when a worker dies, and /health and /metrics adding up the
+workers. The fault suite (test_faults.py) runs its broker-restart and gateway-SIGKILL cases with
+`workers: auto` too."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from fieldlab.config.loader import ConfigError
+from fieldlab.gateway.config import parse_gateway_config
+from fieldlab.gateway.run import Gateway
+
+BASE_TS = 1772427600000
+MACHINES = 10
+
+
+def _site(port: int, workers: int | str, http: int = 0) -> str:
+    return json.dumps(
+        {
+            "store": "sqlite:///gw.db",
+            "sources": [
+                {
+                    "type": "mqtt",
+                    "name": "broker",
+                    "url": f"mqtt://127.0.0.1:{port}",
+                    "client_id": "wk",
+                    "protocol": "3.1.1",
+                }
+            ],
+            "gateway": {"http": {"port": http}, "workers": workers},
+        }
+    )
+
+
+def _publish(port: int, first: int, n: int, pause_every: int = 0) -> None:
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"wk-pub-{first}")
+    pub.max_inflight_messages_set(100)
+    pub.connect("127.0.0.1", port)
+    pub.loop_start()
+    infos = []
+    for i in range(first, first + n):
+        payload = json.dumps({"ts": BASE_TS + i, "value": i})
+        infos.append(pub.publish(f"fieldlab/s/a/m{i % MACHINES}/v", payload, qos=1))
+        if pause_every and i % pause_every == 0:
+            time.sleep(0.01)
+    for info in infos:
+        info.wait_for_publish(60)
+    pub.loop_stop()
+    pub.disconnect()
+
+
+def _stored(db: Path) -> tuple[int, int]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(
+            "SELECT count(*), count(DISTINCT ts) FROM samples JOIN series "
+            "ON series.id = samples.series WHERE signal = 'v'"
+        ).fetchone()
+    finally:
+        con.close()
+
+
+def _states(db: Path) -> list[tuple[str, int, str]]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(
+            "SELECT machine, ts, value FROM samples JOIN series ON series.id = samples.series "
+            "WHERE signal = 'state' ORDER BY machine, ts"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+async def _until(check: Any, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def _connected(gw: Gateway) -> bool:
+    return bool(gw.health) and all(h.state == "connected" for h in gw.health)
+
+
+def test_two_workers_split_the_stream_and_a_clean_stop_leaves_nothing_to_resend(
+    tmp_path: Path, broker: int
+):
+    n = 10_000
+    site, cfg = parse_gateway_config(_site(broker, 2))
+
+    async def first_run() -> tuple[dict, str]:
+        gw = Gateway(site, cfg, tmp_path)
+        task = asyncio.create_task(gw.run())
+        await _until(lambda: _connected(gw), "both workers connected")
+        await asyncio.to_thread(_publish, broker, 0, n)
+        await _until(lambda: gw.pipeline is not None and gw.pipeline.stats.samples >= n, "all")
+        report, metrics = gw.health_report(), gw.metrics_text()
+        gw.request_stop()
+        await task
+        return report, metrics
+
+    report, metrics = asyncio.run(first_run())
+    assert _stored(tmp_path / "gw.db") == (n, n)
+    shares = [w["samples"] for w in report["workers"]]
+    assert len(shares) == 2 and min(shares) > n // 4, shares  # the broker split the stream
+    assert sum(shares) == report["sources"][0]["samples"] == n
+    assert [w["restarts"] for w in report["workers"]] == [0, 0]
+    assert 'fieldlab_source_samples_total{source="broker",type="mqtt"} 10000.0' in metrics
+    assert 'fieldlab_worker_samples_total{worker="0"}' in metrics
+    assert "fieldlab_workers 2.0" in metrics
+    # the gateway's stop wrote each machine `offline` once, at the source's time
+    offline = [m for m, _, v in _states(tmp_path / "gw.db") if v == "offline"]
+    assert sorted(offline) == sorted(f"m{k}" for k in range(MACHINES))
+
+    async def second_run() -> int:
+        """Every message was acknowledged after its commit: the broker sends nothing again."""
+        gw = Gateway(site, cfg, tmp_path)
+        task = asyncio.create_task(gw.run())
+        await _until(lambda: _connected(gw), "both workers connected again")
+        await asyncio.sleep(1.5)
+        got = sum(h.samples for h in gw.health)
+        gw.request_stop()
+        await task
+        return got
+
+    assert asyncio.run(second_run()) == 0
+    assert _stored(tmp_path / "gw.db") == (n, n)
+
+
+def test_a_killed_worker_is_started_again_its_machines_marked_offline_once_nothing_lost(
+    tmp_path: Path, broker: int
+):
+    n = 20_000
+    site, cfg = parse_gateway_config(_site(broker, 2))
+
+    async def run() -> dict:
+        gw = Gateway(site, cfg, tmp_path)
+        task = asyncio.create_task(gw.run())
+        await _until(lambda: _connected(gw), "both workers connected")
+        publishing = asyncio.create_task(asyncio.to_thread(_publish, broker, 0, n, 500))
+        await _until(lambda: gw.pipeline is not None and gw.pipeline.stats.samples >= n // 4, "")
+        assert gw.workers is not None
+        victim = gw.workers.workers[1].process
+        assert victim is not None and victim.pid is not None
+        os.kill(victim.pid, signal.SIGKILL)  # no goodbye: its unacknowledged messages wait
+        await _until(lambda: gw.health[0].machines_offline, "the source's machines offline")
+        await publishing
+        await _until(lambda: gw.pipeline is not None and gw.pipeline.stats.samples >= n, "all")
+        await _until(lambda: _connected(gw), "the worker back")
+        report = gw.health_report()
+        gw.request_stop()
+        await task
+        return report
+
+    report = asyncio.run(run())
+    assert _stored(tmp_path / "gw.db") == (n, n)  # resent ones upsert: none twice
+    assert [w["restarts"] for w in report["workers"]] == [0, 1]
+    source = report["sources"][0]
+    assert source["reconnects"] == 1 and source["state"] == "connected"
+    assert source["machines_offline"] == []
+    states = _states(tmp_path / "gw.db")
+    for k in range(MACHINES):
+        mine = [v for m, _, v in states if m == f"m{k}"]
+        # one `offline` when the worker died (whichever worker carried the machine), one at stop
+        assert mine == ["offline", "offline"], (k, mine)
+
+
+def test_workers_is_a_count_or_auto_and_a_wrong_one_says_so():
+    site, cfg = parse_gateway_config(_site(1883, "auto"))
+    assert cfg.gateway.worker_count() == (os.cpu_count() or 1)
+    for bad in (0, 65, "many", True):
+        with pytest.raises(ConfigError) as err:
+            parse_gateway_config(_site(1883, bad))  # type: ignore[arg-type]
+        assert "gateway.workers" in str(err.value) and "1 to 64, or auto" in str(err.value)
