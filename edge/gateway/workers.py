@@ -151,6 +151,14 @@ class WorkerPool:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        for s in self.sources:
+            log.warning(
+                "%s: %d worker processes read through $share/%s/… (a broker restart may drop "
+                "what the broker held for them: docs/SCALING.md)",
+                s.name,
+                self.n,
+                group_name(s.cfg),
+            )
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         self._tasks = [
