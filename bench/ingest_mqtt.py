@@ -146,9 +146,11 @@ def drain(
     sinks: dict | None = None,
     health: dict | None = None,
     workers: int = 1,
+    cpu: dict | None = None,
 ) -> float:
     """A gateway with this one source drains what is queued for it: samples/s from the first
-    committed sample until `n_samples` are."""
+    committed sample until `n_samples` are. `cpu` gets the CPU seconds the gateway's process
+    and its workers spent meanwhile (where the time goes)."""
     site, cfg = parse_gateway_config(
         json.dumps(
             {
@@ -165,11 +167,17 @@ def drain(
         task = asyncio.create_task(gw.run())
         while gw.pipeline is None or gw.pipeline.stats.samples == 0:
             await asyncio.sleep(0.001)
-        t0 = time.monotonic()
+        t0, c0 = time.monotonic(), time.process_time()
+        w0 = _workers_cpu(gw)
         deadline = t0 + 300
         while gw.pipeline.stats.samples < n_samples and time.monotonic() < deadline:
             await asyncio.sleep(0.005)
         elapsed = time.monotonic() - t0
+        if cpu is not None:
+            cpu["seconds"] = round(elapsed, 2)
+            cpu["gateway_cpu_s"] = round(time.process_time() - c0, 2)
+            if gw.workers is not None:
+                cpu["workers_cpu_s"] = round(_workers_cpu(gw) - w0, 2)
         if health is not None:
             health.update(gw.health_report())
         gw.request_stop()
@@ -177,6 +185,20 @@ def drain(
         return gw.pipeline.stats.samples / elapsed
 
     return asyncio.run(go())
+
+
+def _workers_cpu(gw: Gateway) -> float:
+    """CPU seconds of the gateway's worker processes so far (Linux /proc; 0 elsewhere)."""
+    total = 0.0
+    for w in gw.workers.workers if gw.workers is not None else []:
+        if w.process is None or w.process.pid is None:
+            continue
+        try:
+            fields = Path(f"/proc/{w.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def raw_sqlite(rows: list[Sample], workdir: Path) -> float:
@@ -240,9 +262,11 @@ def run(progress: Progress, messages: int = 50_000, batched: str = "2000x100") -
         result["gateway_samples_per_s"] = round(through_gateway(port, "gw-single", n, work / "a"))
         progress(f"the same through the gateway with workers: auto ({auto} processes)")
         prepare_workers(port, "gw-auto", auto, singles)
+        cpu: dict[str, float] = {}
         result["gateway_auto_samples_per_s"] = round(
-            through_gateway(port, "gw-auto", n, work / "b", workers=auto)
+            drain(gateway_source(port, "gw-auto"), n, work / "b", workers=auto, cpu=cpu)
         )
+        result["auto_cpu"] = cpu
         progress(f"{bm:,} batched messages × {per} samples through the gateway, one process")
         prepare(port, "gw-batched", batches)
         result["gateway_batched_samples_per_s"] = round(
@@ -250,9 +274,13 @@ def run(progress: Progress, messages: int = 50_000, batched: str = "2000x100") -
         )
         progress(f"the same with workers: auto ({auto} processes)")
         prepare_workers(port, "gw-batched-auto", auto, batches)
+        cpu = {}
         result["gateway_batched_auto_samples_per_s"] = round(
-            through_gateway(port, "gw-batched-auto", bm * per, work / "d", workers=auto)
+            drain(
+                gateway_source(port, "gw-batched-auto"), bm * per, work / "d", workers=auto, cpu=cpu
+            )
         )
+        result["batched_auto_cpu"] = cpu
         progress(f"a raw SQLite executemany of the same {bm * per:,} rows")
         rows = [
             Sample(int(d["ts"]), f"m{i % 20}", "v", d["value"])
@@ -306,4 +334,12 @@ def report(r: Result) -> list[str]:
         f"{r['gateway_batched_auto_samples_per_s']:,} with {auto} workers",
         f"raw SQLite executemany of the same rows: {r['raw_sqlite_rows_per_s']:,} rows/s; "
         f"the better gateway = {r['batched_ratio_vs_raw_sqlite']:.2f}× (goal ≥ 0.5×)",
+        *(
+            f"CPU, {what} with workers: {c['seconds']} s: gateway process {c['gateway_cpu_s']} s, "
+            f"workers {c.get('workers_cpu_s', 0)} s ({auto} cores: {auto * c['seconds']:.2f} s)"
+            for what, c in (
+                ("one sample/message", r["auto_cpu"]),
+                ("batched", r["batched_auto_cpu"]),
+            )
+        ),
     ]
