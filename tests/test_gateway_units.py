@@ -300,3 +300,48 @@ def test_machinery_item_state_and_operation_mode_make_the_state(item, mode, stat
     odd = m.apply("m2", "state", "Exploding", 1000, item_map)
     assert [(s.signal, s.value) for s in odd] == [("state", "Exploding")]
     assert m.unmapped[("m2", "state")] == {"Exploding"}
+
+
+def test_the_gateway_thins_process_values_older_than_the_retention_at_start(tmp_path):
+    """`retention: {process_values_raw_days: 1}`: a gateway started over a store with two-day-old
+    1 Hz values thins them (SqliteStore.thin, tests/test_store_sqlite.py) and keeps today's."""
+    import asyncio
+    import time
+
+    from fieldlab.domain.samples import Sample
+    from fieldlab.gateway.config import parse_gateway_config
+    from fieldlab.gateway.run import Gateway
+    from fieldlab.store import SqliteStore
+
+    now = int(time.time() * 1000)
+    now -= now % 60_000
+    old, new = now - 2 * 86_400_000, now - 3_600_000
+    with SqliteStore(tmp_path / "gw.db") as store:
+        store.write(
+            [
+                Sample(t + k * 1000, "press-1", "temp_c", float(k))
+                for t in (old, new)
+                for k in range(120)
+            ]
+        )
+    site, cfg = parse_gateway_config(
+        "store: sqlite:///gw.db\nretention: {process_values_raw_days: 1}\n"
+        "gateway: {http: {port: 0}}\n"
+    )
+    gw = Gateway(site, cfg, tmp_path)
+
+    async def run() -> None:
+        task = asyncio.create_task(gw.run())
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            with SqliteStore(tmp_path / "gw.db", readonly=True) as s:
+                if len(s.read("press-1", "temp_c", old, old + 120_000).ts) == 4:
+                    break
+        gw.request_stop()
+        await task
+
+    asyncio.run(run())
+    with SqliteStore(tmp_path / "gw.db", readonly=True) as s:
+        assert len(s.read("press-1", "temp_c", old, old + 120_000).ts) == 4  # two a minute
+        assert len(s.read("press-1", "temp_c", new, new + 120_000).ts) == 121  # + the carry

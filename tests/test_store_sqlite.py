@@ -9,6 +9,8 @@ import sys
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fieldlab.domain.samples import Sample
 from fieldlab.store import SqliteStore, StoreError, open_store
@@ -175,3 +177,90 @@ def test_rows_as_json_and_row_by_row_store_the_same(tmp_path):
             ("product", ['Ünit "A"', "007"]),
         ]
     )
+
+
+# -- retention of process values (SqliteStore.thin) ------------------------------------------
+
+T0 = 1772427600000  # a whole minute
+
+
+def _held_integral(ts: list[int], values: list[float], end: int) -> float:
+    """The integral of a value held from each sample to the next, up to ``end`` (ms·value)."""
+    total = 0.0
+    for k, t in enumerate(ts):
+        nxt = ts[k + 1] if k + 1 < len(ts) else end
+        total += values[k] * (min(nxt, end) - t)
+    return total
+
+
+def _series(store: SqliteStore, signal: str, start: int, end: int) -> tuple[list, list]:
+    s = store.read("press-1", signal, start, end)
+    keep = s.ts >= start
+    return s.ts[keep].tolist(), s.values[keep].tolist()
+
+
+def test_thinning_keeps_two_samples_a_minute_with_the_same_integral_and_ends(store):
+    secs = 600  # ten minutes at 1 Hz
+    temp = [S(T0 + k * 1000, "temp_c", 60 + (k % 37) * 0.25 + (k // 60)) for k in range(secs)]
+    power = [S(T0 + k * 1000, "power_kw", 5.0 + k % 7) for k in range(secs)]
+    others = [S(T0, "state", "running")] + [S(T0 + k * 1000, "count_total", k) for k in range(secs)]
+    store.write(temp + power + others)
+    until = T0 + 5 * 60_000
+    before = _series(store, "temp_c", T0, T0 + secs * 1000)
+    latest = store.latest("press-1")
+
+    stats = store.thin(until + 59_999)  # taken down to the minute
+    assert (stats.minutes, stats.removed) == (5, 5 * 58)
+    ts, values = _series(store, "temp_c", T0, T0 + secs * 1000)
+    assert len(ts) == 5 * 2 + 5 * 60  # two a minute before `until`, raw after
+    for m in range(5):  # each thinned minute: first sample's time, last sample's value
+        lo, hi = T0 + m * 60_000, T0 + (m + 1) * 60_000
+        assert [t for t in ts if lo <= t < hi] == [lo, hi - 1000]
+        assert values[ts.index(hi - 1000)] == before[1][before[0].index(hi - 1000)]
+    for end in (until, T0 + secs * 1000):  # the held integral over the thinned part and all
+        assert _held_integral(ts, values, end) == pytest.approx(
+            _held_integral(*before, end), rel=1e-12
+        )
+    assert store.latest("press-1") == latest
+    # energy and counters as written
+    assert len(_series(store, "power_kw", T0, T0 + secs * 1000)[0]) == secs
+    assert len(_series(store, "count_total", T0, T0 + secs * 1000)[0]) == secs
+    ranges = store._db.execute("SELECT minute, min, max, n FROM minute_ranges").fetchall()
+    assert [r[3] for r in ranges] == [60] * 5 and ranges[0][0] == T0
+    minute0 = before[1][:60]
+    assert (ranges[0][1], ranges[0][2]) == (min(minute0), max(minute0))
+    # a second pass has nothing to do; a later one thins on from where it stopped
+    assert store.thin(until).minutes == 0
+    assert store.thin(T0 + secs * 1000).minutes == 5
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5 * 60_000 - 1), st.floats(-1e6, 1e6, allow_nan=False)),
+        min_size=1,
+        max_size=200,
+        unique_by=lambda p: p[0],
+    ),
+    st.integers(0, 5),
+)
+def test_thinning_never_changes_the_held_integral_or_the_last_value_of_a_minute(
+    tmp_path_factory, points, minutes
+):
+    with SqliteStore(tmp_path_factory.mktemp("thin") / "f.db") as store:
+        points.sort()
+        store.write([S(T0 + t, "pressure_bar", v) for t, v in points])
+        before = _series(store, "pressure_bar", T0, T0 + 5 * 60_000)
+        until = T0 + minutes * 60_000
+        store.thin(until)
+        after = _series(store, "pressure_bar", T0, T0 + 5 * 60_000)
+        scale = max(1.0, max(abs(v) for v in before[1])) * 5 * 60_000
+        for end in (until, T0 + 5 * 60_000):
+            assert _held_integral(*after, end) == pytest.approx(
+                _held_integral(*before, end), abs=1e-9 * scale
+            )
+        for m in range(5):  # the value each minute ends with, and the newest
+            lo, hi = T0 + m * 60_000, T0 + (m + 1) * 60_000
+            last_before = [v for t, v in zip(*before, strict=True) if lo <= t < hi][-1:]
+            last_after = [v for t, v in zip(*after, strict=True) if lo <= t < hi][-1:]
+            assert last_after == last_before

@@ -116,6 +116,18 @@ def _machine_id(value: str) -> str:
 MachineId = Annotated[str, AfterValidator(_machine_id)]
 
 
+class RetentionSettings(_Strict):
+    process_values_raw_days: int | None = Field(
+        None,
+        ge=1,
+        description="keep process values (°C, bar, rpm: signals with no rule of their own) as "
+        "read for this many days, then two samples a minute (the minute's time-weighted mean at "
+        "its first sample, its last sample as read) and the minute's min and max; states, "
+        "reasons, counters, power_kw and energy_kwh are always kept as read. The gateway applies "
+        "it to its SQLite store every hour; InfluxDB has retention policies of its own",
+    )
+
+
 class SiteConfig(_Strict):
     site: str = Field(default="fieldlab", description="Site name, used in MQTT topics")
     timezone: str = "Europe/Amsterdam"
@@ -164,6 +176,9 @@ class SiteConfig(_Strict):
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="rules and channels")
     reports: ReportSettings = Field(default_factory=ReportSettings, description="owner's report")
+    retention: RetentionSettings = Field(
+        default_factory=RetentionSettings, description="how long process values stay as read"
+    )
     # The gateway's keys: validated by the gateway (`fieldlab config check`), carried here so
     # one file serves every command.
     sources: list[dict[str, Any]] = Field(default_factory=list, description="gateway connectors")

@@ -18,6 +18,18 @@ SIGNAL_RE = re.compile(r"[a-z0-9_]+")
 
 COUNTER_SIGNALS: tuple[str, ...] = ("count_total", "count_good", "count_scrap")
 TEXT_SIGNALS: frozenset[str] = frozenset({"state", "reason", "product"})
+#: power is integrated per state and the meter is a counter (DOMAIN.md §8): both kept as read
+ENERGY_SIGNALS: tuple[str, ...] = ("power_kw", "energy_kwh")
+
+
+def is_process_value(signal: str) -> bool:
+    """A number with no rule of its own (°C, bar, rpm): what retention may thin out."""
+    return (
+        signal not in TEXT_SIGNALS
+        and signal not in COUNTER_SIGNALS
+        and (signal not in ENERGY_SIGNALS)
+    )
+
 
 Value = str | int | float
 

@@ -182,6 +182,9 @@ class Gateway:
         for sink in self.sinks:
             if isinstance(sink, UnsSink):
                 tasks.append(asyncio.create_task(self._shift_oee(sink), name="uns oee"))
+        days = self.site.retention.process_values_raw_days
+        if days is not None:
+            tasks.append(asyncio.create_task(self._retention(days), name="retention"))
         tasks += [asyncio.create_task(s.run(), name=f"sink {s.name}") for s in self.sinks]
         conn_tasks = [
             asyncio.create_task(self._supervise(c, ctx), name=f"source {c.name}")
@@ -270,6 +273,33 @@ class Gateway:
                     except StoreError:
                         continue
                     sink.publish_oee(m, shift_figures(r, name, now))
+
+    async def _retention(self, days: int, every_s: float = 3600.0) -> None:
+        """Thin process values older than `days` in the SQLite stores, at start and hourly
+        (SqliteStore.thin: a few series a transaction, so commits go on in between)."""
+        if not any(isinstance(s, SqliteSink) for s in self.sinks):
+            log.warning(
+                "retention.process_values_raw_days applies to a SQLite store; InfluxDB keeps "
+                "data by its own retention policies (and downsampling tasks)"
+            )
+            return
+        while True:
+            until = int(time.time() * 1000) - days * 86_400_000
+            for sink in self.sinks:
+                if isinstance(sink, SqliteSink):
+                    try:
+                        stats = await asyncio.to_thread(sink.store.thin, until)
+                    except Exception as exc:  # noqa: BLE001 - a full disk must not stop ingest
+                        log.error("retention on %s failed: %s", sink.store.path, exc)
+                        continue
+                    if stats.removed:
+                        log.info(
+                            "retention: %d minutes of %d series thinned, %d samples removed",
+                            stats.minutes,
+                            stats.series,
+                            stats.removed,
+                        )
+            await asyncio.sleep(every_s)
 
     async def _flush_sinks(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

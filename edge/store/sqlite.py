@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from fieldlab.domain.entries import Entry
 from fieldlab.domain.history import Series
 from fieldlab.domain.learning import Attempt
 from fieldlab.domain.rejected import Rejected
-from fieldlab.domain.samples import Sample
+from fieldlab.domain.samples import Sample, is_process_value
 from fieldlab.store.base import StoreError
 
 #: Each entry upgrades the schema by one version; never edit a released entry, append.
@@ -96,10 +97,35 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX attempts_run ON attempts (run, ts);
     """,
+    # 5: retention of process values (additive): each thinned minute's range, and how far
+    # each series is thinned
+    """
+    CREATE TABLE minute_ranges (
+        series INTEGER NOT NULL REFERENCES series(id),
+        minute INTEGER NOT NULL,
+        min REAL NOT NULL,
+        max REAL NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (series, minute)
+    ) WITHOUT ROWID;
+    CREATE TABLE retention (
+        series INTEGER PRIMARY KEY REFERENCES series(id),
+        done_until INTEGER NOT NULL
+    );
+    """,
 )
 #: The oldest schema a read-only reader still reads (later migrations only add tables).
 READABLE_FROM = 1
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass
+class ThinStats:
+    """What one retention pass did."""
+
+    series: int = 0
+    minutes: int = 0
+    removed: int = 0
 
 
 def _has_json(db: sqlite3.Connection) -> bool:
@@ -247,6 +273,84 @@ class SqliteStore:
                 self._series.clear()  # ids created in the rolled-back transaction are gone
                 raise
         return len(rows)
+
+    def thin(self, until: int, *, series_per_commit: int = 20) -> ThinStats:
+        """Retention of process values (DOMAIN.md §2: any signal with no rule of its own):
+        before ``until`` (epoch ms, taken down to a minute), every minute of a series that
+        holds more than two samples keeps two: at its first sample's time the minute's
+        time-weighted mean, at its last sample's time that sample. A value held from one sample
+        to the next (as every reader holds it) then has the same integral over the minute, the
+        same value at its end, and the same latest value; the minute's min, max and count go
+        to `minute_ranges`. States, counters, `power_kw` and `energy_kwh` are never touched.
+        Runs again cheaply: each series remembers how far it was thinned."""
+        until -= until % 60_000
+        stats = ThinStats()
+        with self._lock:
+            todo = [
+                (sid, signal)
+                for sid, signal in self._db.execute("SELECT id, signal FROM series ORDER BY id")
+                if is_process_value(signal)
+            ]
+        for k in range(0, len(todo), series_per_commit):
+            with self._lock:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    for sid, _ in todo[k : k + series_per_commit]:
+                        self._thin_series(sid, until, stats)
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+        return stats
+
+    def _thin_series(self, sid: int, until: int, stats: ThinStats) -> None:
+        db = self._db
+        row = db.execute("SELECT done_until FROM retention WHERE series = ?", (sid,)).fetchone()
+        since = row[0] if row else -(2**62)
+        if since >= until:
+            return
+        db.execute("DROP TABLE IF EXISTS temp.thin")
+        db.execute(
+            "CREATE TEMP TABLE thin AS "
+            "WITH s AS (SELECT ts, value, ts / 60000 AS m, "
+            "LEAD(ts) OVER (ORDER BY ts) AS nxt FROM samples "
+            "WHERE series = ?1 AND ts >= ?2 AND ts < ?3) "
+            "SELECT m, count(*) AS n, min(ts) AS t0, max(ts) AS t1, min(value) AS lo, "
+            "max(value) AS hi, "
+            "sum(CASE WHEN nxt / 60000 = m THEN value * (nxt - ts) ELSE 0 END) AS w "
+            "FROM s GROUP BY m HAVING count(*) > 2",
+            (sid, since, until),
+        )
+        n = db.execute("SELECT count(*), coalesce(sum(n), 0) FROM temp.thin").fetchone()
+        if n[0]:
+            db.execute(
+                "INSERT INTO minute_ranges (series, minute, min, max, n) "
+                "SELECT ?, m * 60000, lo, hi, n FROM temp.thin WHERE true "
+                "ON CONFLICT (series, minute) DO UPDATE SET min = min(min, excluded.min), "
+                "max = max(max, excluded.max), n = n + excluded.n",
+                (sid,),
+            )
+            db.execute(
+                "DELETE FROM samples WHERE series = ?1 AND ts >= ?2 AND ts < ?3 "
+                "AND ts / 60000 IN (SELECT m FROM temp.thin) "
+                "AND ts NOT IN (SELECT t0 FROM temp.thin) "
+                "AND ts NOT IN (SELECT t1 FROM temp.thin)",
+                (sid, since, until),
+            )
+            db.execute(
+                "UPDATE samples SET value = (SELECT w * 1.0 / (t1 - t0) FROM temp.thin "
+                "WHERE t0 = samples.ts) WHERE series = ? AND ts IN (SELECT t0 FROM temp.thin)",
+                (sid,),
+            )
+            stats.minutes += n[0]
+            stats.removed += n[1] - 2 * n[0]
+        db.execute("DROP TABLE temp.thin")
+        db.execute(
+            "INSERT INTO retention (series, done_until) VALUES (?, ?) "
+            "ON CONFLICT (series) DO UPDATE SET done_until = excluded.done_until",
+            (sid, until),
+        )
+        stats.series += 1
 
     def _insert(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
         """Records of the kit's own (rejected input, hand entries, alerts, answers): one
