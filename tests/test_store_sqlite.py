@@ -199,7 +199,25 @@ def _series(store: SqliteStore, signal: str, start: int, end: int) -> tuple[list
     return s.ts[keep].tolist(), s.values[keep].tolist()
 
 
-def test_thinning_keeps_two_samples_a_minute_with_the_same_integral_and_ends(store):
+def _minute_integrals(ts: list[int], values: list[float], first: int, minutes: int) -> list:
+    """The held integral over each whole minute from ``first`` on (None before any sample)."""
+    out = []
+    for m in range(minutes):
+        lo, hi = first + m * 60_000, first + (m + 1) * 60_000
+        held = [(t, v) for t, v in zip(ts, values, strict=True) if t < lo][-1:]
+        inside = [(t, v) for t, v in zip(ts, values, strict=True) if lo <= t < hi]
+        pts = [(lo, held[0][1])] + inside if held else inside
+        if not pts:
+            out.append(None)
+            continue
+        total = 0.0
+        for k, (t, v) in enumerate(pts):
+            total += v * ((pts[k + 1][0] if k + 1 < len(pts) else hi) - t)
+        out.append(total)
+    return out
+
+
+def test_thinning_keeps_one_sample_a_minute_with_the_same_integral(store):
     secs = 600  # ten minutes at 1 Hz
     temp = [S(T0 + k * 1000, "temp_c", 60 + (k % 37) * 0.25 + (k // 60)) for k in range(secs)]
     power = [S(T0 + k * 1000, "power_kw", 5.0 + k % 7) for k in range(secs)]
@@ -210,17 +228,14 @@ def test_thinning_keeps_two_samples_a_minute_with_the_same_integral_and_ends(sto
     latest = store.latest("press-1")
 
     stats = store.thin(until + 59_999)  # taken down to the minute
-    assert (stats.minutes, stats.removed) == (5, 5 * 58)
+    assert (stats.minutes, stats.removed) == (5, 5 * 59)
     ts, values = _series(store, "temp_c", T0, T0 + secs * 1000)
-    assert len(ts) == 5 * 2 + 5 * 60  # two a minute before `until`, raw after
-    for m in range(5):  # each thinned minute: first sample's time, last sample's value
-        lo, hi = T0 + m * 60_000, T0 + (m + 1) * 60_000
-        assert [t for t in ts if lo <= t < hi] == [lo, hi - 1000]
-        assert values[ts.index(hi - 1000)] == before[1][before[0].index(hi - 1000)]
-    for end in (until, T0 + secs * 1000):  # the held integral over the thinned part and all
-        assert _held_integral(ts, values, end) == pytest.approx(
-            _held_integral(*before, end), rel=1e-12
-        )
+    # one a minute, at its start, before `until` (the sample read at `until` follows on)
+    assert ts == [T0 + m * 60_000 for m in range(5)] + [T0 + k * 1000 for k in range(300, secs)]
+    assert _minute_integrals(ts, values, T0, 10) == pytest.approx(
+        _minute_integrals(*before, T0, 10), rel=1e-12
+    )
+    assert values[0] == pytest.approx(sum(before[1][:60]) / 60)
     assert store.latest("press-1") == latest
     # energy and counters as written
     assert len(_series(store, "power_kw", T0, T0 + secs * 1000)[0]) == secs
@@ -232,9 +247,15 @@ def test_thinning_keeps_two_samples_a_minute_with_the_same_integral_and_ends(sto
     # a second pass has nothing to do; a later one thins on from where it stopped
     assert store.thin(until).minutes == 0
     assert store.thin(T0 + secs * 1000).minutes == 5
+    ts, values = _series(store, "temp_c", T0, T0 + secs * 1000 + 1)
+    assert ts[-2:] == [T0 + 9 * 60_000, T0 + secs * 1000]  # the run ends with the last value
+    assert values[-1] == before[1][-1]
+    assert _minute_integrals(ts, values, T0, 10) == pytest.approx(
+        _minute_integrals(*before, T0, 10), rel=1e-12
+    )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(0, 5 * 60_000 - 1), st.floats(-1e6, 1e6, allow_nan=False)),
@@ -242,25 +263,33 @@ def test_thinning_keeps_two_samples_a_minute_with_the_same_integral_and_ends(sto
         max_size=200,
         unique_by=lambda p: p[0],
     ),
-    st.integers(0, 5),
+    st.lists(st.integers(0, 5), min_size=1, max_size=3),
 )
-def test_thinning_never_changes_the_held_integral_or_the_last_value_of_a_minute(
-    tmp_path_factory, points, minutes
+def test_thinning_never_changes_a_minutes_held_integral_or_what_holds_after(
+    tmp_path_factory, points, passes
 ):
+    """Whatever the samples, in one pass or several: every minute's held integral, the value
+    held from the thinned part's end on, and everything after it as read."""
     with SqliteStore(tmp_path_factory.mktemp("thin") / "f.db") as store:
         points.sort()
         store.write([S(T0 + t, "pressure_bar", v) for t, v in points])
-        before = _series(store, "pressure_bar", T0, T0 + 5 * 60_000)
-        until = T0 + minutes * 60_000
-        store.thin(until)
-        after = _series(store, "pressure_bar", T0, T0 + 5 * 60_000)
-        scale = max(1.0, max(abs(v) for v in before[1])) * 5 * 60_000
-        for end in (until, T0 + 5 * 60_000):
-            assert _held_integral(*after, end) == pytest.approx(
-                _held_integral(*before, end), abs=1e-9 * scale
-            )
-        for m in range(5):  # the value each minute ends with, and the newest
-            lo, hi = T0 + m * 60_000, T0 + (m + 1) * 60_000
-            last_before = [v for t, v in zip(*before, strict=True) if lo <= t < hi][-1:]
-            last_after = [v for t, v in zip(*after, strict=True) if lo <= t < hi][-1:]
-            assert last_after == last_before
+        end = T0 + 5 * 60_000
+        before = _series(store, "pressure_bar", T0, end)
+        for minutes in sorted(passes):
+            store.thin(T0 + minutes * 60_000)
+        until = T0 + max(passes) * 60_000
+        after = _series(store, "pressure_bar", T0, end)
+        scale = max(1.0, max(abs(v) for v in before[1])) * 60_000
+        for a, b in zip(
+            _minute_integrals(*after, T0, 5), _minute_integrals(*before, T0, 5), strict=True
+        ):
+            assert (a is None) == (b is None)
+            if a is not None:
+                assert a == pytest.approx(b, abs=1e-9 * scale)
+        # after `until` as read (a run ending there may add the last value read, at `until`)
+        assert [p for p in zip(*after, strict=True) if p[0] > until] == [
+            p for p in zip(*before, strict=True) if p[0] > until
+        ]
+        held = lambda s, t: [v for ts, v in zip(*s, strict=True) if ts <= t][-1:]  # noqa: E731
+        for t in range(until, end, 7_000):
+            assert held(after, t) == held(before, t)

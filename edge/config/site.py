@@ -121,10 +121,11 @@ class RetentionSettings(_Strict):
         None,
         ge=1,
         description="keep process values (°C, bar, rpm: signals with no rule of their own) as "
-        "read for this many days, then two samples a minute (the minute's time-weighted mean at "
-        "its first sample, its last sample as read) and the minute's min and max; states, "
-        "reasons, counters, power_kw and energy_kwh are always kept as read. The gateway applies "
-        "it to its SQLite store every hour; InfluxDB has retention policies of its own",
+        "read for this many days, then 1-minute aggregates: one sample a minute (the value's "
+        "time-weighted mean over it) where a minute held three or more, the last value read at "
+        "the end of such a run, and each minute's min and max; states, reasons, counters, "
+        "power_kw and energy_kwh are always kept as read. The gateway applies it to its SQLite "
+        "store at start and every hour; InfluxDB has retention policies of its own",
     )
 
 

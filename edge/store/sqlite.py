@@ -275,19 +275,20 @@ class SqliteStore:
         return len(rows)
 
     def thin(self, until: int, *, series_per_commit: int = 20) -> ThinStats:
-        """Retention of process values (DOMAIN.md §2: any signal with no rule of its own):
-        before ``until`` (epoch ms, taken down to a minute), every minute of a series that
-        holds more than two samples keeps two: at its first sample's time the minute's
-        time-weighted mean, at its last sample's time that sample. A value held from one sample
-        to the next (as every reader holds it) then has the same integral over the minute, the
-        same value at its end, and the same latest value; the minute's min, max and count go
-        to `minute_ranges`. States, counters, `power_kw` and `energy_kwh` are never touched.
-        Runs again cheaply: each series remembers how far it was thinned."""
+        """Retention of process values (DOMAIN.md §2: numbers with no rule of their own): each
+        minute before ``until`` (epoch ms, taken down to a minute) that holds three samples or
+        more becomes one sample at the minute's start, the time-weighted mean of the value
+        held over that minute; after a run of such minutes one more sample, at the end of the
+        run, carries the last value read. A value held from one sample to the next (as every
+        reader holds it) then has the same integral over every minute and the same value from
+        the end of the run on; each minute's min, max and count go to `minute_ranges`.
+        States, reasons, counters, `power_kw` and `energy_kwh` are never touched (their own
+        rules need every sample). Cheap to run again: each series remembers how far it got."""
         until -= until % 60_000
         stats = ThinStats()
         with self._lock:
             todo = [
-                (sid, signal)
+                sid
                 for sid, signal in self._db.execute("SELECT id, signal FROM series ORDER BY id")
                 if is_process_value(signal)
             ]
@@ -295,7 +296,7 @@ class SqliteStore:
             with self._lock:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
-                    for sid, _ in todo[k : k + series_per_commit]:
+                    for sid in todo[k : k + series_per_commit]:
                         self._thin_series(sid, until, stats)
                     self._db.execute("COMMIT")
                 except BaseException:
@@ -309,20 +310,32 @@ class SqliteStore:
         since = row[0] if row else -(2**62)
         if since >= until:
             return
+        before = db.execute(
+            "SELECT value FROM samples WHERE series = ? AND ts < ? ORDER BY ts DESC LIMIT 1",
+            (sid, since),
+        ).fetchone()
         db.execute("DROP TABLE IF EXISTS temp.thin")
+        # Per minute m (ms m0..m1) with n >= 3 samples: w = the held integral from its first
+        # sample to m1; carry = the value held into it (the sample before its first).
         db.execute(
             "CREATE TEMP TABLE thin AS "
             "WITH s AS (SELECT ts, value, ts / 60000 AS m, "
-            "LEAD(ts) OVER (ORDER BY ts) AS nxt FROM samples "
-            "WHERE series = ?1 AND ts >= ?2 AND ts < ?3) "
+            "coalesce(LAG(value) OVER w, ?4) AS pv, LEAD(ts) OVER w AS nxt, "
+            "ROW_NUMBER() OVER (PARTITION BY ts / 60000 ORDER BY ts) AS k FROM samples "
+            "WHERE series = ?1 AND ts >= ?2 AND ts < ?3 WINDOW w AS (ORDER BY ts)) "
             "SELECT m, count(*) AS n, min(ts) AS t0, max(ts) AS t1, min(value) AS lo, "
             "max(value) AS hi, "
-            "sum(CASE WHEN nxt / 60000 = m THEN value * (nxt - ts) ELSE 0 END) AS w "
-            "FROM s GROUP BY m HAVING count(*) > 2",
-            (sid, since, until),
+            "sum(value * (min(coalesce(nxt, (m + 1) * 60000), (m + 1) * 60000) - ts)) AS w, "
+            "max(CASE WHEN k = 1 THEN pv END) AS carry, "
+            "max(CASE WHEN nxt IS NULL OR nxt >= (m + 1) * 60000 THEN value END) AS last, "
+            "max(CASE WHEN nxt = (m + 1) * 60000 THEN 1 ELSE 0 END) AS joined "
+            "FROM s GROUP BY m HAVING count(*) >= 3",
+            (sid, since, until, before[0] if before else None),
         )
-        n = db.execute("SELECT count(*), coalesce(sum(n), 0) FROM temp.thin").fetchone()
-        if n[0]:
+        minutes, taken = db.execute(
+            "SELECT count(*), coalesce(sum(n), 0) FROM temp.thin"
+        ).fetchone()
+        if minutes:
             db.execute(
                 "INSERT INTO minute_ranges (series, minute, min, max, n) "
                 "SELECT ?, m * 60000, lo, hi, n FROM temp.thin WHERE true "
@@ -332,18 +345,28 @@ class SqliteStore:
             )
             db.execute(
                 "DELETE FROM samples WHERE series = ?1 AND ts >= ?2 AND ts < ?3 "
-                "AND ts / 60000 IN (SELECT m FROM temp.thin) "
-                "AND ts NOT IN (SELECT t0 FROM temp.thin) "
-                "AND ts NOT IN (SELECT t1 FROM temp.thin)",
+                "AND ts / 60000 IN (SELECT m FROM temp.thin)",
                 (sid, since, until),
             )
+            # the minute's mean from its start (from its first sample when nothing was held
+            # before it: nothing before the first sample)
             db.execute(
-                "UPDATE samples SET value = (SELECT w * 1.0 / (t1 - t0) FROM temp.thin "
-                "WHERE t0 = samples.ts) WHERE series = ? AND ts IN (SELECT t0 FROM temp.thin)",
+                "INSERT INTO samples (series, ts, value) "
+                "SELECT ?, CASE WHEN carry IS NULL THEN t0 ELSE m * 60000 END, "
+                "CASE WHEN carry IS NULL THEN w * 1.0 / ((m + 1) * 60000 - t0) "
+                "ELSE (w + carry * (t0 - m * 60000)) * 1.0 / 60000 END FROM temp.thin",
                 (sid,),
             )
-            stats.minutes += n[0]
-            stats.removed += n[1] - 2 * n[0]
+            # the last value read, from the end of a run of thinned minutes on (unless a
+            # sample read at that very instant says what holds from there)
+            written = db.execute(
+                "INSERT OR IGNORE INTO samples (series, ts, value) "
+                "SELECT ?, (m + 1) * 60000, last FROM temp.thin AS a WHERE joined = 0 AND "
+                "NOT EXISTS (SELECT 1 FROM temp.thin AS b WHERE b.m = a.m + 1)",
+                (sid,),
+            ).rowcount
+            stats.minutes += minutes
+            stats.removed += taken - minutes - written
         db.execute("DROP TABLE temp.thin")
         db.execute(
             "INSERT INTO retention (series, done_until) VALUES (?, ?) "
