@@ -37,11 +37,19 @@ BENCHES: dict[str, tuple[str, str]] = {
         "fieldlab.bench.sparkplug",
         "Sparkplug B DDATA metrics/s into SQLite vs a bare subscriber decoding the same payloads",
     ),
+    "year": (
+        "fieldlab.bench.year",
+        "a year of 20 machines with 10 deadbanded process values: size, OEE for a year and a day",
+    ),
     "outage": (
         "fieldlab.bench.outage",
         "MQTT ingest with InfluxDB down and 20,000 batches queued vs an empty queue",
     ),
 }
+
+
+#: left out of `fieldlab bench all`: minutes, not seconds (run them by name)
+LONG: frozenset[str] = frozenset({"year"})
 
 
 def load(name: str) -> ModuleType:

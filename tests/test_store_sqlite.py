@@ -199,11 +199,14 @@ def _series(store: SqliteStore, signal: str, start: int, end: int) -> tuple[list
     return s.ts[keep].tolist(), s.values[keep].tolist()
 
 
-def _minute_integrals(ts: list[int], values: list[float], first: int, minutes: int) -> list:
-    """The held integral over each whole minute from ``first`` on (None before any sample)."""
+def _minute_integrals(
+    ts: list[int], values: list[float], first: int, minutes: int, period: int = 1
+) -> list:
+    """The held integral over each whole period of ``period`` minutes from ``first`` on (None
+    before any sample)."""
     out = []
     for m in range(minutes):
-        lo, hi = first + m * 60_000, first + (m + 1) * 60_000
+        lo, hi = first + m * period * 60_000, first + (m + 1) * period * 60_000
         held = [(t, v) for t, v in zip(ts, values, strict=True) if t < lo][-1:]
         inside = [(t, v) for t, v in zip(ts, values, strict=True) if lo <= t < hi]
         pts = [(lo, held[0][1])] + inside if held else inside
@@ -228,7 +231,7 @@ def test_thinning_keeps_one_sample_a_minute_with_the_same_integral(store):
     latest = store.latest("press-1")
 
     stats = store.thin(until + 59_999)  # taken down to the minute
-    assert (stats.minutes, stats.removed) == (5, 5 * 59)
+    assert (stats.periods, stats.removed) == (5, 5 * 59)
     ts, values = _series(store, "temp_c", T0, T0 + secs * 1000)
     # one a minute, at its start, before `until` (the sample read at `until` follows on)
     assert ts == [T0 + m * 60_000 for m in range(5)] + [T0 + k * 1000 for k in range(300, secs)]
@@ -240,13 +243,13 @@ def test_thinning_keeps_one_sample_a_minute_with_the_same_integral(store):
     # energy and counters as written
     assert len(_series(store, "power_kw", T0, T0 + secs * 1000)[0]) == secs
     assert len(_series(store, "count_total", T0, T0 + secs * 1000)[0]) == secs
-    ranges = store._db.execute("SELECT minute, min, max, n FROM minute_ranges").fetchall()
+    ranges = store._db.execute("SELECT start, min, max, n FROM ranges").fetchall()
     assert [r[3] for r in ranges] == [60] * 5 and ranges[0][0] == T0
     minute0 = before[1][:60]
     assert (ranges[0][1], ranges[0][2]) == (min(minute0), max(minute0))
     # a second pass has nothing to do; a later one thins on from where it stopped
-    assert store.thin(until).minutes == 0
-    assert store.thin(T0 + secs * 1000).minutes == 5
+    assert store.thin(until).periods == 0
+    assert store.thin(T0 + secs * 1000).periods == 5
     ts, values = _series(store, "temp_c", T0, T0 + secs * 1000 + 1)
     assert ts[-2:] == [T0 + 9 * 60_000, T0 + secs * 1000]  # the run ends with the last value
     assert values[-1] == before[1][-1]
@@ -264,24 +267,30 @@ def test_thinning_keeps_one_sample_a_minute_with_the_same_integral(store):
         unique_by=lambda p: p[0],
     ),
     st.lists(st.integers(0, 5), min_size=1, max_size=3),
+    st.sampled_from([1, 1, 2, 5]),
 )
-def test_thinning_never_changes_a_minutes_held_integral_or_what_holds_after(
-    tmp_path_factory, points, passes
+def test_thinning_never_changes_a_periods_held_integral_or_what_holds_after(
+    tmp_path_factory, points, passes, period
 ):
-    """Whatever the samples, in one pass or several: every minute's held integral, the value
-    held from the thinned part's end on, and everything after it as read."""
+    """Whatever the samples and the period, in one pass or several: every period's held
+    integral, the value held from the aggregated part's end on, and everything after it as
+    read."""
     with SqliteStore(tmp_path_factory.mktemp("thin") / "f.db") as store:
         points.sort()
         store.write([S(T0 + t, "pressure_bar", v) for t, v in points])
         end = T0 + 5 * 60_000
         before = _series(store, "pressure_bar", T0, end)
         for minutes in sorted(passes):
-            store.thin(T0 + minutes * 60_000)
+            store.thin(T0 + minutes * 60_000, period_ms=period * 60_000)
         until = T0 + max(passes) * 60_000
+        until -= (until - T0) % (period * 60_000)  # T0 is a whole hour
         after = _series(store, "pressure_bar", T0, end)
-        scale = max(1.0, max(abs(v) for v in before[1])) * 60_000
+        scale = max(1.0, max(abs(v) for v in before[1])) * 60_000 * period
+        spans = 5 // period
         for a, b in zip(
-            _minute_integrals(*after, T0, 5), _minute_integrals(*before, T0, 5), strict=True
+            _minute_integrals(*after, T0, spans, period),
+            _minute_integrals(*before, T0, spans, period),
+            strict=True,
         ):
             assert (a is None) == (b is None)
             if a is not None:

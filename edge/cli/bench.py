@@ -16,7 +16,8 @@ examples:
   fieldlab bench list                     # what each benchmark measures
   fieldlab bench oee                      # OEE for 20 machines × 30 days (goal < 1 s)
   fieldlab bench ingest-mqtt modbus       # several in a row
-  fieldlab bench all --json > bench.json  # everything, one JSON object per benchmark
+  fieldlab bench all --json > bench.json  # all but year, one JSON object per benchmark
+  fieldlab bench year                     # a year of 20 machines in SQLite (~5 minutes)
 
 Each benchmark prints its figure, a baseline measured in the same process and the same run
 (a bare paho subscriber, a bare asyncua client, one Modbus request per field, a raw SQLite
@@ -43,14 +44,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fieldlab.bench import BENCHES, load
+    from fieldlab.bench import BENCHES, LONG, load
 
     lang = detect_lang(args.lang)
     if "list" in args.names:
         for name, (_, what) in BENCHES.items():
             print(f"{name:12} {what}")
         return 0
-    names = list(BENCHES) if "all" in args.names else list(dict.fromkeys(args.names))
+    names = (
+        [n for n in BENCHES if n not in LONG]
+        if "all" in args.names
+        else list(dict.fromkeys(args.names))
+    )
     missed = False
     for name in names:
         what = BENCHES[name][1]

@@ -121,11 +121,18 @@ class RetentionSettings(_Strict):
         None,
         ge=1,
         description="keep process values (°C, bar, rpm: signals with no rule of their own) as "
-        "read for this many days, then 1-minute aggregates: one sample a minute (the value's "
-        "time-weighted mean over it) where a minute held three or more, the last value read at "
-        "the end of such a run, and each minute's min and max; states, reasons, counters, "
+        "read for this many days, then aggregates: one sample a period (the value's "
+        "time-weighted mean over it) where a period held two or more, the last value read at "
+        "the end of such a run, and each period's min and max; states, reasons, counters, "
         "power_kw and energy_kwh are always kept as read. The gateway applies it to its SQLite "
         "store at start and every hour; InfluxDB has retention policies of its own",
+    )
+    aggregate_minutes: int = Field(
+        1,
+        ge=1,
+        le=1440,
+        description="the aggregates' period: 1 minute, or longer where a deadband already "
+        "leaves fewer than two samples a minute (docs/BENCHMARKS.md, `bench year`)",
     )
 
 

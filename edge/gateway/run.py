@@ -184,7 +184,8 @@ class Gateway:
                 tasks.append(asyncio.create_task(self._shift_oee(sink), name="uns oee"))
         days = self.site.retention.process_values_raw_days
         if days is not None:
-            tasks.append(asyncio.create_task(self._retention(days), name="retention"))
+            period = self.site.retention.aggregate_minutes * 60_000
+            tasks.append(asyncio.create_task(self._retention(days, period), name="retention"))
         tasks += [asyncio.create_task(s.run(), name=f"sink {s.name}") for s in self.sinks]
         conn_tasks = [
             asyncio.create_task(self._supervise(c, ctx), name=f"source {c.name}")
@@ -274,7 +275,7 @@ class Gateway:
                         continue
                     sink.publish_oee(m, shift_figures(r, name, now))
 
-    async def _retention(self, days: int, every_s: float = 3600.0) -> None:
+    async def _retention(self, days: int, period_ms: int, every_s: float = 3600.0) -> None:
         """Thin process values older than `days` in the SQLite stores, at start and hourly
         (SqliteStore.thin: a few series a transaction, so commits go on in between)."""
         if not any(isinstance(s, SqliteSink) for s in self.sinks):
@@ -288,14 +289,14 @@ class Gateway:
             for sink in self.sinks:
                 if isinstance(sink, SqliteSink):
                     try:
-                        stats = await asyncio.to_thread(sink.store.thin, until)
+                        stats = await asyncio.to_thread(sink.store.thin, until, period_ms=period_ms)
                     except Exception as exc:  # noqa: BLE001 - a full disk must not stop ingest
                         log.error("retention on %s failed: %s", sink.store.path, exc)
                         continue
                     if stats.removed:
                         log.info(
-                            "retention: %d minutes of %d series thinned, %d samples removed",
-                            stats.minutes,
+                            "retention: %d periods of %d series aggregated, %d samples removed",
+                            stats.periods,
                             stats.series,
                             stats.removed,
                         )

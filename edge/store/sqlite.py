@@ -97,16 +97,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX attempts_run ON attempts (run, ts);
     """,
-    # 5: retention of process values (additive): each thinned minute's range, and how far
-    # each series is thinned
+    # 5: retention of process values (additive): each aggregated period's range, and how far
+    # each series is aggregated
     """
-    CREATE TABLE minute_ranges (
+    CREATE TABLE ranges (
         series INTEGER NOT NULL REFERENCES series(id),
-        minute INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        span INTEGER NOT NULL,
         min REAL NOT NULL,
         max REAL NOT NULL,
         n INTEGER NOT NULL,
-        PRIMARY KEY (series, minute)
+        PRIMARY KEY (series, start)
     ) WITHOUT ROWID;
     CREATE TABLE retention (
         series INTEGER PRIMARY KEY REFERENCES series(id),
@@ -124,7 +125,7 @@ class ThinStats:
     """What one retention pass did."""
 
     series: int = 0
-    minutes: int = 0
+    periods: int = 0
     removed: int = 0
 
 
@@ -274,17 +275,20 @@ class SqliteStore:
                 raise
         return len(rows)
 
-    def thin(self, until: int, *, series_per_commit: int = 20) -> ThinStats:
-        """Retention of process values (DOMAIN.md §2: numbers with no rule of their own): each
-        minute before ``until`` (epoch ms, taken down to a minute) that holds three samples or
-        more becomes one sample at the minute's start, the time-weighted mean of the value
-        held over that minute; after a run of such minutes one more sample, at the end of the
-        run, carries the last value read. A value held from one sample to the next (as every
-        reader holds it) then has the same integral over every minute and the same value from
-        the end of the run on; each minute's min, max and count go to `minute_ranges`.
-        States, reasons, counters, `power_kw` and `energy_kwh` are never touched (their own
-        rules need every sample). Cheap to run again: each series remembers how far it got."""
-        until -= until % 60_000
+    def thin(
+        self, until: int, *, period_ms: int = 60_000, series_per_commit: int = 20
+    ) -> ThinStats:
+        """Retention of process values (DOMAIN.md §2: numbers with no rule of their own), as
+        aggregates of ``period_ms`` (a minute by default): each period before ``until`` (epoch
+        ms, taken down to a period) that holds two samples or more becomes one sample at its
+        start, the time-weighted mean of the value held over it; after a run of such periods
+        one more sample, at the end of the run, carries the last value read. A value held from
+        one sample to the next (as every reader holds it) then has the same integral over every
+        period and the same value from the end of the run on; each period's min, max and count
+        go to `ranges`. States, reasons, counters, `power_kw` and `energy_kwh` are never
+        touched (their own rules need every sample). Cheap to run again: each series remembers
+        how far it got."""
+        until -= until % period_ms
         stats = ThinStats()
         with self._lock:
             todo = [
@@ -297,76 +301,78 @@ class SqliteStore:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
                     for sid in todo[k : k + series_per_commit]:
-                        self._thin_series(sid, until, stats)
+                        self._thin_series(sid, until, period_ms, stats)
                     self._db.execute("COMMIT")
                 except BaseException:
                     self._db.execute("ROLLBACK")
                     raise
         return stats
 
-    def _thin_series(self, sid: int, until: int, stats: ThinStats) -> None:
+    def _thin_series(self, sid: int, until: int, period: int, stats: ThinStats) -> None:
         db = self._db
         row = db.execute("SELECT done_until FROM retention WHERE series = ?", (sid,)).fetchone()
         since = row[0] if row else -(2**62)
+        since += -since % period  # a period another setting left half done stays as it is
         if since >= until:
             return
         before = db.execute(
             "SELECT value FROM samples WHERE series = ? AND ts < ? ORDER BY ts DESC LIMIT 1",
             (sid, since),
         ).fetchone()
+        args = {"s": sid, "a": since, "u": until, "b": period, "v": before[0] if before else None}
         db.execute("DROP TABLE IF EXISTS temp.thin")
-        # Per minute m (ms m0..m1) with n >= 3 samples: w = the held integral from its first
-        # sample to m1; carry = the value held into it (the sample before its first).
+        # Per period m (ms m*b .. (m+1)*b) with n >= 2 samples: w = the held integral from its
+        # first sample to its end; carry = the value held into it (the sample before its first).
         db.execute(
             "CREATE TEMP TABLE thin AS "
-            "WITH s AS (SELECT ts, value, ts / 60000 AS m, "
-            "coalesce(LAG(value) OVER w, ?4) AS pv, LEAD(ts) OVER w AS nxt, "
-            "ROW_NUMBER() OVER (PARTITION BY ts / 60000 ORDER BY ts) AS k FROM samples "
-            "WHERE series = ?1 AND ts >= ?2 AND ts < ?3 WINDOW w AS (ORDER BY ts)) "
-            "SELECT m, count(*) AS n, min(ts) AS t0, max(ts) AS t1, min(value) AS lo, "
-            "max(value) AS hi, "
-            "sum(value * (min(coalesce(nxt, (m + 1) * 60000), (m + 1) * 60000) - ts)) AS w, "
+            "WITH s AS (SELECT ts, value, ts / :b AS m, "
+            "coalesce(LAG(value) OVER w, :v) AS pv, LEAD(ts) OVER w AS nxt, "
+            "ROW_NUMBER() OVER (PARTITION BY ts / :b ORDER BY ts) AS k FROM samples "
+            "WHERE series = :s AND ts >= :a AND ts < :u WINDOW w AS (ORDER BY ts)) "
+            "SELECT m, count(*) AS n, min(ts) AS t0, min(value) AS lo, max(value) AS hi, "
+            "sum(value * (min(coalesce(nxt, (m + 1) * :b), (m + 1) * :b) - ts)) AS w, "
             "max(CASE WHEN k = 1 THEN pv END) AS carry, "
-            "max(CASE WHEN nxt IS NULL OR nxt >= (m + 1) * 60000 THEN value END) AS last, "
-            "max(CASE WHEN nxt = (m + 1) * 60000 THEN 1 ELSE 0 END) AS joined "
-            "FROM s GROUP BY m HAVING count(*) >= 3",
-            (sid, since, until, before[0] if before else None),
+            "max(CASE WHEN nxt IS NULL OR nxt >= (m + 1) * :b THEN value END) AS last, "
+            "max(CASE WHEN nxt = (m + 1) * :b THEN 1 ELSE 0 END) AS joined "
+            "FROM s GROUP BY m HAVING count(*) >= 2",
+            args,
         )
-        minutes, taken = db.execute(
+        db.execute("CREATE UNIQUE INDEX temp.thin_m ON thin (m)")  # runs: is m + 1 there?
+        periods, taken = db.execute(
             "SELECT count(*), coalesce(sum(n), 0) FROM temp.thin"
         ).fetchone()
-        if minutes:
+        if periods:
             db.execute(
-                "INSERT INTO minute_ranges (series, minute, min, max, n) "
-                "SELECT ?, m * 60000, lo, hi, n FROM temp.thin WHERE true "
-                "ON CONFLICT (series, minute) DO UPDATE SET min = min(min, excluded.min), "
+                "INSERT INTO ranges (series, start, span, min, max, n) "
+                "SELECT :s, m * :b, :b, lo, hi, n FROM temp.thin WHERE true "
+                "ON CONFLICT (series, start) DO UPDATE SET min = min(min, excluded.min), "
                 "max = max(max, excluded.max), n = n + excluded.n",
-                (sid,),
+                args,
             )
             db.execute(
-                "DELETE FROM samples WHERE series = ?1 AND ts >= ?2 AND ts < ?3 "
-                "AND ts / 60000 IN (SELECT m FROM temp.thin)",
-                (sid, since, until),
+                "DELETE FROM samples WHERE series = :s AND ts >= :a AND ts < :u "
+                "AND ts / :b IN (SELECT m FROM temp.thin)",
+                args,
             )
-            # the minute's mean from its start (from its first sample when nothing was held
+            # the period's mean from its start (from its first sample when nothing was held
             # before it: nothing before the first sample)
             db.execute(
                 "INSERT INTO samples (series, ts, value) "
-                "SELECT ?, CASE WHEN carry IS NULL THEN t0 ELSE m * 60000 END, "
-                "CASE WHEN carry IS NULL THEN w * 1.0 / ((m + 1) * 60000 - t0) "
-                "ELSE (w + carry * (t0 - m * 60000)) * 1.0 / 60000 END FROM temp.thin",
-                (sid,),
+                "SELECT :s, CASE WHEN carry IS NULL THEN t0 ELSE m * :b END, "
+                "CASE WHEN carry IS NULL THEN w * 1.0 / ((m + 1) * :b - t0) "
+                "ELSE (w + carry * (t0 - m * :b)) * 1.0 / :b END FROM temp.thin",
+                args,
             )
-            # the last value read, from the end of a run of thinned minutes on (unless a
+            # the last value read, from the end of a run of aggregated periods on (unless a
             # sample read at that very instant says what holds from there)
             written = db.execute(
                 "INSERT OR IGNORE INTO samples (series, ts, value) "
-                "SELECT ?, (m + 1) * 60000, last FROM temp.thin AS a WHERE joined = 0 AND "
+                "SELECT :s, (m + 1) * :b, last FROM temp.thin AS a WHERE joined = 0 AND "
                 "NOT EXISTS (SELECT 1 FROM temp.thin AS b WHERE b.m = a.m + 1)",
-                (sid,),
+                args,
             ).rowcount
-            stats.minutes += minutes
-            stats.removed += taken - minutes - written
+            stats.periods += periods
+            stats.removed += taken - periods - written
         db.execute("DROP TABLE temp.thin")
         db.execute(
             "INSERT INTO retention (series, done_until) VALUES (?, ?) "
