@@ -187,3 +187,38 @@ def test_workers_is_a_count_or_auto_and_a_wrong_one_says_so():
         with pytest.raises(ConfigError) as err:
             parse_gateway_config(_site(1883, bad))  # type: ignore[arg-type]
         assert "gateway.workers" in str(err.value) and "1 to 64, or auto" in str(err.value)
+
+
+def test_workers_on_an_influxdb_only_site_write_every_sample_once(
+    tmp_path: Path, broker: int, influx: Any
+):
+    """The workers hand their batches to the gateway, whose InfluxDB sink has the one durable
+    queue (docs/SCALING.md says why not one per worker): every sample arrives once."""
+    from fieldlab.store.influxdb import InfluxStore
+
+    n = 5_000
+    doc = json.loads(_site(broker, 2))
+    doc["store"] = influx.store_url
+    doc["sinks"] = [{**influx.sink, "queue": {"path": "queue.db"}}]
+    site, cfg = parse_gateway_config(json.dumps(doc))
+
+    async def run() -> dict:
+        gw = Gateway(site, cfg, tmp_path)
+        task = asyncio.create_task(gw.run())
+        await _until(lambda: _connected(gw), "both workers connected")
+        await asyncio.to_thread(_publish, broker, 0, n)
+        await _until(lambda: gw.pipeline is not None and gw.pipeline.stats.samples >= n, "all")
+        report = gw.health_report()
+        gw.request_stop()
+        await task  # flushes the queue to the server
+        return report
+
+    report = asyncio.run(run())
+    store = InfluxStore(influx.store_url)
+
+    def one(q: str) -> int:
+        return sum(int(r["values"][0][1]) for r in store.query(q))
+
+    assert one('SELECT count("value") FROM "v"') == n
+    assert one('SELECT sum("value") FROM "v"') == sum(range(n))
+    assert min(w["samples"] for w in report["workers"]) > 0
