@@ -10,7 +10,8 @@ from types import ModuleType
 BENCHES: dict[str, tuple[str, str]] = {
     "ingest-mqtt": (
         "fieldlab.bench.ingest_mqtt",
-        "samples/s from a real Mosquitto into SQLite vs a bare paho subscriber; batched payloads",
+        "samples/s from a real Mosquitto into SQLite, one process and workers: auto, vs "
+        "mosquitto_sub, a bare paho subscriber and a raw SQLite executemany",
     ),
     "modbus": (
         "fieldlab.bench.modbus",
@@ -37,13 +38,13 @@ BENCHES: dict[str, tuple[str, str]] = {
         "fieldlab.bench.sparkplug",
         "Sparkplug B DDATA metrics/s into SQLite vs a bare subscriber decoding the same payloads",
     ),
-    "year": (
-        "fieldlab.bench.year",
-        "a year of 20 machines with 10 deadbanded process values: size, OEE for a year and a day",
-    ),
     "outage": (
         "fieldlab.bench.outage",
         "MQTT ingest with InfluxDB down and 20,000 batches queued vs an empty queue",
+    ),
+    "year": (
+        "fieldlab.bench.year",
+        "a year of 20 machines with 10 deadbanded process values: size, OEE for a year and a day",
     ),
 }
 

@@ -238,6 +238,16 @@ def test_config_check_and_schema(workdir):
     assert out.returncode == 0 and "site.yaml: OK" in out.stdout and "press-1" in out.stdout
     schema = json.loads(fieldlab("config", "schema", cwd=workdir).stdout)
     assert "machines" in schema["properties"] and "calendar" in schema["properties"]
+    assert "retention" in schema["properties"]
+    site = workdir / "site.yaml"
+    site.write_text(
+        site.read_text()
+        + "sources: [{type: mqtt, name: broker}]\ngateway: {workers: 3}\n"
+        + "retention: {process_values_raw_days: 30, aggregate_minutes: 15}\n"
+    )
+    out = fieldlab("config", "check", "site.yaml", cwd=workdir)
+    assert "workers: 3 processes read the MQTT sources through $share" in out.stdout
+    assert "process values as read for 30 days, then 15-minute aggregates" in out.stdout
 
 
 @pytest.mark.slow
@@ -258,6 +268,7 @@ def test_bench_lists_runs_and_reports_json(tmp_path):
         "alerts",
         "sparkplug",
         "outage",
+        "year",
     ]
     out = fieldlab("bench", "modbus", "--json", cwd=tmp_path)
     result = json.loads(out.stdout)

@@ -55,6 +55,18 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"  sink {sink.name} ({sink.type})")
     if not gw.sinks:
         print("  sink sqlite (the site's store)")
+    workers = gw.gateway.worker_count()
+    if workers > 1 and any(src.type == "mqtt" for src in gw.sources):
+        print(
+            f"  workers: {workers} processes read the MQTT sources through $share "
+            "subscriptions (docs/SCALING.md: a broker restart may drop what it held for them)"
+        )
+    keep = site.retention
+    if keep.process_values_raw_days is not None:
+        print(
+            f"  retention: process values as read for {keep.process_values_raw_days} days, then "
+            f"{keep.aggregate_minutes}-minute aggregates (SQLite)"
+        )
     problems = missing_secrets(gw)
     for p in problems:
         print(f"  warning: {p}")
