@@ -6,11 +6,13 @@ AppTest (goal: under 1.5 s each). Baseline in the same process: a page with only
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from streamlit.logger import set_log_level
@@ -23,17 +25,22 @@ from fieldlab.bench.oee import build
 PAGES = Path(fieldlab.dashboards.__file__).resolve().parent / "views"
 
 
-def timed(page: Path, setup) -> tuple[float, float]:
-    """(cold, warm) seconds for a page with the 30-day period chosen; cold starts with empty
-    caches."""
+def timed(
+    page: Path,
+    setup: Callable[[AppTest], object],
+    first: dt.date = dt.date(2026, 3, 2),
+    last: dt.date = dt.date(2026, 3, 31),
+) -> tuple[float, float]:
+    """(cold, warm) seconds for a page with the days ``first``..``last`` chosen; cold starts
+    with empty caches."""
     import streamlit as st
 
     st.cache_data.clear()
-    at = AppTest.from_file(str(page), default_timeout=120).run()
+    at = AppTest.from_file(str(page), default_timeout=600).run()
     at.sidebar.selectbox(key="period_en").set_value("custom").run()
-    at.sidebar.date_input(key="from").set_value(dt.date(2026, 3, 2))
+    at.sidebar.date_input(key="from").set_value(first)
     t0 = time.perf_counter()
-    at.sidebar.date_input(key="to").set_value(dt.date(2026, 3, 31)).run()
+    at.sidebar.date_input(key="to").set_value(last).run()
     cold = time.perf_counter() - t0
     setup(at)
     t0 = time.perf_counter()
@@ -43,38 +50,45 @@ def timed(page: Path, setup) -> tuple[float, float]:
     return cold, warm
 
 
+@contextlib.contextmanager
+def pages_on(db: Path, site_text: str) -> Iterator[float]:
+    """The pages reading `db` with `site_text` (in English) while inside; yields the seconds
+    of the baseline, a page with only a title."""
+    site = db.parent / "site.yaml"
+    site.write_text(site_text + f"store: sqlite:///{db}\n")
+    saved = {k: os.environ.get(k) for k in ("FIELDLAB_CONFIG", "FIELDLAB_LANG")}
+    # AppTest runs pages as __main__; put ours back afterwards, or a later benchmark's
+    # spawned processes (multiprocessing re-imports __main__) would run a page.
+    main_module = sys.modules["__main__"]
+    set_log_level("error")  # its bare-mode warnings are noise here
+    os.environ["FIELDLAB_CONFIG"] = str(site)
+    os.environ["FIELDLAB_LANG"] = "en"
+    try:
+        trivial = db.parent / "trivial.py"
+        trivial.write_text("import streamlit as st\nst.title('baseline')\n")
+        t0 = time.perf_counter()
+        AppTest.from_file(str(trivial)).run()
+        yield time.perf_counter() - t0
+    finally:
+        sys.modules["__main__"] = main_module
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def run(progress: Progress) -> Result:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
         progress("building 20 machines × 30 days of samples in SQLite")
         rows, site_text = build(db, 20, 30)
-        site = Path(tmp) / "site.yaml"
-        site.write_text(site_text + f"store: sqlite:///{db}\n")
-        saved = {k: os.environ.get(k) for k in ("FIELDLAB_CONFIG", "FIELDLAB_LANG")}
-        # AppTest runs pages as __main__; put ours back afterwards, or a later benchmark's
-        # spawned processes (multiprocessing re-imports __main__) would run a page.
-        main_module = sys.modules["__main__"]
-        set_log_level("error")  # its bare-mode warnings are noise here
-        os.environ["FIELDLAB_CONFIG"] = str(site)
-        os.environ["FIELDLAB_LANG"] = "en"
-        try:
-            trivial = Path(tmp) / "trivial.py"
-            trivial.write_text("import streamlit as st\nst.title('baseline')\n")
-            progress("baseline: a page with only a title")
-            t0 = time.perf_counter()
-            AppTest.from_file(str(trivial)).run()
-            base = time.perf_counter() - t0
+        progress("baseline: a page with only a title")
+        with pages_on(db, site_text) as base:
             progress("overview page, the 30 days chosen")
             overview = timed(PAGES / "overview.py", lambda at: None)
             progress("machine page, the 30 days chosen")
             machine = timed(PAGES / "machine.py", lambda at: None)
-        finally:
-            sys.modules["__main__"] = main_module
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
     return {
         "machines": 20,
         "days": 30,

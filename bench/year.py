@@ -181,17 +181,19 @@ def build(
         for i in range(machines):
             m = f"m{i:02d}"
             samples = synthetic_samples(m, Profile(CYCLES[i % len(CYCLES)]), START, end, i, planned)
-            per_machine.append((samples, running_spans(samples, end)))
+            stamps = np.fromiter((s.ts for s in samples), dtype=np.int64, count=len(samples))
+            per_machine.append((samples, stamps, running_spans(samples, end)))
             progress(f"{m}: {len(samples):,} state, reason and count samples for {days} days")
         for part in range(0, days, PART_DAYS):
             lo, hi = START + part * DAY, START + min(part + PART_DAYS, days) * DAY
             batch: list[Sample] = []
-            for i, (samples, spans) in enumerate(per_machine):
+            for i, (samples, stamps, spans) in enumerate(per_machine):
                 keep = (spans[1] > lo) & (spans[0] < hi)
                 clipped = (np.maximum(spans[0][keep], lo), np.minimum(spans[1][keep], hi))
                 values = process_values(f"m{i:02d}", clipped, gaps, rng)
                 raw_rows += len(values)
-                own = [s for s in samples if lo <= s.ts < hi]
+                a, b = np.searchsorted(stamps, [lo, hi])  # sorted by time
+                own = samples[a:b]
                 other_rows += len(own)
                 batch += own + values
             for k in range(0, len(batch), 200_000):
@@ -224,45 +226,13 @@ def build(
 
 def overview_seconds(path: Path, site_text: str, days: int) -> tuple[float, float]:
     """The overview page with the whole period chosen, cold, and a title-only page."""
-    import os
-    import sys
+    from fieldlab.bench.dashboard import PAGES, pages_on, timed
 
-    from streamlit.logger import set_log_level
-    from streamlit.testing.v1 import AppTest
-
-    from fieldlab.bench.dashboard import PAGES
-
-    site = path.parent / "site.yaml"
-    site.write_text(site_text + f"store: sqlite:///{path}\n")
-    saved = {k: os.environ.get(k) for k in ("FIELDLAB_CONFIG", "FIELDLAB_LANG")}
-    main_module = sys.modules["__main__"]
-    set_log_level("error")
-    os.environ["FIELDLAB_CONFIG"] = str(site)
-    os.environ["FIELDLAB_LANG"] = "en"
-    try:
-        trivial = path.parent / "trivial.py"
-        trivial.write_text("import streamlit as st\nst.title('baseline')\n")
-        t0 = time.perf_counter()
-        AppTest.from_file(str(trivial)).run()
-        base = time.perf_counter() - t0
-        import streamlit as st
-
-        st.cache_data.clear()
-        at = AppTest.from_file(str(PAGES / "overview.py"), default_timeout=600).run()
-        first = dt.datetime.fromtimestamp(START / 1000).date()
-        at.sidebar.selectbox(key="period_en").set_value("custom").run()
-        at.sidebar.date_input(key="from").set_value(first)
-        t0 = time.perf_counter()
-        at.sidebar.date_input(key="to").set_value(first + dt.timedelta(days=days - 1)).run()
-        cold = time.perf_counter() - t0
-        assert not at.exception, [e.value for e in at.exception]
-    finally:
-        sys.modules["__main__"] = main_module
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    first = dt.datetime.fromtimestamp(START / 1000).date()
+    with pages_on(path, site_text) as base:
+        cold, _ = timed(
+            PAGES / "overview.py", lambda at: None, first, first + dt.timedelta(days=days - 1)
+        )
     return cold, base
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fieldlab.config import SiteConfig, parse_site_config
@@ -67,3 +69,17 @@ def oee(
         dialect=dialect,  # type: ignore[arg-type]
         energy=cfg.energy,
     )
+
+
+def stored(db: Path, signal: str = "v") -> tuple[int, int]:
+    """(samples of `signal`, distinct timestamps of them) in a gateway's SQLite store: equal
+    when nothing was stored twice."""
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(
+            "SELECT count(*), count(DISTINCT ts) FROM samples JOIN series "
+            "ON series.id = samples.series WHERE signal = ?",
+            (signal,),
+        ).fetchone()
+    finally:
+        con.close()

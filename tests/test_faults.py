@@ -25,6 +25,7 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.fault_injectors import HungDevice, SlowProxy
+from tests.helpers import stored
 from tests.services import (
     Process,
     descendants,
@@ -106,18 +107,6 @@ def mqtt_site(tmp: Path, mqtt_port: int, http: int, workers: int | str = 1) -> P
 WORKERS = pytest.mark.parametrize("workers", [1, "auto"])
 
 
-def stored(db: Path) -> tuple[int, int]:
-    """(samples of signal v, distinct timestamps of them) in the gateway's SQLite store."""
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(
-            "SELECT count(*), count(DISTINCT ts) FROM samples JOIN series "
-            "ON series.id = samples.series WHERE signal = 'v'"
-        ).fetchone()
-    finally:
-        con.close()
-
-
 def wait_stored(db: Path, n: int, timeout: float, gw: Process) -> None:
     eventually(
         lambda: db.exists() and stored(db)[0] >= n,
@@ -132,10 +121,11 @@ def test_mosquitto_restarted_mid_stream_loses_nothing_the_broker_keeps(
     tmp_path: Path, workers: int | str
 ):
     """With workers the gateway reads through `$share` subscriptions, and Mosquitto 2.0.11
-    drops what it holds for those when it restarts: bare paho shared subscribers lose the same
-    messages, plain ones none (docs/SCALING.md). So with `auto` the test holds the gateway to
-    what a broker does deliver: every message once, nothing published after the restart lost,
-    and any loss one run of messages the broker held when it stopped."""
+    drops what it holds for those when it restarts, and what arrives before the subscribers
+    are back (as if it did not restore shared subscriptions from its persistence file): bare
+    paho shared subscribers lose the same, plain ones nothing (docs/SCALING.md). So with `auto` the test holds the gateway to
+    what the broker does deliver: every message once, and nothing lost that was published after
+    the workers were back."""
     with broker_folder() as folder:
         broker = mosquitto_process(
             folder, f"persistence true\npersistence_location {folder}/\nautosave_interval 1\n"
@@ -152,14 +142,16 @@ def test_mosquitto_restarted_mid_stream_loses_nothing_the_broker_keeps(
                 pub.start()
                 eventually(lambda: pub.sent >= N // 3, "a third published")
                 broker.stop()  # SIGTERM: Mosquitto saves its sessions and queues
-                sent_at_stop = pub.sent
                 time.sleep(1)
                 broker.start()
+                if workers != 1:
+                    wait_connected(http, 60)  # every worker back: from now on nothing is lost
+                    sent_when_back = pub.sent
                 pub.wait_acked(120)
                 if workers == 1:
                     wait_stored(db, N, 120, gw)
                 else:
-                    eventually(lambda: db.exists() and stored(db)[0] >= N - sent_at_stop, "")
+                    eventually(lambda: db.exists() and stored(db)[0] >= N - sent_when_back, "")
                     settled(lambda: stored(db), "the samples stored", quiet=2, timeout=120)
                 report = health(http)
         finally:
@@ -172,8 +164,7 @@ def test_mosquitto_restarted_mid_stream_loses_nothing_the_broker_keeps(
         assert count == N
         return
     missing = sorted(set(range(N)) - {ts - BASE_TS for ts in _values(db)})
-    assert not missing or missing[-1] < sent_at_stop, missing[-5:]
-    assert missing == list(range(missing[0], missing[-1] + 1)) if missing else True
+    assert not missing or missing[-1] < sent_when_back, (missing[-5:], sent_when_back)
     # both took a share, and the source counts what all of them took
     shares = [w["samples"] for w in report["workers"]]
     assert len(shares) == (os.cpu_count() or 1) and min(shares) > 0, shares

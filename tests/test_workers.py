@@ -23,6 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from fieldlab.config.loader import ConfigError
 from fieldlab.gateway.config import parse_gateway_config
 from fieldlab.gateway.run import Gateway
+from tests.helpers import stored
 
 BASE_TS = 1772427600000
 MACHINES = 10
@@ -61,17 +62,6 @@ def _publish(port: int, first: int, n: int, pause_every: int = 0) -> None:
         info.wait_for_publish(60)
     pub.loop_stop()
     pub.disconnect()
-
-
-def _stored(db: Path) -> tuple[int, int]:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(
-            "SELECT count(*), count(DISTINCT ts) FROM samples JOIN series "
-            "ON series.id = samples.series WHERE signal = 'v'"
-        ).fetchone()
-    finally:
-        con.close()
 
 
 def _states(db: Path) -> list[tuple[str, int, str]]:
@@ -115,7 +105,7 @@ def test_two_workers_split_the_stream_and_a_clean_stop_leaves_nothing_to_resend(
         return report, metrics
 
     report, metrics = asyncio.run(first_run())
-    assert _stored(tmp_path / "gw.db") == (n, n)
+    assert stored(tmp_path / "gw.db") == (n, n)
     shares = [w["samples"] for w in report["workers"]]
     assert len(shares) == 2 and min(shares) > n // 4, shares  # the broker split the stream
     assert sum(shares) == report["sources"][0]["samples"] == n
@@ -139,7 +129,7 @@ def test_two_workers_split_the_stream_and_a_clean_stop_leaves_nothing_to_resend(
         return got
 
     assert asyncio.run(second_run()) == 0
-    assert _stored(tmp_path / "gw.db") == (n, n)
+    assert stored(tmp_path / "gw.db") == (n, n)
 
 
 def test_a_killed_worker_is_started_again_its_machines_marked_offline_once_nothing_lost(
@@ -168,7 +158,7 @@ def test_a_killed_worker_is_started_again_its_machines_marked_offline_once_nothi
         return report
 
     report = asyncio.run(run())
-    assert _stored(tmp_path / "gw.db") == (n, n)  # resent ones upsert: none twice
+    assert stored(tmp_path / "gw.db") == (n, n)  # resent ones upsert: none twice
     assert [w["restarts"] for w in report["workers"]] == [0, 1]
     source = report["sources"][0]
     assert source["reconnects"] == 1 and source["state"] == "connected"
