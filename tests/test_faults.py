@@ -123,9 +123,9 @@ def test_mosquitto_restarted_mid_stream_loses_nothing_the_broker_keeps(
     """With workers the gateway reads through `$share` subscriptions, and Mosquitto 2.0.11
     drops what it holds for those when it restarts, and what arrives before the subscribers
     are back (as if it did not restore shared subscriptions from its persistence file): bare
-    paho shared subscribers lose the same, plain ones nothing (docs/SCALING.md). So with `auto` the test holds the gateway to
-    what the broker does deliver: every message once, and nothing lost that was published after
-    the workers were back."""
+    paho shared subscribers lose the same, plain ones nothing (docs/SCALING.md). So with
+    `auto` the test holds the gateway to what the broker does deliver: every message once, and
+    nothing lost that was published after the workers were back."""
     with broker_folder() as folder:
         broker = mosquitto_process(
             folder, f"persistence true\npersistence_location {folder}/\nautosave_interval 1\n"
