@@ -24,11 +24,7 @@ ENERGY_SIGNALS: tuple[str, ...] = ("power_kw", "energy_kwh")
 
 def is_process_value(signal: str) -> bool:
     """A number with no rule of its own (°C, bar, rpm): what retention may thin out."""
-    return (
-        signal not in TEXT_SIGNALS
-        and signal not in COUNTER_SIGNALS
-        and (signal not in ENERGY_SIGNALS)
-    )
+    return not (signal in TEXT_SIGNALS or signal in COUNTER_SIGNALS or signal in ENERGY_SIGNALS)
 
 
 Value = str | int | float

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import time
@@ -82,6 +83,16 @@ async def serve(port: int, token: bytes, index: int, sources: list[dict[str, Any
         for i, (f, ctx) in enumerate(zip(forwarders, contexts, strict=True))
     }
     closing: set[asyncio.Task[None]] = set()
+
+    def crashed(task: asyncio.Task[None]) -> None:
+        """A source that stops reading stops the worker: the gateway sees it go, writes its
+        machines offline and starts it again (never a worker that silently reads nothing)."""
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s crashed; the worker stops", task.get_name(), exc_info=task.exception())
+            os._exit(1)
+
+    for task in running.values():
+        task.add_done_callback(crashed)
 
     async def close(i: int) -> None:
         task = running.pop(i, None)
