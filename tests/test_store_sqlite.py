@@ -302,3 +302,34 @@ def test_thinning_never_changes_a_periods_held_integral_or_what_holds_after(
         held = lambda s, t: [v for ts, v in zip(*s, strict=True) if ts <= t][-1:]  # noqa: E731
         for t in range(until, end, 7_000):
             assert held(after, t) == held(before, t)
+
+
+def test_a_long_first_pass_goes_a_day_at_a_time_and_agrees(store):
+    """Three days of 10-second readings thinned in one call (a day a transaction inside):
+    one sample a minute, the held integral of every day the same."""
+    import numpy as np
+
+    days, step = 3, 10_000
+    ts = np.arange(T0, T0 + days * 86_400_000, step)
+    values = np.round(50 + 10 * np.sin(np.arange(ts.size) / 97.0), 3)
+    store.write([S(int(t), "temp_c", float(v)) for t, v in zip(ts, values, strict=True)])
+    end = T0 + days * 86_400_000
+
+    def day_integrals(t: np.ndarray, v: np.ndarray) -> list[float]:
+        nxt = np.append(t[1:], end)
+        out = []
+        for d in range(days):
+            lo, hi = T0 + d * 86_400_000, T0 + (d + 1) * 86_400_000
+            held = np.clip(np.minimum(nxt, hi) - np.maximum(t, lo), 0, None)
+            out.append(float((v * held).sum()))
+        return out
+
+    stats = store.thin(end)
+    assert stats.series == 1 and stats.periods == days * 1440
+    after = store.read("press-1", "temp_c", T0, end + 1)
+    t, v = after.ts, after.values.astype(float)
+    assert t.size == days * 1440 + 1  # a mean a minute, and the last value read at the end
+    assert day_integrals(t[t < end], v[t < end]) == pytest.approx(
+        day_integrals(ts, values), rel=1e-12
+    )
+    assert v[-1] == values[-1]

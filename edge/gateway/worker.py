@@ -23,22 +23,37 @@ from typing import Any, Literal
 
 from fieldlab.connectors.base import Batch, ConnectorContext, SourceHealth
 from fieldlab.connectors.mqtt import Config, MqttConnector, split
-from fieldlab.connectors.mqtt.transport import Message
+from fieldlab.connectors.mqtt.transport import Message, Session, Transport
 from fieldlab.gateway import channel
 from fieldlab.process import watch_parent
 
 
 class Forwarder:
-    """The receiver of one source's transport: decodes and sends to the gateway."""
+    """The receiver of one source's transport: decodes and sends to the gateway. The first
+    worker also fetches the retained values at every connect (`RetainedValues`)."""
 
-    def __init__(self, index: int, cfg: Config, writer: asyncio.StreamWriter):
+    def __init__(
+        self, index: int, cfg: Config, writer: asyncio.StreamWriter, *, fetch_retained: bool
+    ):
         self.index, self.writer = index, writer
         self.connector = MqttConnector(cfg)
         self.acks: dict[int, Callable[[], None]] = {}
         self._next = 0
+        self.fetch_retained = fetch_retained
+        self.fetching: asyncio.Task[None] | None = None
 
     async def connected(self, ctx: ConnectorContext, session_present: bool) -> None:
         channel.write(self.writer, ("connected", self.index, session_present))
+        if self.fetch_retained and (self.fetching is None or self.fetching.done()):
+            self.fetching = asyncio.create_task(self._retained(ctx))
+
+    async def _retained(self, ctx: ConnectorContext) -> None:
+        messages = await RetainedValues(self.connector.cfg).fetch(ctx)
+        if messages:
+            samples, rejected = self.connector.decode(messages, int(time.time() * 1000))
+            rows = [(s.ts, s.machine, s.signal, s.value) for s in samples]
+            channel.write(self.writer, ("batch", self.index, None, False, rows, rejected))
+            await self.writer.drain()
 
     async def lost(
         self, ctx: ConnectorContext, kind: Literal["unreachable", "refused", "gone"], why: str
@@ -65,6 +80,61 @@ class Forwarder:
             ack()
 
 
+class RetainedValues:
+    """The values as they stand: a broker sends retained messages on a shared subscription
+    only up to Mosquitto 2.0.12 (MQTT 5 says never, §4.8.2), so after a (re)connect the first
+    worker reads them on a short clean session of its own, with the source's filters unshared
+    and its TLS and credentials, until the broker has been quiet for a moment. They go to the
+    gateway as retained values (stamped at the instant contact returned, DOMAIN.md §3); where
+    the shared subscription brought them too, the store keeps each once."""
+
+    QUIET_S = 0.5
+    AT_MOST_S = 10.0
+
+    def __init__(self, cfg: Config):
+        plain = [t.filter() for t in cfg.topics]
+        broker = cfg.model_copy(update={"client_id": f"{cfg.client_id}-retained"})
+        self.transport = Transport(
+            f"{cfg.name} (retained values)",
+            broker,
+            Session(plain, persistent=False, protocol=cfg.protocol, flush_ms=cfg.flush_ms),
+        )
+        self.messages: list[Message] = []
+        self.up = asyncio.Event()
+        self.last = time.monotonic()
+
+    async def connected(self, ctx: ConnectorContext, session_present: bool) -> None:
+        self.last = time.monotonic()
+        self.up.set()
+
+    async def lost(
+        self, ctx: ConnectorContext, kind: Literal["unreachable", "refused", "gone"], why: str
+    ) -> None:
+        pass  # the source's own connection reports the broker's trouble
+
+    async def received(
+        self, ctx: ConnectorContext, messages: list[Message], ack: Callable[[], None]
+    ) -> None:
+        # live messages come through the shared subscription as well: only the retained here
+        self.messages += [m for m in messages if m.retain]
+        self.last = time.monotonic()
+        ack()
+
+    async def fetch(self, ctx: ConnectorContext) -> list[Message]:
+        task = asyncio.create_task(self.transport.run(ctx, self))
+        deadline = time.monotonic() + self.AT_MOST_S
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.up.wait(), self.AT_MOST_S)
+            while time.monotonic() < deadline and time.monotonic() - self.last < self.QUIET_S:
+                await asyncio.sleep(0.05)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await self.transport.close()
+        return self.messages
+
+
 async def _nowhere(batch: Batch) -> None:  # pragma: no cover - a worker's transport never emits
     raise RuntimeError("a worker hands its batches to the gateway, never to a pipeline")
 
@@ -73,7 +143,10 @@ async def serve(port: int, token: bytes, index: int, sources: list[dict[str, Any
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(channel.HELLO.pack(token, index))
     log = logging.getLogger("fieldlab.mqtt")
-    forwarders = [Forwarder(i, Config.model_validate(s), writer) for i, s in enumerate(sources)]
+    forwarders = [
+        Forwarder(i, Config.model_validate(s), writer, fetch_retained=index == 0)
+        for i, s in enumerate(sources)
+    ]
     contexts = [
         ConnectorContext(f.connector.name, _nowhere, SourceHealth(f.connector.name, "mqtt"), log)
         for f in forwarders
@@ -96,6 +169,9 @@ async def serve(port: int, token: bytes, index: int, sources: list[dict[str, Any
 
     async def close(i: int) -> None:
         task = running.pop(i, None)
+        fetching = forwarders[i].fetching
+        if fetching is not None:
+            fetching.cancel()
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

@@ -296,25 +296,40 @@ class SqliteStore:
                 for sid, signal in self._db.execute("SELECT id, signal FROM series ORDER BY id")
                 if is_process_value(signal)
             ]
-        for k in range(0, len(todo), series_per_commit):
-            with self._lock:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    for sid in todo[k : k + series_per_commit]:
-                        self._thin_series(sid, until, period_ms, stats)
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
+        # A day of a few series a transaction: the first pass over a year-old store must not
+        # hold the writer for minutes (the gateway's commits wait for the lock).
+        touched: set[int] = set()
+        while todo:
+            more = []
+            for k in range(0, len(todo), series_per_commit):
+                with self._lock:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    try:
+                        for sid in todo[k : k + series_per_commit]:
+                            if self._thin_series(sid, until, period_ms, stats):
+                                more.append(sid)
+                                touched.add(sid)
+                        self._db.execute("COMMIT")
+                    except BaseException:
+                        self._db.execute("ROLLBACK")
+                        raise
+            todo = more
+        stats.series = len(touched)
         return stats
 
-    def _thin_series(self, sid: int, until: int, period: int, stats: ThinStats) -> None:
+    def _thin_series(self, sid: int, until: int, period: int, stats: ThinStats) -> bool:
+        """One slice (a day at most) of one series; False when it had nothing left to do."""
         db = self._db
         row = db.execute("SELECT done_until FROM retention WHERE series = ?", (sid,)).fetchone()
-        since = row[0] if row else -(2**62)
+        if row is not None:
+            since = row[0]
+        else:
+            first = db.execute("SELECT min(ts) FROM samples WHERE series = ?", (sid,)).fetchone()
+            since = first[0] - first[0] % period if first[0] is not None else until
         since += -since % period  # a period another setting left half done stays as it is
         if since >= until:
-            return
+            return False
+        until = min(until, since + period * max(1, 86_400_000 // period))
         before = db.execute(
             "SELECT value FROM samples WHERE series = ? AND ts < ? ORDER BY ts DESC LIMIT 1",
             (sid, since),
@@ -379,7 +394,7 @@ class SqliteStore:
             "ON CONFLICT (series) DO UPDATE SET done_until = excluded.done_until",
             (sid, until),
         )
-        stats.series += 1
+        return True
 
     def _insert(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
         """Records of the kit's own (rejected input, hand entries, alerts, answers): one
