@@ -41,8 +41,6 @@ def _site(port: int, workers: int | str, http: int = 0) -> str:
                     "url": f"mqtt://127.0.0.1:{port}",
                     "client_id": "wk",
                     "protocol": "3.1.1",
-                    # known before it speaks, so a restart closes its gap (as test_realtime)
-                    "machines": {"steady": {}},
                 }
             ],
             "gateway": {"http": {"port": http}, "workers": workers},
@@ -249,3 +247,32 @@ def test_workers_on_an_influxdb_only_site_write_every_sample_once(
     assert one('SELECT count("value") FROM "v"') == n
     assert one('SELECT sum("value") FROM "v"') == sum(range(n))
     assert min(w["samples"] for w in report["workers"]) > 0
+
+
+def test_one_process_also_remembers_a_machine_learned_from_a_topic_across_a_restart(
+    tmp_path: Path, broker: int
+):
+    """The same steady machine with `workers: 1` and no `machines:`: the stop notes it in the
+    observed file, so the next start closes its gap and its retained state, three hours old,
+    counts from the instant contact returned (it read `offline` until its state next changed)."""
+    hours_ago = BASE_TS - 3 * 3_600_000
+    publish(broker, "fieldlab/s/a/steady/state", {"ts": hours_ago, "value": "running"}, retain=True)
+    site, cfg = parse_gateway_config(_site(broker, 1))
+
+    async def run(n: int) -> None:
+        gw = Gateway(site, cfg, tmp_path)
+        task = asyncio.create_task(gw.run())
+        await _until(lambda: _connected(gw), "connected")
+        if n:
+            await asyncio.to_thread(_publish, broker, 0, n)
+            await _until(lambda: gw.pipeline is not None and gw.pipeline.stats.samples > n, "")
+        else:
+            await asyncio.sleep(1.0)
+        gw.request_stop()
+        await task
+
+    asyncio.run(run(100))
+    asyncio.run(run(0))
+    steady = [(ts, v) for m, ts, v in _states(tmp_path / "gw.db") if m == "steady"]
+    assert [v for _, v in steady] == ["running", "offline", "running"], steady
+    assert steady[2][0] > steady[1][0] > hours_ago

@@ -151,10 +151,13 @@ class Gateway:
         for sink in self.sinks:
             for m, (ts, state_ts, state) in sink.newest().items():
                 merge(m, ts, state_ts, state)
-        for m, ts in self.observed.read().items():
+        observed = self.observed.read()
+        for m, ts in observed.items():
             merge(m, ts, None, None)
         out = []
-        for m in self.machines():
+        # the machines of the config, and those learned from a source (an MQTT topic) that
+        # the gateway answered for before: the observed file remembers them
+        for m in dict.fromkeys([*self.machines(), *observed]):
             ts, state_ts, state = newest.get(m, (0, None, None))
             if state_ts is None:
                 continue  # never a state: unknown, which counts as offline already
@@ -214,6 +217,10 @@ class Gateway:
             ]
             if offline:
                 await self._emit(Batch(offline, source="gateway", gateway=True))
+                seen = self.observed.read()  # so the next start knows these machines
+                for gone in offline:
+                    seen[gone.machine] = max(gone.ts, seen.get(gone.machine, gone.ts))
+                await asyncio.to_thread(self.observed.write, seen)
             await self.pipeline.drain()
             if self.alerts is not None:
                 self.alerts.tick()
