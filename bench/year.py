@@ -25,14 +25,13 @@ import datetime as dt
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 
 from fieldlab.bench.base import Progress, Result
-from fieldlab.bench.oee import CYCLES, SITE, START
+from fieldlab.bench.oee import CYCLES, START, best
+from fieldlab.bench.oee import site_text as site_for
 from fieldlab.config import parse_site_config
 from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.samples import Sample, is_process_value
@@ -40,7 +39,6 @@ from fieldlab.kpi.query import store_oee
 from fieldlab.simulators.synthetic import Profile, synthetic_samples
 from fieldlab.store import SqliteStore
 
-T = TypeVar("T", float, tuple[float, int])
 DAY = 86_400_000
 PART_DAYS = 10
 #: name, set point, slow drift per s (AR(1) step σ), sensor noise σ, deadband (absolute): the
@@ -155,18 +153,11 @@ def raw_read_seconds(path: Path, start: int, end: int) -> tuple[float, int]:
     return elapsed, rows
 
 
-def best(fn: Callable[[], T], repeat: int = 3) -> T:
-    """The fastest of ``repeat`` runs (a figure, or a (seconds, rows) pair)."""
-    return min((fn() for _ in range(repeat)), key=lambda r: r[0] if isinstance(r, tuple) else r)
-
-
 def build(
     path: Path, machines: int, days: int, raw_days: int, period_min: int, progress: Progress
 ) -> tuple[str, dict]:
-    site_text = SITE + "".join(
-        f"  m{i:02d}: {{ideal_cycle_time_s: {CYCLES[i % len(CYCLES)]}}}\n" for i in range(machines)
-    )
-    site = parse_site_config(site_text)
+    text = site_for(machines)
+    site = parse_site_config(text)
     end = START + days * DAY
     planned = Calendar(site.calendar, site.tz).planned(START, end)
     gaps = calibrate()
@@ -221,7 +212,7 @@ def build(
         live_mb=round(live / 1e6),
         raw_year_mb_estimate=round((raw_rows + other_rows) * (bytes_per_raw_row or 0) / 1e6),
     )
-    return site_text, info
+    return text, info
 
 
 def overview_seconds(path: Path, site_text: str, days: int) -> tuple[float, float]:
