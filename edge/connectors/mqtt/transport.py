@@ -29,6 +29,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from fieldlab.connectors.base import ConnectorContext
+from fieldlab.connectors.mqtt.client import BufferedClient
 from fieldlab.connectors.mqtt.config import BrokerConfig, TlsConfig
 
 __all__ = ["Message", "Receiver", "Session", "Transport", "Will"]
@@ -106,7 +107,9 @@ class Transport:
         kwargs: dict[str, Any] = {"protocol": protocol, "manual_ack": True}
         if not self.v5:
             kwargs["clean_session"] = not s.persistent
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.broker.client_id, **kwargs)
+        client = BufferedClient(
+            CallbackAPIVersion.VERSION2, client_id=self.broker.client_id, **kwargs
+        )
         if self.username:
             client.username_pw_set(self.username, self.password)
         if self.tls:
