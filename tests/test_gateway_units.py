@@ -347,3 +347,57 @@ def test_the_gateway_thins_process_values_older_than_the_retention_at_start(tmp_
         thinned = s.read("press-1", "temp_c", old, old + 180_000)
         assert thinned.values.tolist() == [29.5, 89.5, 119]  # a mean a minute, then the last
         assert len(s.read("press-1", "temp_c", new, new + 120_000).ts) == 121  # + the carry
+
+
+def test_the_pipeline_writes_a_workers_columns_as_they_are_unless_something_needs_samples(
+    tmp_path,
+):
+    """Packed batches (domain/packed.py) reach a store that takes columns without a `Sample`
+    apiece; an alert rule (a watcher) or a sink that takes only `Sample`s gets them built."""
+    import asyncio
+
+    from fieldlab.connectors.base import Batch
+    from fieldlab.domain.packed import Packed
+    from fieldlab.domain.samples import Sample
+    from fieldlab.gateway.pipeline import Pipeline
+    from fieldlab.sinks.sqlite import SqliteSink
+    from fieldlab.store import SqliteStore
+
+    rows = [Sample(1_000 + i, f"m{i % 2}", "v", i) for i in range(10)]
+
+    class SamplesOnly:  # a sink with `accept` only, as the InfluxDB and UNS sinks are
+        name = "samples-only"
+
+        def __init__(self) -> None:
+            self.got: list[Sample] = []
+
+        def accept(self, samples, rejected):
+            self.got += samples
+
+    async def run(sinks, watchers):
+        pipeline = Pipeline(sinks)
+        pipeline.watchers += watchers
+        committed = []
+        batch = Batch([rows[0]], packed=Packed.of(rows[1:]), on_commit=lambda: committed.append(1))
+        assert batch.count == 10
+        await pipeline.emit(batch)
+        task = asyncio.create_task(pipeline.run())
+        while not committed:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        return pipeline, batch
+
+    for watched in (False, True):
+        seen: list[Sample] = []
+        with SqliteStore(tmp_path / f"{watched}.db") as store:
+            watchers = [seen.extend] if watched else []
+            pipeline, batch = asyncio.run(run([SqliteSink(store)], watchers))
+            got = store._db.execute("SELECT count(*) FROM samples").fetchone()[0]
+        assert got == 10 and pipeline.stats.samples == 10
+        assert pipeline.stats.by_source == {"": 10}
+        assert seen == (rows if watched else [])
+        assert (batch.packed is None) == watched  # built only when a watcher needs them
+    other = SamplesOnly()
+    with SqliteStore(tmp_path / "both.db") as store:
+        asyncio.run(run([SqliteSink(store), other], []))
+    assert other.got == rows

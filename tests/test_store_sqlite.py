@@ -333,3 +333,39 @@ def test_a_long_first_pass_goes_a_day_at_a_time_and_agrees(store):
         day_integrals(ts, values), rel=1e-12
     )
     assert v[-1] == values[-1]
+
+
+_VALUES = st.one_of(
+    st.integers(-(2**40), 2**40), st.floats(-1e9, 1e9, allow_nan=False), st.sampled_from(["a", "b"])
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 50), st.sampled_from(["m1", "m2"]), st.sampled_from(["v", "w"]), _VALUES
+        ),
+        max_size=60,
+    ),
+    st.integers(0, 60),
+)
+def test_samples_in_columns_are_stored_as_the_samples_themselves(tmp_path_factory, rows, cut):
+    """A gateway worker's batches come packed in columns (domain/packed.py) and go into the
+    store without a `Sample` apiece: the same rows and the same `latest` as written one by one,
+    duplicates of a (series, time) and all, also beside plain samples in one write."""
+    from fieldlab.domain.packed import Packed
+
+    samples = [Sample(T0 + t, m, s, v) for t, m, s, v in rows]
+    assert Packed.of(samples).samples() == samples
+    folder = tmp_path_factory.mktemp("packed")
+    with SqliteStore(folder / "a.db") as plain, SqliteStore(folder / "b.db") as packed:
+        plain.write(samples)
+        assert packed.write(samples[:cut], [Packed.of(samples[cut:])]) == len(samples)
+        for q in (
+            "SELECT machine, signal, ts, value FROM samples JOIN series ON series.id = series "
+            "ORDER BY 1, 2, 3",
+            "SELECT machine, signal, ts, value FROM latest JOIN series ON series.id = series "
+            "ORDER BY 1, 2",
+        ):
+            assert packed._db.execute(q).fetchall() == plain._db.execute(q).fetchall()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from fieldlab.domain.packed import Packed
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
 
@@ -38,6 +39,20 @@ class Batch:
     keeps_time: bool = False
     #: The gateway's own `offline` samples (loss, gap at start, stop).
     gateway: bool = False
+    #: More samples, in columns (a gateway worker's batch): the store writes them as they are;
+    #: whatever needs them one by one calls `unpack` first.
+    packed: Packed | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.samples) + (len(self.packed) if self.packed is not None else 0)
+
+    def unpack(self) -> list[Sample]:
+        """All the samples as objects (the packed ones built now, once)."""
+        if self.packed is not None:
+            self.samples = self.samples + self.packed.samples()
+            self.packed = None
+        return self.samples
 
 
 class SourceState(StrEnum):
@@ -141,11 +156,12 @@ class ConnectorContext:
 
     async def send(self, batch: Batch) -> None:
         """Samples and rejections read from the source: counted, then emitted."""
-        if not batch.samples and not batch.rejected and batch.on_commit is None:
+        n = batch.count
+        if not n and not batch.rejected and batch.on_commit is None:
             return
-        self.health.samples += len(batch.samples)
+        self.health.samples += n
         self.health.rejected += len(batch.rejected)
-        if batch.samples:
+        if n:
             self.health.last_sample_wall = time.time()
         await self.emit(batch)
 

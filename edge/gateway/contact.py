@@ -48,6 +48,7 @@ class ContactGuard:
             return batch
         if not self._floor or batch.keeps_time:
             return batch
+        batch.unpack()
         floor, contact = self._floor, self._contact
         out: list[Sample] | None = None
         for i, s in enumerate(batch.samples):

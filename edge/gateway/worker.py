@@ -24,6 +24,7 @@ from typing import Any, Literal
 from fieldlab.connectors.base import Batch, ConnectorContext, SourceHealth
 from fieldlab.connectors.mqtt import Config, MqttConnector, split
 from fieldlab.connectors.mqtt.transport import Message, Session, Transport
+from fieldlab.domain.packed import Packed
 from fieldlab.gateway import channel
 from fieldlab.process import watch_parent
 
@@ -51,8 +52,8 @@ class Forwarder:
         messages = await RetainedValues(self.connector.cfg).fetch(ctx)
         if messages:
             samples, rejected = self.connector.decode(messages, int(time.time() * 1000))
-            rows = [(s.ts, s.machine, s.signal, s.value) for s in samples]
-            channel.write(self.writer, ("batch", self.index, None, False, rows, rejected))
+            packed = Packed.of(samples)
+            channel.write(self.writer, ("batch", self.index, None, False, packed, rejected))
             await self.writer.drain()
 
     async def lost(
@@ -70,8 +71,10 @@ class Forwarder:
             if last:
                 batch_id, self._next = self._next, self._next + 1
                 self.acks[batch_id] = ack
-            rows = [(s.ts, s.machine, s.signal, s.value) for s in samples]
-            channel.write(self.writer, ("batch", self.index, batch_id, keeps_time, rows, rejected))
+            packed = Packed.of(samples)
+            channel.write(
+                self.writer, ("batch", self.index, batch_id, keeps_time, packed, rejected)
+            )
         await self.writer.drain()  # the gateway's backpressure reaches the broker from here
 
     def acked(self, batch_id: int) -> None:

@@ -38,7 +38,6 @@ from typing import Any, Literal
 
 from fieldlab.connectors.base import ConnectorContext
 from fieldlab.connectors.mqtt import Config, MqttConnector
-from fieldlab.domain.samples import Sample
 from fieldlab.gateway import channel, worker
 
 log = logging.getLogger("fieldlab.gateway")
@@ -105,13 +104,13 @@ class WorkerSource:
     ) -> None:
         kind = frame[0]
         if kind == "batch":
-            _, _, batch_id, keeps_time, rows, rejected = frame
-            samples = [Sample(*r) for r in rows]
+            _, _, batch_id, keeps_time, packed, rejected = frame
             ack = None if batch_id is None else self.pool.acker(w, generation, self.index, batch_id)
             state = self.pool.workers[w]
             state.batches += 1
-            state.samples += len(samples)
-            await self.inner.deliver(ctx, samples, rejected, ack, keeps_time)
+            state.samples += len(packed)
+            # packed in columns as they came: the store writes them without a Sample apiece
+            await self.inner.deliver(ctx, packed, rejected, ack, keeps_time)
         elif kind == "connected":
             self.up[w], self.present[w] = True, bool(frame[2])
             if all(self.up):

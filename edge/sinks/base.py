@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from fieldlab.domain.packed import Packed
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
 
@@ -28,3 +29,13 @@ class Sink(Protocol):
         """Numbers for /metrics: written, queued, dropped, errors…"""
 
     def close(self) -> None: ...
+
+
+class PackedSink(Sink, Protocol):
+    """A sink that also takes samples in columns as they are (a gateway worker's batches):
+    the pipeline hands them on packed only when every sink is one and no alert rule watches."""
+
+    def accept_packed(
+        self, samples: list[Sample], rejected: list[Rejected], packed: list[Packed]
+    ) -> None:
+        """`accept`, with `packed` besides `samples`, in one commit."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fieldlab.domain.packed import Packed
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
 from fieldlab.store.sqlite import SqliteStore
@@ -18,6 +19,13 @@ class SqliteSink:
             self.store.write_rejected(rejected)
         if samples:
             self.written += self.store.write(samples)
+
+    def accept_packed(
+        self, samples: list[Sample], rejected: list[Rejected], packed: list[Packed]
+    ) -> None:
+        if rejected:
+            self.store.write_rejected(rejected)
+        self.written += self.store.write(samples, packed)
 
     def newest(self) -> dict[str, tuple[int, int | None, str | None]]:
         return {}

@@ -22,6 +22,7 @@ from fieldlab.connectors.base import Batch, ConnectorContext
 from fieldlab.connectors.mqtt.config import Config, TopicConfig
 from fieldlab.connectors.mqtt.decoders import Decoder, TopicDecoder
 from fieldlab.connectors.mqtt.transport import Message, Session, Transport
+from fieldlab.domain.packed import Packed
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
 
@@ -127,26 +128,36 @@ class MqttConnector:
     async def deliver(
         self,
         ctx: ConnectorContext,
-        samples: list[Sample],
+        samples: list[Sample] | Packed,
         rejected: list[Rejected],
         ack: Callable[[], None] | None,
         keeps_time: bool,
     ) -> None:
-        """Decoded messages to the pipeline: the machines this source answers for, its clock."""
+        """Decoded messages to the pipeline: the machines this source answers for, its clock.
+        A gateway worker's samples come packed in columns (domain/packed.py)."""
+        plain: list[Sample] = []
+        packed: Packed | None = None
+        if isinstance(samples, Packed):
+            packed = samples
+        else:
+            plain = samples
         if not self.cfg.share_group:
-            new = {s.machine for s in samples}.difference(self.machines)
+            seen = packed.machines() if packed is not None else {s.machine for s in plain}
+            new = seen.difference(self.machines)
             if new:
                 self.machines += sorted(new)
         if samples and keeps_time:
-            ctx.clock.observe(max(s.ts for s in samples))
+            newest = max(packed.ts) if packed is not None else max(s.ts for s in plain)
+            ctx.clock.observe(newest)
         await ctx.send(
             Batch(
-                samples,
+                plain,
                 rejected,
                 source=self.name,
                 on_commit=ack,
                 now=ctx.clock.now(),
                 keeps_time=keeps_time,
+                packed=packed,
             )
         )
 
