@@ -34,7 +34,8 @@ from fieldlab.bench.oee import CYCLES, START, best
 from fieldlab.bench.oee import site_text as site_for
 from fieldlab.config import parse_site_config
 from fieldlab.domain.calendar import Calendar
-from fieldlab.domain.samples import Sample, is_process_value
+from fieldlab.domain.history import Series
+from fieldlab.domain.samples import Sample
 from fieldlab.kpi.query import store_oee
 from fieldlab.simulators.synthetic import Profile, synthetic_samples
 from fieldlab.store import SqliteStore
@@ -131,21 +132,49 @@ def oee_seconds(store: SqliteStore, site_text: str, machines: int, start: int, e
     return time.perf_counter() - t0
 
 
-def raw_read_seconds(path: Path, start: int, end: int) -> tuple[float, int]:
-    """A raw read of the rows `fieldlab oee` reads: every series but the process values."""
+def oee_reads(
+    store: SqliteStore, site_text: str, machines: int, start: int, end: int
+) -> list[tuple[str, str, int, int]]:
+    """The reads `fieldlab oee` makes for every machine over ``[start, end)``: (machine,
+    signal, from, to), the states from before the window and the carried-in values included
+    (an episode is judged by its whole length, DOMAIN.md §5)."""
+    reads: list[tuple[str, str, int, int]] = []
+    read = store.read
+
+    def recording(machine: str, signal: str, lo: int, hi: int) -> Series:
+        reads.append((machine, signal, lo, hi))
+        return read(machine, signal, lo, hi)
+
+    store.read = recording  # type: ignore[method-assign]
+    try:
+        oee_seconds(store, site_text, machines, start, end)
+    finally:
+        del store.read  # the class's own again
+    return reads
+
+
+def raw_read_seconds(path: Path, reads: list[tuple[str, str, int, int]]) -> tuple[float, int]:
+    """A raw read of the rows `fieldlab oee` reads: the same reads (`oee_reads`), each the value
+    carried in and the rows of its range, straight from SQLite with nothing made of them."""
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    ids = [
-        sid
-        for sid, signal in db.execute("SELECT id, signal FROM series")
-        if not is_process_value(signal)
-    ]
+    ids = {(m, s): i for i, m, s in db.execute("SELECT id, machine, signal FROM series")}
     t0 = time.perf_counter()
     rows = 0
-    for sid in ids:
+    for machine, signal, lo, hi in reads:
+        sid = ids.get((machine, signal))
+        if sid is None:
+            continue
+        rows += len(
+            db.execute(
+                "SELECT ts, value FROM samples WHERE series = ? AND ts < ? "
+                "ORDER BY ts DESC LIMIT 1",
+                (sid, lo),
+            ).fetchall()
+        )
         rows += len(
             db.execute(
                 "SELECT ts, value FROM samples WHERE series = ? AND ts >= ? AND ts < ?",
-                (sid, start, end),
+                (sid, lo, hi),
             ).fetchall()
         )
     elapsed = time.perf_counter() - t0
@@ -247,8 +276,10 @@ def run(
             oee_year = best(lambda: oee_seconds(store, site_text, machines, START, end))
             progress("and over one day in the middle, best of 3")
             oee_day = best(lambda: oee_seconds(store, site_text, machines, *day))
-        raw_year, rows_year = best(lambda: raw_read_seconds(path, START, end))
-        raw_day, rows_day = best(lambda: raw_read_seconds(path, *day))
+            reads_year = oee_reads(store, site_text, machines, START, end)
+            reads_day = oee_reads(store, site_text, machines, *day)
+        raw_year, rows_year = best(lambda: raw_read_seconds(path, reads_year))
+        raw_day, rows_day = best(lambda: raw_read_seconds(path, reads_day))
         progress(f"the overview page with the {days} days chosen (Streamlit AppTest, cold)")
         overview, base = overview_seconds(path, site_text, days)
     result: Result = {

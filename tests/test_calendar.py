@@ -68,3 +68,18 @@ def test_shift_occurrences_carry_names_and_dates():
     occ = Calendar(cfg.calendar, AMS).shifts(local("2026-03-02 00:00"), local("2026-03-04 00:00"))
     assert [(o.name, str(o.date)) for o in occ] == [("night", "2026-03-02")]
     assert occ[0].end - occ[0].start == 8 * HOUR
+
+
+def test_a_sites_calendar_is_made_once_and_remembers_its_windows():
+    """`fieldlab oee` asks every machine's planned time of the same window: one calendar per
+    site config (configs are frozen) answers them all; another config has its own."""
+    cfg = site('calendar: {shifts: [{days: [mon], start: "06:00", end: "14:00"}]}')
+    cal = cfg.shift_calendar()
+    window = (local("2026-03-02 00:00"), local("2026-03-03 00:00"))
+    first = cal.planned(*window)
+    assert cfg.shift_calendar() is cal and cal.planned(*window) is first
+    assert first.total == 8 * HOUR
+    other = site('calendar: {shifts: [{days: [mon], start: "06:00", end: "10:00"}]}')
+    assert other.shift_calendar() is not cal
+    assert other.shift_calendar().planned(*window).total == 4 * HOUR
+    assert cfg.model_copy(update={"calendar": other.calendar}).shift_calendar() is not cal

@@ -11,12 +11,14 @@ from pydantic import (
     ConfigDict,
     Field,
     PositiveFloat,
+    PrivateAttr,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from fieldlab.config.alerts import AlertsConfig, ReportSettings
+from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.samples import MACHINE_RE
 from fieldlab.domain.shifts import CalendarConfig
 from fieldlab.i18n import TEXT, Lang, t
@@ -192,6 +194,7 @@ class SiteConfig(_Strict):
     sources: list[dict[str, Any]] = Field(default_factory=list, description="gateway connectors")
     sinks: list[dict[str, Any]] = Field(default_factory=list, description="gateway sinks")
     gateway: dict[str, Any] = Field(default_factory=dict, description="gateway settings")
+    _calendar: Calendar | None = PrivateAttr(None)
 
     @field_validator("reasons", mode="before")
     @classmethod
@@ -228,6 +231,14 @@ class SiteConfig(_Strict):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def shift_calendar(self) -> Calendar:
+        """The site's shift calendar, one per config: it remembers the planned time of the
+        windows asked for, which `fieldlab oee` asks for once per machine (bench/year.py)."""
+        cal = self._calendar
+        if cal is None or cal.config is not self.calendar or cal.tz != self.tz:
+            cal = self._calendar = Calendar(self.calendar, self.tz)
+        return cal
 
     def machine(self, machine_id: str) -> MachineConfig:
         return self.machines.get(machine_id) or MachineConfig()

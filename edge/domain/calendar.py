@@ -32,6 +32,7 @@ class Calendar:
         self.config = config
         self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
         self._exceptions = {e.date: e for e in config.exceptions} if config else {}
+        self._planned: dict[tuple[int, int], IntervalSet] = {}
 
     def _local_ms(self, day: dt.date, minutes: int) -> int:
         naive = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minutes)
@@ -85,12 +86,21 @@ class Calendar:
         return IntervalSet.union_of(np.array(starts), np.array(ends)).clip(start_ms, end_ms)
 
     def planned(self, start_ms: int, end_ms: int) -> IntervalSet:
-        """Instants of ``[start_ms, end_ms)`` inside a shift and outside breaks."""
+        """Instants of ``[start_ms, end_ms)`` inside a shift and outside breaks; remembered
+        for the last windows asked (every machine of a site asks for the same one)."""
         if end_ms <= start_ms:
             return IntervalSet.empty()
+        key = (start_ms, end_ms)
+        hit = self._planned.get(key)
+        if hit is not None:
+            return hit
         occ = self.shifts(start_ms, end_ms)
         shifts = IntervalSet.union_of(
             np.array([o.start for o in occ], dtype=np.int64),
             np.array([o.end for o in occ], dtype=np.int64),
         ).clip(start_ms, end_ms)
-        return shifts.subtract(self.breaks(start_ms, end_ms))
+        planned = shifts.subtract(self.breaks(start_ms, end_ms))
+        if len(self._planned) >= 64:
+            self._planned.clear()
+        self._planned[key] = planned
+        return planned

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from fieldlab.config.site import SiteConfig
-from fieldlab.domain.calendar import Calendar
 from fieldlab.kpi.load import load_history
 from fieldlab.kpi.oee import Dialect, OeeResult, compute_oee
 from fieldlab.store.base import Store
@@ -42,7 +41,7 @@ def store_oee(
         start,
         end,
         now=now,
-        calendar=Calendar(site.calendar, site.tz),
+        calendar=site.shift_calendar(),
         machine=site.machine(machine),
         micro_stop_threshold_s=(
             site.oee.micro_stop_threshold_s

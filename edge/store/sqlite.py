@@ -453,16 +453,13 @@ class SqliteStore:
             sid = self._series_id(machine, signal, create=False)
             if sid is None:
                 return Series.empty()
-            carry = self._db.execute(
-                "SELECT ts, value FROM samples WHERE series = ? AND ts < ? "
-                "ORDER BY ts DESC LIMIT 1",
-                (sid, start),
-            ).fetchall()
+            # the value carried in from before `start`, then the window: one statement
             rows = self._db.execute(
-                "SELECT ts, value FROM samples WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts",
+                "SELECT * FROM (SELECT ts, value FROM samples WHERE series = ?1 AND ts < ?2 "
+                "ORDER BY ts DESC LIMIT 1) UNION ALL SELECT * FROM (SELECT ts, value FROM "
+                "samples WHERE series = ?1 AND ts >= ?2 AND ts < ?3) ORDER BY ts",
                 (sid, start, end),
             ).fetchall()
-        rows = carry + rows
         if not rows:
             return Series.empty()
         ts, values = zip(*rows, strict=True)
