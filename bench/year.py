@@ -145,7 +145,7 @@ def oee_reads(
         reads.append((machine, signal, lo, hi))
         return read(machine, signal, lo, hi)
 
-    store.read = recording  # type: ignore[method-assign]
+    store.read = recording  # type: ignore[method-assign,assignment]
     try:
         oee_seconds(store, site_text, machines, start, end)
     finally:
