@@ -166,3 +166,71 @@ def test_dashboard_serves_from_the_installed_wheel(installed, tmp_path):
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+def test_the_installed_gateway_runs_its_workers(installed, tmp_path, broker):
+    """`gateway: {workers: N}` starts processes by spawn, which imports the program again: from
+    the installed console script in another folder both workers come up and read, and none
+    outlives the gateway."""
+    import signal
+
+    import paho.mqtt.client as mqtt
+    import yaml
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from tests.sim_gateway import health, wait_connected, write_site
+
+    http = free_port()
+    source = {"type": "mqtt", "url": f"mqtt://127.0.0.1:{broker}", "client_id": "wheel-gw"}
+    site = write_site(tmp_path / "site.yaml", http, [source])
+    doc = yaml.safe_load(site.read_text())
+    doc["gateway"]["workers"] = 2
+    site.write_text(yaml.safe_dump(doc))
+    log = (tmp_path / "gateway.log").open("w")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.Popen(
+        [str(installed / "fieldlab"), "gateway", "-c", "site.yaml"],
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    try:
+        wait_connected(http, 60)
+        pids = [w["pid"] for w in health(http)["workers"]]
+        assert len(pids) == 2, health(http)
+        pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="wheel-pub")
+        pub.connect("127.0.0.1", broker)
+        pub.loop_start()
+        infos = [
+            pub.publish(f"fieldlab/f/a/m{i % 4}/v", f'{{"ts": {1772427600000 + i}, "value": 1}}', 1)
+            for i in range(200)
+        ]
+        for info in infos:
+            info.wait_for_publish(10)
+        pub.disconnect()
+        pub.loop_stop()
+        eventually(lambda: health(http)["sources"][0]["samples"] >= 200, "200 samples", 30)
+        assert sum(w["samples"] for w in health(http)["workers"]) >= 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        eventually(lambda: not _running(pids), "the workers gone", 10, detail=lambda: pids)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+    assert "Traceback" not in (tmp_path / "gateway.log").read_text()
+
+
+def _running(pids: list[int]) -> list[int]:
+    """Those of `pids` still running (a zombie waiting for its parent's reaper is not)."""
+    out = []
+    for p in pids:
+        try:
+            state = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            out.append(p)
+    return out
