@@ -18,7 +18,15 @@ from typing import TypeVar
 
 import pytest
 
-__all__ = ["free_port", "wait_port", "mosquitto", "mosquitto_process", "require", "missing"]
+__all__ = [
+    "free_port",
+    "wait_port",
+    "mosquitto",
+    "mosquitto_process",
+    "newer_mosquitto",
+    "require",
+    "missing",
+]
 
 from fieldlab.bench.services import Mosquitto, find_binary, free_port, wait_port
 from fieldlab.bench.services import mosquitto as _mosquitto
@@ -33,6 +41,15 @@ def missing(component: str, how: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{message}; CI must install it")
     pytest.skip(message)
+
+
+def newer_mosquitto() -> str:
+    """The newest Mosquitto 2.0 beside the system's 2.0.11 (.ci/run unpacks it from Debian's
+    bookworm-backports into .mosquitto-new/): for what brokers do differently since."""
+    path = Path(__file__).resolve().parent.parent / ".mosquitto-new" / "mosquitto"
+    if not path.exists():
+        missing("Mosquitto 2.0.21", ".ci/run unpacks it into .mosquitto-new/")
+    return str(path)
 
 
 def require(binary: str) -> str:

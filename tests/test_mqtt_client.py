@@ -1,6 +1,7 @@
-"""The MQTT connector's paho client that reads a buffer at a time (connectors/mqtt/client.py),
-against a real Mosquitto: every packet size and boundary, in order, nothing left waiting in the
-buffer, and nothing of an old connection read as the new one's."""
+"""How the MQTT connector reads a broker, against a real Mosquitto: its paho client that reads a
+buffer at a time (connectors/mqtt/client.py: every packet size and boundary, in order, nothing
+left waiting in the buffer, nothing of an old connection read as the new one's), and a broker
+that sends only so many unacknowledged messages at a time (transport.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from fieldlab.connectors.mqtt.client import SUPPORTED, BufferedClient
-from tests.services import eventually
+from tests.services import eventually, newer_mosquitto
 
 #: payload sizes around the remaining-length boundaries (1, 2 and 3 bytes) and past one read
 SIZES = [0, 1, 100, 127, 128, 16_250, 16_383, 16_384, 65_536, 70_000, 300_000]
@@ -95,3 +96,31 @@ def test_a_queued_session_drains_through_a_reconnect(broker: int):
         c.loop_stop()
     assert cut.is_set()
     assert set(got) == set(payloads)
+
+
+def test_a_broker_sending_20_at_a_time_is_read_without_pausing_and_said(tmp_path, caplog):
+    """Mosquitto since 2.0.16 sends at most 20 unacknowledged messages by default, and the
+    gateway acknowledges after each commit, so a backlog comes 20 at a time. Pausing to let each
+    20 gather (up to `flush_ms`) drained 453 messages/s on 2.0.21; the transport learns the
+    window and takes 20 as a whole burst, and says once what to set on the broker."""
+    import json
+    import logging
+
+    from fieldlab.bench.ingest_mqtt import TOPIC, prepare, through_gateway
+    from fieldlab.bench.services import mosquitto as broker_at
+
+    n = 6000  # 300 bursts or more: the transport says it after 200
+    payloads = [
+        (TOPIC.format(m=i % 10), json.dumps({"ts": 1772427600000 + i, "value": i}).encode())
+        for i in range(n)
+    ]
+    health: dict = {}
+    with broker_at(newer_mosquitto()) as port, caplog.at_level(logging.WARNING, "fieldlab"):
+        prepare(port, "windowed", payloads)
+        through_gateway(port, "windowed", n, tmp_path, health=health)
+    source = health["sources"][0]
+    assert source["samples"] == n
+    assert source["events"].get("small_inflight_window") == 1, source
+    said = [r.getMessage() for r in caplog.records if "max_inflight_messages" in r.getMessage()]
+    assert len(said) == 1, said
+    assert "at most 19 messages" in said[0] or "at most 20 messages" in said[0], said

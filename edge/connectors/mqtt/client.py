@@ -13,6 +13,8 @@ It leans on four of paho's private methods; where a paho lacks them, it is paho'
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
 
@@ -25,6 +27,9 @@ SUPPORTED = all(hasattr(mqtt.Client, name) for name in _NEEDS)
 
 class _Buffered(mqtt.Client):
     _rbuf: bytearray = bytearray()
+    #: called after each read from the socket, its packets all handled: a receiver wakes its
+    #: consumer once per read, with every message of it already there
+    on_read: Callable[[], None] | None = None
 
     def _sock_recv(self, bufsize: int) -> bytes:
         buf = self._rbuf
@@ -44,14 +49,18 @@ class _Buffered(mqtt.Client):
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         """paho's read, then every packet already in the buffer: the socket has no more to say
         about them, so waiting in `select` for them would stall until the next message."""
-        rc = super().loop_read(max_packets)
-        while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._rbuf and self._sock is not None:
-            rc = self._packet_read()
-            if rc == MQTTErrorCode.MQTT_ERR_AGAIN:  # a partial packet: the rest comes later
-                return MQTTErrorCode.MQTT_ERR_SUCCESS
-            if rc > 0:
-                return self._loop_rc_handle(rc)
-        return rc
+        try:
+            rc = super().loop_read(max_packets)
+            while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._rbuf and self._sock is not None:
+                rc = self._packet_read()
+                if rc == MQTTErrorCode.MQTT_ERR_AGAIN:  # a partial packet: the rest comes later
+                    return MQTTErrorCode.MQTT_ERR_SUCCESS
+                if rc > 0:
+                    return self._loop_rc_handle(rc)
+            return rc
+        finally:
+            if self.on_read is not None:
+                self.on_read()
 
 
 BufferedClient: type[mqtt.Client] = _Buffered if SUPPORTED else mqtt.Client
