@@ -24,6 +24,7 @@ __all__ = [
     "mosquitto",
     "mosquitto_process",
     "newer_mosquitto",
+    "running",
     "require",
     "missing",
 ]
@@ -41,6 +42,20 @@ def missing(component: str, how: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{message}; CI must install it")
     pytest.skip(message)
+
+
+def running(pids: list[int]) -> list[int]:
+    """Those of `pids` still running (Linux /proc): a zombie has stopped, only its parent (or
+    the reaper of orphans) has not collected it yet."""
+    out = []
+    for p in pids:
+        try:
+            state = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            out.append(p)
+    return out
 
 
 def newer_mosquitto() -> str:

@@ -32,6 +32,7 @@ from tests.services import (
     eventually,
     free_port,
     mosquitto_process,
+    running,
     settled,
     wait_port,
 )
@@ -200,7 +201,7 @@ def test_gateway_killed_mid_stream_loses_nothing(tmp_path: Path, workers: int | 
             gw.signal(signal.SIGKILL)  # no flush, no goodbye
             gw.stop()
             # the workers stop with the gateway that started them: none reads on unseen
-            eventually(lambda: not _alive(children), "the workers gone", 10, detail=children)
+            eventually(lambda: not running(children), "the workers gone", 10, detail=children)
             killed_at = pub.sent
             gw = Process("gateway", "-c", str(site), cwd=tmp_path)
             pub.wait_acked(120)
@@ -210,15 +211,6 @@ def test_gateway_killed_mid_stream_loses_nothing(tmp_path: Path, workers: int | 
             broker.stop()
     assert killed_at < N
     assert stored(tmp_path / "gateway.db") == (N, N)
-
-
-def _alive(pids: list[int]) -> list[int]:
-    out = []
-    for p in pids:
-        with contextlib.suppress(OSError):
-            if Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
-                out.append(p)
-    return out
 
 
 def _modbus_source(name: str, port: int, machine: str) -> dict:

@@ -12,28 +12,16 @@ from pathlib import Path
 import pytest
 
 from fieldlab.stack import free_port
-from tests.services import Process, descendants, eventually, listening
+from tests.services import Process, descendants, eventually, listening, running
 
 SITE = "timezone: Europe/Amsterdam\nstore: sqlite:///fieldlab.db\n"
-
-
-def _alive(pids: list[int]) -> list[int]:
-    out = []
-    for p in pids:
-        try:
-            state = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":  # a zombie has stopped; its parent only has not reaped it
-            out.append(p)
-    return out
 
 
 def _wait_gone(pids: list[int], timeout: float) -> list[int]:
     """The processes still alive after ``timeout`` s ([] as soon as all are gone)."""
     with contextlib.suppress(AssertionError):
-        eventually(lambda: not _alive(pids), "the processes to stop", timeout)
-    return _alive(pids)
+        eventually(lambda: not running(pids), "the processes to stop", timeout)
+    return running(pids)
 
 
 def _tree_once_serving(proc: Process, expect_children: int, timeout: float = 60) -> list[int]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from fieldlab.stack import free_port
-from tests.services import eventually, require
+from tests.services import eventually, require, running
 from tests.test_dashboard_browser import CHROMIUM_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,23 +214,10 @@ def test_the_installed_gateway_runs_its_workers(installed, tmp_path, broker):
         assert sum(w["samples"] for w in health(http)["workers"]) >= 200
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
-        eventually(lambda: not _running(pids), "the workers gone", 10, detail=lambda: pids)
+        eventually(lambda: not running(pids), "the workers gone", 10, detail=lambda: pids)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
         log.close()
     assert "Traceback" not in (tmp_path / "gateway.log").read_text()
-
-
-def _running(pids: list[int]) -> list[int]:
-    """Those of `pids` still running (a zombie waiting for its parent's reaper is not)."""
-    out = []
-    for p in pids:
-        try:
-            state = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            out.append(p)
-    return out
