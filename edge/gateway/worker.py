@@ -118,9 +118,12 @@ class RetainedValues:
     async def received(
         self, ctx: ConnectorContext, messages: list[Message], ack: Callable[[], None]
     ) -> None:
-        # live messages come through the shared subscription as well: only the retained here
-        self.messages += [m for m in messages if m.retain]
-        self.last = time.monotonic()
+        # live messages come through the shared subscription as well: only the retained here,
+        # and only they count as news (a busy stream must not keep the look open its 10 s)
+        retained = [m for m in messages if m.retain]
+        if retained:
+            self.messages += retained
+            self.last = time.monotonic()
         ack()
 
     async def fetch(self, ctx: ConnectorContext) -> list[Message]:
