@@ -87,7 +87,7 @@ class RetainedValues:
     """The values as they stand: a broker sends retained messages on a shared subscription
     only up to Mosquitto 2.0.12 (MQTT 5 says never, §4.8.2), so after a (re)connect the first
     worker reads them on a short clean session of its own, with the source's filters unshared
-    and its TLS and credentials, until the broker has been quiet for a moment. They go to the
+    and its TLS and credentials, until no retained message has come for a moment. They go to the
     gateway as retained values (stamped at the instant contact returned, DOMAIN.md §3); where
     the shared subscription brought them too, the store keeps each once."""
 
