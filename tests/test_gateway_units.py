@@ -401,3 +401,93 @@ def test_the_pipeline_writes_a_workers_columns_as_they_are_unless_something_need
     with SqliteStore(tmp_path / "both.db") as store:
         asyncio.run(run([SqliteSink(store), other], []))
     assert other.got == rows
+
+
+def test_the_pipeline_skips_a_held_batch_for_the_sinks_its_worker_queued_it_for(tmp_path):
+    """A worker that queued its live samples for InfluxDB itself (`Batch.held`): the gateway's
+    InfluxDB sink skips that batch, the local store writes it (in columns) as any other."""
+    import asyncio
+
+    from fieldlab.connectors.base import Batch
+    from fieldlab.domain.packed import Packed
+    from fieldlab.domain.samples import Sample
+    from fieldlab.gateway.pipeline import Pipeline
+    from fieldlab.sinks.sqlite import SqliteSink
+    from fieldlab.store import SqliteStore
+
+    class Influx:  # a sink with `accept` only, named as the workers' held sink
+        name = "influxdb"
+
+        def __init__(self) -> None:
+            self.got: list[Sample] = []
+
+        def accept(self, samples, rejected):
+            self.got += samples
+
+    held_rows = [Sample(1_000 + i, "m1", "v", i) for i in range(5)]
+    own_rows = [Sample(2_000, "m1", "state", "offline")]
+
+    async def run(pipeline):
+        committed = []
+        held = Batch([], packed=Packed.of(held_rows), held=True)
+        own = Batch(own_rows, on_commit=lambda: committed.append(1))
+        for b in (held, own):
+            await pipeline.emit(b)
+        task = asyncio.create_task(pipeline.run())
+        while not committed:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        return held
+
+    influx = Influx()
+    with SqliteStore(tmp_path / "s.db") as store:
+        pipeline = Pipeline([SqliteSink(store), influx])
+        pipeline.held = {"influxdb"}
+        held = asyncio.run(run(pipeline))
+        assert store._db.execute("SELECT count(*) FROM samples").fetchone()[0] == 6
+    assert influx.got == own_rows and pipeline.stats.samples == 6
+    assert held.packed is not None  # the store took it in columns: no Sample was built for it
+
+
+def test_worker_queues_are_taken_in_newest_always_and_whole_once_their_worker_is_gone(tmp_path):
+    """Each gateway worker queues for InfluxDB in a file of its own: at start the gateway's
+    sink takes in every file's newest (to close gaps) and the whole of a file whose worker no
+    longer runs (`workers` made smaller), so nothing queued is left behind or sent twice."""
+    from fieldlab.domain.rejected import Rejected
+    from fieldlab.domain.samples import Sample
+    from fieldlab.sinks.forward import combined
+    from fieldlab.sinks.influxdb import InfluxConfig, InfluxSink
+
+    cfg = InfluxConfig.model_validate(
+        {"api": "v1", "url": "http://127.0.0.1:9", "queue": {"path": "q.db", "max_mb": 3}}
+    )
+    gw = InfluxSink(cfg, tmp_path, workers=2)
+    workers = [InfluxSink(InfluxConfig.model_validate(gw.for_worker(k))) for k in (0, 1)]
+    assert [w.queue.path.name for w in workers] == ["q-w0.db", "q-w1.db"]
+    assert {gw.queue.max_bytes, *(w.queue.max_bytes for w in workers)} == {2**20}  # 3 MB / 3
+    workers[0].accept([Sample(1000, "m1", "state", "running"), Sample(1500, "m1", "v", 1.0)], [])
+    workers[1].accept([Sample(2000, "m2", "v", 2.0)], [Rejected("mqtt:t", "x", "why")])
+    for s in (gw, *workers):
+        s.close()
+
+    gw = InfluxSink(cfg, tmp_path, workers=2)  # the same two workers again: newest only
+    assert gw.newest() == {"m1": (1500, 1000, "running"), "m2": (2000, None, None)}
+    assert gw.stats()["queued_points"] == 0
+    gw.close()
+    gw = InfluxSink(cfg, tmp_path, workers=1)  # worker 1 is gone: its file is taken in whole
+    assert gw.stats()["queued_points"] == 2  # its sample and its rejected payload
+    assert not (tmp_path / "q-w1.db").exists() and (tmp_path / "q-w0.db").exists()
+    gw.close()
+    gw = InfluxSink(cfg, tmp_path)  # one process: every worker file taken in
+    payloads = []
+    while (item := gw.queue.peek()) is not None:
+        payloads.append(item[1])
+        gw.queue.ack(item[0], item[2])
+    assert len(payloads) == 3 and b"1500" in payloads[2] and b"_rejected" in payloads[0]
+    assert gw.stats()["sent_points"] == 4 and not list(tmp_path.glob("q-w*"))
+    gw.close()
+
+    up, down = {"queued_points": 0.0, "up": 1.0}, {"queued_points": 5.0, "up": 0.0}
+    idle = {"queued_points": 0.0, "up": 0.0, "oldest_age_s": 3.0}
+    assert combined([up, idle]) == {"queued_points": 0.0, "up": 1.0, "oldest_age_s": 3.0}
+    assert combined([up, down, idle])["up"] == 0.0

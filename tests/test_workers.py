@@ -24,7 +24,7 @@ from fieldlab.config.loader import ConfigError
 from fieldlab.gateway.config import parse_gateway_config
 from fieldlab.gateway.run import Gateway
 from tests.helpers import stored
-from tests.services import publish
+from tests.services import free_port, publish
 
 BASE_TS = 1772427600000
 MACHINES = 10
@@ -218,39 +218,57 @@ def test_workers_is_a_count_or_auto_and_a_wrong_one_says_so():
         assert "gateway.workers" in str(err.value) and "1 to 64, or auto" in str(err.value)
 
 
-def test_workers_on_an_influxdb_only_site_write_every_sample_once(
+def test_workers_queue_for_influxdb_themselves_through_an_outage_and_fewer_workers(
     tmp_path: Path, broker: int, influx: Any
 ):
-    """The workers hand their batches to the gateway, whose InfluxDB sink has the one durable
-    queue (docs/SCALING.md says why not one per worker): every sample arrives once."""
+    """An InfluxDB-only site with two workers: each worker queues and sends its samples through
+    a queue file of its own, and /health adds the queues up. Through an outage (the sink's
+    port refuses) the samples wait in the workers' files; restarted with one process, the
+    gateway takes both files in and sends them: every sample in InfluxDB exactly once."""
     from fieldlab.store.influxdb import InfluxStore
 
-    n = 5_000
+    n = 3_000
     doc = json.loads(_site(broker, 2))
     doc["store"] = influx.store_url
     doc["sinks"] = [{**influx.sink, "queue": {"path": "queue.db"}}]
-    site, cfg = parse_gateway_config(json.dumps(doc))
+    away = {**doc, "sinks": [{**doc["sinks"][0], "url": f"http://127.0.0.1:{free_port()}"}]}
 
-    async def run() -> dict:
+    async def run(site_doc: dict, first: int, until: Any) -> dict:
+        site, cfg = parse_gateway_config(json.dumps(site_doc))
         gw = Gateway(site, cfg, tmp_path)
         task = asyncio.create_task(gw.run())
-        await _until(lambda: _connected(gw), "both workers connected")
-        await asyncio.to_thread(_publish, broker, 0, n)
-        await _until(lambda: gw.pipeline is not None and gw.pipeline.stats.samples >= n, "all")
+        await _until(lambda: _connected(gw), "connected")
+        if first >= 0:
+            await asyncio.to_thread(_publish, broker, first, n)
+        await _until(lambda: until(gw.health_report()), "the queues", 30)
         report = gw.health_report()
         gw.request_stop()
-        await task  # flushes the queue to the server
+        await task
         return report
 
-    report = asyncio.run(run())
+    def queued(r: dict) -> float:
+        return r["sinks"][0]["queued_points"]
+
     store = InfluxStore(influx.store_url)
 
     def one(q: str) -> int:
         return sum(int(r["values"][0][1]) for r in store.query(q))
 
+    # the workers write into InfluxDB themselves
+    sent = asyncio.run(run(doc, 0, lambda r: r["sinks"][0]["sent_points"] >= n))
     assert one('SELECT count("value") FROM "v"') == n
-    assert one('SELECT sum("value") FROM "v"') == sum(range(n))
-    assert min(w["samples"] for w in report["workers"]) > 0
+    assert min(w["samples"] for w in sent["workers"]) > 0
+    # InfluxDB away: the samples wait in the workers' own queue files, added up on /health
+    out = asyncio.run(run(away, n, lambda r: queued(r) >= n))
+    assert queued(out) == n and out["sinks"][0]["up"] == 0 and out["status"] == "degraded"
+    assert {f.name for f in tmp_path.glob("queue-w?.db")} == {"queue-w0.db", "queue-w1.db"}
+    # one process now: it takes both files in and sends them with its own `offline`s
+    asyncio.run(
+        run({**doc, "gateway": {**doc["gateway"], "workers": 1}}, -1, lambda r: not queued(r))
+    )
+    assert not list(tmp_path.glob("queue-w*"))
+    assert one('SELECT count("value") FROM "v"') == 2 * n
+    assert one('SELECT sum("value") FROM "v"') == sum(range(2 * n))
 
 
 def test_one_process_also_remembers_a_machine_learned_from_a_topic_across_a_restart(

@@ -42,6 +42,9 @@ class Batch:
     #: More samples, in columns (a gateway worker's batch): the store writes them as they are;
     #: whatever needs them one by one calls `unpack` first.
     packed: Packed | None = None
+    #: Already in the durable queues a gateway worker keeps itself (the InfluxDB sinks':
+    #: `Pipeline.held`): those sinks skip it, the others write it as any batch.
+    held: bool = False
 
     @property
     def count(self) -> int:

@@ -6,7 +6,8 @@ awaited on Windows). Only a peer that first sends the gateway's random token is 
 nothing else on the machine can hand the gateway a pickle.
 
 Worker → gateway: ("connected", source, session_present), ("lost", source, kind, why),
-("batch", source, batch_id | None, keeps_time, rows, rejected), ("closed", source).
+("batch", source, batch_id | None, keeps_time, packed, rejected, held), ("closed", source),
+("sinks", {sink name: its queue's stats}).
 Gateway → worker: ("ack", source, batch_id), ("close", source), ("stop",).
 """
 

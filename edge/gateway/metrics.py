@@ -73,7 +73,7 @@ class GatewayCollector(Collector):
             offline.add_metric([h.name, h.type], len(h.machines_offline))
         yield connected
         yield offline
-        stats = [(s.name, s.stats()) for s in gw.sinks]
+        stats = gw.sink_stats()
         for key in sorted({k for _, st in stats for k in st}):
             name = f"fieldlab_sink_{key}"
             if key in SINK_COUNTERS:

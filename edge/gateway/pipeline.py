@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from fieldlab.connectors.base import Batch
 from fieldlab.domain.packed import Packed
@@ -49,32 +50,45 @@ class Pipeline:
         self.stats = PipelineStats()
         #: called with every committed batch's samples (the alert rules), on the event loop
         self.watchers: list[Callable[[list[Sample]], None]] = []
+        #: the sinks whose durable queues the gateway's workers fill themselves (`Batch.held`)
+        self.held: set[str] = set()
 
     async def emit(self, batch: Batch) -> None:
         await self.queue.put(batch)
 
     def commit(
-        self, samples: list[Sample], rejected: list[Rejected], packed: list[Packed] | None = None
+        self,
+        samples: list[Sample],
+        rejected: list[Rejected],
+        packed: list[Packed] | None = None,
+        sinks: list[Sink] | None = None,
     ) -> None:
-        """Write to every sink now (the gateway's gap-closing `offline` at start). `packed`
-        only when every sink takes it (`_packed_sinks`)."""
+        """Write to the sinks (all of them unless named) now: the gateway's gap-closing
+        `offline` at start. `packed` only when every one of them takes it (`_take_packed`)."""
+        sinks = self.sinks if sinks is None else sinks
         if packed:
-            packed_sinks = self._packed_sinks()
-            for packed_sink in packed_sinks:
-                packed_sink.accept_packed(samples, rejected, packed)
-            if packed_sinks:
+            if self._take_packed(sinks):
+                for sink in sinks:
+                    cast(PackedSink, sink).accept_packed(samples, rejected, packed)
                 return
             samples = samples + [s for p in packed for s in p.samples()]
         if samples or rejected:
-            for sink in self.sinks:
+            for sink in sinks:
                 sink.accept(samples, rejected)
 
-    def _packed_sinks(self) -> list[PackedSink]:
-        """The sinks, when all take samples in columns and no watcher needs them one by one
-        (then a worker's batch is written without a `Sample` apiece: domain/packed.py)."""
-        if self.watchers or not all(hasattr(s, "accept_packed") for s in self.sinks):
-            return []
-        return self.sinks  # type: ignore[return-value]  # each has accept_packed
+    def _take_packed(self, sinks: list[Sink]) -> bool:
+        """Whether a worker's batch goes to these sinks in columns, without a `Sample` apiece
+        (domain/packed.py): when all of them take it so and no watcher needs the samples."""
+        return not self.watchers and all(hasattr(s, "accept_packed") for s in sinks)
+
+    def _parts(self, batches: list[Batch]) -> list[tuple[list[Sink], list[Batch]]]:
+        """Which batches each sink writes: a sink a worker feeds itself (`held`) skips the
+        batches that worker already queued for it."""
+        if not self.held or not any(b.held for b in batches):
+            return [(self.sinks, batches)]
+        free = [s for s in self.sinks if s.name not in self.held]
+        held = [s for s in self.sinks if s.name in self.held]
+        return [(free, batches), (held, [b for b in batches if not b.held])]
 
     async def run(self) -> None:
         while True:
@@ -87,15 +101,26 @@ class Pipeline:
             await self._flush(batches)
 
     async def _flush(self, batches: list[Batch]) -> None:
-        packed: list[Packed] = []
-        if self._packed_sinks():
-            packed = [b.packed for b in batches if b.packed is not None]
-        else:
-            for b in batches:
-                b.unpack()
-        samples = [s for b in batches for s in b.samples]
-        rejected = [r for b in batches for r in b.rejected]
-        n = len(samples) + sum(len(p) for p in packed)
+        writes: list[tuple[list[Sink], list[Sample], list[Rejected], list[Packed]]] = []
+        for sinks, part in self._parts(batches):
+            if not self._take_packed(sinks):
+                for b in part:
+                    b.unpack()
+            writes.append(
+                (
+                    sinks,
+                    [s for b in part for s in b.samples],
+                    [r for b in part for r in b.rejected],
+                    [b.packed for b in part if b.packed is not None],
+                )
+            )
+        n = sum(b.count for b in batches)
+        rejected = sum(len(b.rejected) for b in batches)
+
+        def commit() -> None:
+            for sinks, samples, rejects, packed in writes:
+                self.commit(samples, rejects, packed, sinks)
+
         t0 = time.perf_counter()
         while True:
             try:
@@ -103,9 +128,9 @@ class Pipeline:
                     # Small commits run on the loop: a worker thread would fight the MQTT
                     # network thread for the GIL on every row (measured: 0.75× → 0.9× of a
                     # bare paho subscriber). Large ones go to a thread so the loop stays live.
-                    self.commit(samples, rejected, packed)
+                    commit()
                 else:
-                    await asyncio.to_thread(self.commit, samples, rejected, packed)
+                    await asyncio.to_thread(commit)
                 break
             except Exception as exc:  # noqa: BLE001 - a full disk must not kill the gateway
                 log.error("cannot commit %d samples (%s); retrying in 1 s", n, exc)
@@ -113,16 +138,18 @@ class Pipeline:
         self.stats.commit_seconds += time.perf_counter() - t0
         self.stats.batches += len(batches)
         self.stats.samples += n
-        self.stats.rejected += len(rejected)
+        self.stats.rejected += rejected
         for b in batches:
             self.stats.by_source[b.source] = self.stats.by_source.get(b.source, 0) + b.count
             if b.on_commit is not None:
                 b.on_commit()
-        for watch in self.watchers:
-            try:
-                watch(samples)
-            except Exception:  # noqa: BLE001 - a watcher's bug must not stop ingest
-                log.exception("a pipeline watcher failed")
+        if self.watchers:
+            samples = [s for b in batches for s in b.samples]  # unpacked: `_take_packed`
+            for watch in self.watchers:
+                try:
+                    watch(samples)
+                except Exception:  # noqa: BLE001 - a watcher's bug must not stop ingest
+                    log.exception("a pipeline watcher failed")
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Commit what is queued (at shutdown)."""

@@ -26,6 +26,7 @@ from fieldlab.gateway.workers import WorkerPool
 from fieldlab.kpi.query import store_oee
 from fieldlab.kpi.report import shift_figures
 from fieldlab.sinks.base import Sink
+from fieldlab.sinks.forward import combined
 from fieldlab.sinks.influxdb import InfluxConfig, InfluxSink
 from fieldlab.sinks.sqlite import SqliteSink
 from fieldlab.sinks.uns import UnsConfig, UnsSink
@@ -54,11 +55,14 @@ class Gateway:
         self._stop = asyncio.Event()
 
     def _build(self) -> None:
+        n = self.cfg.gateway.worker_count()
+        mqtt_sources = [s for s in self.cfg.sources if s.type == "mqtt"]
+        workers = n if n > 1 and mqtt_sources else 0
         for s in self.cfg.sinks:
             if isinstance(s, SqliteSinkConfig):
                 self.sinks.append(SqliteSink(SqliteStore(self._sqlite_path(s)), s.name))
             elif isinstance(s, InfluxConfig):
-                self.sinks.append(InfluxSink(s, self.data_dir))
+                self.sinks.append(InfluxSink(s, self.data_dir, workers=workers))
             elif isinstance(s, UnsConfig):
                 self.sinks.append(UnsSink(s, self.site, self.data_dir))
         if not any(isinstance(s, SqliteSink | InfluxSink) for s in self.sinks):
@@ -78,10 +82,10 @@ class Gateway:
             max_samples_per_commit=self.cfg.gateway.max_samples_per_commit,
         )
         modules = connector_modules()
-        n = self.cfg.gateway.worker_count()
-        mqtt_sources = [s for s in self.cfg.sources if s.type == "mqtt"]
-        if n > 1 and mqtt_sources:
-            self.workers = WorkerPool(n, mqtt_sources)
+        if workers:
+            influx = [s for s in self.sinks if isinstance(s, InfluxSink)]
+            self.workers = WorkerPool(workers, mqtt_sources, influx)
+            self.pipeline.held = {s.name for s in influx}
         shared = iter(self.workers.sources if self.workers is not None else [])
         for scfg in self.cfg.sources:
             connector: Connector
@@ -310,9 +314,14 @@ class Gateway:
             await asyncio.sleep(every_s)
 
     async def _flush_sinks(self, timeout: float) -> None:
+        """Wait for the queues to reach their servers, but not for a server that is away (its
+        queue stays on disk for the next start)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if all(s.stats().get("queued_points", 0) == 0 for s in self.sinks):
+            if all(
+                not st.get("queued_points", 0) or (not st.get("up", 1.0) and st.get("errors", 0))
+                for st in (s.stats() for s in self.sinks)
+            ):
                 return
             await asyncio.sleep(0.1)
 
@@ -356,7 +365,7 @@ class Gateway:
             }
             for h in self.health
         ]
-        sinks = [{"name": s.name, **s.stats()} for s in self.sinks]
+        sinks = [{"name": name, **stats} for name, stats in self.sink_stats()]
         ok = all(s["state"] == "connected" for s in sources) and all(
             s.get("up", 1.0) for s in sinks
         )
@@ -377,6 +386,20 @@ class Gateway:
             | ({"alerts": self.alerts.report()} if self.alerts is not None else {})
             | ({"workers": self.workers.report()} if self.workers is not None else {})
         )
+
+    def sink_stats(self) -> list[tuple[str, dict[str, float]]]:
+        """Each sink's numbers; a sink the workers also feed adds up their queues."""
+        out = []
+        for s in self.sinks:
+            stats = s.stats()
+            if (
+                self.workers is not None
+                and self.pipeline is not None
+                and s.name in self.pipeline.held
+            ):
+                stats = combined([stats, *self.workers.sink_stats(s.name)])
+            out.append((s.name, stats))
+        return out
 
     def metrics_text(self) -> str:
         return metrics_text(self)

@@ -7,6 +7,11 @@ work) and hands the batches to the gateway, which stamps, stores and decides liv
 place. A message is acknowledged to the broker only when the gateway says its batch is
 committed, as in one process: a worker or the gateway that dies loses nothing, the broker sends
 the unacknowledged messages again.
+
+With InfluxDB sinks each worker also keeps a durable queue per sink of its own and forwards it
+to InfluxDB itself (InfluxDB takes writes from many clients; the line protocol and the HTTP
+writes are per-value work too): its live samples are queued there before the gateway sees them,
+and the gateway's own queue keeps only what it writes itself (sinks/influxdb.py).
 """
 
 from __future__ import annotations
@@ -18,25 +23,39 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from fieldlab.connectors.base import Batch, ConnectorContext, SourceHealth
 from fieldlab.connectors.mqtt import Config, MqttConnector, split
 from fieldlab.connectors.mqtt.transport import Message, Session, Transport
 from fieldlab.domain.packed import Packed
+from fieldlab.domain.rejected import Rejected
+from fieldlab.domain.samples import Sample
 from fieldlab.gateway import channel
 from fieldlab.process import watch_parent
+from fieldlab.sinks.influxdb import InfluxConfig, InfluxSink
+
+#: a batch this large is queued for InfluxDB in a thread, so the worker's loop stays live
+INLINE_QUEUE = 5000
 
 
 class Forwarder:
     """The receiver of one source's transport: decodes and sends to the gateway. The first
-    worker also fetches the retained values at every connect (`RetainedValues`)."""
+    worker also fetches the retained values at every connect (`RetainedValues`). With InfluxDB
+    sinks the worker queues the live samples for them itself first (`sinks`: the worker's own
+    queue files, sinks/influxdb.py); retained values go to the gateway, which stamps them."""
 
     def __init__(
-        self, index: int, cfg: Config, writer: asyncio.StreamWriter, *, fetch_retained: bool
+        self,
+        index: int,
+        cfg: Config,
+        writer: asyncio.StreamWriter,
+        *,
+        fetch_retained: bool,
+        sinks: Sequence[InfluxSink] = (),
     ):
-        self.index, self.writer = index, writer
+        self.index, self.writer, self.sinks = index, writer, sinks
         self.connector = MqttConnector(cfg)
         self.acks: dict[int, Callable[[], None]] = {}
         self._next = 0
@@ -53,7 +72,7 @@ class Forwarder:
         if messages:
             samples, rejected = self.connector.decode(messages, int(time.time() * 1000))
             packed = Packed.of(samples)
-            channel.write(self.writer, ("batch", self.index, None, False, packed, rejected))
+            channel.write(self.writer, ("batch", self.index, None, False, packed, rejected, False))
             await self.writer.drain()
 
     async def lost(
@@ -67,15 +86,27 @@ class Forwarder:
         now_ms = int(time.time() * 1000)
         for group, keeps_time, last in split(messages):
             samples, rejected = self.connector.decode(group, now_ms)
+            held = keeps_time and bool(self.sinks) and bool(samples or rejected)
+            if held:
+                if len(samples) <= INLINE_QUEUE:
+                    self.hold(samples, rejected)
+                else:
+                    await asyncio.to_thread(self.hold, samples, rejected)
             batch_id = None
             if last:
                 batch_id, self._next = self._next, self._next + 1
                 self.acks[batch_id] = ack
             packed = Packed.of(samples)
             channel.write(
-                self.writer, ("batch", self.index, batch_id, keeps_time, packed, rejected)
+                self.writer, ("batch", self.index, batch_id, keeps_time, packed, rejected, held)
             )
         await self.writer.drain()  # the gateway's backpressure reaches the broker from here
+
+    def hold(self, samples: list[Sample], rejected: list[Rejected]) -> None:
+        """Into this worker's InfluxDB queues, durably, before the gateway sees the batch: the
+        broker hears the ack only after that and the gateway's commit."""
+        for sink in self.sinks:
+            sink.accept(samples, rejected)
 
     def acked(self, batch_id: int) -> None:
         ack = self.acks.pop(batch_id, None)
@@ -145,12 +176,66 @@ async def _nowhere(batch: Batch) -> None:  # pragma: no cover - a worker's trans
     raise RuntimeError("a worker hands its batches to the gateway, never to a pipeline")
 
 
-async def serve(port: int, token: bytes, index: int, sources: list[dict[str, Any]]) -> None:
+#: how often a worker tells the gateway its queues' numbers (/health, /metrics)
+SINK_REPORT_S = 1.0
+#: how long a stopping worker waits for its queues to reach InfluxDB (what is left stays on disk)
+SINK_FLUSH_S = 3.0
+
+
+class WorkerSinks:
+    """The worker's own InfluxDB sinks: forwarding from their queue files, reporting their
+    numbers to the gateway, flushing at stop."""
+
+    def __init__(self, configs: list[dict[str, Any]], writer: asyncio.StreamWriter):
+        self.sinks = [InfluxSink(InfluxConfig.model_validate(c)) for c in configs]
+        self.writer = writer
+        self.closed = False
+        self.tasks = [asyncio.create_task(s.run(), name=f"sink {s.name}") for s in self.sinks]
+        if self.sinks:
+            self.tasks.append(asyncio.create_task(self._report(), name="sink report"))
+
+    def report(self) -> None:
+        if self.sinks:
+            channel.write(self.writer, ("sinks", {s.name: s.stats() for s in self.sinks}))
+
+    async def _report(self) -> None:
+        while True:
+            await asyncio.sleep(SINK_REPORT_S)
+            self.report()
+
+    async def close(self, *, flush: bool) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        deadline = time.monotonic() + (SINK_FLUSH_S if flush else 0.0)
+        while time.monotonic() < deadline and any(
+            s.stats()["queued_points"] and (s.up or not s.errors) for s in self.sinks
+        ):
+            await asyncio.sleep(0.05)  # a sink that is down keeps its queue for the next start
+        for t in self.tasks:
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            self.report()
+            await self.writer.drain()
+        for s in self.sinks:
+            with contextlib.suppress(Exception):
+                s.close()
+
+
+async def serve(
+    port: int,
+    token: bytes,
+    index: int,
+    sources: list[dict[str, Any]],
+    sinks: list[dict[str, Any]] | None = None,
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(channel.HELLO.pack(token, index))
     log = logging.getLogger("fieldlab.mqtt")
+    own = WorkerSinks(sinks or [], writer)
     forwarders = [
-        Forwarder(i, Config.model_validate(s), writer, fetch_retained=index == 0)
+        Forwarder(i, Config.model_validate(s), writer, fetch_retained=index == 0, sinks=own.sinks)
         for i, s in enumerate(sources)
     ]
     contexts = [
@@ -196,6 +281,7 @@ async def serve(port: int, token: bytes, index: int, sources: list[dict[str, Any
                 t.add_done_callback(closing.discard)
             elif frame[0] == "stop":
                 await asyncio.gather(*closing, return_exceptions=True)
+                await own.close(flush=True)
                 return
     except (asyncio.IncompleteReadError, ConnectionError):
         return  # the gateway is gone: stop without acknowledging anything more
@@ -203,11 +289,19 @@ async def serve(port: int, token: bytes, index: int, sources: list[dict[str, Any
         for t in running.values():
             t.cancel()
         await asyncio.gather(*running.values(), return_exceptions=True)
+        await own.close(flush=False)
         with contextlib.suppress(Exception):
             writer.close()
 
 
-def main(port: int, token: bytes, index: int, sources: list[dict[str, Any]], level: int) -> None:
+def main(
+    port: int,
+    token: bytes,
+    index: int,
+    sources: list[dict[str, Any]],
+    level: int,
+    sinks: list[dict[str, Any]] | None = None,
+) -> None:
     """The process's entry (multiprocessing, spawn). Ctrl-C, or a service manager's SIGTERM,
     reaches the whole process group: the worker leaves stopping to the gateway, which closes
     it after the last acknowledgements; it stops by itself when the gateway is gone."""
@@ -221,4 +315,4 @@ def main(port: int, token: bytes, index: int, sources: list[dict[str, Any]], lev
         stream=sys.stdout,
     )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(port, token, index, sources))
+        asyncio.run(serve(port, token, index, sources, sinks))

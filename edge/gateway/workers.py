@@ -6,8 +6,10 @@ source's client id unless `share_group` names one), each worker decodes its shar
 and the gateway keeps what must be in one place:
 
 - **the one writer**: every batch goes through the gateway's pipeline and sinks (one SQLite
-  connection, one durable queue per InfluxDB sink); the worker acknowledges the batch's
-  messages to the broker once the gateway says it is committed;
+  connection); the worker acknowledges the batch's messages to the broker once the gateway
+  says it is committed. An InfluxDB sink is the exception: each worker queues its live samples
+  for it in a queue file of its own and sends them from there (worker.py), the gateway's queue
+  keeps what the gateway writes itself, and /health adds the queues up;
 - **liveness**: each source is one connector here (`WorkerSource`), whichever worker saw a
   machine's messages. It is connected while all its workers are; the first worker that loses
   the broker (or dies) writes the source's machines `offline` once, and they are back when every
@@ -30,7 +32,7 @@ import multiprocessing
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from hmac import compare_digest
 from multiprocessing.process import BaseProcess
@@ -39,6 +41,7 @@ from typing import Any, Literal
 from fieldlab.connectors.base import ConnectorContext
 from fieldlab.connectors.mqtt import Config, MqttConnector
 from fieldlab.gateway import channel, worker
+from fieldlab.sinks.influxdb import InfluxSink
 
 log = logging.getLogger("fieldlab.gateway")
 
@@ -55,6 +58,8 @@ class WorkerState:
     restarts: int = 0
     batches: int = 0
     samples: int = 0
+    #: the numbers of the worker's own InfluxDB queues, by sink name (as it last said)
+    sinks: dict[str, dict[str, float]] = field(default_factory=dict)
     gone: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -104,13 +109,13 @@ class WorkerSource:
     ) -> None:
         kind = frame[0]
         if kind == "batch":
-            _, _, batch_id, keeps_time, packed, rejected = frame
+            _, _, batch_id, keeps_time, packed, rejected, held = frame
             ack = None if batch_id is None else self.pool.acker(w, generation, self.index, batch_id)
             state = self.pool.workers[w]
             state.batches += 1
             state.samples += len(packed)
             # packed in columns as they came: the store writes them without a Sample apiece
-            await self.inner.deliver(ctx, packed, rejected, ack, keeps_time)
+            await self.inner.deliver(ctx, packed, rejected, ack, keeps_time, held)
         elif kind == "connected":
             self.up[w], self.present[w] = True, bool(frame[2])
             if all(self.up):
@@ -139,9 +144,11 @@ class WorkerSource:
 
 
 class WorkerPool:
-    def __init__(self, n: int, sources: list[Config]):
+    def __init__(self, n: int, sources: list[Config], sinks: Sequence[InfluxSink] = ()):
         self.n = n
         self.sources = [WorkerSource(self, i, cfg) for i, cfg in enumerate(sources)]
+        #: the InfluxDB sinks: each worker queues and sends its live samples for them itself
+        self.sinks = list(sinks)
         self.workers = [WorkerState(k) for k in range(n)]
         self.token = secrets.token_bytes(channel.TOKEN_BYTES)
         self.port = 0
@@ -168,9 +175,10 @@ class WorkerPool:
         ctx = multiprocessing.get_context("spawn")
         level = logging.getLogger("fieldlab").getEffectiveLevel()
         configs = [s.worker_config(w.index) for s in self.sources]
+        sinks = [s.for_worker(w.index) for s in self.sinks]
         proc = ctx.Process(
             target=worker.main,
-            args=(self.port, self.token, w.index, configs, level),
+            args=(self.port, self.token, w.index, configs, level, sinks),
             name=f"fieldlab-worker-{w.index}",
             daemon=True,
         )
@@ -222,6 +230,9 @@ class WorkerPool:
                 if frame[0] == "closed":
                     self.sources[frame[1]].closed[index].set()
                     continue
+                if frame[0] == "sinks":
+                    w.sinks = frame[1]
+                    continue
                 pending = self.sources[frame[1]].offer(index, generation, frame)
                 if pending is not None:
                     await pending  # a full queue: stop reading this worker (backpressure)
@@ -265,6 +276,10 @@ class WorkerPool:
         for w in self.workers:
             if w.process is not None:
                 await asyncio.to_thread(w.process.join, 2)
+
+    def sink_stats(self, name: str) -> list[dict[str, float]]:
+        """What each worker last said of its queue for sink `name`."""
+        return [w.sinks[name] for w in self.workers if name in w.sinks]
 
     def report(self) -> list[dict[str, Any]]:
         return [

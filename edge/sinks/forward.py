@@ -94,3 +94,16 @@ class QueuedSink:
     def _poke(self) -> None:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._forward.wake.set)
+
+
+def combined(parts: list[dict[str, float]]) -> dict[str, float]:
+    """One sink's numbers over several queues (the gateway's and its workers'): counts and
+    sizes add up, the oldest age is the oldest, and it is up when every queue that holds
+    points is writing (a worker's queue with nothing to send has not needed InfluxDB yet)."""
+    out: dict[str, float] = {}
+    for part in parts:
+        for key, value in part.items():
+            out[key] = out.get(key, 0.0) + value
+    out["oldest_age_s"] = max((p.get("oldest_age_s", 0.0) for p in parts), default=0.0)
+    out["up"] = float(all(p.get("up", 1.0) or not p.get("queued_points", 0) for p in parts))
+    return out

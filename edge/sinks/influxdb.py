@@ -21,10 +21,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 import urllib.parse
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,6 +68,11 @@ class InfluxConfig(BaseModel):
         return os.environ.get(env) if env else None
 
 
+def _queue_path(cfg: InfluxConfig, base_dir: Path | None) -> Path:
+    path = Path(cfg.queue.path)
+    return path if path.is_absolute() or base_dir is None else base_dir / path
+
+
 def client_for(cfg: InfluxConfig) -> InfluxClient:
     """The store layer's client for this sink: credentials from the environment, or from the
     URL (``http://user:pass@host``) where no ``*_env`` key names them."""
@@ -87,21 +93,61 @@ def client_for(cfg: InfluxConfig) -> InfluxClient:
     )
 
 
+def worker_queue(path: Path, index: int) -> Path:
+    """Gateway worker `index`'s queue file beside the sink's own: ``queue.db`` → ``queue-w0.db``."""
+    return path.with_name(f"{path.stem}-w{index}{path.suffix}")
+
+
 class InfluxSink(QueuedSink):
-    def __init__(self, cfg: InfluxConfig, base_dir: Path | None = None):
+    """With ``workers`` (N gateway worker processes), each worker writes the live samples it
+    decoded through a queue file of its own (`worker_queue`, `for_worker`) and sends them from
+    there; this sink keeps what the gateway writes itself (retained values it stamped, its
+    `offline`). The queue's cap is shared out: N + 1 files of ``max_mb / (N + 1)`` each. At
+    start it takes in every worker file's `newest` (to close gaps) and the whole of the files
+    of workers that no longer run (``workers`` made smaller): nothing queued is left behind."""
+
+    def __init__(self, cfg: InfluxConfig, base_dir: Path | None = None, *, workers: int = 0):
         self.cfg = cfg
         self.name = cfg.name
-        qpath = Path(cfg.queue.path)
-        if not qpath.is_absolute() and base_dir is not None:
-            qpath = base_dir / qpath
+        self.path = _queue_path(cfg, base_dir)
+        self.workers = workers
         self.queue = DurableQueue(
-            qpath,
-            max_bytes=int(cfg.queue.max_mb * 2**20),
+            self.path,
+            max_bytes=int(cfg.queue.max_mb * 2**20 / (workers + 1)),
             max_age_s=cfg.queue.max_age_h * 3600 if cfg.queue.max_age_h else None,
             overflow=cfg.queue.overflow,
         )
         self._client = client_for(cfg)
         self._forward = Forwarder(self.name, self.queue, self._send, redact_url(cfg.url), log)
+        self._take_in_worker_queues()
+
+    def for_worker(self, index: int) -> dict[str, Any]:
+        """The config of worker `index`'s sink (its own queue file and share of the cap)."""
+        queue = self.cfg.queue.model_copy(
+            update={
+                "path": str(worker_queue(self.path, index)),
+                "max_mb": self.cfg.queue.max_mb / (self.workers + 1),
+            }
+        )
+        return self.cfg.model_copy(update={"queue": queue}).model_dump()
+
+    def _take_in_worker_queues(self) -> None:
+        pattern = re.compile(rf"{re.escape(self.path.stem)}-w(\d+){re.escape(self.path.suffix)}")
+        for file in sorted(self.path.parent.iterdir()):
+            found = pattern.fullmatch(file.name)
+            if found is None:
+                continue
+            gone = int(found.group(1)) >= self.workers
+            self.queue.adopt(file, batches=gone)
+            if gone:
+                log.warning(
+                    "%s: took in the queue of worker %s (%s), which no longer runs",
+                    self.name,
+                    found.group(1),
+                    file.name,
+                )
+                for leftover in (file, Path(f"{file}-wal"), Path(f"{file}-shm")):
+                    leftover.unlink(missing_ok=True)
 
     def accept(self, samples: list[Sample], rejected: list[Rejected]) -> None:
         """Samples and rejected input both go through the durable queue, so the dashboard's

@@ -26,6 +26,14 @@ from typing import Literal
 
 Overflow = Literal["drop_oldest", "drop_newest"]
 
+#: a machine's row in `newest` keeps the newest time and the newest state of both
+_KEEP_NEWEST = (
+    "ON CONFLICT (machine) DO UPDATE SET ts = max(ts, excluded.ts), "
+    "state = CASE WHEN excluded.state_ts >= coalesce(state_ts, -1) "
+    "THEN excluded.state ELSE state END, "
+    "state_ts = max(coalesce(state_ts, -1), coalesce(excluded.state_ts, -1))"
+)
+
 
 class DurableQueue:
     def __init__(
@@ -93,12 +101,7 @@ class DurableQueue:
             try:
                 if newest:
                     self._db.executemany(
-                        "INSERT INTO newest VALUES (?, ?, ?, ?) ON CONFLICT (machine) DO UPDATE "
-                        "SET ts = max(ts, excluded.ts), "
-                        "state = CASE WHEN excluded.state_ts >= coalesce(state_ts, -1) "
-                        "THEN excluded.state ELSE state END, "
-                        "state_ts = max(coalesce(state_ts, -1), "
-                        "coalesce(excluded.state_ts, -1))",
+                        f"INSERT INTO newest VALUES (?, ?, ?, ?) {_KEEP_NEWEST}",
                         [(m, *v) for m, v in newest.items()],
                     )
                 if self.overflow == "drop_newest" and self._bytes() + len(payload) > self.max_bytes:
@@ -188,6 +191,43 @@ class DurableQueue:
         with self._lock:
             rows = self._db.execute("SELECT machine, ts, state_ts, state FROM newest").fetchall()
         return {m: (int(ts), None if st is None or st < 0 else int(st), v) for m, ts, st, v in rows}
+
+    def adopt(self, other: Path, *, batches: bool) -> None:
+        """Take in another queue file's `newest`, and with ``batches`` its batches and counters
+        too (after them in the order of sending), in one transaction. A gateway worker's queue
+        (sinks/influxdb.py): its newest for closing gaps at start, and all of it when no worker
+        of its index runs any more. The caller deletes the file after taking the batches; a
+        crash before that sends them twice, which InfluxDB's idempotent write makes once."""
+        with self._lock:
+            self._db.execute("ATTACH DATABASE ? AS other", (str(other),))
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.execute(
+                        "INSERT INTO newest SELECT machine, ts, state_ts, state FROM other.newest "
+                        f"WHERE true {_KEEP_NEWEST}"
+                    )
+                    if batches:
+                        self._db.execute(
+                            "INSERT INTO batches (created, points, bytes, payload) "
+                            "SELECT created, points, bytes, payload FROM other.batches ORDER BY id"
+                        )
+                        n, points, size = self._db.execute(
+                            "SELECT count(*), coalesce(sum(points), 0), coalesce(sum(bytes), 0) "
+                            "FROM other.batches"
+                        ).fetchone()
+                        self._added(int(n), int(points), int(size))
+                        for name, value in self._db.execute(
+                            "SELECT name, value FROM other.counters"
+                        ).fetchall():
+                            self._count(name, int(value))
+                        self._enforce_caps()
+                    self._commit()
+                except BaseException:
+                    self._rollback()
+                    raise
+            finally:
+                self._db.execute("DETACH DATABASE other")
 
     def count(self, name: str, n: int) -> None:
         with self._lock:

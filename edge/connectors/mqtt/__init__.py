@@ -132,9 +132,11 @@ class MqttConnector:
         rejected: list[Rejected],
         ack: Callable[[], None] | None,
         keeps_time: bool,
+        held: bool = False,
     ) -> None:
         """Decoded messages to the pipeline: the machines this source answers for, its clock.
-        A gateway worker's samples come packed in columns (domain/packed.py)."""
+        A gateway worker's samples come packed in columns (domain/packed.py), and `held` when
+        the worker queued them for InfluxDB itself (`Batch.held`)."""
         plain: list[Sample] = []
         packed: Packed | None = None
         if isinstance(samples, Packed):
@@ -158,6 +160,7 @@ class MqttConnector:
                 now=ctx.clock.now(),
                 keeps_time=keeps_time,
                 packed=packed,
+                held=held,
             )
         )
 
