@@ -1,6 +1,17 @@
-import pytest
+import math
 
-from fieldlab.domain.samples import SampleError, format_ts, make_sample, parse_ts
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fieldlab.domain.samples import (
+    TS_LIMIT_MS,
+    SampleError,
+    coerce_value,
+    format_ts,
+    make_sample,
+    parse_ts,
+)
 
 
 def test_timestamps_rfc3339_with_offset_z_and_epoch_ms_agree():
@@ -52,3 +63,51 @@ def test_values_are_typed_by_signal():
     assert make_sample(0, "m", "temperature", "21.5", from_text=True).value == 21.5
     assert make_sample(0, "m", "reason", "").value == ""  # empty reason clears
     assert make_sample(0, "m", "state", "PACKML_6").value == "PACKML_6"  # stored as received
+
+
+def _rule(signal: str, raw: object) -> object:
+    """DOMAIN.md §1's value rules, written plainly: what `coerce_value` must give."""
+    if signal in ("state", "reason", "product"):
+        if not isinstance(raw, str) or (raw == "" and signal != "reason"):
+            return SampleError
+        return raw
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return SampleError
+    if isinstance(raw, float) and not math.isfinite(raw):
+        return SampleError
+    if signal.startswith("count_"):
+        if raw < 0 or not float(raw).is_integer():
+            return SampleError
+        raw = int(raw)
+    if isinstance(raw, int) and not -(2**63) <= raw < 2**63:
+        return SampleError
+    return raw
+
+
+@given(
+    signal=st.sampled_from(["temperature", "count_total", "count_scrap", "state", "power_kw"]),
+    raw=st.one_of(
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.sampled_from([2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 0, -0.0]),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.booleans(),
+        st.text(max_size=3),
+        st.none(),
+    ),
+)
+def test_values_follow_the_rules_on_the_fast_path_too(signal, raw):
+    """`coerce_value` takes plain numbers a quicker way (the MQTT hot path): the same rules."""
+    want = _rule(signal, raw)
+    if want is SampleError:
+        with pytest.raises(SampleError):
+            coerce_value(signal, raw)
+    else:
+        got = coerce_value(signal, raw)
+        assert got == want and type(got) is type(want)
+
+
+def test_epoch_ms_beyond_what_a_store_holds_are_refused_on_the_fast_path_too():
+    assert parse_ts(TS_LIMIT_MS) == TS_LIMIT_MS and parse_ts(-TS_LIMIT_MS) == -TS_LIMIT_MS
+    for raw in (TS_LIMIT_MS + 1, -TS_LIMIT_MS - 1, True):
+        with pytest.raises(SampleError):
+            parse_ts(raw)

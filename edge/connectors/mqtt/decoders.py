@@ -13,7 +13,14 @@ from typing import Any, Protocol
 
 from fieldlab.connectors.mqtt.config import Config, TopicConfig
 from fieldlab.domain.rejected import Rejected
-from fieldlab.domain.samples import MACHINE_RE, SIGNAL_RE, Sample, SampleError, parse_ts
+from fieldlab.domain.samples import (
+    MACHINE_RE,
+    SIGNAL_RE,
+    Sample,
+    SampleError,
+    coerce_value,
+    parse_ts,
+)
 from fieldlab.mapping import Mapper, SignalMap
 
 
@@ -119,7 +126,13 @@ class TopicDecoder:
         vkey = _keys(value_path)[0] if len(_keys(value_path)) == 1 else None
         tkey = _keys(ts_path)[0] if ts_path and len(_keys(ts_path)) == 1 else None
         specs: dict[tuple[str, str], SignalMap | None] = {}
-        apply = self._mapper.apply
+        if vkey is not None and tkey is not None and machine is not None and signal is not None:
+            spec = specs[(machine, signal)] = self._spec(machine, signal)
+            if spec is None:
+                plain = _plain_batch(items, machine, signal, vkey, tkey, received_ms)
+                if plain is not None:
+                    return plain
+        apply, coerce = self._mapper.apply, coerce_value
         for item in items:
             m, sig = machine, signal
             if isinstance(item, dict):
@@ -141,14 +154,34 @@ class TopicDecoder:
             if key in specs:
                 spec = specs[key]
             else:
-                spec = specs[key] = self.cfg.machines.get(m, {}).get(sig) or self.cfg.signals.get(
-                    sig
-                )
-            out += apply(m, sig, raw, ts, spec)
+                spec = specs[key] = self._spec(m, sig)
+            if spec is None:  # as `apply` does without a map, without its list per value
+                out.append(Sample(ts, m, sig, coerce(sig, raw)))
+            else:
+                out += apply(m, sig, raw, ts, spec)
         return out
+
+    def _spec(self, machine: str, signal: str) -> SignalMap | None:
+        return self.cfg.machines.get(machine, {}).get(signal) or self.cfg.signals.get(signal)
 
     def _reject(self, topic: str, payload: bytes, reason: str) -> Rejected:
         return Rejected(f"mqtt:{self.name}:{topic}", payload.decode("utf-8", "replace"), reason)
+
+
+def _plain_batch(
+    items: list[Any], machine: str, signal: str, vkey: str, tkey: str, received_ms: int
+) -> list[Sample] | None:
+    """The most common shape the quick way: objects with the value and time keys only, for the
+    machine and signal of the topic, no signal map. None as soon as one item is otherwise: the
+    general loop then reads the payload (and words any error) as it always does."""
+    out: list[Sample] = []
+    append = out.append
+    for item in items:
+        if type(item) is not dict or vkey not in item or "machine" in item or "signal" in item:
+            return None
+        ts = parse_ts(item[tkey]) if tkey in item else received_ms
+        append(Sample(ts, machine, signal, coerce_value(signal, item[vkey])))
+    return out
 
 
 _DECODER = json.JSONDecoder(parse_constant=lambda name: _no_constant(name))
