@@ -67,6 +67,16 @@ def newer_mosquitto() -> str:
     return str(path)
 
 
+def mosquitto_21() -> tuple[str, str]:
+    """Mosquitto 2.1 and its persist-sqlite plugin (.ci/run unpacks them from Debian sid into
+    .mosquitto-21/): the broker that keeps shared subscriptions over a restart."""
+    root = Path(__file__).resolve().parent.parent / ".mosquitto-21"
+    plugins = sorted(root.glob("root/usr/lib/*/mosquitto/mosquitto_persist_sqlite.so"))
+    if not (root / "mosquitto").exists() or not plugins:
+        missing("Mosquitto 2.1", ".ci/run unpacks it into .mosquitto-21/")
+    return str(root / "mosquitto"), str(plugins[0])
+
+
 def require(binary: str) -> str:
     """The path of a system tool CI installs."""
     path = find_binary(binary)
@@ -82,9 +92,9 @@ def mosquitto(extra_conf: str = "") -> Iterator[int]:
         yield port
 
 
-def mosquitto_process(folder: Path, extra_conf: str = "") -> Mosquitto:
+def mosquitto_process(folder: Path, extra_conf: str = "", binary: str | None = None) -> Mosquitto:
     """A Mosquitto a test can stop and start again on the same port (call start())."""
-    return Mosquitto(require("mosquitto"), folder, extra_conf=extra_conf)
+    return Mosquitto(binary or require("mosquitto"), folder, extra_conf=extra_conf)
 
 
 #: Processes started and not yet stopped; tests/conftest.py stops them after each test, so a

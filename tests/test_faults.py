@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import tempfile
 import threading
 import time
@@ -31,9 +30,9 @@ from tests.services import (
     descendants,
     eventually,
     free_port,
+    mosquitto_21,
     mosquitto_process,
     running,
-    settled,
     wait_port,
 )
 from tests.sim_gateway import health, wait_connected, write_site
@@ -118,19 +117,19 @@ def wait_stored(db: Path, n: int, timeout: float, gw: Process) -> None:
 
 
 @WORKERS
-def test_mosquitto_restarted_mid_stream_loses_nothing_the_broker_keeps(
-    tmp_path: Path, workers: int | str
-):
-    """With workers the gateway reads through `$share` subscriptions, and Mosquitto 2.0.11
-    drops what it holds for those when it restarts, and what arrives before the subscribers
-    are back (as if it did not restore shared subscriptions from its persistence file): bare
-    paho shared subscribers lose the same, plain ones nothing (docs/SCALING.md). So with
-    `auto` the test holds the gateway to what the broker does deliver: every message once, and
-    nothing lost that was published after the workers were back."""
+def test_mosquitto_restarted_mid_stream_loses_nothing(tmp_path: Path, workers: int | str):
+    """One process on Debian's Mosquitto 2.0 with its persistence file; with workers, on
+    `$share` subscriptions, Mosquitto 2.1 with its persist-sqlite plugin: 2.0 (2.0.11 and 2.0.21
+    alike) does not keep shared subscriptions over a restart and drops what is published before
+    the workers subscribe again, 2.1's plugin keeps them (docs/SCALING.md). Either way every
+    message is stored exactly once."""
+    if workers == 1:
+        binary, conf = None, "persistence true\nautosave_interval 1\n"
+    else:
+        binary, plugin = mosquitto_21()
+        conf = f"global_plugin {plugin}\nuser root\n"  # root: the plugin is read after the drop
     with broker_folder() as folder:
-        broker = mosquitto_process(
-            folder, f"persistence true\npersistence_location {folder}/\nautosave_interval 1\n"
-        )
+        broker = mosquitto_process(folder, f"{conf}persistence_location {folder}/\n", binary)
         broker.start()
         http = free_port()
         db = tmp_path / "gateway.db"
@@ -145,42 +144,19 @@ def test_mosquitto_restarted_mid_stream_loses_nothing_the_broker_keeps(
                 broker.stop()  # SIGTERM: Mosquitto saves its sessions and queues
                 time.sleep(1)
                 broker.start()
-                if workers != 1:
-                    wait_connected(http, 60)  # every worker back: from now on nothing is lost
-                    sent_when_back = pub.sent
                 pub.wait_acked(120)
-                if workers == 1:
-                    wait_stored(db, N, 120, gw)
-                else:
-                    eventually(lambda: db.exists() and stored(db)[0] >= N - sent_when_back, "")
-                    settled(lambda: stored(db), "the samples stored", quiet=2, timeout=120)
+                wait_stored(db, N, 120, gw)
                 report = health(http)
         finally:
-            broker.stop()
+            log = broker.stop()
     count, distinct = stored(db)
-    assert count == distinct  # every sample once; resends harmless
+    assert count == distinct == N, log[-2000:]  # every sample once; resends harmless
     assert report["sources"][0]["reconnects"] >= 1
     assert "Traceback" not in gw.output
-    if workers == 1:
-        assert count == N
-        return
-    missing = sorted(set(range(N)) - {ts - BASE_TS for ts in _values(db)})
-    assert not missing or missing[-1] < sent_when_back, (missing[-5:], sent_when_back)
-    # both took a share, and the source counts what all of them took
-    shares = [w["samples"] for w in report["workers"]]
-    assert len(shares) == (os.cpu_count() or 1) and min(shares) > 0, shares
-    assert sum(shares) == report["sources"][0]["samples"] >= count
-
-
-def _values(db: Path) -> list[int]:
-    con = sqlite3.connect(db)
-    try:
-        rows = con.execute(
-            "SELECT ts FROM samples JOIN series ON series.id = samples.series WHERE signal = 'v'"
-        ).fetchall()
-    finally:
-        con.close()
-    return [r[0] for r in rows]
+    if workers != 1:  # both took a share, and the source counts what all of them took
+        shares = [w["samples"] for w in report["workers"]]
+        assert len(shares) == (os.cpu_count() or 1) and min(shares) > 0, shares
+        assert sum(shares) == report["sources"][0]["samples"] >= count
 
 
 @WORKERS

@@ -159,8 +159,10 @@ class WorkerPool:
     async def start(self) -> None:
         for s in self.sources:
             log.warning(
-                "%s: %d worker processes read through $share/%s/… (a broker restart may drop "
-                "what the broker held for them: docs/SCALING.md)",
+                "%s: %d worker processes read through $share/%s/… (a broker that does not keep "
+                "shared subscriptions over a restart, Mosquitto 2.0, drops what is published "
+                "until they are back; Mosquitto 2.1's persist-sqlite plugin keeps them: "
+                "docs/SCALING.md)",
                 s.name,
                 self.n,
                 group_name(s.cfg),
