@@ -241,7 +241,7 @@ def test_workers_queue_for_influxdb_themselves_through_an_outage_and_fewer_worke
         if first >= 0:
             await asyncio.to_thread(_publish, broker, first, n)
         await _until(lambda: until(gw.health_report()), "the queues", 30)
-        report = gw.health_report()
+        report = gw.health_report() | {"metrics": gw.metrics_text()}
         gw.request_stop()
         await task
         return report
@@ -261,6 +261,7 @@ def test_workers_queue_for_influxdb_themselves_through_an_outage_and_fewer_worke
     # InfluxDB away: the samples wait in the workers' own queue files, added up on /health
     out = asyncio.run(run(away, n, lambda r: queued(r) >= n))
     assert queued(out) == n and out["sinks"][0]["up"] == 0 and out["status"] == "degraded"
+    assert f'fieldlab_sink_queued_points{{sink="influxdb"}} {n}.0' in out["metrics"]
     assert {f.name for f in tmp_path.glob("queue-w?.db")} == {"queue-w0.db", "queue-w1.db"}
     # one process now: it takes both files in and sends them with its own `offline`s
     asyncio.run(
