@@ -1,3 +1,5 @@
+import io
+import json
 import math
 
 import pytest
@@ -6,12 +8,14 @@ from hypothesis import strategies as st
 
 from fieldlab.domain.samples import (
     TS_LIMIT_MS,
+    Sample,
     SampleError,
     coerce_value,
     format_ts,
     make_sample,
     parse_ts,
 )
+from fieldlab.interchange import write_jsonl
 
 
 def test_timestamps_rfc3339_with_offset_z_and_epoch_ms_agree():
@@ -111,3 +115,27 @@ def test_epoch_ms_beyond_what_a_store_holds_are_refused_on_the_fast_path_too():
     for raw in (TS_LIMIT_MS + 1, -TS_LIMIT_MS - 1, True):
         with pytest.raises(SampleError):
             parse_ts(raw)
+
+
+@given(
+    st.lists(
+        st.builds(
+            Sample,
+            st.integers(min_value=-TS_LIMIT_MS, max_value=TS_LIMIT_MS),
+            st.sampled_from(["press-1", "m", "line_2"]),
+            st.sampled_from(["state", "count_total", "temp"]),
+            st.one_of(
+                st.integers(min_value=-(2**63), max_value=2**63 - 1),
+                st.floats(allow_nan=False, allow_infinity=False),
+                st.text(max_size=8),
+            ),
+        ),
+        max_size=30,
+    )
+)
+def test_jsonl_lines_are_what_json_dumps_writes(samples):
+    """The truth log's writer builds its lines itself (it writes millions): the same bytes."""
+    out = io.StringIO()
+    assert write_jsonl(samples, out) == len(samples)
+    want = "".join(json.dumps(s.to_json(), separators=(",", ":")) + "\n" for s in samples)
+    assert out.getvalue() == want
