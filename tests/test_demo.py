@@ -4,6 +4,7 @@ for every default machine."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -124,7 +125,13 @@ def _agrees_with_the_truth(root, live: str, speed: str) -> None:
             # time from A to P; the product, ideal time of good units over planned time, stays.
             assert (g.oee is None) == (t.oee is None), (m, g.oee, t.oee)
             if g.oee is not None:
-                assert abs(g.oee - t.oee) <= 0.005, (m, speed, g.oee, t.oee)
+                # Planned time is not exact either: the gateway sees a `planned_stop` begin or
+                # end at its next poll (Modbus: 250 ms, so 250 ms × speed of simulated time),
+                # and over a live part of seconds one late edge moves the OEE by more than the
+                # 0.5 pp (seen at 1×: 153 ms late over 27 s planned, 1.1741 against 1.1675).
+                edges = _planned_stop_edges(truth, m, live_from, end)
+                slack = t.oee * edges * 0.25 * float(speed) / t.planned_s
+                assert abs(g.oee - t.oee) <= 0.005 + slack, (m, speed, g.oee, t.oee, edges)
             assert g.total == t.total and g.good == t.good, (m, speed, g.total, t.total)
 
 
@@ -136,3 +143,11 @@ def test_a_broker_already_on_the_default_port_is_not_shared(broker: int):
     taken = Ports(mqtt=broker).resolve(keep_mqtt=False)
     assert taken.mqtt != broker
     assert Ports(mqtt=broker).resolve(keep_mqtt=True).mqtt == broker
+
+
+def _planned_stop_edges(store, machine: str, start: int, end: int) -> int:
+    """How often `planned_stop` begins or ends inside [start, end) in the truth."""
+    states = [str(v) for v in store.read(machine, "state", start, end).values.tolist()]
+    return sum(
+        (a == "planned_stop") != (b == "planned_stop") for a, b in itertools.pairwise(states)
+    )
