@@ -47,6 +47,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "__pycache__",
             ".*_cache",
             ".hypothesis",
+            ".node-opcua",  # the test servers .ci/run fetches, not the kit
+            ".mosquitto*",
         ),
     )
     subprocess.run(
