@@ -63,6 +63,16 @@ def test_mqtt_payload_cases(case: dict[str, Any]):
 def test_modbus_codec_cases(case: dict[str, Any]):
     got = decode(case["registers"], case["type"], case.get("order", "ABCD"), case.get("bit"))
     assert got == pytest.approx(case["value"]) if isinstance(got, float) else got == case["value"]
+    _stored_as(case, got)
+
+
+def _stored_as(case: dict[str, Any], raw: object) -> None:
+    """A case with `signal` and `sample`: the decoded value through the mapper is that value."""
+    if "sample" in case:
+        from fieldlab.mapping import Mapper
+
+        (sample,) = Mapper().apply("m-1", case["signal"], raw, 0, None)
+        assert sample.value == case["sample"] and type(sample.value) is type(case["sample"])
 
 
 @pytest.mark.parametrize("case", cases("sparkplug", "messages"), ids=lambda c: c["name"])
@@ -84,6 +94,7 @@ def test_sparkplug_message_cases(case: dict[str, Any]):
                         "metrics": {
                             "state": {"metric": "Status/State"},
                             "count_total": {"metric": "Counters/Total"},
+                            "door_open": {"metric": "Door/Open"},
                         },
                     }
                 },
@@ -130,6 +141,7 @@ def test_s7_address_cases(case: dict[str, Any]):
     data = bytes.fromhex(case["bytes"])
     got = s7_decode(addr, data)
     assert got == pytest.approx(case["value"]) if isinstance(got, float) else got == case["value"]
+    _stored_as(case, got)
     if addr.type not in ("BOOL", "STRING"):  # the simulator's face writes what the gateway reads
         assert s7_encode(addr, case["value"]) == data
 
@@ -194,6 +206,7 @@ def test_opcua_value_cases(case: dict[str, Any]):
     else:
         assert not rejected, rejected
         assert [[s.ts, s.value] for s in samples] == [case["sample"]]
+        assert [type(s.value) for s in samples] == [type(case["sample"][1])]
 
 
 def test_the_gateway_owns_reconnect_backoff_health_and_offline_bookkeeping():

@@ -69,12 +69,26 @@ def test_values_are_typed_by_signal():
     assert make_sample(0, "m", "state", "PACKML_6").value == "PACKML_6"  # stored as received
 
 
+def test_a_device_boolean_is_a_process_value_one_or_zero():
+    """DOMAIN §2: a bit or `true`/`false` is 1 or 0, from JSON and from text alike; a counter or
+    a meter is never a bit."""
+    assert make_sample(0, "m", "door_open", False).value == 0
+    assert type(make_sample(0, "m", "door_open", True).value) is int
+    assert make_sample(0, "m", "door_open", "TRUE", from_text=True).value == 1
+    assert make_sample(0, "m", "door_open", "false", from_text=True).value == 0
+    for signal in ("count_total", "energy_kwh", "power_kw"):
+        with pytest.raises(SampleError, match="must be a number"):
+            make_sample(0, "m", signal, True)
+
+
 def _rule(signal: str, raw: object) -> object:
     """DOMAIN.md §1's value rules, written plainly: what `coerce_value` must give."""
     if signal in ("state", "reason", "product"):
         if not isinstance(raw, str) or (raw == "" and signal != "reason"):
             return SampleError
         return raw
+    if isinstance(raw, bool) and not signal.startswith("count_") and signal != "power_kw":
+        return int(raw)  # §2: a device's boolean is the process value 1 or 0
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         return SampleError
     if isinstance(raw, float) and not math.isfinite(raw):

@@ -129,6 +129,10 @@ def coerce_value(signal: str, raw: object, *, from_text: bool = False) -> Value:
         if signal in ("state", "product") and raw == "":
             raise SampleError(f"value: {signal} must not be empty")
         return raw
+    if is_process_value(signal):
+        bit = _bit(raw, from_text)
+        if bit is not None:
+            return bit  # §2: a device's boolean (a bit, true/false) is the process value 1 or 0
     number = _number(raw, from_text)
     if number is None:
         raise SampleError(f"value: {signal} must be a number, got {raw!r}")
@@ -146,6 +150,14 @@ _INT64 = 2**63
 #: a constant, not `2**1000` in the function: Python does not fold a power that large, and
 #: worked it out again for every number read (a third of decoding an MQTT batch)
 _HUGE = 2**1000
+
+
+def _bit(raw: object, from_text: bool) -> int | None:
+    if isinstance(raw, bool):
+        return int(raw)
+    if from_text and isinstance(raw, str):
+        return {"true": 1, "false": 0}.get(raw.strip().lower())
+    return None
 
 
 def _number(raw: object, from_text: bool) -> int | float | None:

@@ -46,6 +46,13 @@ TEXT: dict[str, dict[Lang, str]] = {
         "nl": "Stuks gemaakt terwijl de machine offline was, tellen na het gat; P kan daardoor te "
         "hoog lijken. Controleer de verbinding op de pagina Datakwaliteit.",
     },
+    "flag.counter_backstep": {
+        "en": "A counter or meter read lower than before, but not low enough to be a reset (other "
+        "rounding, a late read): it added nothing. If it recurs, check how the value is read.",
+        "nl": "Een teller of meter las lager dan eerder, maar niet laag genoeg voor een reset "
+        "(andere afronding, een late uitlezing): dat telde niet mee. Komt het vaak voor, "
+        "controleer dan hoe de waarde wordt uitgelezen.",
+    },
     "flag.counts_inconsistent": {
         "en": "Good plus scrap is not the total: the counters disagree. Check which counters "
         "the machine sends and how they are mapped.",

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fieldlab.domain.counters import counter_deltas
+from fieldlab.domain.counters import counter_steps
 from fieldlab.domain.history import Series
 from fieldlab.domain.states import STATE_CODE, State
 
@@ -31,6 +31,8 @@ class Energy:
     cost: float | None = None
     currency: str | None = None
     co2_kg: float | None = None
+    #: meter readings in the window that were back-steps (§4): they added nothing
+    backsteps: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The §7 `energy` object."""
@@ -88,12 +90,13 @@ def power_by_state(
     return {name: float(kwh[code]) for code, name in sorted(_NAMES.items())}
 
 
-def meter_kwh(meter: Series, start: int, end: int, wrap: int | None) -> float:
-    """The meter's deltas with ``ts`` in the window (§4 rules; the first reading a baseline)."""
+def meter_kwh(meter: Series, start: int, end: int, wrap: int | None) -> tuple[float, int]:
+    """The meter's deltas with ``ts`` in the window (§4 rules; the first reading a baseline),
+    and how many of its readings there were back-steps."""
     values = np.array([float(v) for v in meter.values], dtype=np.float64)
-    deltas = counter_deltas(values, wrap, dtype=np.float64)
+    steps = counter_steps(values, wrap, dtype=np.float64)
     inside = (meter.ts >= start) & (meter.ts < end)
-    return float(np.sum(deltas[inside]))
+    return float(np.sum(steps.deltas[inside])), int(np.count_nonzero(steps.backstep[inside]))
 
 
 def compute_energy(
@@ -119,7 +122,9 @@ def compute_energy(
     if power.ts.size:
         by_state = power_by_state(power, seg_start, seg_end, codes, start, end)
         non_productive = sum(v for k, v in by_state.items() if k != State.RUNNING.value)
-    kwh = meter_kwh(meter, start, end, meter_wrap) if meter.ts.size else sum(by_state.values())
+    kwh, backsteps = (
+        meter_kwh(meter, start, end, meter_wrap) if meter.ts.size else (sum(by_state.values()), 0)
+    )
     return Energy(
         kwh=kwh,
         by_state_kwh=by_state,
@@ -128,4 +133,5 @@ def compute_energy(
         cost=None if price_per_kwh is None else kwh * price_per_kwh,
         currency=currency if price_per_kwh is not None else None,
         co2_kg=None if co2_kg_per_kwh is None else kwh * co2_kg_per_kwh,
+        backsteps=backsteps,
     )

@@ -14,7 +14,7 @@ import numpy as np
 
 from fieldlab.config.site import EnergySettings, MachineConfig
 from fieldlab.domain.calendar import Calendar
-from fieldlab.domain.counters import counter_deltas
+from fieldlab.domain.counters import counter_steps
 from fieldlab.domain.history import MachineHistory, Series
 from fieldlab.domain.intervals import IntervalSet
 from fieldlab.domain.states import (
@@ -225,6 +225,8 @@ def compute_oee(
         co2_kg_per_kwh=prices.co2_kg_per_kwh,
         meter_wrap=machine.wrap_of("energy_kwh"),
     )
+    if result.energy is not None and result.energy.backsteps:
+        flags.append("counter_backstep")
     perf = result.performance
     if perf is not None and perf > 1.0 + 1e-9:
         flags.append("performance_above_1")
@@ -315,11 +317,14 @@ class _Counts:
 
 def _deltas_in(
     series: Series, wrap: int | None, start: int, end: int, gaps: IntervalSet
-) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Times and deltas of the counter's samples in the window, and whether one of them
-    follows an unobserved gap (`counts_across_gap`: the units of the gap land at that sample)."""
-    deltas = counter_deltas(series.values.astype(np.int64), wrap)
+) -> tuple[np.ndarray, np.ndarray, bool, bool]:
+    """Times and deltas of the counter's samples in the window, whether one of them follows an
+    unobserved gap (`counts_across_gap`: the units of the gap land at that sample), and whether
+    one was a back-step (§4 `counter_backstep`: it added nothing)."""
+    steps = counter_steps(series.values.astype(np.int64), wrap)
+    deltas = steps.deltas
     inside = (series.ts >= start) & (series.ts < end)
+    backstep = bool(np.any(steps.backstep[inside]))
     idx = np.flatnonzero(inside & (deltas != 0))
     idx = idx[idx > 0]
     across = False
@@ -330,7 +335,7 @@ def _deltas_in(
             gaps.ends, prev, "right"
         )
         across = bool(np.any(between > 0))
-    return series.ts[inside], deltas[inside], across
+    return series.ts[inside], deltas[inside], across, backstep
 
 
 def _counts(
@@ -347,9 +352,11 @@ def _counts(
         for sig, s in history.counters.items()
         if len(s)
     }
-    if any(across for _, _, across in found.values()):
+    if any(across for _, _, across, _ in found.values()):
         flags.append("counts_across_gap")
-    present = {sig: (ts, d) for sig, (ts, d, _) in found.items()}
+    if any(back for _, _, _, back in found.values()):
+        flags.append("counter_backstep")
+    present = {sig: (ts, d) for sig, (ts, d, _, _) in found.items()}
     sums = {sig: int(d.sum()) for sig, (_, d) in present.items()}
     t, g, s = (sums.get(k) for k in ("count_total", "count_good", "count_scrap"))
     if t is not None and g is not None and s is not None and t != g + s:
