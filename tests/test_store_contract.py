@@ -105,6 +105,17 @@ def test_rejected_records_are_kept_with_their_reason_and_truncated(store):
     newest, oldest = store.rejected()
     assert (oldest.source, oldest.payload, oldest.reason) == ("mqtt:x", '{"bad', "not valid JSON")
     assert len(newest.payload) < 2100 and newest.payload.endswith("(10000 chars)")
+    assert (oldest.repeats, newest.repeats) == (0, 0)
+
+
+def test_a_repeated_rejection_counts_its_repeats(store):
+    """DOMAIN §10: a record stands for itself and the repeats it carries."""
+    store.write_rejected([Rejected("s7:plc:DB10.DBX40.0", "False", "must be a number", 1000)])
+    store.write_rejected(
+        [Rejected("s7:plc:DB10.DBX40.0", "False", "must be a number", 3_601_000, repeats=17_999)]
+    )
+    assert store.rejected_count() == 18_001
+    assert [r.repeats for r in store.rejected()] == [17_999, 0]
 
 
 SITE = """

@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from fieldlab.domain.packed import Packed
-from fieldlab.domain.rejected import Rejected
+from fieldlab.domain.rejected import Rejected, RejectionThrottle
 from fieldlab.domain.samples import Sample
 
 
@@ -76,6 +76,8 @@ class SourceHealth:
     state: SourceState = SourceState.STARTING
     samples: int = 0
     rejected: int = 0
+    #: of those, repeats not (yet) kept as records of their own (DOMAIN §10)
+    rejected_repeats: int = 0
     errors: int = 0
     reconnects: int = 0
     last_error: str = ""
@@ -156,6 +158,8 @@ class ConnectorContext:
     #: The connection's backoff: the gateway's, one rule for every connector. `retry` waits
     #: it out after `failed`; `back` with the source up resets it.
     backoff: Backoff = field(default_factory=Backoff)
+    #: DOMAIN §10: the same rejection again and again is kept once an hour, with a count
+    rejections: RejectionThrottle = field(default_factory=RejectionThrottle)
 
     async def send(self, batch: Batch) -> None:
         """Samples and rejections read from the source: counted, then emitted."""
@@ -163,10 +167,20 @@ class ConnectorContext:
         if not n and not batch.rejected and batch.on_commit is None:
             return
         self.health.samples += n
-        self.health.rejected += len(batch.rejected)
+        if batch.rejected:
+            self.health.rejected += sum(1 + r.repeats for r in batch.rejected)
+            batch.rejected = self.rejections.keep(batch.rejected)
+            self.health.rejected_repeats = self.rejections.repeats
         if n:
             self.health.last_sample_wall = time.time()
         await self.emit(batch)
+
+    async def flush_rejected(self) -> None:
+        """Keep the repeats still counted (at a stop), so the records add up to every one."""
+        kept = self.rejections.flush()
+        self.health.rejected_repeats = 0
+        if kept:
+            await self.emit(Batch([], kept, source=self.name))
 
     def count(self, event: str) -> None:
         """Something of the protocol's worth counting on /health (`events`)."""

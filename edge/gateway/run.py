@@ -211,6 +211,8 @@ class Gateway:
             await self._stop.wait()
         finally:
             await _cancel(conn_tasks)
+            for ctx in self.contexts:
+                await ctx.flush_rejected()
             # A state never runs on beyond what was observed: offline as the gateway stops.
             offline = [
                 Sample(ctx.clock.now(), m, "state", "offline")
@@ -354,6 +356,7 @@ class Gateway:
                 "state": h.state,
                 "samples": h.samples,
                 "rejected": h.rejected,
+                "rejected_repeats": h.rejected_repeats,
                 "errors": h.errors,
                 "reconnects": h.reconnects,
                 "last_error": h.last_error,

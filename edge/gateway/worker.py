@@ -30,7 +30,7 @@ from fieldlab.connectors.base import Batch, ConnectorContext, SourceHealth
 from fieldlab.connectors.mqtt import Config, MqttConnector, split
 from fieldlab.connectors.mqtt.transport import Message, Session, Transport
 from fieldlab.domain.packed import Packed
-from fieldlab.domain.rejected import Rejected
+from fieldlab.domain.rejected import Rejected, RejectionThrottle
 from fieldlab.domain.samples import Sample
 from fieldlab.gateway import channel
 from fieldlab.process import watch_parent
@@ -61,6 +61,7 @@ class Forwarder:
         self._next = 0
         self.fetch_retained = fetch_retained
         self.fetching: asyncio.Task[None] | None = None
+        self.rejections = RejectionThrottle()
 
     async def connected(self, ctx: ConnectorContext, session_present: bool) -> None:
         channel.write(self.writer, ("connected", self.index, session_present))
@@ -86,6 +87,7 @@ class Forwarder:
         now_ms = int(time.time() * 1000)
         for group, keeps_time, last in split(messages):
             samples, rejected = self.connector.decode(group, now_ms)
+            rejected = self.rejections.keep(rejected, now_ms)  # DOMAIN §10, before any sink
             held = keeps_time and bool(self.sinks) and bool(samples or rejected)
             if held:
                 if len(samples) <= INLINE_QUEUE:

@@ -165,14 +165,22 @@ class InfluxStore:
 
     def rejected(self, limit: int = 100) -> list[Rejected]:
         series = self.query(
-            f'SELECT "source", "payload", "reason" FROM {_ident(REJECTED)} '
+            f'SELECT "source", "payload", "reason", "repeats" FROM {_ident(REJECTED)} '
             f"ORDER BY time DESC LIMIT {int(limit)}"
         )
-        return [Rejected(v[1], v[2], v[3], int(v[0])) for s in series for v in s["values"]]
+        return [
+            Rejected(v[1], v[2], v[3], int(v[0]), int(v[4] or 0))
+            for s in series
+            for v in s["values"]
+        ]
 
     def rejected_count(self) -> int:
-        series = self.query(f'SELECT count("reason") FROM {_ident(REJECTED)}')
-        return int(series[0]["values"][0][1]) if series else 0
+        """Every rejection, a record standing for itself and its repeats (DOMAIN §10)."""
+        series = self.query(f'SELECT count("reason"), sum("repeats") FROM {_ident(REJECTED)}')
+        if not series:
+            return 0
+        _, n, repeats = series[0]["values"][0]
+        return int(n) + int(repeats or 0)
 
     def write_entries(self, entries: Iterable[Entry]) -> int:
         entries = list(entries)

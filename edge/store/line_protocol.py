@@ -79,6 +79,8 @@ def rejected_lines(records: Iterable[Rejected], now_ms: int) -> str:
             f"{k}={_str_field(v)}"
             for k, v in (("source", r.source), ("payload", r.payload), ("reason", r.reason))
         )
+        if r.repeats:
+            fields += f",repeats={int(r.repeats)}i"
         lines.append(f"{REJECTED},seq={i} {fields} {r.received or now_ms}")
     return "\n".join(lines)
 

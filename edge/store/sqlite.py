@@ -116,8 +116,13 @@ MIGRATIONS: tuple[str, ...] = (
         done_until INTEGER NOT NULL
     );
     """,
+    # 6: repeated rejections kept once an hour with a count (DOMAIN §10; additive)
+    """
+    ALTER TABLE rejected ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;
+    """,
 )
-#: The oldest schema a read-only reader still reads (later migrations only add tables).
+#: The oldest schema a read-only reader still reads (later migrations only add tables and
+#: columns with defaults, which a reader of an older file reads as empty).
 READABLE_FROM = 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -438,12 +443,13 @@ class SqliteStore:
     def write_rejected(self, records: Iterable[Rejected]) -> int:
         now = int(time.time() * 1000)
         rows = [
-            (r.received if r.received is not None else now, r.source, t.payload, r.reason)
+            (r.received if r.received is not None else now, r.source, t.payload, r.reason, r.repeats)
             for r in records
             for t in (r.truncated(),)
         ]
         return self._insert(
-            "INSERT INTO rejected (received, source, payload, reason) VALUES (?, ?, ?, ?)",
+            "INSERT INTO rejected (received, source, payload, reason, repeats) "
+            "VALUES (?, ?, ?, ?, ?)",
             rows,
         )
 
@@ -500,17 +506,24 @@ class SqliteStore:
             row = self._db.execute("SELECT max(ts) FROM latest").fetchone()
         return None if row[0] is None else int(row[0])
 
+    def _repeats(self) -> str:
+        """The repeats column, or 0 in a file a writer has not upgraded yet (read-only)."""
+        return "repeats" if self.schema_version() >= 6 else "0"
+
     def rejected(self, limit: int = 100) -> list[Rejected]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT source, payload, reason, received FROM rejected ORDER BY id DESC LIMIT ?",
+                f"SELECT source, payload, reason, received, {self._repeats()} FROM rejected "
+                "ORDER BY id DESC LIMIT ?",
                 (limit,),
             ).fetchall()
         return [Rejected(*r) for r in rows]
 
     def rejected_count(self) -> int:
+        """Every rejection, a record standing for itself and its repeats (DOMAIN §10)."""
         with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM rejected").fetchone()[0])
+            sql = f"SELECT count(*) + coalesce(sum({self._repeats()}), 0) FROM rejected"
+            return int(self._db.execute(sql).fetchone()[0])
 
     def write_entries(self, entries: Iterable[Entry]) -> int:
         rows = [(e.entered, e.ts, e.machine, e.signal, e.value, e.by, e.source) for e in entries]
