@@ -22,6 +22,7 @@ class Tile:
     quality: str
     notes: list[str]  # every flag as a sentence (what it means, what to check)
     progress: str  # `goed 2.522 / doel 5.929`
+    coverage: str  # `62,0 % waargenomen` below 95 % (DOMAIN §5), else ""
 
 
 def tile(ctx: Context, machine: str) -> Tile:
@@ -40,10 +41,11 @@ def tile(ctx: Context, machine: str) -> Tile:
         state=str(state),
         color=STATE_COLORS.get(str(state), "#424242"),
         state_line=ctx.state_line(str(state), state_ts, latest.get("reason", (None, ""))[1]),
-        oee=ctx.pct(r.oee),
+        oee=ctx.t("no_data") if r.no_data else ctx.pct(r.oee),
         availability=ctx.pct(r.availability),
         performance=ctx.pct(r.performance),
         quality=ctx.pct(r.quality),
         notes=ctx.notes(r),
         progress=ctx.t("target_now", good=good or 0, target=target),
+        coverage=ctx.coverage(r),
     )

@@ -44,7 +44,8 @@ def tile_html(v: Tile) -> str:
         f"<div class='andon-name'>{e(v.machine)} · {e(v.name)}</div>"
         f"<div class='andon-state'>{e(v.state_line)}</div>"
         f"<div class='andon-oee'>OEE {e(v.oee)}</div>"
-        f"<div class='andon-apq'>A {e(v.availability)} · P {e(v.performance)} · "
+        + (f"<div class='andon-apq'>{e(v.coverage)}</div>" if v.coverage else "")
+        + f"<div class='andon-apq'>A {e(v.availability)} · P {e(v.performance)} · "
         f"Q {e(v.quality)}</div>{note}<div class='andon-note'>{e(v.progress)}</div></div>"
     )
 

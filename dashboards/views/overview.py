@@ -20,6 +20,8 @@ def draw(ctx: Context, machine: str) -> None:
             unsafe_allow_html=True,
         )
         st.metric("OEE", v.oee)
+        if v.coverage:
+            st.caption(v.coverage)
         st.markdown(f"A **{v.availability}** · P **{v.performance}** · Q **{v.quality}**")
         for note in v.notes:
             st.caption(f"⚠ {note}")

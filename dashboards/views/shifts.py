@@ -22,12 +22,15 @@ selected = machines if choice == "*" else [choice]
 end = min(ctx.end, ctx.now)
 
 
-#: Columns that hold ratios (shown and exported as percentages) and hours.
-RATIOS = ("OEE", "A", "P", "Q")
+#: Columns that hold ratios (shown and exported as percentages) and hours; coverage (DOMAIN
+#: §5) beside the figures, so a row observed for a third of its time says so.
+COVERAGE = ctx.t("coverage")
+RATIOS = ("OEE", "A", "P", "Q", COVERAGE)
 
 
 def row(machine: str, label: str, key: str, start: int, stop: int) -> dict[str, object]:
-    """Numbers, not text: the table, the chart and both exports format them each their way."""
+    """Numbers, not text: the table, the chart and both exports format them each their way. A
+    figure that does not exist is None (a blank cell, `–` on screen), never NaN or 0."""
     r = data.oee(ctx.store_url, str(ctx.config_path), machine, start, stop, ctx.now, ctx.threshold)
     return {
         ctx.t("machine"): machine,
@@ -36,9 +39,11 @@ def row(machine: str, label: str, key: str, start: int, stop: int) -> dict[str, 
         "A": r.availability,
         "P": r.performance,
         "Q": r.quality,
+        COVERAGE: r.coverage,
         f"{ctx.t('planned')} h": r.planned_s / 3600,
-        f"{ctx.t('downtime')} h": r.downtime_s / 3600,
-        ctx.t("good"): r.good,
+        f"{ctx.t('downtime')} h": None if r.no_data else r.downtime_s / 3600,
+        # no good counter: every unit counts as good, as on the tile (quality_assumed_1)
+        ctx.t("good"): r.good if r.good is not None else r.total,
         ctx.t("scrap"): r.scrap,
     }
 
@@ -108,6 +113,8 @@ for title, df, key in (
     )
     st.altair_chart(charts.localized(chart, ctx.lang), width="stretch")
     st.dataframe(shown(df), hide_index=True, width="stretch")
+    if ((df[COVERAGE].astype(float) < 0.95) | df[COVERAGE].isna()).any():
+        st.caption(ctx.t("coverage.note"))
     c1, c2 = st.columns(2)
     c1.download_button(
         ctx.t("download_csv"),

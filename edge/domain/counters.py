@@ -55,10 +55,8 @@ def counter_steps(
             stop = min(n, seg + look)
             mark = np.maximum.accumulate(v[seg:stop])
             prev_mark, cur = mark[:-1], v[seg + 1 : stop]
-            if wrap is None:
-                restart = cur * 2 < prev_mark
-            else:
-                restart = (prev_mark - cur) * 2 > wrap
+            # a reset: below half the mark; a wrap: more than half the range below it
+            restart = cur * 2 < prev_mark if wrap is None else (prev_mark - cur) * 2 > wrap
             hits = np.flatnonzero(restart)
             if hits.size or stop == n:
                 break

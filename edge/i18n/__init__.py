@@ -83,6 +83,19 @@ TEXT: dict[str, dict[Lang, str]] = {
         "nl": "Er liep een product dat niet in het sitebestand staat; zijn stuks gebruiken de "
         "ideale cyclustijd van de machine. Voeg het product toe bij de machine (products).",
     },
+    "flag.no_data": {
+        "en": "Nothing of the planned time was observed: no figures, and no downtime either. "
+        "Check that the gateway ran and the machine was connected (Data quality page).",
+        "nl": "Niets van de geplande tijd is waargenomen: geen cijfers, en ook geen stilstand. "
+        "Controleer of de gateway liep en de machine verbonden was (pagina Datakwaliteit).",
+    },
+    "coverage.short": {"en": "{pct} observed", "nl": "{pct} waargenomen"},
+    "coverage.note": {
+        "en": "Rows observed for less than 95 % of their planned time cover only that part; "
+        "a row with nothing observed has no figures (–), not zero.",
+        "nl": "Rijen die minder dan 95 % van hun geplande tijd zijn waargenomen, gaan alleen over "
+        "dat deel; een rij zonder waarneming heeft geen cijfers (–), geen nul.",
+    },
     "flag.low_coverage": {
         "en": "Observed {pct} of the planned time: the figures cover only that part. Check the "
         "connection on the Data quality page.",
@@ -185,6 +198,18 @@ TEXT: dict[str, dict[Lang, str]] = {
     "report.line_downtime": {
         "en": "Downtime {time} in all{money}; energy {kwh} kWh{cost}.",
         "nl": "Stilstand {time} in totaal{money}; energie {kwh} kWh{cost}.",
+    },
+    "report.no_data": {
+        "en": "No data for this week: nothing of its planned time was observed (the kit was not "
+        "running yet, or no machine was connected). No figures, and no downtime either.",
+        "nl": "Geen data voor deze week: niets van de geplande tijd is waargenomen (de kit liep "
+        "nog niet, of er was geen machine verbonden). Geen cijfers, en ook geen stilstand.",
+    },
+    "report.partly_observed": {
+        "en": "Observed {pct} of the planned time this week: the figures cover only that part, "
+        "and time without data counts as downtime with the reason 'no data'.",
+        "nl": "{pct} van de geplande tijd van deze week is waargenomen: de cijfers gaan alleen "
+        "over dat deel, en tijd zonder data telt als stilstand met de reden 'geen data'.",
     },
     "report.money_note": {
         "en": "Money: downtime × {margin} per hour (reports.margin_per_hour), energy × {price} "

@@ -25,8 +25,9 @@ def locale(lang: Lang) -> str:
 
 
 def number(x: float | None, lang: Lang, digits: int = 0) -> str:
-    """2.522 (nl) / 2,522 (en); ``digits`` decimals, always shown."""
-    if x is None:
+    """2.522 (nl) / 2,522 (en); ``digits`` decimals, always shown. A missing figure (None, or
+    NaN from a table column) is `–`, never `NaN`."""
+    if x is None or x != x:
         return NONE
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(x, format=pattern, locale=locale(lang))
@@ -34,7 +35,7 @@ def number(x: float | None, lang: Lang, digits: int = 0) -> str:
 
 def percent(ratio: float | None, lang: Lang, digits: int = 1) -> str:
     """A ratio as a percentage: 0.425 → `42,5 %` (nl) / `42.5 %` (en)."""
-    return NONE if ratio is None else f"{number(100 * ratio, lang, digits)} %"
+    return NONE if ratio is None or ratio != ratio else f"{number(100 * ratio, lang, digits)} %"
 
 
 def money(x: float | None, currency: str, lang: Lang) -> str:

@@ -107,19 +107,26 @@ class OeeResult:
         return _ratio(self.observed_s, self.planned_s)
 
     @property
+    def no_data(self) -> bool:
+        """Nothing of the planned time was observed (DOMAIN §5): no figure, not downtime."""
+        return self.planned_s > 0 and self.observed_s <= 0
+
+    @property
     def apt_s(self) -> float:
         """ISO 22400 actual production time: run time less small stops."""
         return self.run_s - self.small_stop_s
 
     @property
     def availability(self) -> float | None:
+        if self.no_data:
+            return None
         num = self.apt_s if self.dialect == "iso" else self.run_s
         return _ratio(num, self.planned_s)
 
     @property
     def performance(self) -> float | None:
         """Classic performance, or ISO effectiveness (ideal time over APT)."""
-        if self.ideal_s is None:
+        if self.ideal_s is None or self.no_data:
             return None
         return _ratio(self.ideal_s, self.apt_s if self.dialect == "iso" else self.run_s)
 
@@ -132,7 +139,7 @@ class OeeResult:
     @property
     def oee(self) -> float | None:
         """ideal time × quality / planned time, which is A × P × Q in either dialect."""
-        if self.ideal_s is None:
+        if self.ideal_s is None or self.no_data:
             return None
         q = self.quality
         return _ratio(self.ideal_s * (1.0 if q is None else q), self.planned_s)
@@ -225,6 +232,8 @@ def compute_oee(
         co2_kg_per_kwh=prices.co2_kg_per_kwh,
         meter_wrap=machine.wrap_of("energy_kwh"),
     )
+    if result.no_data:
+        flags.append("no_data")
     if result.energy is not None and result.energy.backsteps:
         flags.append("counter_backstep")
     perf = result.performance

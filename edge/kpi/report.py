@@ -94,12 +94,12 @@ def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> s
     rows = [
         [
             r.machine,
-            percent(r.oee, lang),
+            t("no_data", lang) if r.no_data else percent(r.oee, lang),
             percent(r.availability, lang),
             percent(r.performance, lang),
             percent(r.quality, lang),
             duration(r.planned_s, lang),
-            duration(r.downtime_s, lang),
+            duration(None if r.no_data else r.downtime_s, lang),
             duration(r.small_stop_s, lang),
             number(r.good, lang),
             number(r.scrap, lang),
@@ -160,6 +160,7 @@ def shift_figures(r: OeeResult, shift: str, now: int) -> dict[str, Any]:
         "quality": _r(r.quality),
         "good": r.good,
         "scrap": r.scrap,
-        "downtime_s": _r(r.downtime_s),
+        "downtime_s": None if r.no_data else _r(r.downtime_s),
         "coverage": _r(r.coverage),
+        "no_data": r.no_data,  # DOMAIN §5: nothing observed, so no figures (and no downtime)
     }

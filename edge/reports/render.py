@@ -42,8 +42,14 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
     subtitle = f"{t('report.week', lang, week=r.week.number, year=r.week.year)} · {first} – {last}"
     out = []
 
+    # DOMAIN §5: a week with nothing observed says so in one line, never as downtime
+    planned = sum(mw.result.planned_s for mw in r.machines)
+    observed = sum(mw.result.observed_s for mw in r.machines)
+    if planned <= 0 or observed <= 0:
+        return title, subtitle, [Section(t("report.summary", lang), [t("report.no_data", lang)])]
+
     # the week in brief
-    downtime = sum(mw.result.downtime_s for mw in r.machines)
+    downtime = sum(mw.result.downtime_s for mw in r.machines if not mw.result.no_data)
     kwh = [mw.result.energy.kwh for mw in r.machines if mw.result.energy is not None]
     costs = [
         mw.result.energy.cost
@@ -60,6 +66,8 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
         cost="" if not costs else f" ({formats.money(sum(costs), currency, lang)})",
     )
     notes = [brief]
+    if observed / planned < 0.95:
+        notes.append(t("report.partly_observed", lang, pct=pct(observed / planned)))
     if site.reports.margin_per_hour is not None or site.energy.price_per_kwh is not None:
         notes.append(
             t(
@@ -72,17 +80,28 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
     out.append(Section(t("report.summary", lang), notes))
 
     # OEE per machine
-    head = ["machine", "oee", "availability", "performance", "quality", "good", "scrap", "downtime"]
+    head = [
+        "machine",
+        "oee",
+        "availability",
+        "performance",
+        "quality",
+        "good",
+        "scrap",
+        "downtime",
+        "coverage",
+    ]
     rows = [
         [
             mw.name,
-            pct(mw.result.oee),
+            t("no_data", lang) if mw.result.no_data else pct(mw.result.oee),
             pct(mw.result.availability),
             pct(mw.result.performance),
             pct(mw.result.quality),
             formats.number(mw.result.good, lang),
             formats.number(mw.result.scrap, lang),
-            formats.duration(mw.result.downtime_s, lang),
+            formats.duration(None if mw.result.no_data else mw.result.downtime_s, lang),
+            pct(mw.result.coverage),
         ]
         for mw in r.machines
     ]
@@ -92,7 +111,7 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
             table=Table(
                 [t(h, lang).capitalize() if h != "oee" else "OEE" for h in head],
                 rows,
-                set(range(1, 8)),
+                set(range(1, 9)),
             ),
         )
     )

@@ -443,7 +443,7 @@ class SqliteStore:
     def write_rejected(self, records: Iterable[Rejected]) -> int:
         now = int(time.time() * 1000)
         rows = [
-            (r.received if r.received is not None else now, r.source, t.payload, r.reason, r.repeats)
+            (r.received or now, r.source, t.payload, r.reason, r.repeats)
             for r in records
             for t in (r.truncated(),)
         ]
