@@ -443,7 +443,7 @@ class SqliteStore:
     def write_rejected(self, records: Iterable[Rejected]) -> int:
         now = int(time.time() * 1000)
         rows = [
-            (r.received or now, r.source, t.payload, r.reason, r.repeats)
+            (now if r.received is None else r.received, r.source, t.payload, r.reason, r.repeats)
             for r in records
             for t in (r.truncated(),)
         ]
