@@ -121,5 +121,7 @@ def gateway_site_yaml(
         mode="json", exclude_none=True, exclude={"sources", "sinks", "gateway"}
     )
     site["sources"] = gateway_sources(scenario, **kwargs)
+    # the simulators' clocks run in simulated time (a past start, 60x): not a clock that is off
+    site["max_clock_skew_s"] = None
     site.update(extra or {})
     return yaml.safe_dump(site, sort_keys=False, allow_unicode=True)

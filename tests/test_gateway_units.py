@@ -11,6 +11,8 @@ import struct
 
 import pytest
 
+from fieldlab.connectors.base import Batch
+
 from fieldlab.connectors.modbus.codec import decode, encode
 from fieldlab.connectors.modbus.planner import FieldRef, plan
 from fieldlab.connectors.mqtt import Config as MqttConfig
@@ -180,6 +182,9 @@ def _stamped(guard, samples, **batch):  # type: ignore[no-untyped-def]
 
 
 def test_contact_guard_writes_old_values_at_the_instant_contact_returned():
+    """DOMAIN §3: values that changed inside the gap are written when contact returned; a
+    value the source says last changed before the gap began held through it and is written at
+    the `offline`'s instant, replacing it (a source with a clock of its own)."""
     from fieldlab.domain.samples import Sample
     from fieldlab.gateway.contact import ContactGuard
 
@@ -187,20 +192,132 @@ def test_contact_guard_writes_old_values_at_the_instant_contact_returned():
     hour_old = Sample(1_000, "m", "state", "running")
     assert _stamped(g, [hour_old]) == [(1_000, "state")]  # no offline yet: as it is
     g.offline([Sample(5_000, "m", "state", "offline")])
-    # Contact returns at the source's 9 s: the state an hour old is written then, and so is a
-    # value that changed inside the gap; a newer one keeps its time.
+    # Contact returns at the source's 9 s: the state an hour old held through the gap (at the
+    # offline's 5 s), a value that changed inside the gap is written at 9 s; a newer one keeps
+    # its time.
     got = _stamped(
         g,
         [hour_old, Sample(7_000, "m", "temp", 20.0), Sample(9_500, "m", "temp", 21.0)],
         now=9_000,
     )
-    assert got == [(9_000, "state"), (9_000, "temp"), (9_500, "temp")]
+    assert got == [(5_000, "state"), (9_000, "temp"), (9_500, "temp")]
     assert g.contact_at("m") == 9_000
-    # Later batches: older than contact still at contact (the subscription's first values),
-    # newer as they are; other machines are untouched.
-    assert _stamped(g, [Sample(2_000, "m", "state", "running")]) == [(9_000, "state")]
+    # Later batches: the same old value again is a re-delivery; a value older than contact
+    # goes after its series' newest; newer as they are; other machines are untouched.
+    assert _stamped(g, [Sample(2_000, "m", "state", "running")]) == []
+    assert _stamped(g, [Sample(2_000, "m", "state", "idle")]) == [(5_001, "state")]
     assert _stamped(g, [Sample(10_000, "m", "state", "idle")]) == [(10_000, "state")]
     assert _stamped(g, [Sample(3, "other", "state", "idle")]) == [(3, "state")]
+
+
+def test_contact_guard_a_gateway_stamped_value_never_holds_through_a_gap():
+    """A source without a clock of its own: its values are stamped at the read, so one older
+    than the `offline` means the gateway's clock is behind what it wrote (§9), not a value that
+    held."""
+    from fieldlab.domain.samples import Sample
+    from fieldlab.gateway.contact import ContactGuard
+
+    g = ContactGuard(gateway_clocked={"plc"})
+    g.seed([Sample(4_000, "m", "count_total", 500_000), Sample(4_000, "m", "state", "running")])
+    g.offline([Sample(5_000, "m", "state", "offline")])
+    # the clock is behind: held back, nothing written into time already written
+    first_poll = [
+        Sample(3_000, "m", "count_total", 500_010),
+        Sample(3_000, "m", "state", "running"),
+    ]
+    assert _stamped(g, first_poll, source="plc") == []
+    assert _stamped(g, [Sample(4_500, "m", "count_total", 500_020)], source="plc") == []
+    # its clock passes the offline: contact returns, the current values are written then
+    got = g.stamp(Batch([Sample(6_000, "m", "temp", 20.0)], source="plc", now=6_000)).samples
+    assert sorted((s.ts, s.signal, s.value) for s in got) == [
+        (6_000, "count_total", 500_020),
+        (6_000, "state", "running"),
+        (6_000, "temp", 20.0),
+    ]
+
+
+def test_time_runs_forward_in_a_series():
+    """DOMAIN §9: a live value not after its series' newest is written 1 ms after it and
+    counted `clock_behind`; replays of a buffering source keep their time."""
+    from fieldlab.domain.samples import Sample
+    from fieldlab.gateway.contact import ContactGuard
+
+    g = ContactGuard()
+    counter = [Sample(t, "m", "count_total", v) for t, v in ((10, 5), (20, 6), (15, 7), (20, 8))]
+    got = [(s.ts, s.value) for s in g.stamp(Batch(counter, source="s7")).samples]
+    assert got == [(10, 5), (20, 6), (21, 7), (22, 8)]
+    assert g.clocks["s7"].behind == 2
+    assert _stamped(g, [Sample(1, "m", "count_total", 9)], keeps_time=True) == [(1, "count_total")]
+
+
+def test_a_step_of_the_gateways_clock_is_a_gap_for_the_machines_it_stamps():
+    from fieldlab.domain.samples import Sample
+    from fieldlab.gateway.contact import ContactGuard
+
+    g = ContactGuard(gateway_clocked={"plc"})
+    g.stamp(
+        Batch(
+            [Sample(10_000, "m", "state", "running"), Sample(10_000, "m", "count_total", 7)],
+            source="plc",
+        )
+    )
+    g.stamp(Batch([Sample(10_000, "m", "reason", "jam")], source="plc"))
+    # forward 20 min: offline 1 ms after the newest, the current values (no reason) at once
+    offline, values = g.gap(["m"], now=1_210_000)
+    assert [(s.ts, s.value) for s in offline] == [(10_001, "offline")]
+    assert sorted((s.ts, s.signal, s.value) for s in values) == [
+        (1_210_000, "count_total", 7),
+        (1_210_000, "state", "running"),
+    ]
+    # back 20 min: offline after the newest; reads meanwhile are held back, not written
+    offline, values = g.gap(["m"], now=10_000)
+    assert [(s.ts, s.value) for s in offline] == [(1_210_001, "offline")] and values == []
+    assert _stamped(g, [Sample(20_000, "m", "count_total", 9)], source="plc") == []
+    assert g.release(1_210_001) == []  # not past it yet
+    got = g.release(1_210_500)
+    assert sorted((s.ts, s.signal, s.value) for s in got) == [
+        (1_210_500, "count_total", 9),  # no unit lost: counted at that instant
+        (1_210_500, "state", "running"),
+    ]
+    assert g.release(1_300_000) == []
+
+
+def test_a_source_clock_an_hour_off_is_stamped_by_the_gateways_clock():
+    from fieldlab.domain.samples import Sample
+    from fieldlab.gateway.contact import ContactGuard
+
+    wall = [1_000_000.0]
+    g = ContactGuard(max_skew_ms=300_000, wall=lambda: wall[0])
+    plc_now = int(wall[0] * 1000) + 3_600_000  # a PLC set to local time, summer
+    got = g.stamp(
+        Batch([Sample(plc_now - 5, "m", "state", "running")], source="plc", now=plc_now)
+    ).samples
+    assert [s.ts for s in got] == [int(wall[0] * 1000)]
+    assert g.clocks["plc"].skewed and g.clocks["plc"].offset_ms == 3_600_000
+    assert g.skew_changes == [("plc", True, 3_600_000)]
+    # set right: at the next contact it agrees, and its own times are used again
+    g.offline([Sample(int(wall[0] * 1000) + 1, "m", "state", "offline")])
+    wall[0] += 10
+    now = int(wall[0] * 1000)
+    got = g.stamp(Batch([Sample(now - 3, "m", "temp", 1.0)], source="plc", now=now)).samples
+    assert [s.ts for s in got] == [now] and not g.clocks["plc"].skewed
+    assert g.skew_changes[-1] == ("plc", False, 0)
+
+
+def test_the_clock_watch_sees_steps_not_drift():
+    from fieldlab.gateway.clock import ClockWatch
+
+    t = {"wall": 1000.0, "mono": 5.0}
+    w = ClockWatch(wall=lambda: t["wall"], mono=lambda: t["mono"])
+    t["wall"] += 1.0005
+    t["mono"] += 1.0
+    assert w.check() is None  # NTP slewing
+    t["wall"] -= 1200
+    assert w.check() == pytest.approx(-1200.0, abs=0.01) and w.backward == 1
+    t["wall"] += 1200.25
+    t["mono"] += 0.25
+    assert w.check() == pytest.approx(1200.0, abs=0.01) and w.forward == 1
+    assert w.check() is None
 
 
 def test_contact_guard_replays_keep_their_time_and_the_source_clock_never_goes_before_offline():
@@ -217,7 +334,7 @@ def test_contact_guard_replays_keep_their_time_and_the_source_clock_never_goes_b
     assert _stamped(g, [Sample(1_000, "m", "state", "running")], now=4_000) == [(5_000, "state")]
     # Without a `now`, the newest value of the machine in the batch stands for it.
     g.offline([Sample(20_000, "m", "state", "offline")])
-    got = _stamped(g, [Sample(1_000, "m", "state", "idle"), Sample(25_000, "m", "temp", 2.0)])
+    got = _stamped(g, [Sample(21_000, "m", "state", "idle"), Sample(25_000, "m", "temp", 2.0)])
     assert got == [(25_000, "state"), (25_000, "temp")]
 
 

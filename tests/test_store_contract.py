@@ -108,6 +108,21 @@ def test_rejected_records_are_kept_with_their_reason_and_truncated(store):
     assert (oldest.repeats, newest.repeats) == (0, 0)
 
 
+def test_clock_steps_and_skews_are_kept_in_order(store):
+    """DOMAIN §9: the data-quality records of time itself."""
+    from fieldlab.domain.quality import QualityEvent
+
+    events = [
+        QualityEvent(1000, "gateway", "clock_step", -1200.0),
+        QualityEvent(1000, "gateway", "clock_step", 1200.0),
+        QualityEvent(5000, "plc", "clock_skew", 3600.5),
+    ]
+    assert store.write_quality(events) == 3
+    assert store.quality(0, 10_000) == events
+    assert store.quality(2000, 10_000) == events[2:]
+    assert "plc" not in store.machines() and "gateway" not in store.machines()
+
+
 def test_a_repeated_rejection_counts_its_repeats(store):
     """DOMAIN §10: a record stands for itself and the repeats it carries."""
     store.write_rejected([Rejected("s7:plc:DB10.DBX40.0", "False", "must be a number", 1000)])

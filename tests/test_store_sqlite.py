@@ -139,7 +139,7 @@ def test_a_version_1_file_reads_on_read_only_and_a_writer_upgrades_it(tmp_path):
         assert old.alerts(0, 10**13) == []  # tables added later read as empty
         assert old.attempts("r@1") == []
     with SqliteStore(path) as writer:
-        assert writer.schema_version() == SCHEMA_VERSION == 6
+        assert writer.schema_version() == SCHEMA_VERSION == 7
         assert writer.entries() == [] and writer.alerts(0, 10**13) == []
         assert writer.attempts("r@1") == []
 

@@ -145,6 +145,13 @@ class SiteConfig(_Strict):
         default="sqlite:///fieldlab.db", description="sqlite:///PATH or influxdb://…"
     )
     calendar: CalendarConfig | None = None
+    max_clock_skew_s: float | None = Field(
+        default=300.0,
+        gt=0,
+        description="DOMAIN §9: a source whose clock is further than this from the gateway's "
+        "at contact is stamped by the gateway's clock until it agrees (null: never; the "
+        "simulators' sites, whose clocks run in simulated time)",
+    )
     oee: OeeSettings = Field(default_factory=OeeSettings)
     energy: EnergySettings = Field(default_factory=EnergySettings)
     machines: dict[MachineId, MachineConfig] = Field(default_factory=dict)

@@ -246,6 +246,10 @@ class Connector(Protocol):
     name: str
     url: str  # where it reads, for /health (redacted there)
     machines: list[str]
+    #: its values carry a clock of the source's (OPC UA SourceTimestamp, a Modbus/S7 device's
+    #: time registers, an MQTT payload's `ts`), not the gateway's: a step of the gateway's
+    #: clock does not move them (DOMAIN.md §9)
+    own_clock: bool
 
     async def run(self, ctx: ConnectorContext) -> None:
         """Read until cancelled; reconnects by itself and reports events through ctx."""

@@ -1,74 +1,252 @@
-"""When contact returns, the state is now (DOMAIN.md §3), in one place for every connector.
+"""Time in one place (DOMAIN.md §3 and §9): contact, gaps, clocks and the order of a series.
 
-A PLC stamps a value with the time it last *changed*. After a reconnect or a gateway start, a
-machine that has run steadily for an hour reports a state an hour old; written with that time it
-would land before the `offline` that closed the gap, and the machine would read `offline` until
-its state next changes. Every batch a connector emits passes through `ContactGuard.stamp` on its
-way to the pipeline, and every `offline` the gateway writes through `ContactGuard.offline`, so no
-connector has to remember the rule.
+Every batch a connector emits passes `ContactGuard.stamp` on its way to the pipeline, and every
+`offline` the gateway writes passes `ContactGuard.offline`, so no connector has to remember these
+rules:
 
-The rule, per machine: once the gateway has written `offline` at ``O``, the first batch carrying
-the machine sets the contact instant ``C`` = the source's time when it read the values
-(`Batch.now`: the OPC UA server's CurrentTime, the Modbus time registers, the gateway's clock);
-every later sample older than ``C`` is written at ``C``. ``C`` is never before ``O``; when the
-source's clock has not moved past ``O`` (a simulator paused while the gateway connected, a
-restart within the same millisecond) ``C = O`` and the state read replaces the `offline` at the
-same instant, as it should: there was no gap. Samples replayed in order by a buffering source
-(`Batch.keeps_time`: MQTT's persistent session) keep their own time.
+- **Contact returns now.** A PLC stamps a value with the time it last *changed*. Once the
+  gateway has written `offline` at ``O``, the first batch carrying the machine sets the contact
+  instant ``C`` = the source's time when it read the values (`Batch.now`), never before ``O``;
+  a later sample older than ``C`` is written at ``C``.
+- **Held through the gap.** A value from a source that stamps values with their change time
+  (OPC UA SourceTimestamp; `Connector.own_clock`) whose time is before ``O`` did not change
+  during the gap: it is written at ``O``, replacing the `offline`, so a restart or a network
+  cut beside a machine that ran on unchanged costs it nothing.
+- **Time runs forward in a series.** A live value whose time is not after the newest of its
+  series is written 1 ms after it (`clock_behind`, counted per source); the same value at the
+  same instant again is a re-delivery and dropped. Samples a buffering source replays in order
+  (`Batch.keeps_time`: MQTT's persistent session, Sparkplug) keep their time.
+- **The gateway's clock is behind what it wrote** (a clock stepped back, a Raspberry Pi booted
+  with the time it last saved): values of a gateway-stamped source older than the machine's
+  ``O`` are held back, not written, until its clock passes ``O``; then the machine's current
+  values are written at that instant (`release`). Counters are cumulative: no unit is lost.
+- **A clock step** (`gap`, from the gateway's clock watch) closes the machines of
+  gateway-stamped sources with `offline` 1 ms after their newest sample, and writes their
+  current values again at the new instant (forward) or once the clock has passed it (backward).
+- **A source clock that is off.** A source whose clock is more than ``max_skew_ms`` from the
+  gateway's at contact is stamped by the gateway's clock until it agrees again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import collections
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from fieldlab.connectors.base import Batch
-from fieldlab.domain.samples import Sample
+from fieldlab.domain.samples import Sample, Value
+
+log = logging.getLogger("fieldlab.gateway")
+
+#: Signals that are events, not values that hold: never written again after a gap.
+_EVENTS = frozenset({"reason", "scrap_entry"})
+
+
+@dataclass
+class SourceClockStatus:
+    """What /health, /metrics and the data-quality page say of one source's clock."""
+
+    offset_ms: int | None = None  # source time − gateway time, at the last contact
+    skewed: bool = False
+    behind: int = 0  # live values not after their series' newest (§9 `clock_behind`)
+
+
+@dataclass
+class _Machine:
+    series: dict[str, tuple[int, Value]] = field(default_factory=dict)  # signal → newest
+    floor: int | None = None  # newest `offline` the gateway wrote
+    contact: int | None = None  # instant contact returned after it
+    held: dict[str, Value] | None = None  # values held back while the clock is behind
+
+    @property
+    def newest(self) -> int | None:
+        return max((ts for ts, _ in self.series.values()), default=None)
 
 
 class ContactGuard:
-    def __init__(self) -> None:
-        self._floor: dict[str, int] = {}  # machine → newest `offline` the gateway wrote
-        self._contact: dict[str, int] = {}  # machine → instant contact returned
+    def __init__(
+        self,
+        gateway_clocked: Iterable[str] = (),
+        max_skew_ms: int | None = None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        #: sources whose values carry the gateway's clock (no clock of their own)
+        self.gateway_clocked = set(gateway_clocked)
+        self.max_skew_ms = max_skew_ms
+        self.clocks: dict[str, SourceClockStatus] = collections.defaultdict(SourceClockStatus)
+        #: (source, what, offset ms) when a source's clock goes off or comes back: the
+        #: gateway keeps them as data-quality records
+        self.skew_changes: list[tuple[str, bool, int]] = []
+        self._wall = wall
+        self._m: dict[str, _Machine] = collections.defaultdict(_Machine)
+
+    # -- what the gateway tells it -------------------------------------------------------------
+
+    def seed(self, latest: Iterable[Sample]) -> None:
+        """The newest sample of every series in the store, at start."""
+        for s in latest:
+            m = self._m[s.machine]
+            old = m.series.get(s.signal)
+            if old is None or s.ts >= old[0]:
+                m.series[s.signal] = (s.ts, s.value)
 
     def offline(self, samples: Iterable[Sample]) -> None:
         """Note the gateway's own `offline` samples: contact has to return after each."""
         for s in samples:
             if s.signal == "state" and s.value == "offline":
-                if s.ts >= self._floor.get(s.machine, s.ts):
-                    self._floor[s.machine] = s.ts
-                self._contact.pop(s.machine, None)
+                m = self._m[s.machine]
+                if m.floor is None or s.ts >= m.floor:
+                    m.floor = s.ts
+                m.contact = None
+                old = m.series.get("state")
+                if old is None or s.ts >= old[0]:
+                    m.series["state"] = (s.ts, s.value)
 
     def contact_at(self, machine: str) -> int | None:
         """The instant contact returned after the last `offline`, once it has."""
-        return self._contact.get(machine)
+        m = self._m.get(machine)
+        return None if m is None else m.contact
+
+    def newest(self, machine: str) -> int | None:
+        m = self._m.get(machine)
+        return None if m is None else m.newest
+
+    # -- batches -------------------------------------------------------------------------------
 
     def stamp(self, batch: Batch) -> Batch:
         if batch.gateway:
             self.offline(batch.samples)
             return batch
-        if not self._floor or batch.keeps_time:
+        if batch.keeps_time:
             return batch
-        batch.unpack()
-        floor, contact = self._floor, self._contact
-        out: list[Sample] | None = None
-        for i, s in enumerate(batch.samples):
-            if s.machine not in floor:
-                continue
-            c = contact.get(s.machine)
-            if c is None:
-                c = self._returned(s.machine, batch)
-            if s.ts < c:
-                if out is None:
-                    out = list(batch.samples)
-                out[i] = Sample(c, s.machine, s.signal, s.value)
-        if out is not None:
-            batch.samples = out
+        samples = batch.unpack()
+        if not samples:
+            return batch
+        source = batch.source
+        wall = int(self._wall() * 1000)
+        gateway_clock = source in self.gateway_clocked
+        clock = self.clocks[source]
+        if not gateway_clock and batch.now is not None:
+            if clock.offset_ms is None or self._contact_in(samples):
+                self._measure(source, clock, batch.now - wall)
+            if clock.skewed:  # §9: numbers a poll late beat numbers in a wrong hour
+                samples = [Sample(wall, s.machine, s.signal, s.value) for s in samples]
+                batch.now, gateway_clock = wall, True
+        out: list[Sample] = []
+        released: set[str] = set()
+        for s in samples:
+            m = self._m[s.machine]
+            ts = s.ts
+            if m.floor is not None and m.contact is None:
+                if gateway_clock and ts <= m.floor:
+                    # the gateway's clock is behind what it wrote: hold the value back
+                    if s.signal not in _EVENTS:
+                        if m.held is None:
+                            m.held = {}
+                        m.held[s.signal] = s.value
+                    continue
+                now = batch.now
+                if now is None:  # the source did not say: its newest value for the machine
+                    now = max(x.ts for x in samples if x.machine == s.machine)
+                m.contact = max(m.floor, now)
+                if m.held is not None:
+                    released.add(s.machine)
+            if m.contact is not None and ts < m.contact:
+                ts = m.floor if (not gateway_clock and m.floor and ts < m.floor) else m.contact
+            last = m.series.get(s.signal)
+            if last is not None and ts <= last[0]:
+                if ts == last[0] and s.value == last[1]:
+                    continue  # the same value at the same instant: a re-delivery
+                if not (ts == last[0] and last[1] == "offline"):  # else it replaces `offline`
+                    ts = last[0] + 1
+                    clock.behind += 1
+            m.series[s.signal] = (ts, s.value)
+            out.append(s if ts == s.ts else Sample(ts, s.machine, s.signal, s.value))
+        for name in released:
+            out += self._current(name, self._m[name].contact or wall, skip=out)
+        batch.samples = out
         return batch
 
-    def _returned(self, machine: str, batch: Batch) -> int:
-        now = batch.now
-        if now is None:  # the source did not say: its newest value for the machine
-            now = max(s.ts for s in batch.samples if s.machine == machine)
-        c = max(self._floor[machine], now)
-        self._contact[machine] = c
-        return c
+    def _contact_in(self, samples: list[Sample]) -> bool:
+        return any(
+            (m := self._m.get(s.machine)) is not None and m.floor is not None and m.contact is None
+            for s in samples
+        )
+
+    def _measure(self, source: str, clock: SourceClockStatus, offset: int) -> None:
+        clock.offset_ms = offset
+        if self.max_skew_ms is None:
+            return
+        skewed = abs(offset) > self.max_skew_ms
+        if skewed != clock.skewed:
+            clock.skewed = skewed
+            self.skew_changes.append((source, skewed, offset))
+            if skewed:
+                log.warning(
+                    "%s: its clock is %+.0f s from the gateway's (more than %.0f s): its values "
+                    "are stamped with the gateway's clock until it agrees (DOMAIN §9)",
+                    source,
+                    offset / 1000,
+                    self.max_skew_ms / 1000,
+                )
+            else:
+                log.warning("%s: its clock agrees with the gateway's again", source)
+
+    # -- clock steps ---------------------------------------------------------------------------
+
+    def gap(self, machines: Iterable[str], now: int) -> tuple[list[Sample], list[Sample]]:
+        """The gateway's clock stepped to ``now``: `offline` 1 ms after each machine's newest
+        sample, and (if ``now`` is past it) the current values at ``now``; otherwise they wait
+        for `release`. Returns (offline samples, values)."""
+        offline: list[Sample] = []
+        values: list[Sample] = []
+        for name in machines:
+            m = self._m.get(name)
+            newest = None if m is None else m.newest
+            if m is None or newest is None:
+                continue
+            if m.series.get("state", (0, None))[1] == "offline" and m.contact is None:
+                continue  # already out of contact: its gap is open
+            o = Sample(newest + 1, name, "state", "offline")
+            offline.append(o)
+            current = {sig: v for sig, (_, v) in m.series.items() if sig not in _EVENTS}
+            self.offline([o])
+            m.held = {k: v for k, v in current.items() if not (k == "state" and v == "offline")}
+            if now > o.ts:
+                values += self.release(now, only=name)
+        return offline, values
+
+    def release(self, now: int, only: str | None = None) -> list[Sample]:
+        """Machines whose values were held back while the clock was behind, once ``now`` has
+        passed their `offline`: contact returns, their current values are written at ``now``."""
+        out: list[Sample] = []
+        for name, m in self._m.items():
+            if only is not None and name != only:
+                continue
+            if m.held is None or m.floor is None or m.contact is not None or now <= m.floor:
+                continue
+            m.contact = now
+            out += self._current(name, now)
+        return out
+
+    def _current(self, name: str, ts: int, skip: Iterable[Sample] = ()) -> list[Sample]:
+        m = self._m[name]
+        held, m.held = m.held or {}, None
+        written = {s.signal for s in skip if s.machine == name}
+        out = []
+        for sig, (last_ts, value) in list(m.series.items()):
+            if sig in _EVENTS or sig in written:
+                continue
+            value = held.pop(sig, value)
+            if sig == "state" and value == "offline":
+                continue
+            at = ts if ts > last_ts else last_ts + 1
+            m.series[sig] = (at, value)
+            out.append(Sample(at, name, sig, value))
+        for sig, value in held.items():
+            if sig not in written:
+                m.series[sig] = (ts, value)
+                out.append(Sample(ts, name, sig, value))
+        return out

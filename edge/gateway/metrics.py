@@ -44,7 +44,11 @@ class GatewayCollector(Collector):
         labels = ["source", "type"]
         source_counters = {
             "samples": ("fieldlab_source_samples", "samples read from a source"),
-            "rejected": ("fieldlab_source_rejected", "inputs kept in the rejected table"),
+            "rejected": ("fieldlab_source_rejected", "inputs rejected (DOMAIN §10)"),
+            "rejected_repeats": (
+                "fieldlab_source_rejected_repeats",
+                "rejections counted, not (yet) kept as records of their own (DOMAIN §10)",
+            ),
             "errors": ("fieldlab_source_errors", "errors talking to the source"),
             "reconnects": ("fieldlab_source_reconnects", "connections lost and made again"),
         }
@@ -73,6 +77,37 @@ class GatewayCollector(Collector):
             offline.add_metric([h.name, h.type], len(h.machines_offline))
         yield connected
         yield offline
+        # DOMAIN §9: the gateway's clock steps, the sources' clocks
+        steps = CounterMetricFamily(
+            "fieldlab_clock_steps", "steps of the gateway's clock", labels=["direction"]
+        )
+        steps.add_metric(["forward"], gw.clock.forward)
+        steps.add_metric(["backward"], gw.clock.backward)
+        yield steps
+        behind = CounterMetricFamily(
+            "fieldlab_source_clock_behind",
+            "live values not after their series' newest, written 1 ms after it",
+            labels=labels,
+        )
+        skewed = GaugeMetricFamily(
+            "fieldlab_source_clock_skewed",
+            "1 while the source's clock is off by more than max_clock_skew_s",
+            labels=labels,
+        )
+        offset = GaugeMetricFamily(
+            "fieldlab_source_clock_offset_seconds",
+            "the source's clock less the gateway's, at the last contact",
+            labels=labels,
+        )
+        for h in gw.health:
+            c = gw.contact.clocks.get(h.name)
+            behind.add_metric([h.name, h.type], 0 if c is None else c.behind)
+            skewed.add_metric([h.name, h.type], float(c is not None and c.skewed))
+            if c is not None and c.offset_ms is not None:
+                offset.add_metric([h.name, h.type], c.offset_ms / 1000)
+        yield behind
+        yield skewed
+        yield offset
         stats = gw.sink_stats()
         for key in sorted({k for _, st in stats for k in st}):
             name = f"fieldlab_sink_{key}"

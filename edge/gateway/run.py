@@ -14,8 +14,10 @@ from fieldlab.config.site import SiteConfig
 from fieldlab.connectors import connector_modules
 from fieldlab.connectors.base import Batch, Connector, ConnectorContext, SourceHealth
 from fieldlab.domain.calendar import Calendar
+from fieldlab.domain.quality import QualityEvent
 from fieldlab.domain.samples import Sample
 from fieldlab.gateway.alerting import GatewayAlerts
+from fieldlab.gateway.clock import ClockWatch
 from fieldlab.gateway.config import GatewayConfig, SqliteSinkConfig
 from fieldlab.gateway.contact import ContactGuard
 from fieldlab.gateway.http import HttpServer
@@ -46,7 +48,9 @@ class Gateway:
         self.contexts: list[ConnectorContext] = []
         self.sinks: list[Sink] = []
         self.reader: Store | None = None
-        self.contact = ContactGuard()
+        skew = site.max_clock_skew_s
+        self.contact = ContactGuard(max_skew_ms=None if skew is None else int(skew * 1000))
+        self.clock = ClockWatch()
         self.observed = ObservedFile(self.data_dir / "observed.json")
         self.pipeline: Pipeline | None = None
         self.http: HttpServer | None = None
@@ -94,6 +98,8 @@ class Gateway:
             else:
                 connector = modules[scfg.type].create(scfg, self.site, self.data_dir)
             health = SourceHealth(scfg.name, scfg.type)
+            if not connector.own_clock:
+                self.contact.gateway_clocked.add(scfg.name)
             self.connectors.append(connector)
             self.health.append(health)
             self.contexts.append(
@@ -145,7 +151,9 @@ class Gateway:
 
         assert self.reader is not None
         try:
-            for s in self.reader.latest():
+            latest = self.reader.latest()
+            self.contact.seed(latest)  # each series runs forward from its newest (§9)
+            for s in latest:
                 if s.signal == "state":
                     merge(s.machine, s.ts, s.ts, str(s.value))
                 else:
@@ -184,6 +192,7 @@ class Gateway:
             await self.workers.start()
         tasks = [asyncio.create_task(self.pipeline.run(), name="pipeline")]
         tasks.append(asyncio.create_task(self._note_observed(), name="observed"))
+        tasks.append(asyncio.create_task(self._watch_clock(), name="clock"))
         if self.alerts is not None:
             tasks.append(asyncio.create_task(self.alerts.run(), name="alerts"))
         for sink in self.sinks:
@@ -249,6 +258,52 @@ class Gateway:
                     s.close()
             with contextlib.suppress(Exception):
                 self.reader.close()
+
+    async def _watch_clock(self, every_s: float = 0.25) -> None:
+        """DOMAIN §9: a step of the gateway's clock is a gap for the machines it stamps; values
+        held back while the clock was behind are written once it has passed them; a source
+        clock's skew, as the contact guard found it, is kept as a data-quality record."""
+        assert self.pipeline is not None
+        gateway_clocked = [
+            m
+            for c, ctx in zip(self.connectors, self.contexts, strict=True)
+            if ctx.name in self.contact.gateway_clocked
+            for m in c.machines
+        ]
+        while True:
+            await asyncio.sleep(every_s)
+            now = int(time.time() * 1000)
+            events: list[QualityEvent] = []
+            step = self.clock.check()
+            if step is not None:
+                log.warning(
+                    "the gateway's clock stepped %s by %.1f s: %s",
+                    "forward" if step > 0 else "back",
+                    abs(step),
+                    "the skipped time is a gap"
+                    if step > 0
+                    else "machines it stamps read offline until the clock passes the time "
+                    "already written",
+                )
+                events.append(QualityEvent(now, "gateway", "clock_step", round(step, 3)))
+                offline, values = self.contact.gap(gateway_clocked, now)
+                if offline:
+                    await self.pipeline.emit(Batch(offline, source="gateway", gateway=True))
+                if values:
+                    await self.pipeline.emit(Batch(values, source="gateway", keeps_time=True))
+            released = self.contact.release(now)
+            if released:
+                await self.pipeline.emit(Batch(released, source="gateway", keeps_time=True))
+            changes, self.contact.skew_changes = self.contact.skew_changes, []
+            events += [
+                QualityEvent(now, source, "clock_skew" if off else "clock_agrees", offset / 1000)
+                for source, off, offset in changes
+            ]
+            if events and self.reader is not None:
+                try:
+                    await asyncio.to_thread(self.reader.write_quality, events)
+                except Exception as exc:  # noqa: BLE001 - /health and /metrics still count it
+                    log.error("cannot keep the clock's data-quality records: %s", exc)
 
     async def _note_observed(self, every_s: float = 5.0) -> None:
         """Write, per machine in contact, the source's time now (observed.py says why)."""
@@ -365,6 +420,7 @@ class Gateway:
                 else round(now - h.last_sample_wall, 3),
                 "machines_offline": sorted(h.machines_offline),
                 "events": dict(sorted(h.events.items())),
+                "clock": self._source_clock(h.name),
             }
             for h in self.health
         ]
@@ -378,6 +434,11 @@ class Gateway:
                 "status": "ok" if ok else "degraded",
                 "uptime_s": round(now - self.started, 1),
                 "sources": sources,
+                "clock": {  # the gateway's own (DOMAIN §9)
+                    "steps_forward": self.clock.forward,
+                    "steps_backward": self.clock.backward,
+                    "last_step_s": self.clock.last_step_s,
+                },
                 "sinks": sinks,
                 "pipeline": {
                     "queued_batches": p.queue.qsize() if p else 0,
@@ -389,6 +450,20 @@ class Gateway:
             | ({"alerts": self.alerts.report()} if self.alerts is not None else {})
             | ({"workers": self.workers.report()} if self.workers is not None else {})
         )
+
+    def _source_clock(self, name: str) -> dict[str, Any]:
+        """Whose clock stamps the source's values, how far off it was at contact, and how
+        many values came not after their series' newest (DOMAIN §9)."""
+        c = self.contact.clocks.get(name)
+        own = name not in self.contact.gateway_clocked
+        return {
+            "stamped_by": ("gateway" if c is not None and c.skewed else "source")
+            if own
+            else "gateway",
+            "offset_s": None if c is None or c.offset_ms is None else c.offset_ms / 1000,
+            "skewed": bool(c is not None and c.skewed),
+            "behind": 0 if c is None else c.behind,
+        }
 
     def sink_stats(self) -> list[tuple[str, dict[str, float]]]:
         """Each sink's numbers; a sink the workers also feed adds up their queues."""

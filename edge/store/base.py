@@ -9,6 +9,7 @@ from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.entries import Entry
 from fieldlab.domain.history import Series
 from fieldlab.domain.learning import Attempt
+from fieldlab.domain.quality import QualityEvent
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
 
@@ -53,6 +54,12 @@ class Store(Protocol):
 
     def alerts(self, start: int, end: int) -> list[AlertEvent]:
         """Alert events with `start <= ts < end`, oldest first."""
+
+    def write_quality(self, events: Iterable[QualityEvent]) -> int:
+        """Clock steps and skews (DOMAIN §9)."""
+
+    def quality(self, start: int, end: int) -> list[QualityEvent]:
+        """Clock steps and skews with `start <= ts < end`, oldest first."""
 
     def write_attempts(self, attempts: Iterable[Attempt]) -> int:
         """Workshop participants' answers."""

@@ -23,6 +23,7 @@ from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.entries import Entry
 from fieldlab.domain.history import Series
 from fieldlab.domain.learning import Attempt
+from fieldlab.domain.quality import QualityEvent
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
 from fieldlab.store.base import StoreError
@@ -31,11 +32,13 @@ from fieldlab.store.line_protocol import (
     ALERTS,
     ATTEMPTS,
     ENTRIES,
+    QUALITY,
     REJECTED,
     alert_lines,
     attempt_lines,
     decode_value,
     entry_lines,
+    quality_lines,
     rejected_lines,
     to_lines,
 )
@@ -89,7 +92,13 @@ class InfluxStore:
             for s in self.query("SHOW MEASUREMENTS")
             for v in s.get("values", [])
             if v[0]
-            not in (REJECTED, ENTRIES, ALERTS, ATTEMPTS)  # the kit's own records, not signals
+            not in (
+                REJECTED,
+                ENTRIES,
+                ALERTS,
+                ATTEMPTS,
+                QUALITY,
+            )  # the kit's own records, not signals
         ]
 
     def _last_per_series(self, where: str = "") -> list[dict[str, Any]]:
@@ -205,6 +214,24 @@ class InfluxStore:
         if events:
             self._write_lines(alert_lines(events))
         return len(events)
+
+    def write_quality(self, events: Iterable[QualityEvent]) -> int:
+        events = list(events)
+        if events:
+            self._write_lines(quality_lines(events))
+        return len(events)
+
+    def quality(self, start: int, end: int) -> list[QualityEvent]:
+        start, end = (min(t, INFLUX_LAST_MS) for t in (start, end))
+        series = self.query(
+            f'SELECT "source", "kind", "value_s" FROM {_ident(QUALITY)} '
+            f"WHERE time >= {int(start)}ms AND time < {int(end)}ms ORDER BY time"
+        )
+        return [
+            QualityEvent(int(v[0]), str(v[1]), v[2], float(v[3]))
+            for s in series
+            for v in s["values"]
+        ]
 
     def alerts(self, start: int, end: int) -> list[AlertEvent]:
         start, end = (min(t, INFLUX_LAST_MS) for t in (start, end))

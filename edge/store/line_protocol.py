@@ -16,6 +16,7 @@ from typing import cast
 from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.entries import Entry
 from fieldlab.domain.learning import Attempt
+from fieldlab.domain.quality import QualityEvent
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import COUNTER_SIGNALS, TEXT_SIGNALS, Sample, Value
 
@@ -26,6 +27,7 @@ ENTRIES = "_entries"
 #: Alert events: tags rule, subject, event; fields kind, since, detail, value.
 ALERTS = "_alerts"
 ATTEMPTS = "_attempts"
+QUALITY = "_quality"
 
 _MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ "})
 _TAG = str.maketrans({",": r"\,", " ": r"\ ", "=": r"\="})
@@ -104,6 +106,15 @@ def alert_lines(events: Iterable[AlertEvent]) -> str:
         + ("" if e.value is None else f",value={float(e.value)!r}")
         + f" {e.ts}"
         for e in events
+    )
+
+
+def quality_lines(events: Iterable[QualityEvent]) -> str:
+    """Clock steps and skews as line protocol; ``seq`` keeps events of one millisecond apart."""
+    return "\n".join(
+        f"{QUALITY},source={e.source.translate(_TAG)},kind={e.kind},seq={i} "
+        f"value_s={float(e.value_s)!r} {e.ts}"
+        for i, e in enumerate(events)
     )
 
 

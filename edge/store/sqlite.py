@@ -23,6 +23,7 @@ from fieldlab.domain.entries import Entry
 from fieldlab.domain.history import Series
 from fieldlab.domain.learning import Attempt
 from fieldlab.domain.packed import Packed
+from fieldlab.domain.quality import QualityEvent
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample, is_process_value
 from fieldlab.store.base import StoreError
@@ -119,6 +120,17 @@ MIGRATIONS: tuple[str, ...] = (
     # 6: repeated rejections kept once an hour with a count (DOMAIN §10; additive)
     """
     ALTER TABLE rejected ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 7: clock steps and skews (DOMAIN §9; additive)
+    """
+    CREATE TABLE quality (
+        id INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        value_s REAL NOT NULL
+    );
+    CREATE INDEX quality_ts ON quality (ts);
     """,
 )
 #: The oldest schema a read-only reader still reads (later migrations only add tables and
@@ -554,6 +566,24 @@ class SqliteStore:
             except sqlite3.OperationalError:
                 return []  # an older file opened read-only: no rule has said anything yet
         return [AlertEvent(int(r[0]), r[1], r[2], r[3], r[4], int(r[5]), r[6], r[7]) for r in rows]
+
+    def write_quality(self, events: Iterable[QualityEvent]) -> int:
+        rows = [(e.ts, e.source, e.kind, e.value_s) for e in events]
+        return self._insert(
+            "INSERT INTO quality (ts, source, kind, value_s) VALUES (?, ?, ?, ?)", rows
+        )
+
+    def quality(self, start: int, end: int) -> list[QualityEvent]:
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    "SELECT ts, source, kind, value_s FROM quality WHERE ts >= ? AND ts < ? "
+                    "ORDER BY ts, id",
+                    (start, end),
+                ).fetchall()
+            except sqlite3.OperationalError:
+                return []  # an older file opened read-only: nothing recorded yet
+        return [QualityEvent(int(r[0]), r[1], r[2], float(r[3])) for r in rows]
 
     def write_attempts(self, attempts: Iterable[Attempt]) -> int:
         rows = [

@@ -131,6 +131,8 @@ class ModbusConnector:
         self.url = cfg.url
         self.devices = [_Device(d, cfg.max_gap) for d in cfg.devices]
         self.machines = [d.machine for d in cfg.devices]
+        #: stamped by the device's clock only where every device has time registers
+        self.own_clock = all(d.timestamp for d in cfg.devices)
         self._mapper = Mapper()
         self.requests_sent = 0
         self.overruns = 0

@@ -40,6 +40,7 @@ class MqttConnector:
         self.cfg = cfg
         self.name = cfg.name
         self.url = cfg.url
+        self.own_clock = True  # a payload's `ts`; MQTT's live messages keep their time anyway
         # Machines this gateway answers for (offline on loss and at stop). In a shared group
         # no gateway sees all of a machine's messages, so none may declare it offline.
         self.machines: list[str] = [] if cfg.share_group else list(cfg.machines)

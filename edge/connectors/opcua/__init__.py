@@ -171,6 +171,7 @@ class OpcUaConnector:
         self.name = cfg.name
         self.url = cfg.url
         self.machines = list(cfg.machines)
+        self.own_clock = True  # SourceTimestamp, else the server's
         pki = Path(cfg.pki)
         self.pki = Pki(pki if pki.is_absolute() else base_dir / pki)
         self._mapper = Mapper()

@@ -88,6 +88,8 @@ class S7Connector:
         self.cfg = cfg
         self.name, self.url = cfg.name, cfg.url
         self.machines = list(cfg.machines)
+        #: stamped by the CPU's clock only where every machine has clock registers
+        self.own_clock = all(mc.timestamp for mc in cfg.machines.values())
         self._mapper = Mapper()
         self._last: dict[tuple[str, str], object] = {}
         self.values: dict[str, Address] = {}
