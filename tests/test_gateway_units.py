@@ -12,7 +12,6 @@ import struct
 import pytest
 
 from fieldlab.connectors.base import Batch
-
 from fieldlab.connectors.modbus.codec import decode, encode
 from fieldlab.connectors.modbus.planner import FieldRef, plan
 from fieldlab.connectors.mqtt import Config as MqttConfig
