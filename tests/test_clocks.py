@@ -1,0 +1,151 @@
+"""DOMAIN §9 end to end: the gateway process under libfaketime, its clock stepped back and
+forward while it reads a real Modbus server that has no clock of its own, and a source whose
+clock is an hour off. What a Raspberry Pi without a battery, an NTP step or a PLC set to local
+time does to a fieldlab, tested the way it happens."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from fieldlab.cli.main import main
+from tests.clockless_plc import IDLE, RUNNING, clockless_plc
+from tests.services import Process, eventually, free_port, missing
+from tests.sim_gateway import health, wait_connected
+
+LIBFAKETIME = [
+    Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"),
+    Path("/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1"),
+]
+
+
+def _libfaketime() -> Path:
+    for p in LIBFAKETIME:
+        if p.exists():
+            return p
+    missing("libfaketime", "Debian package faketime; .ci/run installs it")
+    raise AssertionError  # not reached
+
+
+def _site(tmp: Path, plc_port: int, http: int) -> Path:
+    site = tmp / "site.yaml"
+    site.write_text(
+        f"""
+site: clocks
+store: sqlite:///fieldlab.db
+machines:
+  press-1: {{ideal_cycle_time_s: 0.1}}
+sources:
+  - type: modbus
+    name: plc
+    host: 127.0.0.1
+    port: {plc_port}
+    poll_interval_ms: 200
+    devices:
+      - unit: 1
+        machine: press-1
+        fields:
+          state: {{address: 0, type: UINT16, map: {{"1": running, "2": idle}}}}
+          count_total: {{address: 2, type: UINT32}}
+gateway: {{http: {{port: {http}}}}}
+"""
+    )
+    return site
+
+
+def _series(db: Path, signal: str) -> list[tuple[int, object]]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(
+            "SELECT ts, value FROM samples JOIN series s ON s.id = samples.series "
+            "WHERE s.machine = 'press-1' AND s.signal = ? ORDER BY ts",
+            (signal,),
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def test_the_worked_check_of_section_9_under_libfaketime(tmp_path: Path, capsys):
+    """A PLC counter at 500,000 makes ten units a second; the edge PC's clock steps back 20
+    minutes at 10 s and forward 20 minutes at 25 s into a 40 s run with 28 s running. The
+    stored counter never decreases, good units over the run equal the PLC's count, run time is
+    at most the 40 s that passed."""
+    lib = _libfaketime()
+    offset = tmp_path / "faketime"
+    offset.write_text("+0\n")
+    env = {
+        "LD_PRELOAD": str(lib),
+        "FAKETIME_TIMESTAMP_FILE": str(offset),
+        "FAKETIME_NO_CACHE": "1",
+        "DONT_FAKE_MONOTONIC": "1",
+    }
+    http = free_port()
+    with clockless_plc() as plc:
+        site = _site(tmp_path, plc.port, http)
+        with Process("gateway", "-c", str(site), cwd=tmp_path, env=env) as gw:
+            wait_connected(http)
+            db = tmp_path / "fieldlab.db"
+            eventually(lambda: _series(db, "count_total"), "the counter's baseline", detail=gw)
+            t0 = time.monotonic()
+
+            def at(s: float) -> None:
+                time.sleep(max(0.0, t0 + s - time.monotonic()))
+
+            plc.set_state(RUNNING)  # runs 0-12 s and 24-40 s: 28 s
+            at(10)
+            offset.write_text("-20m\n")  # NTP, or a person, sets the clock back
+            at(12)
+            plc.set_state(IDLE)
+            at(24)
+            plc.set_state(RUNNING)
+            at(25)
+            offset.write_text("+0\n")  # and forward again
+            at(40)
+            plc.set_state(IDLE)
+            made = plc.counter - 500_000
+            eventually(
+                lambda: _series(db, "count_total")[-1][1] == plc.counter,
+                "the last count stored",
+                detail=lambda: gw.output,
+            )
+            report = health(http)
+            assert report["clock"]["steps_backward"] == 1, report["clock"]
+            assert report["clock"]["steps_forward"] == 1, report["clock"]
+            assert report["sources"][0]["clock"]["stamped_by"] == "gateway"
+            assert gw.stop() == 0
+    counter = _series(db, "count_total")
+    values = [v for _, v in counter]
+    assert values == sorted(values), "the stored counter went down in time order"
+    times = [t for t, _ in counter]
+    assert times == sorted(set(times))
+    assert 270 <= made <= 290
+    start, end = counter[0][0], _series(db, "state")[-1][0] + 1
+    capsys.readouterr()
+    main(
+        [
+            "oee",
+            "-c",
+            str(site),
+            "--from",
+            str(start),
+            "--to",
+            str(end),
+            "--now",
+            str(end),
+            "--json",
+        ]
+    )
+    r = json.loads(capsys.readouterr().out)
+    assert r["total"] == made, r
+    assert r["run_s"] <= 40.0 + 0.5, r  # at most the time that passed (and one poll)
+    # the 15 s the clock was behind are not running, nor made up: offline, observed later
+    assert r["losses_s"]["offline"] >= 10.0, r
+    con = sqlite3.connect(db)
+    steps = con.execute("SELECT kind, value_s FROM quality ORDER BY id").fetchall()
+    con.close()
+    assert [k for k, _ in steps] == ["clock_step", "clock_step"]
+    assert steps[0][1] == pytest.approx(-1200, abs=2) and steps[1][1] == pytest.approx(1200, abs=2)
