@@ -149,3 +149,88 @@ def test_the_worked_check_of_section_9_under_libfaketime(tmp_path: Path, capsys)
     con.close()
     assert [k for k, _ in steps] == ["clock_step", "clock_step"]
     assert steps[0][1] == pytest.approx(-1200, abs=2) and steps[1][1] == pytest.approx(1200, abs=2)
+
+
+def test_a_plc_clock_an_hour_off_is_said_and_stamped_by_the_gateways_clock(tmp_path: Path):
+    """A source (the simulator's OPC UA face at 1x) whose clock runs an hour ahead, like a PLC
+    set to summer time by hand: /health says the offset, the store keeps a `clock_skew` record,
+    and its values land in the gateway's hour, not in the future."""
+    import datetime as dt
+
+    import yaml
+
+    from fieldlab.simulators.gateway_site import gateway_site_yaml
+    from fieldlab.simulators.scenario import load_scenario
+
+    ports = {"opcua": free_port(), "http": free_port()}
+    ahead = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    site = yaml.safe_load(
+        gateway_site_yaml(
+            load_scenario(None),
+            opcua_port=ports["opcua"],
+            modbus_port=free_port(),
+            mqtt_url="mqtt://127.0.0.1:1",
+            extra={"store": "sqlite:///fieldlab.db", "gateway": {"http": {"port": ports["http"]}}},
+        )
+    )
+    site["sources"] = [s for s in site["sources"] if s["type"] == "opcua"]
+    site["max_clock_skew_s"] = 300  # as a real site has it (the simulators' sites say null)
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    t0 = int(time.time() * 1000)
+    with (
+        Process(
+            "sim",
+            "--speed",
+            "1",
+            "--start",
+            ahead.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "--faces",
+            "opcua",
+            "--opcua-port",
+            str(ports["opcua"]),
+            "-q",
+            cwd=tmp_path,
+        ) as sim,
+        Process("gateway", "-c", str(tmp_path / "site.yaml"), cwd=tmp_path) as gw,
+    ):
+        report = eventually(
+            lambda: (r := health(ports["http"]))["sources"][0]["clock"]["skewed"] and r,
+            "the skew said on /health",
+            detail=lambda: gw.output + sim.output,
+        )
+        clock = report["sources"][0]["clock"]
+        assert clock["offset_s"] == pytest.approx(3600, abs=30), clock
+        assert clock["stamped_by"] == "gateway"
+        db = tmp_path / "fieldlab.db"
+        eventually(lambda: _newest(db), "samples stored", detail=lambda: gw.output)
+        metrics = _metrics(ports["http"])
+        assert 'fieldlab_source_clock_skewed{source="sim-opcua",type="opcua"} 1.0' in metrics
+        assert gw.stop() == 0
+    t1 = int(time.time() * 1000)
+    newest = _newest(db)
+    assert newest is not None and t0 <= newest <= t1, (t0, newest, t1)
+    con = sqlite3.connect(db)
+    kinds = con.execute("SELECT source, kind, value_s FROM quality").fetchall()
+    con.close()
+    assert [(s, k) for s, k, _ in kinds] == [("sim-opcua", "clock_skew")]
+    assert kinds[0][2] == pytest.approx(3600, abs=30)
+
+
+def _newest(db: Path) -> int | None:
+    if not db.exists():
+        return None
+    con = sqlite3.connect(db)
+    try:
+        row = con.execute("SELECT max(ts) FROM samples").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        con.close()
+    return None if row[0] is None else int(row[0])
+
+
+def _metrics(port: int) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        return r.read().decode()

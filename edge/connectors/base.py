@@ -105,12 +105,23 @@ class SourceClock:
         self._anchor: tuple[float, int] | None = None  # (wall s, source ms)
         self._rate = 1.0
         self.last_ts: int | None = None
+        #: the source's clock is off (DOMAIN §9): the gateway's clock stands in for it
+        self.off = False
+
+    def set_off(self, off: bool) -> None:
+        if off != self.off:
+            self.off = off
+            self._anchor, self._rate = None, 1.0
+            if off:
+                self.last_ts = int(time.time() * 1000)
 
     def observe(self, ts: int, wall: float | None = None) -> None:
         """A time the source stamped just now (a live change, a read's time, the server's
         clock). A value stamped with its last change (a state unchanged for an hour) says
         nothing about the source's now: times not newer than the newest seen are ignored, so
         connectors observe the source's clock first when they read current values."""
+        if self.off:
+            ts = int(time.time() * 1000)
         if self.last_ts is not None and ts <= self.last_ts:
             return
         wall = time.monotonic() if wall is None else wall

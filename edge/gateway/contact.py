@@ -128,8 +128,8 @@ class ContactGuard:
         wall = int(self._wall() * 1000)
         gateway_clock = source in self.gateway_clocked
         clock = self.clocks[source]
-        if not gateway_clock and batch.now is not None:
-            if clock.offset_ms is None or self._contact_in(samples):
+        if not gateway_clock:
+            if batch.now is not None and (clock.offset_ms is None or self._contact_in(samples)):
                 self._measure(source, clock, batch.now - wall)
             if clock.skewed:  # §9: numbers a poll late beat numbers in a wrong hour
                 samples = [Sample(wall, s.machine, s.signal, s.value) for s in samples]

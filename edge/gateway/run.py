@@ -46,6 +46,7 @@ class Gateway:
         self.health: list[SourceHealth] = []
         self.connectors: list[Connector] = []
         self.contexts: list[ConnectorContext] = []
+        self._context: dict[str, ConnectorContext] = {}
         self.sinks: list[Sink] = []
         self.reader: Store | None = None
         skew = site.max_clock_skew_s
@@ -102,11 +103,11 @@ class Gateway:
                 self.contact.gateway_clocked.add(scfg.name)
             self.connectors.append(connector)
             self.health.append(health)
-            self.contexts.append(
-                ConnectorContext(
-                    scfg.name, self._emit, health, logging.getLogger(f"fieldlab.{scfg.type}")
-                )
+            ctx = ConnectorContext(
+                scfg.name, self._emit, health, logging.getLogger(f"fieldlab.{scfg.type}")
             )
+            self.contexts.append(ctx)
+            self._context[scfg.name] = ctx
 
         if self.site.alerts.rules or self.site.reports.weekly:
             self.alerts = GatewayAlerts(
@@ -126,7 +127,13 @@ class Gateway:
         """Every batch of every connector, and every `offline` the gateway writes, passes the
         contact guard on its way to the pipeline (DOMAIN.md §3)."""
         assert self.pipeline is not None
-        await self.pipeline.emit(self.contact.stamp(batch))
+        batch = self.contact.stamp(batch)
+        clock = self.contact.clocks.get(batch.source)
+        if clock is not None:  # a source whose clock is off: its `offline`s on the gateway's too
+            ctx = self._context.get(batch.source)
+            if ctx is not None:
+                ctx.clock.set_off(clock.skewed)
+        await self.pipeline.emit(batch)
 
     def machines(self) -> list[str]:
         seen: list[str] = []
@@ -222,6 +229,7 @@ class Gateway:
             await _cancel(conn_tasks)
             for ctx in self.contexts:
                 await ctx.flush_rejected()
+            await self._keep_quality([], int(time.time() * 1000))
             # A state never runs on beyond what was observed: offline as the gateway stops.
             offline = [
                 Sample(ctx.clock.now(), m, "state", "offline")
@@ -294,16 +302,20 @@ class Gateway:
             released = self.contact.release(now)
             if released:
                 await self.pipeline.emit(Batch(released, source="gateway", keeps_time=True))
-            changes, self.contact.skew_changes = self.contact.skew_changes, []
-            events += [
-                QualityEvent(now, source, "clock_skew" if off else "clock_agrees", offset / 1000)
-                for source, off, offset in changes
-            ]
-            if events and self.reader is not None:
-                try:
-                    await asyncio.to_thread(self.reader.write_quality, events)
-                except Exception as exc:  # noqa: BLE001 - /health and /metrics still count it
-                    log.error("cannot keep the clock's data-quality records: %s", exc)
+            await self._keep_quality(events, now)
+
+    async def _keep_quality(self, events: list[QualityEvent], now: int) -> None:
+        """Clock steps, and the skews the contact guard found, into the store."""
+        changes, self.contact.skew_changes = self.contact.skew_changes, []
+        events = events + [
+            QualityEvent(now, source, "clock_skew" if off else "clock_agrees", offset / 1000)
+            for source, off, offset in changes
+        ]
+        if events and self.reader is not None:
+            try:
+                await asyncio.to_thread(self.reader.write_quality, events)
+            except Exception as exc:  # noqa: BLE001 - /health and /metrics still count it
+                log.error("cannot keep the clock's data-quality records: %s", exc)
 
     async def _note_observed(self, every_s: float = 5.0) -> None:
         """Write, per machine in contact, the source's time now (observed.py says why)."""
