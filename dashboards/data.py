@@ -16,6 +16,7 @@ from fieldlab.config import load_site_config
 from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.learning import Attempt
+from fieldlab.domain.quality import QualityEvent
 from fieldlab.kpi.oee import OeeResult
 from fieldlab.kpi.query import machine_ids as _machine_ids
 from fieldlab.kpi.query import store_now, store_oee
@@ -86,6 +87,13 @@ def latest(url: str, machine: str | None = None) -> list[tuple[int, str, str, ob
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
+def state_since(url: str, machine: str) -> int | None:
+    """Since when the machine is in its state: the first sample of the current run of equal
+    states (DOMAIN §3), not the last one written (a value held through a gap repeats it)."""
+    return open_cached(url).run_start(machine, "state")
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
 def signals(url: str, machine: str) -> list[str]:
     return open_cached(url).signals(machine)
 
@@ -104,6 +112,11 @@ def breaks(config: str, start: int, end: int) -> list[tuple[int, int]]:
     site = _site(config)
     b = Calendar(site.calendar, site.tz).breaks(start, end)
     return list(zip(b.starts.tolist(), b.ends.tolist(), strict=True))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def quality(url: str, start: int, end: int) -> list[QualityEvent]:
+    return open_cached(url).quality(start, end)
 
 
 def rejected(url: str, limit: int = 200):

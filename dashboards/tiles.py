@@ -31,6 +31,8 @@ def tile(ctx: Context, machine: str) -> Tile:
     )
     latest = {sig: (ts, v) for ts, _, sig, v in data.latest(ctx.store_url, machine)}
     state_ts, state = latest.get("state", (None, "offline"))
+    if state_ts is not None:
+        state_ts = data.state_since(ctx.store_url, machine) or state_ts
     ict = ctx.site.machine(machine).ideal_cycle_time_s
     target = int(r.planned_s / ict) if ict else 0
     # no good counter: every unit counts as good (the quality_assumed_1 note says so)

@@ -207,3 +207,73 @@ def test_tiles_and_machine_page_say_when_time_was_unobserved(tmp_path, monkeypat
     warnings = " ".join(w.value for w in at.warning)
     assert "observed: 96.8 %" in captions, captions
     assert "counted after the gap, so P may look high" in warnings, warnings
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        (
+            "en",
+            [
+                "The gateway's clock was set back 20 min",
+                "jumped forward 20 min",
+                "The clock of plc is 1 h 00 min ahead of the gateway's",
+                "read lower than before, but not low enough to be a reset",
+            ],
+        ),
+        (
+            "nl",
+            [
+                "De klok van de gateway is 20 min 00 s teruggezet",
+                "sprong 20 min 00 s vooruit",
+                "De klok van plc loopt 1 h 00 min voor op die van de gateway",
+                "las lager dan eerder, maar niet laag genoeg voor een reset",
+            ],
+        ),
+    ],
+)
+def test_the_data_quality_page_says_clocks_back_steps_and_repeats_in_words(
+    tmp_path, monkeypatch, lang, words
+):
+    """DOMAIN §4, §9, §10 where an engineer looks: clock steps, a source clock an hour off, a
+    counter's back-step and a rejection kept once with its repeats, in the reader's words."""
+    from fieldlab.domain.quality import QualityEvent
+    from fieldlab.domain.rejected import Rejected
+
+    (tmp_path / "site.yaml").write_text(SITE)
+    t0 = local("2026-03-02 06:00")
+    with SqliteStore(tmp_path / "fieldlab.db") as store:
+        store.write(
+            [
+                Sample(t0, "press-1", "state", "running"),
+                Sample(t0, "press-1", "count_total", 1000),
+                Sample(t0 + MIN, "press-1", "count_total", 1500),
+                Sample(t0 + 2 * MIN, "press-1", "count_total", 1499),
+                Sample(t0 + 3 * MIN, "press-1", "count_total", 1600),
+            ]
+        )
+        store.write_quality(
+            [
+                QualityEvent(t0 + 10 * MIN, "gateway", "clock_step", -1200.0),
+                QualityEvent(t0 + 11 * MIN, "gateway", "clock_step", 1200.0),
+                QualityEvent(t0 + 12 * MIN, "plc", "clock_skew", 3600.0),
+            ]
+        )
+        store.write_rejected(
+            [Rejected("s7:plc:DB10.DBX40.0", "False", "must be a number", t0, repeats=17_999)]
+        )
+    monkeypatch.setenv("FIELDLAB_CONFIG", str(tmp_path / "site.yaml"))
+    monkeypatch.setenv("FIELDLAB_LANG", lang)
+    at = page("quality", lang)
+    text = " ".join(
+        str(x)
+        for x in [
+            *(c.value for c in at.caption),
+            *(v for df in at.dataframe for v in df.value.astype(str).to_numpy().ravel()),
+            *(m.value for m in at.metric),
+        ]
+    )
+    for w in words:
+        assert w in text, (w, text[:3000])
+    assert ("18,000" if lang == "en" else "18.000") in text  # every rejection counted
+    assert ("17,999" if lang == "en" else "17.999") in text

@@ -76,6 +76,28 @@ def test_values_keep_their_types(store):
     assert store.read("press-1", "product", 0, 9).values.tolist() == ["A-100", "007", 'Ünit "A"\\n']
 
 
+def test_a_state_runs_since_the_first_sample_of_its_run(store):
+    """DOMAIN §3: "in its state since" the first of the current run of equal states, through
+    a gap closed and a value held through it (the same state written again)."""
+    m = "press-1"
+    store.write(
+        [
+            Sample(1000, m, "state", "idle"),
+            Sample(2000, m, "state", "running"),
+            Sample(3000, m, "state", "running"),  # held through a gap: the same state again
+            Sample(4000, m, "state", "running"),
+            Sample(1000, "lathe-1", "state", "fault"),
+            Sample(1500, "lathe-1", "count_total", 7),
+        ]
+    )
+    assert store.run_start(m, "state") == 2000
+    assert store.run_start("lathe-1", "state") == 1000  # one sample: since its first
+    assert store.run_start("lathe-1", "count_total") == 1500
+    assert store.run_start("nobody", "state") is None
+    store.write([Sample(5000, m, "state", "idle")])
+    assert store.run_start(m, "state") == 5000
+
+
 def test_latest_value_per_signal_machines_signals_and_newest_ts(store):
     assert store.newest_ts() is None
     store.write(

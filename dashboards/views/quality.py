@@ -11,6 +11,19 @@ import streamlit as st
 
 from fieldlab.dashboards import data
 from fieldlab.dashboards.context import page_setup
+from fieldlab.domain.quality import QualityEvent
+
+
+def clock_words(e: QualityEvent) -> str:
+    """A clock step or skew as a sentence in the reader's language (DOMAIN §9)."""
+    d = ctx.dur(abs(e.value_s))
+    if e.kind == "clock_step":
+        return ctx.t("clock.step_forward" if e.value_s > 0 else "clock.step_back", d=d)
+    if e.kind == "clock_skew":
+        side = ctx.t("clock.ahead" if e.value_s > 0 else "clock.behind")
+        return ctx.t("clock.skew", source=e.source, d=d, dir=side)
+    return ctx.t("clock.agrees", source=e.source)
+
 
 ctx = page_setup("page.quality")
 machines = ctx.machines()
@@ -51,6 +64,17 @@ st.dataframe(pd.DataFrame(offline), hide_index=True, width="stretch")
 st.subheader(ctx.t("unmapped"))
 st.dataframe(pd.DataFrame(notes), hide_index=True, width="stretch")
 
+st.subheader(ctx.t("clocks"))
+events = data.quality(ctx.store_url, ctx.start, min(ctx.end, ctx.now + 1))
+if events:
+    st.dataframe(
+        pd.DataFrame([{ctx.t("start"): ctx.when(e.ts), "": clock_words(e)} for e in events]),
+        hide_index=True,
+        width="stretch",
+    )
+else:
+    st.caption(ctx.t("clocks.none"))
+
 st.subheader(ctx.t("rejected"))
 count, records = data.rejected(ctx.store_url)
 st.metric(ctx.t("rejected"), ctx.num(count))
@@ -61,6 +85,7 @@ st.dataframe(
                 ctx.t("source"): r.source,
                 ctx.t("reason"): r.reason,
                 ctx.t("payload"): r.payload[:120],
+                ctx.t("repeats"): ctx.num(r.repeats),
             }
             for r in records
         ]
@@ -68,6 +93,8 @@ st.dataframe(
     hide_index=True,
     width="stretch",
 )
+if any(r.repeats for r in records):
+    st.caption(ctx.t("repeats.note"))
 
 st.subheader(ctx.t("gateway_health"))
 http = (ctx.site.gateway or {}).get("http", {})

@@ -83,6 +83,45 @@ TEXT: dict[str, dict[Lang, str]] = {
         "nl": "Er liep een product dat niet in het sitebestand staat; zijn stuks gebruiken de "
         "ideale cyclustijd van de machine. Voeg het product toe bij de machine (products).",
     },
+    # DOMAIN §9/§10 on the data-quality page
+    "clocks": {"en": "Clocks", "nl": "Klokken"},
+    "clocks.none": {
+        "en": "No clock steps and no source clock off in this period.",
+        "nl": "Geen klokstappen en geen afwijkende bronklok in deze periode.",
+    },
+    "clock.step_back": {
+        "en": "The gateway's clock was set back {d}: machines it stamps read offline until "
+        "the clock passed the time already written; no unit was lost or counted twice.",
+        "nl": "De klok van de gateway is {d} teruggezet: machines die zij tijd geeft, staan "
+        "offline tot de klok de al geschreven tijd voorbij was; geen stuk is verloren of dubbel "
+        "geteld.",
+    },
+    "clock.step_forward": {
+        "en": "The gateway's clock jumped forward {d}: the skipped time is a gap (offline), "
+        "not running time.",
+        "nl": "De klok van de gateway sprong {d} vooruit: de overgeslagen tijd is een gat "
+        "(offline), geen looptijd.",
+    },
+    "clock.skew": {
+        "en": "The clock of {source} is {d} {dir} the gateway's: its values are stamped with "
+        "the gateway's clock until it agrees. Set the device's clock (UTC) right.",
+        "nl": "De klok van {source} loopt {d} {dir} op die van de gateway: de waarden krijgen "
+        "de tijd van de gateway tot de klokken weer kloppen. Zet de klok van het apparaat "
+        "(UTC) goed.",
+    },
+    "clock.ahead": {"en": "ahead of", "nl": "voor"},
+    "clock.behind": {"en": "behind", "nl": "achter"},
+    "clock.agrees": {
+        "en": "The clock of {source} agrees with the gateway's again.",
+        "nl": "De klok van {source} klopt weer met die van de gateway.",
+    },
+    "repeats": {"en": "repeats", "nl": "herhalingen"},
+    "repeats.note": {
+        "en": "The same rejection again and again is kept once an hour per source and reason, "
+        "with the number of repeats; the total counts every one.",
+        "nl": "Dezelfde afwijzing steeds opnieuw wordt één keer per uur per bron en reden "
+        "bewaard, met het aantal herhalingen; het totaal telt ze allemaal.",
+    },
     "flag.no_data": {
         "en": "Nothing of the planned time was observed: no figures, and no downtime either. "
         "Check that the gateway ran and the machine was connected (Data quality page).",

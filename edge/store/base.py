@@ -32,6 +32,10 @@ class Store(Protocol):
     def latest(self, machine: str | None = None) -> list[Sample]:
         """The newest sample of every signal (of one machine, or all)."""
 
+    def run_start(self, machine: str, signal: str) -> int | None:
+        """When the series' current run of equal values began: a machine is in its state
+        since the first sample of that run (DOMAIN §3), not since the last sample written."""
+
     def machines(self) -> list[str]: ...
 
     def signals(self, machine: str) -> list[str]: ...

@@ -160,6 +160,24 @@ class InfluxStore:
                 out.append(Sample(int(ts), m, s["name"], decode_value(s["name"], value)))
         return sorted(out, key=lambda x: (x.machine, x.signal))
 
+    def run_start(self, machine: str, signal: str) -> int | None:
+        where = f"{_ident('machine')} = {_literal(machine)}"
+        meas = _ident(signal)
+        last = self.query(f'SELECT last("value") FROM {meas} WHERE {where}')
+        rows = [v for s in last for v in s["values"]]
+        if not rows:
+            return None
+        ts, value = int(rows[0][0]), rows[0][1]
+        other = self.query(
+            f'SELECT last("value") FROM {meas} WHERE {where} AND time < {ts}ms '
+            f'AND "value" != {_literal(value) if isinstance(value, str) else repr(value)}'
+        )
+        before = [int(v[0]) for s in other for v in s["values"]]
+        since = f" AND time > {before[0]}ms" if before else ""
+        first = self.query(f'SELECT first("value") FROM {meas} WHERE {where}{since}')
+        found = [int(v[0]) for s in first for v in s["values"]]
+        return found[0] if found else None
+
     def machines(self) -> list[str]:
         series = self.query('SHOW TAG VALUES WITH KEY = "machine"')
         return sorted({v[1] for s in series for v in s.get("values", [])})

@@ -501,6 +501,27 @@ class SqliteStore:
             rows = self._db.execute(sql + " ORDER BY s.machine, s.signal", args).fetchall()
         return [Sample(int(ts), m, sig, v) for ts, m, sig, v in rows]
 
+    def run_start(self, machine: str, signal: str) -> int | None:
+        with self._lock:
+            sid = self._series_id(machine, signal, create=False)
+            if sid is None:
+                return None
+            last = self._db.execute("SELECT ts, value FROM latest WHERE series = ?", (sid,))
+            row = last.fetchone()
+            if row is None:
+                return None
+            # back along the index to the last other value, then forward one sample
+            other = self._db.execute(
+                "SELECT ts FROM samples WHERE series = ? AND ts < ? AND value IS NOT ? "
+                "ORDER BY ts DESC LIMIT 1",
+                (sid, row[0], row[1]),
+            ).fetchone()
+            first = self._db.execute(
+                "SELECT ts FROM samples WHERE series = ? AND ts > ? ORDER BY ts LIMIT 1",
+                (sid, -(2**63) if other is None else other[0]),
+            ).fetchone()
+        return None if first is None else int(first[0])
+
     def machines(self) -> list[str]:
         with self._lock:
             rows = self._db.execute("SELECT DISTINCT machine FROM series ORDER BY 1").fetchall()
