@@ -94,6 +94,19 @@ def test_demo_live_part_agrees_with_the_truth_and_holds_no_unscripted_offline(tm
     store_has_oee(tmp_path / "1" / "demo")
 
 
+def _run_start(states) -> int:
+    """Where the last run of equal states (the `offline` of the final stop left out) began."""
+    values = [v for v in states.values.tolist()]
+    ts = states.ts.tolist()
+    while values and values[-1] == "offline":
+        values.pop()
+        ts.pop()
+    i = len(values) - 1
+    while i > 0 and values[i - 1] == values[-1]:
+        i -= 1
+    return int(ts[i])
+
+
 def _agrees_with_the_truth(root, live: str, speed: str) -> None:
     from fieldlab.config import load_site_config
     from fieldlab.domain.samples import parse_ts
@@ -133,6 +146,20 @@ def _agrees_with_the_truth(root, live: str, speed: str) -> None:
                 slack = t.oee * edges * 0.25 * float(speed) / t.planned_s
                 assert abs(g.oee - t.oee) <= 0.005 + slack, (m, speed, g.oee, t.oee, edges)
             assert g.total == t.total and g.good == t.good, (m, speed, g.total, t.total)
+            # Energy (DOMAIN §4, §8): a meter read with other rounding than the history's
+            # last value is a back-step, never a reset that counts the whole meter again.
+            assert (g.energy is None) == (t.energy is None), m
+            if g.energy is not None and t.energy is not None:
+                wh = 0.002  # the Modbus meter register's resolution (Wh), at either end
+                assert abs(g.energy.kwh - t.energy.kwh) <= 0.01 * t.energy.kwh + wh, (
+                    m, speed, g.energy.kwh, t.energy.kwh,
+                )  # fmt: skip
+            # "running for …" counts from the start of the state's run (DOMAIN §3), which
+            # began in the history for most machines: within one poll of the truth's.
+            poll = 250 * float(speed)
+            got = _run_start(store.read(m, "state", 0, end))
+            want = _run_start(truth.read(m, "state", 0, end))
+            assert abs(got - want) <= poll + 1, (m, speed, got, want)
 
 
 def test_a_broker_already_on_the_default_port_is_not_shared(broker: int):

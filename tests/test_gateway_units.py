@@ -187,7 +187,7 @@ def test_contact_guard_writes_old_values_at_the_instant_contact_returned():
     from fieldlab.domain.samples import Sample
     from fieldlab.gateway.contact import ContactGuard
 
-    g = ContactGuard()
+    g = ContactGuard(change_times={""})  # an OPC UA server: SourceTimestamps
     hour_old = Sample(1_000, "m", "state", "running")
     assert _stamped(g, [hour_old]) == [(1_000, "state")]  # no offline yet: as it is
     g.offline([Sample(5_000, "m", "state", "offline")])
@@ -207,6 +207,10 @@ def test_contact_guard_writes_old_values_at_the_instant_contact_returned():
     assert _stamped(g, [Sample(2_000, "m", "state", "idle")]) == [(5_001, "state")]
     assert _stamped(g, [Sample(10_000, "m", "state", "idle")]) == [(10_000, "state")]
     assert _stamped(g, [Sample(3, "other", "state", "idle")]) == [(3, "state")]
+    # A source whose times are not change times (a retained MQTT message): never held
+    mqtt = ContactGuard()
+    mqtt.offline([Sample(5_000, "m", "state", "offline")])
+    assert _stamped(mqtt, [hour_old], now=9_000) == [(9_000, "state")]
 
 
 def test_contact_guard_a_gateway_stamped_value_never_holds_through_a_gap():

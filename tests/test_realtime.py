@@ -30,6 +30,22 @@ from tests.sim_gateway import START_TEXT, sim_process, wait_connected, write_sit
 PLC_MACHINES = ("cnc-1", "imm-1", "press-1", "lathe-1")
 
 
+OPCUA_MACHINES = ("cnc-1", "imm-1")
+
+
+def truth_changes(truth: Path, machine: str, start: int, end: int) -> list[tuple[int, str]]:
+    """The simulator's state changes of the machine with start <= ts <= end."""
+    out, last = [], None
+    for line in truth.read_text().splitlines():
+        s = json.loads(line)
+        if s["machine"] == machine and s["signal"] == "state":
+            ts = parse_ts(s["ts"])
+            if s["value"] != last and start <= ts <= end:
+                out.append((ts, s["value"]))
+            last = s["value"]
+    return out
+
+
 def truth_state(truth: Path, machine: str) -> tuple[int, str]:
     """The machine's state as the simulator last wrote it: (ts, state)."""
     last = (0, "offline")
@@ -142,11 +158,19 @@ def test_contact_returns_with_the_real_state_at_1x(tmp_path: Path, broker: int):
         sim.stop()
 
     # Every gap is one of the three (4 s, plus detection, start-up and reconnect), none runs on.
+    # An OPC UA machine says when each value last changed: one that ran on unchanged through a
+    # gap held its values through it and shows no gap at all (DOMAIN §3); a gap stays only
+    # where its state changed inside it. Modbus gives no such time: its three gaps stay.
     for m in PLC_MACHINES:
         gaps = offline_gaps(db, m)
         lengths = [round((b - a) / 1000, 1) for a, b in gaps]
-        assert len(gaps) == 3, (m, lengths)
         assert all(3.0 <= x <= 20.0 for x in lengths), (m, lengths)  # 4 s + start-up
+        if m in OPCUA_MACHINES:
+            assert len(gaps) <= 3, (m, lengths)
+            for a, b in gaps:
+                assert truth_changes(truth, m, a - 1000, b + 1000), (m, a, b, "no change")
+        else:
+            assert len(gaps) == 3, (m, lengths)
 
     # OEE over the run equals the truth with the same gaps marked offline, within 0.5 pp.
     from fieldlab.domain.samples import Sample
@@ -177,7 +201,10 @@ def test_contact_returns_with_the_real_state_at_1x(tmp_path: Path, broker: int):
                 assert (a is None) == (b is None), (m, k, a, b)
                 if a is not None:
                     assert abs(a - b) <= 0.005, (m, k, a, b)
-            assert rg.coverage < 1.0
+            if offline_gaps(db, m):
+                assert rg.coverage < 1.0
+            else:  # held through every gap: nothing of the planned time unobserved
+                assert rg.coverage == 1.0
 
 
 def test_cut_proxy_cuts_and_restores():

@@ -261,6 +261,10 @@ class Connector(Protocol):
     #: time registers, an MQTT payload's `ts`), not the gateway's: a step of the gateway's
     #: clock does not move them (DOMAIN.md §9)
     own_clock: bool
+    #: each value carries the time it last *changed* (OPC UA SourceTimestamp), so one older
+    #: than a gap held through it (DOMAIN.md §3); a read time (a device's time registers) or a
+    #: retained MQTT message (its publisher may be long gone) says no such thing
+    change_times: bool
 
     async def run(self, ctx: ConnectorContext) -> None:
         """Read until cancelled; reconnects by itself and reports events through ctx."""

@@ -9,7 +9,7 @@ rules:
   instant ``C`` = the source's time when it read the values (`Batch.now`), never before ``O``;
   a later sample older than ``C`` is written at ``C``.
 - **Held through the gap.** A value from a source that stamps values with their change time
-  (OPC UA SourceTimestamp; `Connector.own_clock`) whose time is before ``O`` did not change
+  (OPC UA SourceTimestamp; `Connector.change_times`) whose time is before ``O`` did not change
   during the gap: it is written at ``O``, replacing the `offline`, so a restart or a network
   cut beside a machine that ran on unchanged costs it nothing.
 - **Time runs forward in a series.** A live value whose time is not after the newest of its
@@ -69,11 +69,14 @@ class ContactGuard:
     def __init__(
         self,
         gateway_clocked: Iterable[str] = (),
+        change_times: Iterable[str] = (),
         max_skew_ms: int | None = None,
         wall: Callable[[], float] = time.time,
     ) -> None:
         #: sources whose values carry the gateway's clock (no clock of their own)
         self.gateway_clocked = set(gateway_clocked)
+        #: sources whose values carry the time they last changed (OPC UA SourceTimestamp)
+        self.change_times = set(change_times)
         self.max_skew_ms = max_skew_ms
         self.clocks: dict[str, SourceClockStatus] = collections.defaultdict(SourceClockStatus)
         #: (source, what, offset ms) when a source's clock goes off or comes back: the
@@ -127,13 +130,14 @@ class ContactGuard:
         source = batch.source
         wall = int(self._wall() * 1000)
         gateway_clock = source in self.gateway_clocked
+        held_through = source in self.change_times
         clock = self.clocks[source]
         if not gateway_clock:
             if batch.now is not None and (clock.offset_ms is None or self._contact_in(samples)):
                 self._measure(source, clock, batch.now - wall)
             if clock.skewed:  # §9: numbers a poll late beat numbers in a wrong hour
                 samples = [Sample(wall, s.machine, s.signal, s.value) for s in samples]
-                batch.now, gateway_clock = wall, True
+                batch.now, gateway_clock, held_through = wall, True, False
         out: list[Sample] = []
         released: set[str] = set()
         for s in samples:
@@ -154,7 +158,7 @@ class ContactGuard:
                 if m.held is not None:
                     released.add(s.machine)
             if m.contact is not None and ts < m.contact:
-                ts = m.floor if (not gateway_clock and m.floor and ts < m.floor) else m.contact
+                ts = m.floor if (held_through and m.floor and ts < m.floor) else m.contact
             last = m.series.get(s.signal)
             if last is not None and ts <= last[0]:
                 if ts == last[0] and s.value == last[1]:

@@ -101,6 +101,8 @@ class Gateway:
             health = SourceHealth(scfg.name, scfg.type)
             if not connector.own_clock:
                 self.contact.gateway_clocked.add(scfg.name)
+            if connector.change_times:
+                self.contact.change_times.add(scfg.name)
             self.connectors.append(connector)
             self.health.append(health)
             ctx = ConnectorContext(

@@ -75,7 +75,7 @@ class WorkerSource:
         # The gateway-side half of the MQTT connector: machines, clock, liveness rules.
         self.inner = MqttConnector(cfg)
         self.name, self.url = cfg.name, cfg.url
-        self.own_clock = True
+        self.own_clock, self.change_times = True, False
         # the gateway-side connector's list, shared: it grows as machines are first seen
         self.machines: list[str] = self.inner.machines
         self.queue: asyncio.Queue[tuple[int, int, tuple[Any, ...]]] = asyncio.Queue(SOURCE_QUEUE)

@@ -133,6 +133,7 @@ class ModbusConnector:
         self.machines = [d.machine for d in cfg.devices]
         #: stamped by the device's clock only where every device has time registers
         self.own_clock = all(d.timestamp for d in cfg.devices)
+        self.change_times = False  # time registers give the time of the read
         self._mapper = Mapper()
         self.requests_sent = 0
         self.overruns = 0

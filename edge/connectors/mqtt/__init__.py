@@ -41,6 +41,7 @@ class MqttConnector:
         self.name = cfg.name
         self.url = cfg.url
         self.own_clock = True  # a payload's `ts`; MQTT's live messages keep their time anyway
+        self.change_times = False
         # Machines this gateway answers for (offline on loss and at stop). In a shared group
         # no gateway sees all of a machine's messages, so none may declare it offline.
         self.machines: list[str] = [] if cfg.share_group else list(cfg.machines)

@@ -172,6 +172,7 @@ class OpcUaConnector:
         self.url = cfg.url
         self.machines = list(cfg.machines)
         self.own_clock = True  # SourceTimestamp, else the server's
+        self.change_times = True
         pki = Path(cfg.pki)
         self.pki = Pki(pki if pki.is_absolute() else base_dir / pki)
         self._mapper = Mapper()

@@ -90,6 +90,7 @@ class S7Connector:
         self.machines = list(cfg.machines)
         #: stamped by the CPU's clock only where every machine has clock registers
         self.own_clock = all(mc.timestamp for mc in cfg.machines.values())
+        self.change_times = False  # clock registers give the time of the read
         self._mapper = Mapper()
         self._last: dict[tuple[str, str], object] = {}
         self.values: dict[str, Address] = {}

@@ -103,6 +103,7 @@ class SparkplugHost:
         self.name, self.url = cfg.name, cfg.url
         self.machines = list(cfg.machines)
         self.own_clock = True  # metric and payload timestamps
+        self.change_times = False  # its messages keep their time (replayed in order)
         self._by_device = {mc.device: (m, mc) for m, mc in cfg.machines.items()}
         #: per machine: metric name → (signal, its map)
         self._by_metric = {
