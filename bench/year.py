@@ -137,7 +137,7 @@ def oee_reads(
 ) -> list[tuple[str, str, int, int]]:
     """The reads `fieldlab oee` makes for every machine over ``[start, end)``: (machine,
     signal, from, to), the states from before the window and the carried-in values included
-    (an episode is judged by its whole length, DOMAIN.md §5)."""
+    (an episode is judged by its whole length, domain.md §5)."""
     reads: list[tuple[str, str, int, int]] = []
     read = store.read
 

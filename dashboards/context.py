@@ -80,13 +80,13 @@ class Context:
 
     def coverage(self, r: OeeResult) -> str:
         """`62,0 % waargenomen` beside a figure observed for less than 95 % of its planned
-        time (DOMAIN §5); "" otherwise."""
+        time (domain.md §5); "" otherwise."""
         if r.coverage is None or r.coverage >= 0.95:
             return ""
         return self.t("coverage.short", pct=self.pct(r.coverage))
 
     def notes(self, r: OeeResult) -> list[str]:
-        """Every flag of DOMAIN §5 on this figure, and low coverage, as a sentence that says
+        """Every flag of domain.md §5 on this figure, and low coverage, as a sentence that says
         what it means and what to check."""
         out = []
         if r.coverage is not None and r.coverage < 0.9995 and not r.no_data:

@@ -89,7 +89,7 @@ def latest(url: str, machine: str | None = None) -> list[tuple[int, str, str, ob
 @st.cache_data(ttl=TTL, show_spinner=False)
 def state_since(url: str, machine: str) -> int | None:
     """Since when the machine is in its state: the first sample of the current run of equal
-    states (DOMAIN §3), not the last one written (a value held through a gap repeats it)."""
+    states (domain.md §3), not the last one written (a value held through a gap repeats it)."""
     return open_cached(url).run_start(machine, "state")
 
 
@@ -126,7 +126,7 @@ def rejected(url: str, limit: int = 200):
 
 def write_reason(url: str, machine: str, ts: int, reason: str, by: str) -> None:
     """An operator's reason for a stop: a `reason` sample at the episode's start, so it belongs
-    to that episode (DOMAIN.md §2), and its hand entry (who, marked manual); the Pareto shows it
+    to that episode (domain.md §2), and its hand entry (who, marked manual); the Pareto shows it
     at once."""
     from fieldlab.domain.entries import Entry
     from fieldlab.domain.samples import make_sample

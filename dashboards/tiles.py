@@ -22,7 +22,7 @@ class Tile:
     quality: str
     notes: list[str]  # every flag as a sentence (what it means, what to check)
     progress: str  # `goed 2.522 / doel 5.929`
-    coverage: str  # `62,0 % waargenomen` below 95 % (DOMAIN §5), else ""
+    coverage: str  # `62,0 % waargenomen` below 95 % (domain.md §5), else ""
 
 
 def tile(ctx: Context, machine: str) -> Tile:

@@ -1,5 +1,5 @@
 """Sample files into a store: batches of good lines, every bad line kept with its reason
-(DOMAIN.md §1), progress on stderr. `fieldlab ingest`, the demo's history and the tests use it."""
+(domain.md §1), progress on stderr. `fieldlab ingest`, the demo's history and the tests use it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Interchange files (DOMAIN.md §1): JSON Lines or CSV ``ts,machine,signal,value``.
+"""Interchange files (domain.md §1): JSON Lines or CSV ``ts,machine,signal,value``.
 
 Reading yields every line's outcome, a sample or the reason it is not one, so a caller can keep
 the good lines, keep the bad ones with their reason, and report progress by bytes read.

@@ -2,7 +2,7 @@
 
 Every connector hands its raw values through one `SignalMap`, so a fieldlab engineer configures
 the meaning of a tag the same way for OPC UA, Modbus and MQTT. A code that maps to nothing is
-kept as received and reported (DOMAIN.md §3): never dropped, never guessed.
+kept as received and reported (domain.md §3): never dropped, never guessed.
 """
 
 from __future__ import annotations
@@ -13,7 +13,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from fieldlab.domain.samples import COUNTER_SIGNALS, Sample, SampleError, coerce_value
+from fieldlab.domain.samples import (
+    COUNTER_SIGNALS,
+    TEXT_SIGNALS,
+    Sample,
+    SampleError,
+    coerce_value,
+)
 
 #: OPC 40001-1 (Machinery) state machines: state names and StateNumbers, as a server shows
 #: them in CurrentState (a LocalizedText) or CurrentState/Number.
@@ -154,7 +160,7 @@ class Mapper:
             else:
                 # Kept as received and reported: an unknown code is a data-quality problem.
                 self.unmapped.setdefault((machine, signal), set()).add(key)
-                value = key if signal in ("state", "reason", "product") else raw
+                value = key if signal in TEXT_SIGNALS else raw
         elif (spec.scale != 1.0 or spec.offset != 0.0) and signal not in (
             "state",
             "reason",
@@ -168,7 +174,7 @@ class Mapper:
                 value = round(value)
         if signal == "state" and isinstance(value, (int, float)) and table is None:
             value = str(value)
-        if signal in ("reason", "product") and isinstance(value, (int, float)):
+        if signal in ("reason", "product", "order") and isinstance(value, (int, float)):
             value = str(value)
         out.append(Sample(ts, machine, signal, coerce_value(signal, value)))
         return out

@@ -142,7 +142,7 @@ class MachineModel:
     # -- the model ------------------------------------------------------------------------------
 
     def _ict_ms(self, product: str | None) -> float:
-        """Ideal time of one machine cycle: the ideal cycle time is per unit (DOMAIN.md §5),
+        """Ideal time of one machine cycle: the ideal cycle time is per unit (domain.md §5),
         and a multi-cavity mould makes several units per cycle."""
         spec = self.spec.products.get(product) if product else None
         ict = spec.ideal_cycle_time_s if spec else self.spec.ideal_cycle_time_s
@@ -395,7 +395,7 @@ class MachineModel:
     # -- the power meter ------------------------------------------------------------------------
 
     def _power_values(self, until: int) -> list[Sample]:
-        """`power_kw` at every state change (so held power follows the state exactly, DOMAIN.md
+        """`power_kw` at every state change (so held power follows the state exactly, docs/domain.md
         §8) and every process interval (load noise, the warm-up fading); `energy_kwh`, the
         meter's exact integral of that held power, every process interval."""
         prof, meter, m = self.params.power, self._meter, self.machine

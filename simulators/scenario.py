@@ -1,4 +1,4 @@
-"""Scenario files: a simulated site (DOMAIN.md §6 keys) plus how each machine behaves.
+"""Scenario files: a simulated site (domain.md §6 keys) plus how each machine behaves.
 
 A scenario is a site config with, per machine, an archetype, the protocol faces it is exposed on
 and stochastic overrides, plus orders and scripted events. `site_config()` strips the simulator's

@@ -1,7 +1,7 @@
 """Seeded synthetic machine histories, generated in one vectorised pass.
 
 Not the protocol simulators (those play machines in real or compressed time): this writes a
-plausible history of DOMAIN.md samples directly, for benchmarks, property-style tests and the
+plausible history of docs/domain.md samples directly, for benchmarks, property-style tests and the
 demo's back-filled history. The same seed gives the same samples.
 """
 

@@ -1,4 +1,4 @@
-"""The ground-truth log: every sample a simulated machine really produced, as DOMAIN.md JSONL."""
+"""The ground-truth log: every sample a simulated machine really produced, as domain.md JSONL."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """A PLC without a clock of its own, as most small ones are: a real Modbus TCP server (pymodbus)
 with a state word and a 32-bit production counter that counts ten units a second while the
 machine runs. The gateway stamps its values with its own clock, so a step of that clock is the
-gateway's problem to survive (DOMAIN §9). Runs in a thread of the test; stops when the `with`
+gateway's problem to survive (domain.md §9). Runs in a thread of the test; stops when the `with`
 ends."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Calendar rules (DOMAIN.md §5): shifts, midnight, DST, breaks, exceptions."""
+"""Calendar rules (domain.md §5): shifts, midnight, DST, breaks, exceptions."""
 
 from fieldlab.domain.calendar import Calendar
 from tests.helpers import AMS, MIN, local, site

@@ -137,7 +137,7 @@ def test_oee_table_and_single_machine_json(workdir):
         "losses_s",
         "reasons",
     ]
-    assert list(obj)[17:] == ["coverage", "energy", "flags"]  # DOMAIN.md §7, second version
+    assert list(obj)[17:] == ["coverage", "energy", "flags"]  # domain.md §7, second version
     assert 0 <= obj["coverage"] <= 1 and obj["energy"] is None
     table = fieldlab("oee", "--from", "2026-03-02", "--to", "2026-03-03", cwd=workdir)
     assert table.returncode == 0

@@ -1,4 +1,4 @@
-"""DOMAIN §9 end to end: the gateway process under libfaketime, its clock stepped back and
+"""domain.md §9 end to end: the gateway process under libfaketime, its clock stepped back and
 forward while it reads a real Modbus server that has no clock of its own, and a source whose
 clock is an hour off. What a Raspberry Pi without a battery, an NTP step or a PLC set to local
 time does to a fieldlab, tested the way it happens."""

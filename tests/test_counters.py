@@ -34,7 +34,7 @@ machines:
         assert oee(m, 0, 10 * MIN, cfg).total == expected
 
 
-# --- DOMAIN §4: the high-water mark, resets below half, back-steps -------------------------
+# --- domain.md §4: the high-water mark, resets below half, back-steps -------------------------
 
 
 def _reference(values, wrap=None):

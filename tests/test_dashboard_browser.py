@@ -73,7 +73,7 @@ def fill_site(tmp: Path, extra: str = "") -> Path:
             )
         ):
             store.write(synthetic_samples(m, p, start, now, i, planned))
-        # press-1 has a power meter (DOMAIN.md §8), and a rule fired an hour ago, still open
+        # press-1 has a power meter (domain.md §8), and a rule fired an hour ago, still open
         power = [
             Sample(ts, "press-1", "power_kw", 12.0 if k % 2 else 3.0)
             for k, ts in enumerate(range(start, now, 300_000))

@@ -235,7 +235,7 @@ def test_tiles_and_machine_page_say_when_time_was_unobserved(tmp_path, monkeypat
 def test_the_data_quality_page_says_clocks_back_steps_and_repeats_in_words(
     tmp_path, monkeypatch, lang, words
 ):
-    """DOMAIN §4, §9, §10 where an engineer looks: clock steps, a source clock an hour off, a
+    """domain.md §4, §9, §10 where an engineer looks: clock steps, a source clock an hour off, a
     counter's back-step and a rejection kept once with its repeats, in the reader's words."""
     from fieldlab.domain.quality import QualityEvent
     from fieldlab.domain.rejected import Rejected

@@ -146,7 +146,7 @@ def _agrees_with_the_truth(root, live: str, speed: str) -> None:
                 slack = t.oee * edges * 0.25 * float(speed) / t.planned_s
                 assert abs(g.oee - t.oee) <= 0.005 + slack, (m, speed, g.oee, t.oee, edges)
             assert g.total == t.total and g.good == t.good, (m, speed, g.total, t.total)
-            # Energy (DOMAIN §4, §8): a meter read with other rounding than the history's
+            # Energy (domain.md §4, §8): a meter read with other rounding than the history's
             # last value is a back-step, never a reset that counts the whole meter again.
             assert (g.energy is None) == (t.energy is None), m
             if g.energy is not None and t.energy is not None:
@@ -154,7 +154,7 @@ def _agrees_with_the_truth(root, live: str, speed: str) -> None:
                 assert abs(g.energy.kwh - t.energy.kwh) <= 0.01 * t.energy.kwh + wh, (
                     m, speed, g.energy.kwh, t.energy.kwh,
                 )  # fmt: skip
-            # "running for …" counts from the start of the state's run (DOMAIN §3), which
+            # "running for …" counts from the start of the state's run (domain.md §3), which
             # began in the history for most machines: within one poll of the truth's.
             poll = 250 * float(speed)
             got = _run_start(store.read(m, "state", 0, end))

@@ -1,4 +1,4 @@
-"""Every energy rule of DOMAIN.md §8: the worked check, held power cut by `offline`, the meter as
+"""Every energy rule of domain.md §8: the worked check, held power cut by `offline`, the meter as
 a counter, the §7 JSON, and invariants over random histories (hypothesis)."""
 
 from __future__ import annotations

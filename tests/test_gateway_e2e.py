@@ -86,7 +86,7 @@ def check(results: dict[str, tuple], tolerance: float = 0.005, poll_lag_s: float
 def energy_problems(
     m: str, g, t, rel: float = 0.01, slack_kwh: float = 0.002, poll_lag_s: float = 0.0
 ) -> list[str]:
-    """DOMAIN.md §8 through the whole path: every machine has a power meter in the simulator,
+    """domain.md §8 through the whole path: every machine has a power meter in the simulator,
     and its kWh, kWh by state and kWh per good unit agree with the truth within 1 % (plus the
     meter's 1 Wh resolution on Modbus). The split by state may also move by the poll lag at
     each of the truth's state boundaries, at the machine's mean power."""

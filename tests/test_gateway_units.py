@@ -171,7 +171,7 @@ def test_influx_sink_keeps_the_newest_when_one_burst_exceeds_the_queue_cap(tmp_p
     sink.close()
 
 
-# -- contact returns, the state is now (DOMAIN.md §3) ------------------------------------------
+# -- contact returns, the state is now (domain.md §3) ------------------------------------------
 
 
 def _stamped(guard, samples, **batch):  # type: ignore[no-untyped-def]
@@ -181,7 +181,7 @@ def _stamped(guard, samples, **batch):  # type: ignore[no-untyped-def]
 
 
 def test_contact_guard_writes_old_values_at_the_instant_contact_returned():
-    """DOMAIN §3: values that changed inside the gap are written when contact returned; a
+    """domain.md §3: values that changed inside the gap are written when contact returned; a
     value the source says last changed before the gap began held through it and is written at
     the `offline`'s instant, replacing it (a source with a clock of its own)."""
     from fieldlab.domain.samples import Sample
@@ -240,7 +240,7 @@ def test_contact_guard_a_gateway_stamped_value_never_holds_through_a_gap():
 
 
 def test_time_runs_forward_in_a_series():
-    """DOMAIN §9: a live value not after its series' newest is written 1 ms after it and
+    """domain.md §9: a live value not after its series' newest is written 1 ms after it and
     counted `clock_behind`; replays of a buffering source keep their time."""
     from fieldlab.domain.samples import Sample
     from fieldlab.gateway.contact import ContactGuard

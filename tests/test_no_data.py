@@ -1,4 +1,4 @@
-"""DOMAIN §5 "No data is not downtime": a window with nothing observed has null figures and the
+"""domain.md §5 "No data is not downtime": a window with nothing observed has null figures and the
 flag `no_data`; every view shows coverage below 95 % and "no data" where a figure is null."""
 
 from __future__ import annotations

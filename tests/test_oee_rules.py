@@ -1,4 +1,4 @@
-"""Every OEE rule of DOMAIN.md §5, each with numbers worked out by hand."""
+"""Every OEE rule of domain.md §5, each with numbers worked out by hand."""
 
 import pytest
 
@@ -15,7 +15,7 @@ machines:
 
 
 def worked_example() -> tuple[Machine, int, int]:
-    """DOMAIN.md's worked check: 435 min planned (8 h less a 45 min break); a 35 min breakdown;
+    """docs/domain.md's worked check: 435 min planned (8 h less a 45 min break); a 35 min breakdown;
     a 25 min changeover; 40 stops of 45 s; ideal cycle 30 s; 600 units of which 36 scrap."""
     t0 = local("2026-03-02 06:00")  # a Monday
     m = Machine().state(t0, "running")

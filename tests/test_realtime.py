@@ -2,7 +2,7 @@
 before the gateway first looked), the gateway stopped and started, killed and started, and the
 network to the PLCs cut by a proxy the test controls. Within seconds of contact returning the
 store's latest state is the machine's real state, each `offline` episode covers only its gap,
-and OEE over the whole run equals the truth with those gaps marked offline (DOMAIN.md §3).
+and OEE over the whole run equals the truth with those gaps marked offline (domain.md §3).
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def test_contact_returns_with_the_real_state_at_1x(tmp_path: Path, broker: int):
 
     # Every gap is one of the three (4 s, plus detection, start-up and reconnect), none runs on.
     # An OPC UA machine says when each value last changed: one that ran on unchanged through a
-    # gap held its values through it and shows no gap at all (DOMAIN §3); a gap stays only
+    # gap held its values through it and shows no gap at all (domain.md §3); a gap stays only
     # where its state changed inside it. Modbus gives no such time: its three gaps stay.
     for m in PLC_MACHINES:
         gaps = offline_gaps(db, m)

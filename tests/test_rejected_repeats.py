@@ -1,4 +1,4 @@
-"""DOMAIN §10: the same rejection again and again is kept once per source and reason per hour,
+"""domain.md §10: the same rejection again and again is kept once per source and reason per hour,
 with a count, on both stores; the records still add up to every rejection."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Siemens S7 end to end: the simulator's S7 face (python-snap7's server) → the gateway's S7
 connector → SQLite, against the simulator's truth, with the face stopped for 3 s in the middle:
-`offline` while it is down, read again within 5 s, and DOMAIN.md §3 on return."""
+`offline` while it is down, read again within 5 s, and domain.md §3 on return."""
 
 from __future__ import annotations
 

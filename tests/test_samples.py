@@ -66,11 +66,13 @@ def test_values_are_typed_by_signal():
     assert make_sample(0, "m", "count_good", "7", from_text=True).value == 7
     assert make_sample(0, "m", "temperature", "21.5", from_text=True).value == 21.5
     assert make_sample(0, "m", "reason", "").value == ""  # empty reason clears
+    assert make_sample(0, "m", "order", "PO-4711").value == "PO-4711"  # §2: an order is text
+    assert make_sample(0, "m", "order", "").value == ""  # and "" ends it
     assert make_sample(0, "m", "state", "PACKML_6").value == "PACKML_6"  # stored as received
 
 
 def test_a_device_boolean_is_a_process_value_one_or_zero():
-    """DOMAIN §2: a bit or `true`/`false` is 1 or 0, from JSON and from text alike; a counter or
+    """domain.md §2: a bit or `true`/`false` is 1 or 0, from JSON and from text alike; a counter or
     a meter is never a bit."""
     assert make_sample(0, "m", "door_open", False).value == 0
     assert type(make_sample(0, "m", "door_open", True).value) is int
@@ -82,7 +84,7 @@ def test_a_device_boolean_is_a_process_value_one_or_zero():
 
 
 def _rule(signal: str, raw: object) -> object:
-    """DOMAIN.md §1's value rules, written plainly: what `coerce_value` must give."""
+    """domain.md §1's value rules, written plainly: what `coerce_value` must give."""
     if signal in ("state", "reason", "product"):
         if not isinstance(raw, str) or (raw == "" and signal != "reason"):
             return SampleError

@@ -171,7 +171,7 @@ def test_a_bad_scenario_names_file_key_and_expectation(tmp_path):
 
 
 def test_every_archetype_draws_power_by_state_and_its_meter_adds_it_up(tmp_path):
-    """DOMAIN.md §8 in the truth: each archetype's power follows its state (the profile in
+    """domain.md §8 in the truth: each archetype's power follows its state (the profile in
     archetypes.py), the cumulative meter is the integral of that held power, a planned stop
     draws standby, and the injection moulding machine heats up with a peak after the night."""
     from importlib import resources

@@ -77,7 +77,7 @@ def test_values_keep_their_types(store):
 
 
 def test_a_state_runs_since_the_first_sample_of_its_run(store):
-    """DOMAIN §3: "in its state since" the first of the current run of equal states, through
+    """domain.md §3: "in its state since" the first of the current run of equal states, through
     a gap closed and a value held through it (the same state written again)."""
     m = "press-1"
     store.write(
@@ -131,7 +131,7 @@ def test_rejected_records_are_kept_with_their_reason_and_truncated(store):
 
 
 def test_clock_steps_and_skews_are_kept_in_order(store):
-    """DOMAIN §9: the data-quality records of time itself."""
+    """domain.md §9: the data-quality records of time itself."""
     from fieldlab.domain.quality import QualityEvent
 
     events = [
@@ -146,7 +146,7 @@ def test_clock_steps_and_skews_are_kept_in_order(store):
 
 
 def test_a_repeated_rejection_counts_its_repeats(store):
-    """DOMAIN §10: a record stands for itself and the repeats it carries."""
+    """domain.md §10: a record stands for itself and the repeats it carries."""
     store.write_rejected([Rejected("s7:plc:DB10.DBX40.0", "False", "must be a number", 1000)])
     store.write_rejected(
         [Rejected("s7:plc:DB10.DBX40.0", "False", "must be a number", 3_601_000, repeats=17_999)]

@@ -185,7 +185,7 @@ if cts and ict:
     )
     st.altair_chart(charts.localized(charts.worm(worm, domain), ctx.lang), width="stretch")
 
-# Energy (DOMAIN.md §8): by state, and per good unit bucket by bucket
+# Energy (domain.md §8): by state, and per good unit bucket by bucket
 if r.energy is not None:
     e = r.energy
     st.subheader(ctx.t("energy_title"))

@@ -15,7 +15,7 @@ from fieldlab.domain.quality import QualityEvent
 
 
 def clock_words(e: QualityEvent) -> str:
-    """A clock step or skew as a sentence in the reader's language (DOMAIN §9)."""
+    """A clock step or skew as a sentence in the reader's language (domain.md §9)."""
     d = ctx.dur(abs(e.value_s))
     if e.kind == "clock_step":
         return ctx.t("clock.step_forward" if e.value_s > 0 else "clock.step_back", d=d)

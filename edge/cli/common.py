@@ -43,7 +43,7 @@ def add_config_args(p: argparse.ArgumentParser, *, store: bool = True) -> None:
         "-c",
         metavar="FILE",
         type=Path,
-        help="site YAML (DOMAIN.md §6); default: ./site.yaml when it exists",
+        help="site YAML (domain.md §6); default: ./site.yaml when it exists",
     )
     if store:
         p.add_argument(

@@ -12,7 +12,7 @@ from fieldlab.ingest import ingest_file
 
 HELP = "Load samples from JSON Lines or CSV files into the store."
 DESCRIPTION = """\
-Load samples (DOMAIN.md §1) from JSON Lines or CSV files into the store.
+Load samples (domain.md §1) from JSON Lines or CSV files into the store.
 
 Good lines are stored; a bad line is reported with its line number and reason, kept in the
 store's rejected table, and the rest of the file flows on. Loading a file twice is harmless:

@@ -1,4 +1,4 @@
-"""`fieldlab oee`: OEE per machine over a window, as a table or DOMAIN.md §7 JSON."""
+"""`fieldlab oee`: OEE per machine over a window, as a table or domain.md §7 JSON."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from fieldlab.kpi.report import render_table, to_json
 HELP = "Compute OEE, losses and stop reasons per machine from the store."
 DESCRIPTION = """\
 Compute OEE (availability × performance × quality), downtime by category and stop reasons
-for each machine over a window [--from, --to), from the store, per DOMAIN.md §5.
+for each machine over a window [--from, --to), from the store, per domain.md §5.
 
 The window end is cut back to now: the later of the wall clock and the newest sample, so a
 simulation running ahead of real time is measured in its own time (--now overrides it).

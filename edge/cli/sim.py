@@ -22,7 +22,7 @@ HELP = "Run simulated machines on OPC UA, Modbus TCP and MQTT (seeded, scriptabl
 DESCRIPTION = """\
 Run the machines of a scenario (default: six machines of an SME) in simulated time and expose
 them over OPC UA, Modbus TCP and MQTT. Everything that really happened is written to --truth as
-DOMAIN.md samples, so `fieldlab ingest` + `fieldlab oee` on it give the true OEE.
+docs/domain.md samples, so `fieldlab ingest` + `fieldlab oee` on it give the true OEE.
 
 Servers bind 127.0.0.1 unless --host says otherwise. Ctrl-C or SIGTERM stops cleanly;
 SIGUSR1 pauses and resumes the simulated clock."""
@@ -34,7 +34,7 @@ examples:
   fieldlab sim --no-mqtt --opcua-port 4841 --opcua-security encrypt --opcua-require-trust
   fieldlab sim --speed max --duration 8h --faces none --truth truth.jsonl   # truth only
 
-a scenario is a site config (DOMAIN.md §6) plus per machine: archetype (cnc,
+a scenario is a site config (domain.md §6) plus per machine: archetype (cnc,
 injection_moulding, filler, press, laser, legacy_lathe), faces, behaviour; orders; events
 such as "10:12 press-1 fault tool_break 14 min". See simulators/README.md."""
 

@@ -1,4 +1,4 @@
-"""Pydantic models of the site keys every tool reads (DOMAIN.md §6)."""
+"""Pydantic models of the site keys every tool reads (domain.md §6)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class OeeSettings(_Strict):
 
 
 class EnergySettings(_Strict):
-    """DOMAIN.md §8: what a kWh costs and emits; each optional (no key, no figure)."""
+    """domain.md §8: what a kWh costs and emits; each optional (no key, no figure)."""
 
     price_per_kwh: float | None = Field(default=None, ge=0)
     currency: str = "EUR"
@@ -148,7 +148,7 @@ class SiteConfig(_Strict):
     max_clock_skew_s: float | None = Field(
         default=300.0,
         gt=0,
-        description="DOMAIN §9: a source whose clock is further than this from the gateway's "
+        description="domain.md §9: a source whose clock is further than this from the gateway's "
         "at contact is stamped by the gateway's clock until it agrees (null: never; the "
         "simulators' sites, whose clocks run in simulated time)",
     )

@@ -32,10 +32,10 @@ class Batch:
     on_commit: Callable[[], None] | None = None
     #: The source's time when it read these values (epoch ms): the OPC UA server's
     #: CurrentTime, a device's time registers, the gateway's clock. After an `offline`, the
-    #: first batch of a machine makes this the instant contact returned (DOMAIN.md §3).
+    #: first batch of a machine makes this the instant contact returned (domain.md §3).
     now: int | None = None
     #: Replayed in order by a source that buffered them (an MQTT persistent session): the
-    #: samples keep their own time even after an `offline` (DOMAIN.md §3).
+    #: samples keep their own time even after an `offline` (domain.md §3).
     keeps_time: bool = False
     #: The gateway's own `offline` samples (loss, gap at start, stop).
     gateway: bool = False
@@ -76,7 +76,7 @@ class SourceHealth:
     state: SourceState = SourceState.STARTING
     samples: int = 0
     rejected: int = 0
-    #: of those, repeats not (yet) kept as records of their own (DOMAIN §10)
+    #: of those, repeats not (yet) kept as records of their own (domain.md §10)
     rejected_repeats: int = 0
     errors: int = 0
     reconnects: int = 0
@@ -105,7 +105,7 @@ class SourceClock:
         self._anchor: tuple[float, int] | None = None  # (wall s, source ms)
         self._rate = 1.0
         self.last_ts: int | None = None
-        #: the source's clock is off (DOMAIN §9): the gateway's clock stands in for it
+        #: the source's clock is off (domain.md §9): the gateway's clock stands in for it
         self.off = False
 
     def set_off(self, off: bool) -> None:
@@ -169,7 +169,7 @@ class ConnectorContext:
     #: The connection's backoff: the gateway's, one rule for every connector. `retry` waits
     #: it out after `failed`; `back` with the source up resets it.
     backoff: Backoff = field(default_factory=Backoff)
-    #: DOMAIN §10: the same rejection again and again is kept once an hour, with a count
+    #: domain.md §10: the same rejection again and again is kept once an hour, with a count
     rejections: RejectionThrottle = field(default_factory=RejectionThrottle)
 
     async def send(self, batch: Batch) -> None:
@@ -259,10 +259,10 @@ class Connector(Protocol):
     machines: list[str]
     #: its values carry a clock of the source's (OPC UA SourceTimestamp, a Modbus/S7 device's
     #: time registers, an MQTT payload's `ts`), not the gateway's: a step of the gateway's
-    #: clock does not move them (DOMAIN.md §9)
+    #: clock does not move them (domain.md §9)
     own_clock: bool
     #: each value carries the time it last *changed* (OPC UA SourceTimestamp), so one older
-    #: than a gap held through it (DOMAIN.md §3); a read time (a device's time registers) or a
+    #: than a gap held through it (domain.md §3); a read time (a device's time registers) or a
     #: retained MQTT message (its publisher may be long gone) says no such thing
     change_times: bool
 

@@ -1,1 +1,1 @@
-"""The contract of DOMAIN.md in code: samples, states, counters, the calendar, intervals."""
+"""The contract of docs/domain.md in code: samples, states, counters, the calendar, intervals."""

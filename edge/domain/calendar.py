@@ -1,4 +1,4 @@
-"""The shift calendar (DOMAIN.md §5): which instants are planned production time.
+"""The shift calendar (domain.md §5): which instants are planned production time.
 
 Shifts and breaks are written in local wall-clock time and converted per date, so DST is handled
 by the time zone database: a night shift across the spring-forward night is an hour shorter.

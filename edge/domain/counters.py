@@ -1,4 +1,4 @@
-"""Cumulative counters (DOMAIN.md §4): turning readings into unit deltas.
+"""Cumulative counters (domain.md §4): turning readings into unit deltas.
 
 Each counter keeps a high-water mark, the largest reading since its last reset. A reading above
 the mark adds the difference; a reading below it is a reset only when it is below half the mark
@@ -38,8 +38,8 @@ def counter_steps(
     values: np.ndarray, wrap: int | None = None, dtype: type = np.int64
 ) -> CounterSteps:
     """§4 over readings in time order; the first reading is a baseline. Units are integers; an
-    energy meter (`energy_kwh`, DOMAIN.md §8) reads in ``dtype`` float64."""
-    v = np.asarray(values, dtype=dtype)
+    energy meter (`energy_kwh`, domain.md §8) reads in ``dtype`` float64."""
+    v: np.ndarray = np.asarray(values, dtype=dtype)
     n = v.size
     deltas: np.ndarray = np.zeros(n, dtype=dtype)
     backstep = np.zeros(n, dtype=bool)

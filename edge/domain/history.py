@@ -68,7 +68,7 @@ class MachineHistory:
     products: Series = field(default_factory=Series.empty)
     counters: dict[str, Series] = field(default_factory=dict)
     states_complete: bool = True
-    #: DOMAIN.md §8: held power (kW) and the cumulative meter (kWh), each with the last reading
+    #: domain.md §8: held power (kW) and the cumulative meter (kWh), each with the last reading
     #: before the window (power holds into it; the meter's baseline)
     power: Series = field(default_factory=Series.empty)
     meter: Series = field(default_factory=Series.empty)

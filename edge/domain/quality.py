@@ -1,4 +1,4 @@
-"""Data-quality records of time itself (DOMAIN.md §9): a step of the gateway's clock, a source
+"""Data-quality records of time itself (domain.md §9): a step of the gateway's clock, a source
 whose clock is off. The gateway writes them beside the samples; the data-quality page reads them
 back and says them in words."""
 

@@ -1,4 +1,4 @@
-"""Input that could not become a sample, kept with why: a dead letter (DOMAIN.md: bad input
+"""Input that could not become a sample, kept with why: a dead letter (docs/domain.md: bad input
 gets a clear error and loses nothing). Connectors make them, sinks keep them, pages show them."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ class Rejected:
     payload: str
     reason: str
     received: int | None = None  # epoch ms; the store fills in now when None
-    #: the same source and reason this many more times since the record before (DOMAIN §10):
+    #: the same source and reason this many more times since the record before (domain.md §10):
     #: a record stands for 1 + repeats rejections
     repeats: int = 0
 
@@ -29,7 +29,7 @@ class Rejected:
         return replace(self, payload=cut)
 
 
-#: DOMAIN §10: one record per source and reason per this many ms
+#: domain.md §10: one record per source and reason per this many ms
 REPEAT_WINDOW_MS = 3_600_000
 
 
@@ -43,7 +43,7 @@ class _Window:
 @dataclass
 class RejectionThrottle:
     """Keeps one record per distinct (source, reason) per hour and counts the repeats
-    (DOMAIN §10), so a field mapped wrong and polled five times a second cannot fill a disk.
+    (domain.md §10), so a field mapped wrong and polled five times a second cannot fill a disk.
 
     The first rejection of a kind is kept at once. Repeats within the hour are counted; the
     first one after the hour is kept carrying that count, and `flush` keeps what is still

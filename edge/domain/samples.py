@@ -1,4 +1,4 @@
-"""Samples (DOMAIN.md §1–2): the one record every part of the kit exchanges.
+"""Samples (domain.md §1–2): the one record every part of the kit exchanges.
 
 Validation lives here so that ingest, the gateway and the simulators reject the same things with
 the same words.
@@ -18,8 +18,8 @@ MACHINE_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 SIGNAL_RE = re.compile(r"[a-z0-9_]+")
 
 COUNTER_SIGNALS: tuple[str, ...] = ("count_total", "count_good", "count_scrap")
-TEXT_SIGNALS: frozenset[str] = frozenset({"state", "reason", "product"})
-#: power is integrated per state and the meter is a counter (DOMAIN.md §8): both kept as read
+TEXT_SIGNALS: frozenset[str] = frozenset({"state", "reason", "product", "order"})
+#: power is integrated per state and the meter is a counter (domain.md §8): both kept as read
 ENERGY_SIGNALS: tuple[str, ...] = ("power_kw", "energy_kwh")
 
 

@@ -1,4 +1,4 @@
-"""The shift calendar as data: weekly shifts and breaks, dated exceptions (DOMAIN.md §5, §6).
+"""The shift calendar as data: weekly shifts and breaks, dated exceptions (domain.md §5, §6).
 
 The site file's `calendar:` key is read into these models; `calendar.py` turns them into
 planned time. They live in the domain, below the configuration that reads them.

@@ -1,4 +1,4 @@
-"""Machine states (DOMAIN.md §3) and the OEE bucket each belongs to."""
+"""Machine states (domain.md §3) and the OEE bucket each belongs to."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The gateway's own clock, watched (DOMAIN.md §9).
+"""The gateway's own clock, watched (domain.md §9).
 
 NTP steps a drifting PC, a Raspberry Pi without a battery boots with the time it last saved and
 jumps when NTP answers, a person corrects the time. The monotonic clock never steps, so the

@@ -1,4 +1,4 @@
-"""Time in one place (DOMAIN.md §3 and §9): contact, gaps, clocks and the order of a series.
+"""Time in one place (domain.md §3 and §9): contact, gaps, clocks and the order of a series.
 
 Every batch a connector emits passes `ContactGuard.stamp` on its way to the pipeline, and every
 `offline` the gateway writes passes `ContactGuard.offline`, so no connector has to remember these
@@ -190,7 +190,7 @@ class ContactGuard:
             if skewed:
                 log.warning(
                     "%s: its clock is %+.0f s from the gateway's (more than %.0f s): its values "
-                    "are stamped with the gateway's clock until it agrees (DOMAIN §9)",
+                    "are stamped with the gateway's clock until it agrees (domain.md §9)",
                     source,
                     offset / 1000,
                     self.max_skew_ms / 1000,

@@ -44,10 +44,10 @@ class GatewayCollector(Collector):
         labels = ["source", "type"]
         source_counters = {
             "samples": ("fieldlab_source_samples", "samples read from a source"),
-            "rejected": ("fieldlab_source_rejected", "inputs rejected (DOMAIN §10)"),
+            "rejected": ("fieldlab_source_rejected", "inputs rejected (domain.md §10)"),
             "rejected_repeats": (
                 "fieldlab_source_rejected_repeats",
-                "rejections counted, not (yet) kept as records of their own (DOMAIN §10)",
+                "rejections counted, not (yet) kept as records of their own (domain.md §10)",
             ),
             "errors": ("fieldlab_source_errors", "errors talking to the source"),
             "reconnects": ("fieldlab_source_reconnects", "connections lost and made again"),
@@ -77,7 +77,7 @@ class GatewayCollector(Collector):
             offline.add_metric([h.name, h.type], len(h.machines_offline))
         yield connected
         yield offline
-        # DOMAIN §9: the gateway's clock steps, the sources' clocks
+        # domain.md §9: the gateway's clock steps, the sources' clocks
         steps = CounterMetricFamily(
             "fieldlab_clock_steps", "steps of the gateway's clock", labels=["direction"]
         )
@@ -100,11 +100,11 @@ class GatewayCollector(Collector):
             labels=labels,
         )
         for h in gw.health:
-            c = gw.contact.clocks.get(h.name)
-            behind.add_metric([h.name, h.type], 0 if c is None else c.behind)
-            skewed.add_metric([h.name, h.type], float(c is not None and c.skewed))
-            if c is not None and c.offset_ms is not None:
-                offset.add_metric([h.name, h.type], c.offset_ms / 1000)
+            clock = gw.contact.clocks.get(h.name)
+            behind.add_metric([h.name, h.type], 0 if clock is None else clock.behind)
+            skewed.add_metric([h.name, h.type], float(clock is not None and clock.skewed))
+            if clock is not None and clock.offset_ms is not None:
+                offset.add_metric([h.name, h.type], clock.offset_ms / 1000)
         yield behind
         yield skewed
         yield offset

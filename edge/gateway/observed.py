@@ -4,7 +4,7 @@ A machine that holds its state and counts (idle for an hour, a deadband that fil
 process value) produces no samples while the gateway watches it. After a crash the store's last
 sample would then put the start of the gap an hour too early. Every few seconds the gateway
 writes here, per machine it is in contact with, the source's time of that moment; at the next
-start the gap closes from the later of this and the last sample (DOMAIN.md §3). It is also the
+start the gap closes from the later of this and the last sample (domain.md §3). It is also the
 gateway's memory of which machines it answered for: one learned from an MQTT topic is not in
 the config, and without the file a restart would not close its gap. The file is the gateway's
 own and only it reads it; losing it loses only that precision and that memory.

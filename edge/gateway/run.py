@@ -127,7 +127,7 @@ class Gateway:
 
     async def _emit(self, batch: Batch) -> None:
         """Every batch of every connector, and every `offline` the gateway writes, passes the
-        contact guard on its way to the pipeline (DOMAIN.md §3)."""
+        contact guard on its way to the pipeline (domain.md §3)."""
         assert self.pipeline is not None
         batch = self.contact.stamp(batch)
         clock = self.contact.clocks.get(batch.source)
@@ -145,7 +145,7 @@ class Gateway:
 
     def _close_gaps(self) -> list[Sample]:
         """At start: a machine whose last state is not `offline` has been unobserved since it
-        was last observed; close that gap with `offline` (DOMAIN.md §3). That is the newest of
+        was last observed; close that gap with `offline` (domain.md §3). That is the newest of
         its last sample in the store, in a sink's queue (an InfluxDB outage during a crash) and
         in the observed file (a machine that held its values while the gateway watched).
         Every machine's newest `offline`, written now or before, is noted in the contact
@@ -270,7 +270,7 @@ class Gateway:
                 self.reader.close()
 
     async def _watch_clock(self, every_s: float = 0.25) -> None:
-        """DOMAIN §9: a step of the gateway's clock is a gap for the machines it stamps; values
+        """domain.md §9: a step of the gateway's clock is a gap for the machines it stamps; values
         held back while the clock was behind are written once it has passed them; a source
         clock's skew, as the contact guard found it, is kept as a data-quality record."""
         assert self.pipeline is not None
@@ -448,7 +448,7 @@ class Gateway:
                 "status": "ok" if ok else "degraded",
                 "uptime_s": round(now - self.started, 1),
                 "sources": sources,
-                "clock": {  # the gateway's own (DOMAIN §9)
+                "clock": {  # the gateway's own (domain.md §9)
                     "steps_forward": self.clock.forward,
                     "steps_backward": self.clock.backward,
                     "last_step_s": self.clock.last_step_s,
@@ -467,7 +467,7 @@ class Gateway:
 
     def _source_clock(self, name: str) -> dict[str, Any]:
         """Whose clock stamps the source's values, how far off it was at contact, and how
-        many values came not after their series' newest (DOMAIN §9)."""
+        many values came not after their series' newest (domain.md §9)."""
         c = self.contact.clocks.get(name)
         own = name not in self.contact.gateway_clocked
         return {

@@ -87,7 +87,7 @@ class Forwarder:
         now_ms = int(time.time() * 1000)
         for group, keeps_time, last in split(messages):
             samples, rejected = self.connector.decode(group, now_ms)
-            rejected = self.rejections.keep(rejected, now_ms)  # DOMAIN §10, before any sink
+            rejected = self.rejections.keep(rejected, now_ms)  # domain.md §10, before any sink
             held = keeps_time and bool(self.sinks) and bool(samples or rejected)
             if held:
                 if len(samples) <= INLINE_QUEUE:
@@ -121,7 +121,7 @@ class RetainedValues:
     only up to Mosquitto 2.0.12 (MQTT 5 says never, §4.8.2), so after a (re)connect the first
     worker reads them on a short clean session of its own, with the source's filters unshared
     and its TLS and credentials, until no retained message has come for a moment. They go to the
-    gateway as retained values (stamped at the instant contact returned, DOMAIN.md §3); where
+    gateway as retained values (stamped at the instant contact returned, domain.md §3); where
     the shared subscription brought them too, the store keeps each once."""
 
     QUIET_S = 0.5

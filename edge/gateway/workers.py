@@ -13,7 +13,7 @@ and the gateway keeps what must be in one place:
 - **liveness**: each source is one connector here (`WorkerSource`), whichever worker saw a
   machine's messages. It is connected while all its workers are; the first worker that loses
   the broker (or dies) writes the source's machines `offline` once, and they are back when every
-  worker is (DOMAIN.md §3). With a `share_group` of its own the source shares the broker with
+  worker is (domain.md §3). With a `share_group` of its own the source shares the broker with
   other gateways and declares nothing offline, as in one process;
 - **counts**: /health and /metrics count the samples of all workers on their source, and list
   each worker (pid, restarts, batches, samples).

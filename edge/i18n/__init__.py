@@ -31,7 +31,7 @@ TEXT: dict[str, dict[Lang, str]] = {
         "en": "share of planned time the machine was observed (not offline)",
         "nl": "deel van de geplande tijd dat de machine werd waargenomen (niet offline)",
     },
-    # DOMAIN §5 flags: what it means, and what to check (shown where the figure is shown)
+    # domain.md §5 flags: what it means, and what to check (shown where the figure is shown)
     "flag.performance_above_1": {
         "en": "P above 100 %: the ideal cycle time is longer than the machine really needs, or "
         "units made while it was not observed were counted after the gap. Check the machine's "
@@ -83,7 +83,7 @@ TEXT: dict[str, dict[Lang, str]] = {
         "nl": "Er liep een product dat niet in het sitebestand staat; zijn stuks gebruiken de "
         "ideale cyclustijd van de machine. Voeg het product toe bij de machine (products).",
     },
-    # DOMAIN §9/§10 on the data-quality page
+    # domain.md §9/§10 on the data-quality page
     "clocks": {"en": "Clocks", "nl": "Klokken"},
     "clocks.none": {
         "en": "No clock steps and no source clock off in this period.",

@@ -1,4 +1,4 @@
-"""Energy of one machine over a window (DOMAIN.md §8): from held `power_kw` and/or the
+"""Energy of one machine over a window (domain.md §8): from held `power_kw` and/or the
 `energy_kwh` meter, by state, per good unit, with cost and CO₂ from the site's `energy:` keys.
 
 Held power is piecewise constant, and so are states: the window is cut at every power and state

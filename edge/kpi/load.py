@@ -1,6 +1,6 @@
 """Reading from a store exactly what the engine needs for one machine and window.
 
-A stop episode is classified by its full length (DOMAIN.md §5), so the state history is read
+A stop episode is classified by its full length (domain.md §5), so the state history is read
 beyond the window on both sides until the episodes that touch it are complete: back to the last
 running/planned_stop sample (or the machine's first sample), forward to the next one (or now).
 """

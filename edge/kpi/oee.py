@@ -1,4 +1,4 @@
-"""The OEE engine (DOMAIN.md §5): availability, performance, quality and where the time went.
+"""The OEE engine (domain.md §5): availability, performance, quality and where the time went.
 
 Everything is computed on interval arrays with numpy: the state timeline becomes segments, stop
 segments group into episodes, and every duration is a measure against the planned-time set via
@@ -98,17 +98,17 @@ class OeeResult:
     episodes: Episodes = field(repr=False)
     #: Planned time the machine was observed (not `offline`), in seconds.
     observed_s: float = 0.0
-    #: DOMAIN.md §8; None for a machine with no energy signal.
+    #: domain.md §8; None for a machine with no energy signal.
     energy: Energy | None = None
 
     @property
     def coverage(self) -> float | None:
-        """Share of planned time the machine was observed (DOMAIN.md §5)."""
+        """Share of planned time the machine was observed (domain.md §5)."""
         return _ratio(self.observed_s, self.planned_s)
 
     @property
     def no_data(self) -> bool:
-        """Nothing of the planned time was observed (DOMAIN §5): no figure, not downtime."""
+        """Nothing of the planned time was observed (domain.md §5): no figure, not downtime."""
         return self.planned_s > 0 and self.observed_s <= 0
 
     @property
@@ -162,7 +162,7 @@ def compute_oee(
     energy: EnergySettings | None = None,
 ) -> OeeResult:
     """OEE of one machine over ``[start, end)``, with ``end`` cut back to ``now``; with its
-    energy (DOMAIN.md §8) where it has `power_kw` or `energy_kwh`."""
+    energy (domain.md §8) where it has `power_kw` or `energy_kwh`."""
     machine = machine or MachineConfig()
     end = max(start, min(end, now))
     flags: list[str] = []

@@ -1,4 +1,4 @@
-"""`fieldlab oee` output (DOMAIN.md §7): the JSON object and the readable table."""
+"""`fieldlab oee` output (domain.md §7): the JSON object and the readable table."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def to_json(r: OeeResult, tz: ZoneInfo) -> dict[str, Any]:
         "losses_s": r.losses_s,
         "reasons": r.reasons,
         "coverage": _r(r.coverage),
-        "energy": None if r.energy is None else r.energy.to_json(),  # DOMAIN.md §8
+        "energy": None if r.energy is None else r.energy.to_json(),  # domain.md §8
         "flags": r.flags,
     }
     if r.dialect == "iso":
@@ -162,5 +162,5 @@ def shift_figures(r: OeeResult, shift: str, now: int) -> dict[str, Any]:
         "scrap": r.scrap,
         "downtime_s": None if r.no_data else _r(r.downtime_s),
         "coverage": _r(r.coverage),
-        "no_data": r.no_data,  # DOMAIN §5: nothing observed, so no figures (and no downtime)
+        "no_data": r.no_data,  # domain.md §5: nothing observed, so no figures (and no downtime)
     }

@@ -42,7 +42,7 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
     subtitle = f"{t('report.week', lang, week=r.week.number, year=r.week.year)} · {first} – {last}"
     out = []
 
-    # DOMAIN §5: a week with nothing observed says so in one line, never as downtime
+    # domain.md §5: a week with nothing observed says so in one line, never as downtime
     planned = sum(mw.result.planned_s for mw in r.machines)
     observed = sum(mw.result.observed_s for mw in r.machines)
     if planned <= 0 or observed <= 0:

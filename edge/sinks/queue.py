@@ -9,7 +9,7 @@ failed here, and dropping it would count as lost what arrived.
 
 Beside the batches the file keeps, per machine, the newest sample time and state ever queued
 (`newest`): after a crash during an outage that is newer than anything the server holds, and
-the gateway closes the gap with `offline` from there (DOMAIN.md §3).
+the gateway closes the gap with `offline` from there (domain.md §3).
 
 Every operation costs the same however long the queue is: the totals (batches, points, bytes)
 are summed once when the file is opened and kept running after that, and the caps look only at

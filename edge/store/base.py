@@ -34,7 +34,7 @@ class Store(Protocol):
 
     def run_start(self, machine: str, signal: str) -> int | None:
         """When the series' current run of equal values began: a machine is in its state
-        since the first sample of that run (DOMAIN §3), not since the last sample written."""
+        since the first sample of that run (domain.md §3), not since the last sample written."""
 
     def machines(self) -> list[str]: ...
 
@@ -60,7 +60,7 @@ class Store(Protocol):
         """Alert events with `start <= ts < end`, oldest first."""
 
     def write_quality(self, events: Iterable[QualityEvent]) -> int:
-        """Clock steps and skews (DOMAIN §9)."""
+        """Clock steps and skews (domain.md §9)."""
 
     def quality(self, start: int, end: int) -> list[QualityEvent]:
         """Clock steps and skews with `start <= ts < end`, oldest first."""

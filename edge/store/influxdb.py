@@ -202,7 +202,7 @@ class InfluxStore:
         ]
 
     def rejected_count(self) -> int:
-        """Every rejection, a record standing for itself and its repeats (DOMAIN §10)."""
+        """Every rejection, a record standing for itself and its repeats (domain.md §10)."""
         series = self.query(f'SELECT count("reason"), sum("repeats") FROM {_ident(REJECTED)}')
         if not series:
             return 0

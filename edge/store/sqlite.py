@@ -117,11 +117,11 @@ MIGRATIONS: tuple[str, ...] = (
         done_until INTEGER NOT NULL
     );
     """,
-    # 6: repeated rejections kept once an hour with a count (DOMAIN §10; additive)
+    # 6: repeated rejections kept once an hour with a count (domain.md §10; additive)
     """
     ALTER TABLE rejected ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;
     """,
-    # 7: clock steps and skews (DOMAIN §9; additive)
+    # 7: clock steps and skews (domain.md §9; additive)
     """
     CREATE TABLE quality (
         id INTEGER PRIMARY KEY,
@@ -323,7 +323,7 @@ class SqliteStore:
     def thin(
         self, until: int, *, period_ms: int = 60_000, series_per_commit: int = 20
     ) -> ThinStats:
-        """Retention of process values (DOMAIN.md §2: numbers with no rule of their own), as
+        """Retention of process values (domain.md §2: numbers with no rule of their own), as
         aggregates of ``period_ms`` (a minute by default): each period before ``until`` (epoch
         ms, taken down to a period) that holds two samples or more becomes one sample at its
         start, the time-weighted mean of the value held over it; after a run of such periods
@@ -553,7 +553,7 @@ class SqliteStore:
         return [Rejected(*r) for r in rows]
 
     def rejected_count(self) -> int:
-        """Every rejection, a record standing for itself and its repeats (DOMAIN §10)."""
+        """Every rejection, a record standing for itself and its repeats (domain.md §10)."""
         with self._lock:
             sql = f"SELECT count(*) + coalesce(sum({self._repeats()}), 0) FROM rejected"
             return int(self._db.execute(sql).fetchone()[0])

@@ -110,7 +110,7 @@ class MqttConnector:
         """Retained messages are the values as they stand, stamped with their last change (a
         retained state is as old as its ts says): after an `offline` they are written at the
         instant contact returned. The others arrive in order, live or replayed from the
-        persistent session, and keep their time (DOMAIN.md §3)."""
+        persistent session, and keep their time (domain.md §3)."""
         now_ms = int(time.time() * 1000)
         for group, keeps_time, last in split(messages):
             samples, rejected = self.decode(group, now_ms)

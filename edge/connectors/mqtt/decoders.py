@@ -188,7 +188,7 @@ _DECODER = json.JSONDecoder(parse_constant=lambda name: _no_constant(name))
 
 
 def _names(machine: object, signal: object) -> tuple[str | None, str | None]:
-    """Machine and signal names from a topic or payload, checked as DOMAIN.md §1 says."""
+    """Machine and signal names from a topic or payload, checked as domain.md §1 says."""
     if machine is not None and (not isinstance(machine, str) or not MACHINE_RE.fullmatch(machine)):
         raise SampleError(f"machine: {machine!r} is not an id like press-1")
     if signal is not None and (not isinstance(signal, str) or not SIGNAL_RE.fullmatch(signal)):
