@@ -349,3 +349,39 @@ def settled(
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} still changing after {timeout:g} s: {now}")
         before = now
+
+
+@contextlib.contextmanager
+def smtp_server() -> Iterator[tuple[int, list[str]]]:
+    from aiosmtpd.controller import Controller
+
+    got: list[str] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+            got.append(envelope.content.decode("utf-8", "replace"))
+            return "250 OK"
+
+    port = free_port()
+    ctl = Controller(Handler(), hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        yield port, got
+    finally:
+        ctl.stop()
+
+
+def fieldlab(
+    *args: str, cwd: Path | None = None, password: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """A `fieldlab` command run to its end, its output captured (``password``: the dashboard
+    users' FIELDLAB_PASSWORD)."""
+    env = {**os.environ, **({"FIELDLAB_PASSWORD": password} if password else {})}
+    return subprocess.run(
+        [sys.executable, "-m", "fieldlab", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -186,7 +186,7 @@ def test_the_overview_shows_open_alerts_and_the_periods_events(tmp_path, monkeyp
     from fieldlab.domain.alerts import AlertEvent
     from fieldlab.store import SqliteStore
     from tests.helpers import Machine
-    from tests.test_dashboards import SITE, page
+    from tests.pages import SITE, page
 
     (tmp_path / "site.yaml").write_text(SITE)
     t0 = local("2026-03-02 08:00")

@@ -20,33 +20,13 @@ import yaml
 
 from fieldlab.store import SqliteStore
 from tests.helpers import MIN, local
-from tests.services import eventually, free_port, mosquitto, settled
+from tests.services import eventually, free_port, mosquitto, settled, smtp_server
 from tests.sim_gateway import health, sim_and_gateway
-from tests.test_gateway_e2e import check, compare
+from tests.truth import check, compare
 
 START = local("2026-03-02 07:00")
 #: (machine, minutes of fault from +5 min): fired at +15; a repeat every 30 min while it lasts
 FAULTS = {"press-1": 20, "cnc-1": 34, "imm-1": 50}
-
-
-@contextmanager
-def smtp_server() -> Iterator[tuple[int, list[str]]]:
-    from aiosmtpd.controller import Controller
-
-    got: list[str] = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-            got.append(envelope.content.decode("utf-8", "replace"))
-            return "250 OK"
-
-    port = free_port()
-    ctl = Controller(Handler(), hostname="127.0.0.1", port=port)
-    ctl.start()
-    try:
-        yield port, got
-    finally:
-        ctl.stop()
 
 
 @contextmanager

@@ -8,28 +8,13 @@ from __future__ import annotations
 import io
 import os
 import re
-import time
 from pathlib import Path
 
 import pytest
 
-from fieldlab.config import load_site_config
-from fieldlab.domain.alerts import AlertEvent
-from fieldlab.domain.calendar import Calendar
-from fieldlab.domain.samples import Sample
-from fieldlab.simulators.synthetic import Profile, synthetic_samples
-from fieldlab.store import SqliteStore
+from tests.browser import CHROMIUM_FLAGS, fill_site
 from tests.services import Process, free_port, require, wait_port
 
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGES = {
     "": "Overview",
     "machine": "Machine",
@@ -44,50 +29,6 @@ DUTCH = {
     "reasons": "Stopredenen",
     "quality": "Datakwaliteit",
 }
-SITE = """\
-timezone: Europe/Amsterdam
-store: sqlite:///fieldlab.db
-machines:
-  press-1: {name: Press, ideal_cycle_time_s: 20, products: {A: {ideal_cycle_time_s: 15}}}
-  filler-1: {name: Filler, ideal_cycle_time_s: 2}
-  cnc-1: {name: CNC machining centre, ideal_cycle_time_s: 90}
-  press-2: {name: Press with a too-long ideal cycle time, ideal_cycle_time_s: 60}
-"""
-
-
-def fill_site(tmp: Path, extra: str = "") -> Path:
-    """A site with three machines and two days of synthetic history up to now."""
-    site = tmp / "site.yaml"
-    site.write_text(SITE + extra)
-    cfg = load_site_config(site)
-    now = int(time.time() * 1000)
-    start = now - 2 * 86_400_000
-    planned = Calendar(cfg.calendar, cfg.tz).planned(start, now)
-    with SqliteStore(tmp / "fieldlab.db") as store:
-        for i, (m, p) in enumerate(
-            (
-                ("press-1", Profile(20, products=("A",))),
-                ("filler-1", Profile(2, mean_run_s=200)),
-                ("cnc-1", Profile(90)),
-                ("press-2", Profile(20)),  # cycles of ~20 s against an ideal 60 s: P > 100 %
-            )
-        ):
-            store.write(synthetic_samples(m, p, start, now, i, planned))
-        # press-1 has a power meter (domain.md §8), and a rule fired an hour ago, still open
-        power = [
-            Sample(ts, "press-1", "power_kw", 12.0 if k % 2 else 3.0)
-            for k, ts in enumerate(range(start, now, 300_000))
-        ]
-        store.write(power)
-        hour_ago = now - 3_600_000
-        store.write_alerts(
-            [
-                AlertEvent(
-                    hour_ago, "lang-stil", "cnc-1", "fired", "stop", hour_ago - 600_000, "fault"
-                )
-            ]
-        )
-    return site
 
 
 @pytest.fixture(scope="module")

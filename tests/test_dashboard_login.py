@@ -4,36 +4,20 @@ reach stop-reason entry (menu or address), operators can and the entry records w
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 
 from fieldlab.domain.samples import Sample
 from fieldlab.store import SqliteStore
-from tests.services import Process, eventually, free_port, require, wait_port
-from tests.test_dashboard_browser import CHROMIUM_FLAGS, fill_site
+from tests.browser import CHROMIUM_FLAGS, fill_site
+from tests.services import Process, eventually, fieldlab, free_port, require, wait_port
 
 pytestmark = pytest.mark.slow
 
 USERS = {"anna": "admin", "olga": "operator", "vera": "viewer"}
 PASSWORD = "Werkplaats-2026!"
-
-
-def fieldlab(*args: str, cwd: Path, password: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, **({"FIELDLAB_PASSWORD": password} if password else {})}
-    return subprocess.run(
-        [sys.executable, "-m", "fieldlab", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ shows; an empty and an unreachable store are explained in words."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import subprocess
@@ -21,27 +20,11 @@ from fieldlab.i18n import formats
 from fieldlab.simulators.synthetic import Profile, synthetic_samples
 from fieldlab.store import SqliteStore
 from tests.helpers import MIN, local
+from tests.pages import PAGES, SITE, page
 
 
 def pct(ratio: float | None) -> str:
     return formats.percent(ratio, "en")
-
-
-PAGES = Path(__file__).resolve().parent.parent / "dashboards" / "views"
-SITE = """\
-timezone: Europe/Amsterdam
-store: sqlite:///fieldlab.db
-calendar:
-  shifts:
-    - {name: early, days: [mon, tue, wed, thu, fri], start: "06:00", end: "14:00"}
-    - {name: late, days: [mon, tue, wed, thu, fri], start: "14:00", end: "22:00"}
-  breaks:
-    - {days: [mon, tue, wed, thu, fri], start: "10:00", end: "10:30"}
-machines:
-  press-1: {name: Press, ideal_cycle_time_s: 20, products: {A: {ideal_cycle_time_s: 15}}}
-  cnc-1: {name: CNC, ideal_cycle_time_s: 90}
-reasons: [jam, tool_break, material, no_operator]
-"""
 
 
 @pytest.fixture
@@ -85,17 +68,6 @@ def cli_oee(site: Path, *args: str) -> list[dict]:
     assert out.returncode == 0, out.stderr
     obj = json.loads(out.stdout)
     return obj if isinstance(obj, list) else [obj]
-
-
-def page(name: str, lang: str = "en") -> AppTest:
-    """A page with the period set to 2026-03-02 … 2026-03-03 (the whole of both days), in the
-    language FIELDLAB_LANG chose (``lang``: the period widget's key carries it)."""
-    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=60).run()
-    at.sidebar.selectbox(key=f"period_{lang}").set_value("custom").run()
-    at.sidebar.date_input(key="from").set_value(dt.date(2026, 3, 2))
-    at.sidebar.date_input(key="to").set_value(dt.date(2026, 3, 3)).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def test_overview_tiles_show_what_fieldlab_oee_says(site):
@@ -277,3 +249,27 @@ def test_the_data_quality_page_says_clocks_back_steps_and_repeats_in_words(
         assert w in text, (w, text[:3000])
     assert ("18,000" if lang == "en" else "18.000") in text  # every rejection counted
     assert ("17,999" if lang == "en" else "17.999") in text
+
+
+def test_shifts_page_never_says_nan_and_shows_coverage(tmp_path, monkeypatch):
+    """A machine with only `count_total` (the legacy lathe) has no quality figure: `–`, never
+    `NaN,0 %`; its good units are its units, as on its tile; an unobserved shift says so."""
+    (tmp_path / "site.yaml").write_text(SITE)
+    t0 = local("2026-03-02 06:00")
+    samples = [Sample(t0, "cnc-1", "state", "running"), Sample(t0, "cnc-1", "count_total", 0)]
+    samples += [Sample(t0 + i * MIN, "cnc-1", "count_total", i) for i in range(1, 240)]
+    samples += [Sample(t0 + 240 * MIN, "cnc-1", "state", "offline")]
+    with SqliteStore(tmp_path / "fieldlab.db") as store:
+        store.write(samples)
+    monkeypatch.setenv("FIELDLAB_CONFIG", str(tmp_path / "site.yaml"))
+    for lang in ("en", "nl"):
+        monkeypatch.setenv("FIELDLAB_LANG", lang)
+        at = page("shifts", lang)
+        cells = [str(v) for df in at.dataframe for v in df.value.to_numpy().ravel()]
+        assert not [c for c in cells if "NaN" in c or c == "nan"], cells
+        assert "239" in cells  # good = total without a quality counter
+        assert "–" in cells  # Q
+        observed = "observed" if lang == "en" else "waargenomen"
+        assert any(observed in str(df.value.columns.tolist()) for df in at.dataframe)
+        captions = " ".join(c.value for c in at.caption)
+        assert ("less than 95 %" if lang == "en" else "minder dan 95 %") in captions

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import yaml
 
 from fieldlab.gateway.config import parse_gateway_config
-from tests.services import free_port, mosquitto
+from tests.services import fieldlab, free_port, mosquitto
 from tests.sim_gateway import sim_process
 
 
@@ -20,16 +17,6 @@ def sim():
         with sim_process(ports, mqtt_port) as proc:
             proc.wait_for("serving mqtt://")
             yield ports
-
-
-def fieldlab(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "fieldlab", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd,
-    )
 
 
 def test_discover_opcua_lists_nodes_and_writes_a_config_that_loads(sim, tmp_path):

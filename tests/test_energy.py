@@ -138,7 +138,7 @@ def test_the_store_path_gives_the_same_energy(tmp_path):
 
 def test_machine_page_and_overview_show_energy_in_the_readers_words(tmp_path, monkeypatch):
     from fieldlab.store import SqliteStore
-    from tests.test_dashboards import SITE, page
+    from tests.pages import SITE, page
 
     (tmp_path / "site.yaml").write_text(SITE + "energy: {price_per_kwh: 0.25}\n")
     m = Machine().state(T0, "running").at(T0, "power_kw", 10.0)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from fieldlab.store import SqliteStore
+from tests.browser import CHROMIUM_FLAGS
 from tests.services import Process, require, wait_port
-from tests.test_dashboard_browser import CHROMIUM_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -24,7 +24,7 @@ from fieldlab.i18n import t
 from fieldlab.i18n.formats import day, duration, number, percent, when
 from fieldlab.store import SqliteStore
 from tests.helpers import MIN, local
-from tests.test_dashboards import PAGES, SITE, page
+from tests.pages import PAGES, SITE, page
 
 AMS = ZoneInfo("Europe/Amsterdam")
 

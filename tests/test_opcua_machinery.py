@@ -14,8 +14,7 @@ import yaml
 from asyncua import Server, ua
 
 from fieldlab.store import SqliteStore
-from tests.services import Process, eventually, free_port
-from tests.test_discover import fieldlab
+from tests.services import Process, eventually, fieldlab, free_port
 
 MACHINERY = "http://opcfoundation.org/UA/Machinery/"
 PRESS = "http://example.com/Press/"

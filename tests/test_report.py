@@ -26,9 +26,8 @@ from fieldlab.reports.week import Week
 from fieldlab.simulators.scenario import load_scenario
 from fieldlab.store import SqliteStore
 from tests.helpers import MIN, local
-from tests.services import require
-from tests.test_alerts_e2e import smtp_server
-from tests.test_simulators import run_sim
+from tests.services import require, smtp_server
+from tests.truth import run_sim
 
 W10, W11 = Week(2026, 10), Week(2026, 11)
 
@@ -43,14 +42,7 @@ def two_weeks(tmp_path_factory) -> tuple[Path, Path]:
     (tmp / "scenario.yaml").write_text(text)
     sc = load_scenario(tmp / "scenario.yaml")
     sc = sc.model_copy(update={"machines": {m: sc.machines[m] for m in keep}})
-    import tests.test_simulators as ts
-
-    start = ts.START
-    ts.START = local("2026-03-02 00:00")
-    try:
-        run_sim(sc, tmp / "truth.jsonl", 14 * 24)
-    finally:
-        ts.START = start
+    run_sim(sc, tmp / "truth.jsonl", 14 * 24, start=local("2026-03-02 00:00"))
     site = sc.site_config().model_dump(mode="json", exclude_none=True)
     site["store"] = f"sqlite:///{tmp / 'store.db'}"
     site["energy"] = {"price_per_kwh": 0.25, "currency": "EUR"}

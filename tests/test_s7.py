@@ -14,7 +14,7 @@ from fieldlab.store import SqliteStore
 from tests.helpers import MIN, local
 from tests.services import mosquitto, settled
 from tests.sim_gateway import health, sim_and_gateway
-from tests.test_gateway_e2e import compare
+from tests.truth import compare
 
 START = local("2026-03-02 07:00")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import time
 from pathlib import Path
 
@@ -18,21 +17,10 @@ from fieldlab.kpi.oee import compute_oee
 from fieldlab.simulators.runner import Simulation
 from fieldlab.simulators.scenario import Scenario, load_scenario
 from tests.helpers import MIN, local
+from tests.truth import run_sim
 
 HOUR = 60 * MIN
 START = local("2026-03-02 06:00")  # a Monday
-
-
-def run_sim(scenario: Scenario, truth: Path, hours: float, **kw) -> Simulation:
-    sim = Simulation(scenario, start_ms=START, truth=truth, speed=kw.pop("speed", math.inf), **kw)
-
-    async def go() -> None:
-        await sim.start()
-        await sim.run(sim_until=START + int(hours * HOUR))
-        await sim.stop()
-
-    asyncio.run(go())
-    return sim
 
 
 def read_truth(path: Path):

@@ -19,7 +19,7 @@ from fieldlab.store import SqliteStore
 from tests.helpers import MIN, local
 from tests.services import Process, eventually, free_port, missing, mosquitto, settled
 from tests.sim_gateway import health, sim_and_gateway, wait_connected
-from tests.test_gateway_e2e import compare
+from tests.truth import compare
 
 ROOT = Path(__file__).resolve().parent.parent
 START = local("2026-03-02 07:00")

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import eventually, free_port, require, wait_port
-from tests.test_dashboard_browser import CHROMIUM_FLAGS
-from tests.test_dashboard_login import fieldlab
+from tests.browser import CHROMIUM_FLAGS
+from tests.services import eventually, fieldlab, free_port, require, wait_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,8 +23,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def proxied(tmp_path: Path):
+    from tests.browser import fill_site
     from tests.services import Process
-    from tests.test_dashboard_browser import fill_site
 
     caddy = require("caddy")
     site = fill_site(tmp_path, "dashboard: {auth: {users_file: users.yaml}}\n")

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from fieldlab.stack import free_port
+from tests.browser import CHROMIUM_FLAGS
 from tests.services import eventually, require, running
-from tests.test_dashboard_browser import CHROMIUM_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
 
