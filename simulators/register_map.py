@@ -16,6 +16,8 @@ from fieldlab.simulators.scenario import Scenario
 
 BLOCK = 32  # registers per device
 TIME_SECONDS, TIME_MS = 8, 10
+#: when the state last changed (as a PLC program that stamps its state changes keeps it)
+STATE_SINCE_SECONDS, STATE_SINCE_MS = 20, 22
 
 STATE_CODES = {
     "offline": 0,
@@ -114,20 +116,30 @@ def registers(scenario: Scenario, machine: str) -> list[Register]:
     return regs
 
 
-def block(regs: list[Register], values: dict[str, Value], sim_now: int) -> list[int]:
-    """The device's 32 words for these values at simulated time ``sim_now`` (ms)."""
+def block(
+    regs: list[Register], values: dict[str, Value], sim_now: int, state_since: int | None = None
+) -> list[int]:
+    """The device's 32 words for these values at simulated time ``sim_now`` (ms), with the
+    time its state last changed where the map has a state."""
     words = [0] * BLOCK
     for reg in regs:
         enc = reg.words(values.get(reg.signal))
         words[reg.address : reg.address + len(enc)] = enc
     words[TIME_SECONDS : TIME_SECONDS + 2] = encode(sim_now // 1000, "UINT32")
     words[TIME_MS] = sim_now % 1000
+    if state_since is not None and any(r.signal == "state" for r in regs):
+        words[STATE_SINCE_SECONDS : STATE_SINCE_SECONDS + 2] = encode(state_since // 1000, "UINT32")
+        words[STATE_SINCE_MS] = state_since % 1000
     return words
 
 
 def gateway_fields(regs: list[Register]) -> dict[str, dict[str, Any]]:
-    """The gateway's `fields:` for a device with these registers."""
-    return {reg.signal: reg.gateway_field() for reg in regs if reg.read}
+    """The gateway's `fields:` for a device with these registers; the state says where its
+    change time is (domain.md §3)."""
+    fields = {reg.signal: reg.gateway_field() for reg in regs if reg.read}
+    if "state" in fields:
+        fields["state"]["changed"] = {"address": STATE_SINCE_SECONDS, "ms_address": STATE_SINCE_MS}
+    return fields
 
 
 #: The gateway's `timestamp:` for every device: the simulated time registers.

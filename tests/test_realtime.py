@@ -30,7 +30,10 @@ from tests.sim_gateway import START_TEXT, sim_process, wait_connected, write_sit
 PLC_MACHINES = ("cnc-1", "imm-1", "press-1", "lathe-1")
 
 
-OPCUA_MACHINES = ("cnc-1", "imm-1")
+#: Machines whose state carries the time it last changed: OPC UA's SourceTimestamp (cnc-1,
+#: imm-1) and the Modbus press's `changed:` registers (press-1). The legacy lathe-1 has only an
+#: energy meter, its state derived from power: no change time.
+CHANGE_TIMES = ("cnc-1", "imm-1", "press-1")
 
 
 def truth_changes(truth: Path, machine: str, start: int, end: int) -> list[tuple[int, str]]:
@@ -158,14 +161,14 @@ def test_contact_returns_with_the_real_state_at_1x(tmp_path: Path, broker: int):
         sim.stop()
 
     # Every gap is one of the three (4 s, plus detection, start-up and reconnect), none runs on.
-    # An OPC UA machine says when each value last changed: one that ran on unchanged through a
-    # gap held its values through it and shows no gap at all (domain.md §3); a gap stays only
-    # where its state changed inside it. Modbus gives no such time: its three gaps stay.
+    # A machine that says when its state last changed and ran on unchanged through a gap held
+    # its values through it and shows no gap at all (domain.md §3); a gap stays only where its
+    # state changed inside it. The lathe gives no such time: its three gaps stay.
     for m in PLC_MACHINES:
         gaps = offline_gaps(db, m)
         lengths = [round((b - a) / 1000, 1) for a, b in gaps]
         assert all(3.0 <= x <= 20.0 for x in lengths), (m, lengths)  # 4 s + start-up
-        if m in OPCUA_MACHINES:
+        if m in CHANGE_TIMES:
             assert len(gaps) <= 3, (m, lengths)
             for a, b in gaps:
                 assert truth_changes(truth, m, a - 1000, b + 1000), (m, a, b, "no change")

@@ -27,6 +27,7 @@ class ModbusFace:
         self.port = int(getattr(settings, "modbus_port", 5020))
         self.units = unit_ids(scenario, machines)
         self.values: dict[str, dict[str, Value]] = {m: {} for m in machines}
+        self.state_since: dict[str, int] = {}  # when each machine's state last changed
         self.maps = {m: registers(scenario, m) for m in machines}
         self._server: ModbusTcpServer | None = None
         self._last_now = 0
@@ -87,6 +88,8 @@ class ModbusFace:
     async def publish(self, samples: list[Sample], sim_now: int) -> None:
         for s in samples:
             if s.machine in self.values:
+                if s.signal == "state" and self.values[s.machine].get("state") != s.value:
+                    self.state_since[s.machine] = s.ts
                 self.values[s.machine][s.signal] = s.value
         self._last_now = sim_now
         await self._write_all(sim_now)
@@ -98,7 +101,7 @@ class ModbusFace:
         self._updating = True
         try:
             for m, unit in self.units.items():
-                regs = block(self.maps[m], self.values[m], sim_now)
+                regs = block(self.maps[m], self.values[m], sim_now, self.state_since.get(m))
                 await server.context.async_setValues(unit, 16, 0, regs)
         finally:
             self._updating = False

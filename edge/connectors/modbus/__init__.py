@@ -44,6 +44,13 @@ EXCEPTIONS = {
 }
 
 
+class TimestampConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    table: Table = "holding"
+    address: int = Field(ge=0, description="UINT32 ABCD epoch seconds")
+    ms_address: int | None = Field(None, ge=0, description="UINT16 milliseconds part")
+
+
 class FieldConfig(SignalMap):
     table: Table = "holding"
     address: int = Field(ge=0, le=65535)
@@ -51,6 +58,12 @@ class FieldConfig(SignalMap):
     order: Order = "ABCD"
     count: int | None = Field(None, ge=1, le=125, description="STRING: registers")
     bit: int | None = Field(None, ge=0, le=15, description="BIT in a register")
+    changed: TimestampConfig | None = Field(
+        None,
+        description="registers where the PLC program keeps when this value last changed (as "
+        "`timestamp`): its sample carries that time, so a value older than a gap held through "
+        "it (domain.md §3)",
+    )
 
     @model_validator(mode="after")
     def _fits(self) -> FieldConfig:
@@ -67,13 +80,6 @@ class FieldConfig(SignalMap):
             assert self.count is not None  # _fits requires it
             return self.count
         return WORDS[self.type]
-
-
-class TimestampConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    table: Table = "holding"
-    address: int = Field(ge=0, description="UINT32 ABCD epoch seconds")
-    ms_address: int | None = Field(None, ge=0, description="UINT16 milliseconds part")
 
 
 class DeviceConfig(BaseModel):
@@ -118,6 +124,12 @@ class _Device:
             refs.append(FieldRef("__ts", t.table, t.address - shift, 2))
             if t.ms_address is not None:
                 refs.append(FieldRef("__ts_ms", t.table, t.ms_address - shift, 1))
+        for sig, f in cfg.fields.items():
+            if f.changed is not None:
+                c = f.changed
+                refs.append(FieldRef(f"__changed:{sig}", c.table, c.address - shift, 2))
+                if c.ms_address is not None:
+                    refs.append(FieldRef(f"__changed_ms:{sig}", c.table, c.ms_address - shift, 1))
         self.requests = plan(refs, max_gap)
         self.backoff = Backoff()
         self.retry_at = 0.0
@@ -133,7 +145,10 @@ class ModbusConnector:
         self.machines = [d.machine for d in cfg.devices]
         #: stamped by the device's clock only where every device has time registers
         self.own_clock = all(d.timestamp for d in cfg.devices)
-        self.change_times = False  # time registers give the time of the read
+        #: time registers give the time of the read; `changed` registers when a value changed
+        self.change_times = any(
+            f.changed is not None for d in cfg.devices for f in d.fields.values()
+        )
         self._mapper = Mapper()
         self.requests_sent = 0
         self.overruns = 0
@@ -288,7 +303,8 @@ class ModbusConnector:
                     )
                     if dev.last.get(signal) == raw:
                         continue  # unchanged: nothing new to say
-                    new = self._mapper.apply(dev.cfg.machine, signal, raw, ts, fcfg)
+                    at = _epoch_ms(words, f"__changed:{signal}", f"__changed_ms:{signal}") or ts
+                    new = self._mapper.apply(dev.cfg.machine, signal, raw, at, fcfg)
                     dev.last[signal] = raw
                     samples += new
                 except (SampleError, ValueError) as exc:
@@ -302,12 +318,17 @@ class ModbusConnector:
         return samples, rejected
 
     def _timestamp(self, dev: _Device, words: dict[str, list]) -> int:
-        if "__ts" in words:
-            secs = (int(words["__ts"][0]) << 16) | int(words["__ts"][1])
-            ms = int(words["__ts_ms"][0]) if "__ts_ms" in words else 0
-            if secs:
-                return secs * 1000 + ms
-        return int(time.time() * 1000)
+        return _epoch_ms(words, "__ts", "__ts_ms") or int(time.time() * 1000)
+
+
+def _epoch_ms(words: dict[str, list], secs_key: str, ms_key: str) -> int | None:
+    """A device's clock in registers: UINT32 epoch seconds (high word first) and optional
+    milliseconds; None where they are absent or zero (a PLC that has not set them yet)."""
+    if secs_key not in words:
+        return None
+    secs = (int(words[secs_key][0]) << 16) | int(words[secs_key][1])
+    ms = int(words[ms_key][0]) if ms_key in words else 0
+    return secs * 1000 + ms if secs else None
 
 
 class _DeviceException(Exception):

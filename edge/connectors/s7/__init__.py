@@ -38,11 +38,6 @@ def _address(v: str) -> str:
     return v
 
 
-class FieldConfig(SignalMap):
-    address: str = Field(description="e.g. DB10.DBW4, DB10.DBD8:REAL, DB10.DBX0.1")
-    _check = field_validator("address")(lambda cls, v: _address(v))
-
-
 class TimestampConfig(BaseModel):
     """Where the PLC keeps its own clock for the values (e.g. the simulator's simulated time):
     epoch seconds as UDINT, and optionally milliseconds as UINT."""
@@ -53,6 +48,16 @@ class TimestampConfig(BaseModel):
     _check = field_validator("address", "ms_address")(
         lambda cls, v: v if v is None else _address(v)
     )
+
+
+class FieldConfig(SignalMap):
+    address: str = Field(description="e.g. DB10.DBW4, DB10.DBD8:REAL, DB10.DBX0.1")
+    changed: TimestampConfig | None = Field(
+        None,
+        description="where the PLC program keeps when this value last changed (as "
+        "`timestamp`): its sample carries that time (domain.md §3)",
+    )
+    _check = field_validator("address")(lambda cls, v: _address(v))
 
 
 class MachineConfig(BaseModel):
@@ -90,13 +95,22 @@ class S7Connector:
         self.machines = list(cfg.machines)
         #: stamped by the CPU's clock only where every machine has clock registers
         self.own_clock = all(mc.timestamp for mc in cfg.machines.values())
-        self.change_times = False  # clock registers give the time of the read
+        #: clock registers give the time of the read; `changed` ones when a value changed
+        self.change_times = any(
+            f.changed is not None for mc in cfg.machines.values() for f in mc.fields.values()
+        )
         self._mapper = Mapper()
         self._last: dict[tuple[str, str], object] = {}
         self.values: dict[str, Address] = {}
         for m, mc in cfg.machines.items():
             for signal, f in mc.fields.items():
                 self.values[f"{m}\0{signal}"] = parse_address(f.address)
+                if f.changed is not None:
+                    self.values[f"{m}\0__changed:{signal}"] = parse_address(f.changed.address)
+                    if f.changed.ms_address:
+                        self.values[f"{m}\0__changed_ms:{signal}"] = parse_address(
+                            f.changed.ms_address
+                        )
             if mc.timestamp:
                 self.values[f"{m}\0__ts"] = parse_address(mc.timestamp.address)
                 if mc.timestamp.ms_address:
@@ -194,8 +208,13 @@ class S7Connector:
                 key = f"{m}\0{signal}"
                 if key not in raw or self._last.get((m, signal)) == raw[key]:
                     continue
+                at = ts
+                changed = raw.get(f"{m}\0__changed:{signal}")
+                if changed:
+                    ms = raw.get(f"{m}\0__changed_ms:{signal}", 0)
+                    at = int(changed) * 1000 + int(ms)  # type: ignore[call-overload]
                 try:
-                    samples += self._mapper.apply(m, signal, raw[key], ts, fcfg)
+                    samples += self._mapper.apply(m, signal, raw[key], at, fcfg)
                     self._last[(m, signal)] = raw[key]
                 except (SampleError, ValueError) as exc:
                     rejected.append(
