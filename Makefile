@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: demo test typecheck lint format bench clean
+.PHONY: demo test check typecheck lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-base
 	$(BIN)/fieldlab demo $(ARGS)
 
-# mypy runs beside pytest at the lowest priority: it takes only the CPU the tests leave idle
-# (most of them wait on servers and clocks), and its verdict counts as before.
+# The suite in three folders by what a test needs: tests/unit (no server, no process of its
+# own), tests/server (one real server: Mosquitto, InfluxDB, a simulator face), tests/e2e (whole
+# runs: simulators, gateway, store, browser, containers). Most tests wait on servers and clocks
+# rather than compute, so `make test` runs them side by side (pytest-xdist, a file to a worker),
+# then the few that measure time (`serial`) alone. mypy runs beside the first part at the lowest
+# priority: it takes only the CPU the tests leave idle, and its verdict counts as before.
+PYTEST  := $(BIN)/python -m pytest
+WORKERS ?= 4
+
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -32,14 +39,26 @@ test: $(VENV)/.installed-test
 	@# of the hundreds of processes the tests start would compile them from source again.
 	$(BIN)/python -m compileall -q -j 0 edge simulators dashboards bench recipes > /dev/null
 	nice -n 19 $(MAKE) --no-print-directory typecheck > .typecheck.log 2>&1 & tc=$$!; \
-	$(BIN)/python -m pytest $(ARGS); rc=$$?; \
+	$(PYTEST) -n $(WORKERS) --dist loadfile -m "not serial" $(ARGS); rc=$$?; \
+	if wait $$tc; then tail -n 1 .typecheck.log; else cat .typecheck.log; rc=1; fi; \
+	$(PYTEST) -m serial $(ARGS); rc2=$$?; \
+	[ $$rc -eq 0 ] && [ $$rc2 -eq 0 ]
+
+# The inner loop, under a minute: lint, types (mypy keeps its cache) and the unit tests that
+# take under 3 s each, side by side.
+check: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory typecheck > .typecheck.log 2>&1 & tc=$$!; \
+	$(PYTEST) tests/unit -n 2 -m "not slow and not serial" -q --durations=5 $(ARGS); rc=$$?; \
 	if wait $$tc; then tail -n 1 .typecheck.log; else cat .typecheck.log; rc=1; fi; \
 	exit $$rc
 
 # mypy cannot follow the editable install's folder mapping (edge/ is `fieldlab`): it checks a
 # tree of links laid out as the wheel installs the package.
 typecheck: $(VENV)/.installed-test
-	rm -rf .mypy-src && mkdir -p .mypy-src/fieldlab
+	@# the links made anew, mypy's cache (.mypy-src/.mypy_cache) kept: a second run takes seconds
+	rm -rf .mypy-src/fieldlab && mkdir -p .mypy-src/fieldlab
 	for f in edge/*; do ln -s "$$PWD/$$f" .mypy-src/fieldlab/; done
 	for d in simulators dashboards bench recipes; do ln -s "$$PWD/$$d" .mypy-src/fieldlab/$$d; done
 	cd .mypy-src && ../$(BIN)/mypy --config-file ../pyproject.toml -p fieldlab

@@ -1,5 +1,5 @@
 // An OPC UA server of another stack than asyncua (node-opcua, from npm), for
-// tests/test_gateway_foreign_servers.py: a press whose count rises every 100 ms to N and whose
+// tests/e2e/test_gateway_foreign_servers.py: a press whose count rises every 100 ms to N and whose
 // PackML state switches between Execute (6) and Suspended (5) every 20 counts; then it holds.
 // Prints "ready" when serving; counts from SIGUSR2 on; prints the final values as JSON.
 //   node tests/node_opcua_server.js PORT N

@@ -23,7 +23,7 @@ from fieldlab.stack import free_port
 from tests.browser import CHROMIUM_FLAGS
 from tests.services import eventually, require, running
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from tests.conftest import Influx
 from tests.services import Process, eventually, free_port, publish
 from tests.sim_gateway import wait_connected
 
-PAGES = Path(__file__).resolve().parent.parent / "dashboards" / "views"
+PAGES = Path(__file__).resolve().parents[2] / "dashboards" / "views"
 pytestmark = pytest.mark.slow
 
 

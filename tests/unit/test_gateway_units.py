@@ -1,5 +1,5 @@
 """Data-driven cases for the gateway's pure parts (each connector's own case files run in
-tests/test_connectors.py): Modbus
+tests/unit/test_connectors.py): Modbus
 decoding in every type and byte order, the request planner, signal mapping, MQTT topic and
 payload parsing, and the durable queue's caps."""
 
@@ -424,7 +424,7 @@ def test_machinery_item_state_and_operation_mode_make_the_state(item, mode, stat
 
 def test_the_gateway_thins_process_values_older_than_the_retention_at_start(tmp_path):
     """`retention: {process_values_raw_days: 1}`: a gateway started over a store with two-day-old
-    1 Hz values thins them to a mean a minute (SqliteStore.thin, tests/test_store_sqlite.py)
+    1 Hz values thins them to a mean a minute (SqliteStore.thin, tests/unit/test_store_sqlite.py)
     and keeps today's as read."""
     import asyncio
     import time

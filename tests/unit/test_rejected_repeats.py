@@ -79,6 +79,7 @@ def test_a_store_from_before_repeats_is_upgraded_and_read(tmp_path):
     db = sqlite3.connect(path)
     db.execute("PRAGMA user_version = 5")
     db.execute("ALTER TABLE rejected DROP COLUMN repeats")
+    db.execute("DROP TABLE quality")
     db.execute("INSERT INTO rejected (received, source, payload, reason) VALUES (1, 's', 'p', 'r')")
     db.commit()
     db.close()

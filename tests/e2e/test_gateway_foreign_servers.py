@@ -34,7 +34,7 @@ def run_gateway(tmp: Path, source: dict, seconds: float) -> SqliteStore:
     return SqliteStore(tmp / "gw.db", readonly=True)
 
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow

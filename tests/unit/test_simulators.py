@@ -47,6 +47,7 @@ def test_same_seed_same_truth_byte_for_byte_whatever_the_step(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # a wall-clock bound
 def test_four_hours_at_600x_take_under_half_a_minute_and_match_60x(tmp_path):
     """Paced by the real clock: 4 h at 600× (24 s) and, alongside, 20 min at 60× (20 s)."""
     sc = load_scenario()
@@ -158,6 +159,7 @@ def test_a_bad_scenario_names_file_key_and_expectation(tmp_path):
         load_scenario(bad)
 
 
+@pytest.mark.slow
 def test_every_archetype_draws_power_by_state_and_its_meter_adds_it_up(tmp_path):
     """domain.md §8 in the truth: each archetype's power follows its state (the profile in
     archetypes.py), the cumulative meter is the integral of that held power, a planned stop

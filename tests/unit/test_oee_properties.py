@@ -89,6 +89,10 @@ def test_oee_is_a_times_p_times_q_and_ideal_time_times_quality_over_planned(h, a
     start, end = T0 + min(a, b) * SEC, T0 + max(a, b) * SEC + SEC
     for dialect in ("classic", "iso"):
         r = oee(m, start, end, cfg, now=now, dialect=dialect)
+        if r.no_data:  # domain.md §5: nothing observed, no figures (and flagged)
+            assert r.coverage == 0 and "no_data" in r.flags
+            assert (r.availability, r.performance, r.oee) == (None, None, None)
+            continue
         if r.oee is None:
             assert r.planned_s == 0 or r.ideal_s is None
             continue

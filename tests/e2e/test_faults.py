@@ -2,8 +2,8 @@
 and devices that hang or crawl. Bounded in time and count; every test stops what it starts.
 
 The store-and-forward faults (InfluxDB down, gateway restarted inside the outage, queue cap
-overflow) are in tests/test_store_and_forward.py; OPC UA and Modbus faces restarted mid-run in
-tests/test_gateway_reconnect.py. Both carry the `fault` mark too."""
+overflow) are in tests/e2e/test_store_and_forward.py; OPC UA and Modbus faces restarted mid-run in
+tests/e2e/test_gateway_reconnect.py. Both carry the `fault` mark too."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ from tests.services import (
 )
 from tests.sim_gateway import health, wait_connected, write_site
 
-pytestmark = [pytest.mark.slow, pytest.mark.fault]
+#: 50,000 messages through killed and restarted processes, at full speed: alone
+pytestmark = [pytest.mark.slow, pytest.mark.fault, pytest.mark.serial]
 
 N = 50_000
 BASE_TS = 1772427600000

@@ -16,7 +16,7 @@ from fieldlab.store import SqliteStore
 from tests.browser import CHROMIUM_FLAGS
 from tests.services import Process, require, wait_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow

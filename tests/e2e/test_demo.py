@@ -17,6 +17,9 @@ import pytest
 from fieldlab.simulators.scenario import load_scenario
 from tests.services import Process, eventually, listening
 
+#: two demos side by side at 1x and 60x: OEE to 0.5 pp, kWh to 1 %, state starts to a poll
+pytestmark = pytest.mark.serial
+
 
 def servers_up(demo: Process) -> None:
     """Ready within 20 s; every server the demo starts (broker, OPC UA, Modbus, gateway

@@ -21,7 +21,7 @@ from tests.services import Process, eventually, free_port, missing, mosquitto, s
 from tests.sim_gateway import health, sim_and_gateway, wait_connected
 from tests.truth import compare
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 START = local("2026-03-02 07:00")
 ON_SPB = ("press-1", "laser-1", "filler-1")  # areas forming (2 devices) and packaging
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.services import missing
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def compose_binary() -> str:

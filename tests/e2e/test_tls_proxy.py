@@ -16,7 +16,7 @@ import pytest
 from tests.browser import CHROMIUM_FLAGS
 from tests.services import eventually, fieldlab, free_port, require, wait_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,7 @@
 never shown, servers on loopback, and a gateway that never writes to a device.
 
 (OPC UA SignAndEncrypt with trust on both sides, the rejected folder and a changed certificate:
-tests/test_opcua_security.py.)"""
+tests/server/test_opcua_security.py.)"""
 
 from __future__ import annotations
 

@@ -46,7 +46,8 @@ def test_answer_key_is_byte_for_byte_reproducible(name):
 @pytest.mark.parametrize("name", [n for n in NAMES if n != "knelpunt"])  # knelpunt: below*
 def test_recipe_check_passes_through_the_full_path(name):
     """Every figure and every question's answer, through simulator → MQTT → gateway → store.
-    (*knelpunt's run in tests/test_exercise_browser.py is compared with its key the same way.)"""
+    (*knelpunt's run in tests/e2e/test_exercise_browser.py is compared with its key the same
+    way.)"""
     out = subprocess.run(
         [sys.executable, "-m", "fieldlab", "recipe", "check", name, "--json"],
         capture_output=True,
