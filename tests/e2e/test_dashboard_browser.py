@@ -15,6 +15,9 @@ import pytest
 from tests.browser import CHROMIUM_FLAGS, fill_site
 from tests.services import Process, free_port, require, wait_port
 
+#: Chromium against a live dashboard: page loads wait on rendering, alone
+pytestmark = pytest.mark.serial
+
 PAGES = {
     "": "Overview",
     "machine": "Machine",

@@ -16,6 +16,9 @@ from fieldlab.store import SqliteStore
 from tests.browser import CHROMIUM_FLAGS
 from tests.services import Process, require, wait_port
 
+#: three browsers in one room against a recipe run: alone
+pytestmark = pytest.mark.serial
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

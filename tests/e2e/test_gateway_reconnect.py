@@ -18,6 +18,9 @@ from tests.helpers import MIN, local
 from tests.services import mosquitto, settled
 from tests.sim_gateway import health, sim_and_gateway
 
+#: reconnects measured in seconds after a face comes back: alone
+pytestmark = pytest.mark.serial
+
 START = local("2026-03-02 07:00")
 DOWN_S = 3.0
 

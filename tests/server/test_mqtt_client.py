@@ -9,6 +9,7 @@ import threading
 import time
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from fieldlab.connectors.mqtt.client import SUPPORTED, BufferedClient
@@ -98,6 +99,7 @@ def test_a_queued_session_drains_through_a_reconnect(broker: int):
     assert set(got) == set(payloads)
 
 
+@pytest.mark.serial  # a drain rate that tells a paused transport from a busy machine
 def test_a_broker_sending_20_at_a_time_is_read_without_pausing_and_said(tmp_path, caplog):
     """Mosquitto since 2.0.16 sends at most 20 unacknowledged messages by default, and the
     gateway acknowledges after each commit, so a backlog comes 20 at a time. Pausing to let each

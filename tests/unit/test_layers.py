@@ -111,3 +111,39 @@ def test_a_planted_arrow_up_is_found(tmp_path, monkeypatch):
         assert "fieldlab.store.bad imports fieldlab.gateway.run: an arrow up" in str(exc)
     else:
         raise AssertionError("the planted arrow up was not found")
+
+
+#: Arrows the kit's design forbids by name, whatever the layers say: a connector never knows
+#: the gateway that runs it (it reports to its context), a sink never knows where samples came
+#: from, and a dashboard reads the store, never the gateway's memory.
+FORBIDDEN = [
+    ("fieldlab.connectors", "fieldlab.gateway"),
+    ("fieldlab.sinks", "fieldlab.connectors"),
+    ("fieldlab.dashboards", "fieldlab.gateway"),
+]
+
+
+def test_no_connector_imports_the_gateway_and_no_sink_a_connector():
+    problems = [
+        f"{module} imports {target}"
+        for module, path in sorted(modules().items())
+        for target in sorted(imports(path))
+        for low, high in FORBIDDEN
+        if unit(module) == low and unit(target) == high
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_a_planted_sink_importing_a_connector_is_found(tmp_path, monkeypatch):
+    planted = tmp_path / "edge" / "sinks"
+    planted.mkdir(parents=True)
+    (planted / "bad.py").write_text("from fieldlab.connectors.base import Batch\n")
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    for folder in FOLDERS:
+        (tmp_path / folder).mkdir(exist_ok=True)
+    try:
+        test_no_connector_imports_the_gateway_and_no_sink_a_connector()
+    except AssertionError as exc:
+        assert "fieldlab.sinks.bad imports fieldlab.connectors.base" in str(exc)
+    else:
+        raise AssertionError("the planted sink importing a connector was not found")
