@@ -123,6 +123,9 @@ class ContactGuard:
             self.offline(batch.samples)
             return batch
         if batch.keeps_time:
+            if batch.source in self.change_times and batch.samples:
+                # a source that writes its own `offline` (a Sparkplug death): a gap too
+                self.offline([s for s in batch.samples if s.signal == "state"])
             return batch
         samples = batch.unpack()
         if not samples:

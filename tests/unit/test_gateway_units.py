@@ -611,3 +611,67 @@ def test_worker_queues_are_taken_in_newest_always_and_whole_once_their_worker_is
     idle = {"queued_points": 0.0, "up": 0.0, "oldest_age_s": 3.0}
     assert combined([up, idle]) == {"queued_points": 0.0, "up": 1.0, "oldest_age_s": 3.0}
     assert combined([up, down, idle])["up"] == 0.0
+
+
+def test_a_sparkplug_birth_older_than_a_gap_held_through_it():
+    """domain.md §3 for Sparkplug: data keeps its time, but a birth states the values as they
+    stand, each with the time it was last set; after the node's death (its own `offline`) a
+    rebirth whose state was set before the death held through the gap."""
+    from fieldlab.domain.samples import Sample
+    from fieldlab.gateway.contact import ContactGuard
+
+    g = ContactGuard(change_times={"spb"})
+    data = [Sample(1_000, "m", "state", "running"), Sample(5_000, "m", "state", "offline")]
+    assert _stamped(g, data, source="spb", keeps_time=True) == [(1_000, "state"), (5_000, "state")]
+    birth = [Sample(1_000, "m", "state", "running"), Sample(9_000, "m", "count_total", 7)]
+    assert _stamped(g, birth, source="spb") == [(5_000, "state"), (9_000, "count_total")]
+
+
+def test_the_sparkplug_host_sends_births_through_the_contact_rules_and_data_as_it_is():
+    import asyncio
+    import logging
+
+    import paho.mqtt.client as mqtt
+
+    from fieldlab.connectors.base import ConnectorContext, SourceHealth
+    from fieldlab.connectors.sparkplug import Config as SpbConfig
+    from fieldlab.connectors.sparkplug import SparkplugHost
+    from fieldlab.connectors.sparkplug.payload import encode
+
+    host = SparkplugHost(
+        SpbConfig.model_validate(
+            {
+                "type": "sparkplug",
+                "machines": {
+                    "m-1": {"device": "G/n/d", "metrics": {"state": {"metric": "Status/State"}}}
+                },
+            }
+        )
+    )
+    sent: list[Batch] = []
+
+    async def emit(batch: Batch) -> None:
+        sent.append(batch)
+
+    ctx = ConnectorContext("spb", emit, SourceHealth("spb", "sparkplug"), logging.getLogger("t"))
+    acked: list[int] = []
+
+    def message(topic: str, payload: bytes) -> mqtt.MQTTMessage:
+        m = mqtt.MQTTMessage(topic=topic.encode())
+        m.payload = payload
+        return m
+
+    msgs = [
+        message("spBv1.0/G/NBIRTH/n", encode([("bdSeq", None, 8, 0)], timestamp=1000, seq=0)),
+        message(
+            "spBv1.0/G/DBIRTH/n/d",
+            encode([("Status/State", 1, 12, "running")], timestamp=1000, seq=1),
+        ),
+        message("spBv1.0/G/DDATA/n/d", encode([(None, 1, 12, "idle")], timestamp=2000, seq=2)),
+    ]
+    asyncio.run(host.received(ctx, msgs, lambda: acked.append(1)))
+    assert [(b.keeps_time, [(s.ts, s.value) for s in b.samples]) for b in sent] == [
+        (False, [(1000, "running")]),
+        (True, [(2000, "idle")]),
+    ]
+    assert sent[-1].on_commit is not None and sent[0].on_commit is None

@@ -103,7 +103,7 @@ class SparkplugHost:
         self.name, self.url = cfg.name, cfg.url
         self.machines = list(cfg.machines)
         self.own_clock = True  # metric and payload timestamps
-        self.change_times = False  # its messages keep their time (replayed in order)
+        self.change_times = True  # a birth's metric times: when each value was last set
         self._by_device = {mc.device: (m, mc) for m, mc in cfg.machines.items()}
         #: per machine: metric name → (signal, its map)
         self._by_metric = {
@@ -154,13 +154,28 @@ class SparkplugHost:
     async def received(
         self, ctx: ConnectorContext, messages: list[Message], ack: Callable[[], None]
     ) -> None:
-        samples: list[Sample] = []
-        rejected: list[Rejected] = []
+        # Data keeps its time (in order, replayed or live). A birth states the values as they
+        # stand, each with the time it was last set: after a gap, one older than the gap held
+        # through it (domain.md §3), so births go through the gateway's contact rules.
+        runs: list[tuple[bool, list[Sample], list[Rejected]]] = []
         for msg in messages:
+            birth = msg.topic.split("/", 3)[2:3] in (["NBIRTH"], ["DBIRTH"])
             s, r = self.handle(msg.topic, bytes(msg.payload), ctx)
-            samples += s
-            rejected += r
-        await ctx.send(Batch(samples, rejected, source=self.name, on_commit=ack, keeps_time=True))
+            if not runs or runs[-1][0] != birth:
+                runs.append((birth, [], []))
+            runs[-1][1].extend(s)
+            runs[-1][2].extend(r)
+        for i, (birth, samples, rejected) in enumerate(runs or [(False, [], [])]):
+            last = i >= len(runs) - 1
+            await ctx.send(
+                Batch(
+                    samples,
+                    rejected,
+                    source=self.name,
+                    on_commit=ack if last else None,
+                    keeps_time=not birth,
+                )
+            )
 
     # -- Sparkplug ---------------------------------------------------------------------------
 
