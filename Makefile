@@ -26,8 +26,9 @@ demo: $(VENV)/.installed-base
 # The suite in three folders by what a test needs: tests/unit (no server, no process of its
 # own), tests/server (one real server: Mosquitto, InfluxDB, a simulator face), tests/e2e (whole
 # runs: simulators, gateway, store, browser, containers). Most tests wait on servers and clocks
-# rather than compute, so `make test` runs them side by side (pytest-xdist, a file to a worker),
-# then the few that measure time (`serial`) alone. mypy runs beside the first part at the lowest
+# rather than compute, so `make test` runs them side by side (pytest-xdist: test by test, but a
+# module whose tests share a fixture on one worker, `xdist_group`), then the few that measure
+# time (`serial`) alone. mypy runs beside the first part at the lowest
 # priority: it takes only the CPU the tests leave idle, and its verdict counts as before.
 PYTEST  := $(BIN)/python -m pytest
 WORKERS ?= 4
@@ -39,7 +40,7 @@ test: $(VENV)/.installed-test
 	@# of the hundreds of processes the tests start would compile them from source again.
 	$(BIN)/python -m compileall -q -j 0 edge simulators dashboards bench recipes > /dev/null
 	nice -n 19 $(MAKE) --no-print-directory typecheck > .typecheck.log 2>&1 & tc=$$!; \
-	$(PYTEST) -n $(WORKERS) --dist loadfile -m "not serial" $(ARGS); rc=$$?; \
+	$(PYTEST) -n $(WORKERS) --dist loadgroup -m "not serial" $(ARGS); rc=$$?; \
 	if wait $$tc; then tail -n 1 .typecheck.log; else cat .typecheck.log; rc=1; fi; \
 	$(PYTEST) -m serial $(ARGS); rc2=$$?; \
 	[ $$rc -eq 0 ] && [ $$rc2 -eq 0 ]

@@ -33,7 +33,7 @@ def webhook() -> Iterator[int]:
     """A local receiver that answers every POST at once (a working channel)."""
 
     class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:  # http.server's name
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             self.send_response(200)
             self.end_headers()

@@ -20,7 +20,6 @@ from typing import TypeVar
 
 from fieldlab.bench.base import Progress, Result
 from fieldlab.config import parse_site_config
-from fieldlab.domain.calendar import Calendar
 from fieldlab.kpi.query import store_oee
 from fieldlab.simulators.synthetic import Profile, synthetic_samples
 from fieldlab.store import SqliteStore
@@ -54,7 +53,7 @@ def build(path: Path, machines: int, days: int) -> tuple[int, str]:
     text = site_text(machines)
     site = parse_site_config(text)
     end = START + days * DAY
-    planned = Calendar(site.calendar, site.tz).planned(START, end)
+    planned = site.shift_calendar().planned(START, end)
     rows = 0
     with SqliteStore(path) as store:
         for i in range(machines):

@@ -33,7 +33,6 @@ from fieldlab.bench.base import Progress, Result
 from fieldlab.bench.oee import CYCLES, START, best
 from fieldlab.bench.oee import site_text as site_for
 from fieldlab.config import parse_site_config
-from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.history import Series
 from fieldlab.domain.samples import Sample
 from fieldlab.kpi.query import store_oee
@@ -188,7 +187,7 @@ def build(
     text = site_for(machines)
     site = parse_site_config(text)
     end = START + days * DAY
-    planned = Calendar(site.calendar, site.tz).planned(START, end)
+    planned = site.shift_calendar().planned(START, end)
     gaps = calibrate()
     info: dict = {"report_interval_s": {k: round(v, 1) for k, v in gaps.items()}}
     rng = np.random.default_rng(11)

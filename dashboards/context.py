@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from fieldlab.config import ConfigError, SiteConfig, load_site_config
-from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.samples import from_ms, to_ms
 from fieldlab.i18n import LANGS, TEXT, Lang, detect_lang, formats, t
 from fieldlab.kpi.oee import OeeResult
@@ -133,7 +132,7 @@ def period_bounds(
     if period == "current_shift":
         occ = [
             o
-            for o in Calendar(site.calendar, tz).shifts(now - 86_400_000, now + 1)
+            for o in site.shift_calendar().shifts(now - 86_400_000, now + 1)
             if o.start <= now < o.end
         ]
         if occ and site.calendar is not None:

@@ -14,7 +14,6 @@ import streamlit as st
 
 from fieldlab.config import load_site_config
 from fieldlab.domain.alerts import AlertEvent
-from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.learning import Attempt
 from fieldlab.domain.quality import QualityEvent
 from fieldlab.kpi.oee import OeeResult
@@ -103,14 +102,14 @@ def shifts(config: str, start: int, end: int) -> list[tuple[str, str, int, int]]
     site = _site(config)
     return [
         (o.name, o.date.isoformat(), o.start, o.end)
-        for o in Calendar(site.calendar, site.tz).shifts(start, end)
+        for o in site.shift_calendar().shifts(start, end)
     ]
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def breaks(config: str, start: int, end: int) -> list[tuple[int, int]]:
     site = _site(config)
-    b = Calendar(site.calendar, site.tz).breaks(start, end)
+    b = site.shift_calendar().breaks(start, end)
     return list(zip(b.starts.tolist(), b.ends.tolist(), strict=True))
 
 

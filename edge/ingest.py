@@ -29,7 +29,7 @@ def ingest_file(
     unknown_states: set[str] = set()
     started = last_report = time.monotonic()
     n = 0
-    for n, line in enumerate(lines, start=1):  # noqa: B007
+    for n, line in enumerate(lines, start=1):
         if line.sample is not None:
             batch.append(line.sample)
             if line.sample.signal == "state" and not is_known_state(line.sample.value):

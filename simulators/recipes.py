@@ -22,7 +22,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fieldlab.config.loader import ConfigError, format_validation_error
-from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.durations import parse_duration_ms
 from fieldlab.domain.history import histories_from_samples
 from fieldlab.domain.samples import Sample, format_ts
@@ -180,7 +179,7 @@ def figures(r: OeeResult, iso: OeeResult) -> dict[str, Any]:
 def answer_key(name: str, recipe: Recipe) -> dict[str, Any]:
     samples, start = truth_samples(recipe)
     site = recipe.scenario.site_config()
-    cal = Calendar(site.calendar, site.tz)
+    cal = site.shift_calendar()
     hist = histories_from_samples(samples)
     key: dict[str, Any] = {
         "recipe": name,

@@ -10,7 +10,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.samples import Sample, format_ts, from_ms, to_ms
 from fieldlab.simulators.clock import SimClock
 from fieldlab.simulators.faces.base import Face
@@ -61,7 +60,7 @@ class Simulation:
         self.clock = SimClock(self.start_ms, speed)
         self.tick_s = tick_s
         self.step_ms = step_ms
-        calendar = Calendar(self.site.calendar, self.site.tz)
+        calendar = self.site.shift_calendar()
         start_local = from_ms(self.start_ms).astimezone(self.site.tz)
         timed = [(e.offset_ms(start_local), e) for e in scenario.events]
         self.machines: dict[str, MachineModel] = {
@@ -141,7 +140,7 @@ class Simulation:
         for face in self.faces:
             try:
                 await face.stop()
-            except Exception:  # noqa: BLE001 - stopping must reach every face
+            except Exception:  # stopping must reach every face
                 log.exception("stopping face %s", face.name)
         self.truth.close()
 

@@ -358,7 +358,7 @@ def smtp_server() -> Iterator[tuple[int, list[str]]]:
     got: list[str] = []
 
     class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        async def handle_DATA(self, server, session, envelope):  # aiosmtpd's name
             got.append(envelope.content.decode("utf-8", "replace"))
             return "250 OK"
 

@@ -9,7 +9,6 @@ import streamlit as st
 
 from fieldlab.dashboards import charts, data
 from fieldlab.dashboards.context import Context, page_setup
-from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.counters import counter_deltas
 from fieldlab.domain.samples import COUNTER_SIGNALS, TEXT_SIGNALS
 
@@ -167,7 +166,7 @@ if cts and ict:
     times = np.array(cts)[inside]
     good = np.cumsum(deltas[inside])
     grid = np.linspace(ctx.start, end, 200).astype(np.int64)
-    planned = Calendar(ctx.site.calendar, ctx.tz).planned(ctx.start, end)
+    planned = ctx.site.shift_calendar().planned(ctx.start, end)
     target = planned.cumulative(grid) / 1000 / ict
     worm = pd.concat(
         [

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from fieldlab.config.alerts import AlertRule, AlertsConfig
 from fieldlab.config.site import SiteConfig
 from fieldlab.domain.alerts import AlertEvent, AlertEventKind
-from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.samples import Sample
 
 _MIN = 60_000
@@ -93,7 +92,7 @@ class AlertEngine:
         self._state: dict[str, tuple[str, int]] = {}  # machine → (state, since)
         self._reason: dict[str, str] = {}
         self._values = {r.signal for r in self.rules if r.when == "value_outside"}
-        self._cal = Calendar(site.calendar, site.tz)
+        self._cal = site.shift_calendar()
         self._checked: dict[tuple[str, str], int] = {}  # (rule, machine) → last moment checked
 
     def _applies(self, rule: AlertRule, machine: str) -> bool:

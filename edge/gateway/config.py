@@ -62,9 +62,7 @@ class GatewaySettings(BaseModel):
         return self.workers
 
 
-SinkConfig = Annotated[  # noqa: UP007
-    SqliteSinkConfig | InfluxConfig | UnsConfig, Field(discriminator="type")
-]
+SinkConfig = Annotated[SqliteSinkConfig | InfluxConfig | UnsConfig, Field(discriminator="type")]
 
 
 def _source_union() -> Any:

@@ -148,7 +148,7 @@ class Pipeline:
             for watch in self.watchers:
                 try:
                     watch(samples)
-                except Exception:  # noqa: BLE001 - a watcher's bug must not stop ingest
+                except Exception:  # a watcher's bug must not stop ingest
                     log.exception("a pipeline watcher failed")
 
     async def drain(self, timeout: float = 10.0) -> None:

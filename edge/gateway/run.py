@@ -13,7 +13,6 @@ from fieldlab.config.redact import redact_url
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors import connector_modules
 from fieldlab.connectors.base import Batch, Connector, ConnectorContext, SourceHealth
-from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.quality import QualityEvent
 from fieldlab.domain.samples import Sample
 from fieldlab.gateway.alerting import GatewayAlerts
@@ -336,7 +335,7 @@ class Gateway:
     async def _shift_oee(self, sink: UnsSink) -> None:
         """The current shift's live OEE per machine, retained in the UNS (from the store, as
         the dashboard reads it)."""
-        cal = Calendar(self.site.calendar, self.site.tz)
+        cal = self.site.shift_calendar()
         reader = self.reader
         assert reader is not None
         while True:
@@ -404,7 +403,7 @@ class Gateway:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 ctx.error(f"{type(exc).__name__}: {exc}")
                 log.exception("%s crashed; restarting in 1 s", ctx.name)
                 with contextlib.suppress(Exception):

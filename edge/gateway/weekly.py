@@ -79,6 +79,6 @@ class WeeklyReports:
             if week is not None:
                 try:
                     await asyncio.to_thread(self.send, week)
-                except Exception:  # noqa: BLE001 - a report must not stop the gateway
+                except Exception:  # a report must not stop the gateway
                     log.exception("cannot make the weekly report %s; trying again later", week)
             await asyncio.sleep(every_s)

@@ -10,7 +10,6 @@ from typing import Protocol
 import numpy as np
 
 from fieldlab.config.site import SiteConfig
-from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.durations import parse_duration_ms
 from fieldlab.domain.history import Series, histories_from_samples
 from fieldlab.domain.samples import Sample
@@ -35,7 +34,7 @@ class TruthEvidence:
         self.samples = list(samples)
         self.site = site
         self.hist = histories_from_samples(self.samples)
-        self.cal = Calendar(site.calendar, site.tz)
+        self.cal = site.shift_calendar()
 
     def oee(self, machine: str, start: int, end: int, threshold_s: float | None) -> OeeResult:
         return compute_oee(

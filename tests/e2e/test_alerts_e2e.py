@@ -34,7 +34,7 @@ def webhook() -> Iterator[tuple[int, list[dict]]]:
     got: list[dict] = []
 
     class Hook(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's name
+        def do_POST(self):  # http.server's name
             n = int(self.headers["Content-Length"])
             got.append(json.loads(self.rfile.read(n)))
             self.send_response(200)

@@ -14,7 +14,8 @@ from fieldlab.store import SqliteStore
 from tests.browser import CHROMIUM_FLAGS, fill_site
 from tests.services import Process, eventually, fieldlab, free_port, require, wait_port
 
-pytestmark = pytest.mark.slow
+#: its tests share a module fixture: one worker runs them all (make test: --dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dashboard-login")]
 
 USERS = {"anna": "admin", "olga": "operator", "vera": "viewer"}
 PASSWORD = "Werkplaats-2026!"

@@ -66,13 +66,13 @@ class Publisher(threading.Thread):
             self.sent = i + 1
             if i % 1000 == 999:
                 # keep paho's own queue short: it rescans it on every acknowledgement
-                while len(self.client._out_messages) > 5000:  # noqa: SLF001
+                while len(self.client._out_messages) > 5000:
                     time.sleep(0.01)
 
     def wait_acked(self, timeout: float) -> None:
         """Until the broker acknowledged every message (paho's queue is empty)."""
         self.join(timeout)
-        queue = self.client._out_messages  # noqa: SLF001 - paho keeps no public count
+        queue = self.client._out_messages  # paho keeps no public count
         eventually(lambda: not queue, "every message acked", timeout, detail=lambda: len(queue))
         self.client.loop_stop()
         self.client.disconnect()

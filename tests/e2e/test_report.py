@@ -29,6 +29,9 @@ from tests.helpers import MIN, local
 from tests.services import require, smtp_server
 from tests.truth import run_sim
 
+#: its tests share a module fixture: one worker runs them all (make test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("report")
+
 W10, W11 = Week(2026, 10), Week(2026, 11)
 
 

@@ -9,6 +9,9 @@ from fieldlab.gateway.config import parse_gateway_config
 from tests.services import fieldlab, free_port, mosquitto
 from tests.sim_gateway import sim_process
 
+#: its tests share a module fixture: one worker runs them all (make test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("discover")
+
 
 @pytest.fixture(scope="module")
 def sim():

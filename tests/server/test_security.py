@@ -165,7 +165,7 @@ class FakeInfluxRefusingTokens:
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 outer.auth.append(self.headers.get("Authorization", ""))
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 body = b'{"code":"unauthorized","message":"unauthorized access"}'

@@ -18,6 +18,9 @@ from fieldlab.simulators.register_map import STATE_CODES
 from tests.services import Process, free_port, mosquitto, require
 from tests.sim_gateway import sim_process
 
+#: its tests share a module fixture: one worker runs them all (make test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("sim-faces")
+
 BIN = Path(sys.executable).parent
 
 
