@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from fieldlab.domain.samples import parse_ts
 from fieldlab.store import SqliteStore
 from tests.browser import CHROMIUM_FLAGS
-from tests.services import Process, require, wait_port
+from tests.services import Process, eventually, require, wait_port
 
 #: three browsers in one room against a recipe run: alone
 pytestmark = pytest.mark.serial
@@ -33,6 +34,16 @@ def test_two_participants_and_a_trainer_in_one_room(tmp_path: Path):
     args = ("recipe", "run", "knelpunt", "--no-browser", "--workdir", str(workdir))
     with Process(*args, "--speed", "3600") as run, sync_playwright() as pw:
         run.wait_for("the recipe has ended", 120)
+        # At 3600x the simulator is done in seconds and the gateway is still draining its
+        # MQTT backlog from the embedded broker (a few hundred messages a second): the pages'
+        # clock is the data's, so the questions open only once the data is in. Wait for it.
+        end = parse_ts(json.loads(_last_line(workdir / "truth.jsonl"))["ts"])
+        eventually(
+            lambda: _newest(workdir / "fieldlab.db") >= end - 60_000,
+            "the day's data in the store",
+            180,
+            detail=lambda: run.output[-2000:],
+        )
         base = re.search(r"exercise +(http://\S+)/exercise", run.output).group(1)  # type: ignore[union-attr]
         code = re.search(r"trainer +\S+ +code (\d{4})", run.output).group(1)  # type: ignore[union-attr]
         wait_port(int(base.rsplit(":", 1)[1]), 60)
@@ -156,3 +167,19 @@ def full_path_problems(store: SqliteStore, workdir: Path) -> list[str]:
     }
     measured = question_answers(recipe, StoreEvidence(store, site), parse_ts(key["start"]))
     return compare(key, results, recipe.tolerance_pp) + question_problems(recipe, key, measured)
+
+
+def _last_line(path: Path) -> str:
+    with path.open("rb") as f:
+        f.seek(max(0, path.stat().st_size - 4096))
+        return f.read().decode("utf-8", "replace").strip().splitlines()[-1]
+
+
+def _newest(db: Path) -> int:
+    import sqlite3
+
+    con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return int(con.execute("SELECT coalesce(max(ts), 0) FROM latest").fetchone()[0])
+    finally:
+        con.close()
