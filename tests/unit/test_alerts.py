@@ -210,13 +210,24 @@ def test_the_overview_shows_open_alerts_and_the_periods_events(tmp_path, monkeyp
                 AlertEvent(
                     t0 + 30 * MIN, "lang", "press-1", "cleared", "stop", t0 + 5 * MIN, "fault:jam"
                 ),
+                # fired before the period began and still open: loud all the same
+                AlertEvent(
+                    local("2026-03-01 23:30"),
+                    "nacht",
+                    "press-1",
+                    "fired",
+                    "offline",
+                    local("2026-03-01 23:20"),
+                    "offline",
+                ),
             ]
         )
     monkeypatch.setenv("FIELDLAB_CONFIG", str(tmp_path / "site.yaml"))
     monkeypatch.setenv("FIELDLAB_LANG", "nl")
     at = page("overview", "nl")
     warnings = [w.value for w in at.warning]
-    assert len(warnings) == 1 and "offline · sinds 08:06 · temp" in warnings[0], warnings
+    assert len(warnings) == 2, warnings  # oldest first
+    assert "sinds 23:20 · nacht" in warnings[0] and "sinds 08:06 · temp" in warnings[1], warnings
     assert [e.label for e in at.expander] == ["Meldingen in deze periode (3)"]
 
 
