@@ -99,12 +99,7 @@ def test_the_layers_name_every_package_and_the_readme_lists_them():
 
 def test_a_planted_arrow_up_is_found(tmp_path, monkeypatch):
     """The check itself: a store module importing the gateway is reported."""
-    planted = tmp_path / "edge" / "store"
-    planted.mkdir(parents=True)
-    (planted / "bad.py").write_text("from fieldlab.gateway.run import Gateway\n")
-    monkeypatch.setitem(globals(), "ROOT", tmp_path)
-    for folder in FOLDERS:
-        (tmp_path / folder).mkdir(exist_ok=True)
+    _plant(tmp_path, monkeypatch, "store", "from fieldlab.gateway.run import Gateway\n")
     try:
         test_every_import_points_down()
     except AssertionError as exc:
@@ -135,15 +130,20 @@ def test_no_connector_imports_the_gateway_and_no_sink_a_connector():
 
 
 def test_a_planted_sink_importing_a_connector_is_found(tmp_path, monkeypatch):
-    planted = tmp_path / "edge" / "sinks"
-    planted.mkdir(parents=True)
-    (planted / "bad.py").write_text("from fieldlab.connectors.base import Batch\n")
-    monkeypatch.setitem(globals(), "ROOT", tmp_path)
-    for folder in FOLDERS:
-        (tmp_path / folder).mkdir(exist_ok=True)
+    _plant(tmp_path, monkeypatch, "sinks", "from fieldlab.connectors.base import Batch\n")
     try:
         test_no_connector_imports_the_gateway_and_no_sink_a_connector()
     except AssertionError as exc:
         assert "fieldlab.sinks.bad imports fieldlab.connectors.base" in str(exc)
     else:
         raise AssertionError("the planted sink importing a connector was not found")
+
+
+def _plant(tmp_path: Path, monkeypatch, package: str, source: str) -> None:
+    """A tree with one module, edge/<package>/bad.py, that the checks then read instead."""
+    planted = tmp_path / "edge" / package
+    planted.mkdir(parents=True)
+    (planted / "bad.py").write_text(source)
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    for folder in FOLDERS:
+        (tmp_path / folder).mkdir(exist_ok=True)
