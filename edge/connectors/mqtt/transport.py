@@ -268,7 +268,7 @@ class Transport:
             self._window_said = True
             ctx.count("small_inflight_window")
             ctx.log.warning(
-                "%s: the broker sends at most %d messages before they are acknowledged, and "
+                "%s: the broker sent no more than %d messages before they were acknowledged, and "
                 "the gateway acknowledges after each commit: a backlog drains a few thousand "
                 "messages a second at most. Mosquitto: set max_inflight_messages 1000 in "
                 "mosquitto.conf (20 by default since 2.0.16); docs/SCALING.md",
