@@ -23,6 +23,14 @@ CHROMIUM_FLAGS = [
 ]
 
 
+def login(page, base: str, user: str, password: str) -> None:
+    """The dashboard's login form, as a person fills it in."""
+    page.goto(base)
+    page.get_by_role("textbox", name="User name").fill(user)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
 SITE = """\
 timezone: Europe/Amsterdam
 store: sqlite:///fieldlab.db

@@ -118,6 +118,7 @@ class InfluxSink(QueuedSink):
             overflow=cfg.queue.overflow,
         )
         self._client = client_for(cfg)
+        self._created = False
         self._forward = Forwarder(self.name, self.queue, self._send, redact_url(cfg.url), log)
         self._take_in_worker_queues()
 
@@ -194,6 +195,16 @@ class InfluxSink(QueuedSink):
                     ],
                 )
                 return None
+            if exc.status == 404 and "database not found" in str(exc) and not self._created:
+                # InfluxDB 1.x: a fresh server has no database; made once, as Telegraf does
+                # (2.x/3.x buckets are made by their admin tools and stay a 404 here)
+                self._created = True
+                log.warning("%s: creating database %s", self.name, self._client.target.database)
+                try:
+                    await asyncio.to_thread(self._client.create_database)
+                except (WriteError, OSError) as made:
+                    raise Retry(str(made)) from None
+                return await self._send(batch_id, payload, points)
             if 400 <= exc.status < 500 and exc.status not in (401, 403, 404, 408, 429):
                 self._forward.errors += 1
                 log.error(

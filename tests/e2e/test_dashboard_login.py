@@ -11,7 +11,7 @@ import yaml
 
 from fieldlab.domain.samples import Sample
 from fieldlab.store import SqliteStore
-from tests.browser import CHROMIUM_FLAGS, fill_site
+from tests.browser import CHROMIUM_FLAGS, fill_site, login
 from tests.services import Process, eventually, fieldlab, free_port, require, wait_port
 
 #: its tests share a module fixture: one worker runs them all (make test: --dist loadgroup)
@@ -35,9 +35,9 @@ def server(tmp_path_factory):
                 Sample(now - 600_000, "line-9", "state", "idle"),
             ]
         )
-    for login, role in USERS.items():
+    for user, role in USERS.items():
         out = fieldlab(
-            "users", "add", login, "--role", role, "-c", str(site), cwd=tmp, password=PASSWORD
+            "users", "add", user, "--role", role, "-c", str(site), cwd=tmp, password=PASSWORD
         )
         assert out.returncode == 0, out.stderr
     port = free_port()
@@ -63,13 +63,6 @@ def test_users_file_keeps_hashes_only_and_the_command_explains_itself(server):
     (bare / "site.yaml").write_text("timezone: Europe/Amsterdam\n")
     no_auth = fieldlab("users", "list", "-c", str(bare / "site.yaml"), cwd=bare)
     assert no_auth.returncode == 2 and "dashboard: {auth:" in no_auth.stderr, no_auth.stderr
-
-
-def _login(page, base: str, login: str, password: str) -> None:
-    page.goto(base)
-    page.get_by_role("textbox", name="User name").fill(login)
-    page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def _open(page, link: str, heading: str) -> None:
@@ -103,9 +96,9 @@ def test_roles_decide_what_a_browser_gets(server):
                 page.close()
 
             # a wrong password and an unknown user get the same words
-            for login, password in (("vera", "not-her-password"), ("nobody", PASSWORD)):
+            for user, password in (("vera", "not-her-password"), ("nobody", PASSWORD)):
                 page = browser.new_page()
-                _login(page, base, login, password)
+                login(page, base, user, password)
                 page.get_by_text("User name or password is not right.").wait_for(timeout=30_000)
                 body = page.inner_text("body")
                 assert "Password is incorrect" not in body and "Username is incorrect" not in body
@@ -115,7 +108,7 @@ def test_roles_decide_what_a_browser_gets(server):
             # a viewer reads, but stop-reason entry is neither in the menu nor at its address
             context = browser.new_context()
             page = context.new_page()
-            _login(page, base, "vera", PASSWORD)
+            login(page, base, "vera", PASSWORD)
             page.get_by_text("Logged in as vera (viewer)").wait_for(timeout=30_000)
             page.get_by_text("press-1").first.wait_for(timeout=30_000)
             nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
@@ -131,7 +124,7 @@ def test_roles_decide_what_a_browser_gets(server):
             # an operator enters a reason; the store says who, and that it was by hand
             context = browser.new_context()
             page = context.new_page()
-            _login(page, base, "olga", PASSWORD)
+            login(page, base, "olga", PASSWORD)
             page.get_by_text("Logged in as olga (operator)").wait_for(timeout=30_000)
             _open(page, "Stop reasons", "Stop reasons")
             page.get_by_role("button", name="Save").click(timeout=60_000)
@@ -159,7 +152,7 @@ def test_admin_sees_users_and_a_session_expires(server):
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         try:
             page = browser.new_context().new_page()
-            _login(page, base, "anna", PASSWORD)
+            login(page, base, "anna", PASSWORD)
             page.get_by_text("Logged in as anna (admin)").wait_for(timeout=30_000)
             _open(page, "Users", "Users")
             page.get_by_text("fieldlab users add|passwd|role|remove").wait_for(timeout=30_000)
@@ -172,7 +165,7 @@ def test_admin_sees_users_and_a_session_expires(server):
             users_file.write_text(yaml.safe_dump(users))
             try:
                 page = browser.new_context().new_page()
-                _login(page, base, "vera", PASSWORD)
+                login(page, base, "vera", PASSWORD)
                 page.get_by_text("Logged in as vera (viewer)").wait_for(timeout=30_000)
                 page.wait_for_timeout(3000)
                 page.get_by_role("link", name="Machine").click()
