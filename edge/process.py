@@ -13,6 +13,7 @@ laptops run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -53,13 +54,18 @@ def stop(proc: subprocess.Popen[Any], timeout: float = 5.0) -> int:
 def _lifeline() -> Callable[[], object] | None:
     """A call that returns when the parent is gone, or None for a process nobody started."""
     if os.environ.pop(LIFELINE_ENV, None) == "stdin":  # popped: not our own children's
-        stream = sys.stdin.buffer if sys.stdin is not None else None
-        if stream is None:
+        if sys.stdin is None:
             return None
+        fd = sys.stdin.fileno()
 
         def drained() -> None:
-            while stream.read(65536):
-                pass
+            # os.read on the descriptor, not sys.stdin's buffered reader: a daemon thread
+            # blocked in the reader when the process exits (Streamlit on a port that is taken,
+            # or stopped by Ctrl-C) holds its lock, and the interpreter aborts with "Fatal
+            # Python error: _enter_buffered_busy", exit status 250
+            with contextlib.suppress(OSError):
+                while os.read(fd, 65536):
+                    pass
 
         return drained
     parent = multiprocessing.parent_process()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from fieldlab.broker import EmbeddedBroker
 from fieldlab.domain.samples import format_ts
+from fieldlab.errors import PortInUse
 from fieldlab.gateway.config import load_gateway_config
 from fieldlab.gateway.run import Gateway
 from fieldlab.ingest import ingest_file
@@ -123,6 +124,44 @@ class LocalStack:
             observed,
         ):
             stale.unlink(missing_ok=True)
+        live_start = self.start_ms
+        if live_start is None:
+            live_start = Simulation(self.scenario).start_ms
+        self.live_start = live_start
+        truth = self.workdir / "truth.jsonl"
+        faces = FaceSettings(
+            opcua_port=self.ports.opcua, modbus_port=self.ports.modbus, mqtt_url=self.mqtt_url or ""
+        )
+        self.sim = Simulation(
+            self.scenario,
+            seed=self.seed,
+            speed=math.inf,
+            start_ms=live_start - self.history_ms,
+            truth=truth,
+            step_ms=600_000,
+            faces=faces,
+        )
+        if self.history_ms:
+            # History before now, through the same ingest path a file takes, with its truth;
+            # the same models then go on live, so nothing jumps at the seam.
+            await self.sim.run(sim_until=live_start)
+            self.sim.truth.flush()
+            with SqliteStore(self.db_path) as store:
+                await asyncio.to_thread(ingest_file, store, truth, quiet=True)
+        self.sim.go_live(self.speed)
+        self.sim.pause()  # nothing happens before the gateway listens
+        for attempt in range(3):
+            try:
+                await self.sim.start()
+                break
+            except PortInUse:
+                # free when we looked, taken since (another demo or recipe starting beside
+                # this one): any free ports will do, the gateway's site is written below
+                if attempt == 2:
+                    raise
+                faces.opcua_port = self.ports.opcua = free_port()
+                faces.modbus_port = self.ports.modbus = free_port()
+        self.ports.http = port_or_free(self.ports.http)
         self.site_path.write_text(
             gateway_site_yaml(
                 self.scenario,
@@ -140,34 +179,6 @@ class LocalStack:
             ),
             encoding="utf-8",
         )
-        live_start = self.start_ms
-        if live_start is None:
-            live_start = Simulation(self.scenario).start_ms
-        self.live_start = live_start
-        truth = self.workdir / "truth.jsonl"
-        self.sim = Simulation(
-            self.scenario,
-            seed=self.seed,
-            speed=math.inf,
-            start_ms=live_start - self.history_ms,
-            truth=truth,
-            step_ms=600_000,
-            faces=FaceSettings(
-                opcua_port=self.ports.opcua,
-                modbus_port=self.ports.modbus,
-                mqtt_url=self.mqtt_url or "",
-            ),
-        )
-        if self.history_ms:
-            # History before now, through the same ingest path a file takes, with its truth;
-            # the same models then go on live, so nothing jumps at the seam.
-            await self.sim.run(sim_until=live_start)
-            self.sim.truth.flush()
-            with SqliteStore(self.db_path) as store:
-                await asyncio.to_thread(ingest_file, store, truth, quiet=True)
-        self.sim.go_live(self.speed)
-        self.sim.pause()  # nothing happens before the gateway listens
-        await self.sim.start()
         site, cfg = load_gateway_config(self.site_path)
         self.gateway = Gateway(site, cfg, self.workdir)
         self._gw_task = asyncio.create_task(self.gateway.run())
@@ -188,6 +199,7 @@ class LocalStack:
     def _start_dashboard(self) -> None:
         from fieldlab.dashboards.serve import command, environment
 
+        self.ports.dashboard = port_or_free(self.ports.dashboard)  # as late as can be
         self._dash = spawn(
             command(self.site_path, self.ports.dashboard, self.dashboard_host),
             env=environment(self.site_path, None, self.lang) | self.dashboard_env,

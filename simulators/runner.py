@@ -119,8 +119,19 @@ class Simulation:
     async def start(self) -> None:
         if self._face_settings is not None:
             self.faces = self._build_faces(self._face_settings)
-            for face in self.faces:
-                await face.start(self.sim_now)
+            started: list[Face] = []
+            try:
+                for face in self.faces:
+                    await face.start(self.sim_now)
+                    started.append(face)
+            except BaseException:
+                # one face could not start (its port taken): the others stop again, so the
+                # caller can choose other ports and start anew, or end without a server left
+                for face in reversed(started):
+                    with contextlib.suppress(Exception):
+                        await face.stop()
+                self.faces = []
+                raise
             # Faces that start after a back-fill begin with the machines' present values, not
             # with zeros: a counter read as 0 would look like a reset.
             snapshot = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+import os
 import re
 import sys
 from pathlib import Path
@@ -13,13 +14,14 @@ from zoneinfo import ZoneInfo
 from fieldlab.config import ConfigError, SiteConfig, load_site_config
 from fieldlab.domain.durations import parse_duration_ms
 from fieldlab.domain.samples import SampleError, parse_ts, to_ms
+from fieldlab.errors import FieldlabError, PortInUse
 from fieldlab.store import Store, open_store
 
 DEFAULT_CONFIG = Path("site.yaml")
 DEFAULT_STORE = "sqlite:///fieldlab.db"
 
 
-class UsageError(Exception):
+class UsageError(FieldlabError):
     """A problem with what the user typed; printed as one line, exit status 2."""
 
 
@@ -138,4 +140,34 @@ def fail(message: str, code: int = 2) -> int:
     return code
 
 
-KNOWN_ERRORS = (ConfigError, UsageError)
+KNOWN_ERRORS = (ConfigError, UsageError, PortInUse)
+
+
+def permission_message(exc: PermissionError) -> str:
+    """One line for a file the command may not write: which, whose folder, and what to do (in a
+    container, a volume made by another image or by root is the usual cause)."""
+    path = Path(exc.filename) if exc.filename else None
+    if path is None:
+        return f"permission denied: {exc.strerror or exc}"
+    folder = path if path.is_dir() else path.parent
+    who = ""
+    if hasattr(os, "getuid"):
+        uid = os.getuid()
+        try:
+            owner = folder.stat().st_uid
+        except OSError:
+            owner = None
+        who = f" for uid {uid}" + (
+            f"; {folder} belongs to uid {owner}" if owner is not None else ""
+        )
+        container = os.environ.get("container")  # noqa: SIM112 - podman's own name for it
+        if Path("/.dockerenv").exists() or container:
+            return (
+                f"cannot write {path}: permission denied{who}. Give the volume to uid {uid}: "
+                f"run the image once as `--user root --entrypoint chown IMAGE -R {uid} {folder}` "
+                "(the compose stack's data-owner step does this)"
+            )
+    return (
+        f"cannot write {path}: permission denied{who}. Let this user write {folder}, "
+        "or choose another folder"
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fieldlab.cli.common import subcommand
 from fieldlab.dashboards.serve import command, environment
+from fieldlab.errors import check_port
 from fieldlab.process import spawn, stop
 
 HELP = "Open the OEE dashboard (Streamlit) on the site's store."
@@ -39,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from fieldlab.config import load_site_config
 
     load_site_config(args.config)  # a clear error here, not a traceback in the browser
+    check_port("dashboard", args.address, args.port, "--port")
     print(f"fieldlab dashboard: http://{args.address}:{args.port}  (Ctrl-C stops)", flush=True)
     proc = spawn(
         command(args.config, args.port, args.address),

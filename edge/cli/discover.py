@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from fieldlab.cli.common import duration_arg, subcommand
+from fieldlab.cli.common import UsageError, duration_arg, subcommand
 
 HELP = "Find what a machine offers: OPC UA nodes, Modbus registers, S7 data blocks, MQTT topics."
 EPILOG = """\
@@ -67,9 +67,10 @@ def run_opcua(args: argparse.Namespace) -> int:
     from fieldlab.discovery.opcua import browse, config_snippet, machinery_snippet
 
     logging.getLogger("asyncua").setLevel(logging.ERROR)
+    _url(args.url, ("opc.tcp",), "opc.tcp://192.168.0.10:4840")
     try:
         found, namespaces = asyncio.run(browse(args.url, args.root, args.depth))
-    except (OSError, TimeoutError, ConnectionError) as exc:
+    except (OSError, TimeoutError, ConnectionError, ValueError) as exc:
         print(f"fieldlab discover: {args.url}: {exc or 'no answer'}", file=sys.stderr)
         return 2
     print(f"{args.url}: {len(found)} nodes below {args.root}")
@@ -99,16 +100,14 @@ def run_opcua(args: argparse.Namespace) -> int:
 def run_modbus(args: argparse.Namespace) -> int:
     from fieldlab.discovery.modbus import decode_table, read_range
 
-    host, _, port = args.address.partition(":")
+    host, port = _host_port(args.address, 502)
     try:
-        words = asyncio.run(
-            read_range(host, int(port or 502), args.unit, args.start, args.count, args.table)
-        )
+        words = asyncio.run(read_range(host, port, args.unit, args.start, args.count, args.table))
     except (OSError, ConnectionError) as exc:
         print(f"fieldlab discover: {exc}", file=sys.stderr)
         return 2
     print(
-        f"{host}:{port or 502} unit {args.unit}, {args.table} registers {args.start}–"
+        f"{host}:{port} unit {args.unit}, {args.table} registers {args.start}–"
         f"{args.start + args.count - 1} (0-based; a 1-based manual says +1)\n"
     )
     print("\n".join(decode_table(args.start, words)))
@@ -119,16 +118,16 @@ def run_modbus(args: argparse.Namespace) -> int:
 def run_s7(args: argparse.Namespace) -> int:
     from fieldlab.discovery.s7 import decode_table, read_db
 
-    host, _, port = args.address.partition(":")
+    host, port = _host_port(args.address, 102)
     try:
         data = asyncio.run(
-            read_db(host, int(port or 102), args.rack, args.slot, args.db, args.start, args.count)
+            read_db(host, port, args.rack, args.slot, args.db, args.start, args.count)
         )
     except (OSError, ConnectionError) as exc:
         print(f"fieldlab discover: {exc}", file=sys.stderr)
         return 2
     print(
-        f"{host}:{port or 102} rack {args.rack} slot {args.slot}, DB{args.db} bytes "
+        f"{host}:{port} rack {args.rack} slot {args.slot}, DB{args.db} bytes "
         f"{args.start}–{args.start + args.count - 1} (big-endian, as the CPU stores them)\n"
     )
     print("\n".join(decode_table(args.db, args.start, data)))
@@ -144,6 +143,7 @@ def run_mqtt(args: argparse.Namespace) -> int:
 
     user = os.environ.get(args.username_env) if args.username_env else None
     password = os.environ.get(args.password_env) if args.password_env else None
+    _url(args.url, ("mqtt", "mqtts", "tcp", "ssl"), "mqtt://192.168.0.10:1883")
     try:
         stats = listen(args.url, args.topic, args.seconds / 1000, user, password)
     except (OSError, ConnectionError) as exc:
@@ -157,3 +157,31 @@ def run_mqtt(args: argparse.Namespace) -> int:
     if guess:
         print(f"\nsuggested topic template: {guess}")
     return 0
+
+
+def _url(url: str, schemes: tuple[str, ...], example: str) -> None:
+    """The address as `config check` checks it: a usage error, not a library's traceback."""
+    from fieldlab.config.addresses import check_url
+
+    try:
+        check_url(url, schemes, example)
+    except ValueError as exc:
+        raise UsageError(f"discover: {exc}") from None
+
+
+def _host_port(address: str, default_port: int) -> tuple[str, int]:
+    from fieldlab.config.addresses import check_host
+
+    host, sep, port = address.rpartition(":") if address.count(":") == 1 else (address, "", "")
+    try:
+        number = int(port) if sep else default_port
+        if not 0 < number < 65536:
+            raise ValueError
+    except ValueError:
+        raise UsageError(
+            f"discover: expected HOST or HOST:PORT with a port 1-65535, got {address!r}"
+        ) from None
+    try:
+        return check_host(host), number
+    except ValueError as exc:
+        raise UsageError(f"discover: {exc}") from None

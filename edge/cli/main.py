@@ -21,7 +21,7 @@ from fieldlab.cli import (
     sim,
     users,
 )
-from fieldlab.cli.common import KNOWN_ERRORS, fail
+from fieldlab.cli.common import KNOWN_ERRORS, fail, permission_message
 from fieldlab.store import StoreError
 
 DESCRIPTION = """\
@@ -77,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(exc))
     except StoreError as exc:
         return fail(f"store: {exc}")
+    except PermissionError as exc:
+        return fail(permission_message(exc))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from fieldlab.config.addresses import MqttUrl
 from fieldlab.domain.states import State
 
 AlertKind = Literal["stop", "offline", "oee_below", "source_degraded", "value_outside"]
@@ -30,7 +31,7 @@ class _Strict(BaseModel):
 
 
 class MqttChannel(_Strict):
-    url: str = Field(description="mqtt://host:port (mqtts:// for TLS)")
+    url: MqttUrl = Field(description="mqtt://host:port (mqtts:// for TLS)")
     topic: str = "fieldlab/alerts"
     qos: Literal[0, 1, 2] = 1
 

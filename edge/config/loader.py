@@ -11,9 +11,10 @@ import yaml
 from pydantic import ValidationError
 
 from fieldlab.config.site import SiteConfig
+from fieldlab.errors import FieldlabError
 
 
-class ConfigError(Exception):
+class ConfigError(FieldlabError):
     """A configuration problem, worded for the person who edits the file."""
 
 

@@ -15,6 +15,7 @@ from fieldlab.connectors import connector_modules
 from fieldlab.connectors.base import Batch, Connector, ConnectorContext, SourceHealth
 from fieldlab.domain.quality import QualityEvent
 from fieldlab.domain.samples import Sample
+from fieldlab.errors import port_error
 from fieldlab.gateway.alerting import GatewayAlerts
 from fieldlab.gateway.clock import ClockWatch
 from fieldlab.gateway.config import GatewayConfig, SqliteSinkConfig
@@ -189,6 +190,27 @@ class Gateway:
         return out
 
     async def run(self) -> None:
+        # /health's port first: taken, it is one line and exit 2 before anything has started
+        # that would have to be stopped (a connector still connecting held the process)
+        http_cfg = self.cfg.gateway.http
+        if http_cfg.port:
+            self.http = HttpServer(
+                http_cfg.host, http_cfg.port, self.health_report, self.metrics_text
+            )
+            try:
+                await self.http.start()
+            except OSError as exc:
+                self.http = None
+                raise port_error(
+                    exc,
+                    "gateway /health and /metrics",
+                    http_cfg.host,
+                    http_cfg.port,
+                    "gateway: {http: {port: N}} in the site file (0: none)",
+                ) from None
+            log.warning(
+                "health on http://%s:%d/health, metrics on /metrics", http_cfg.host, self.http.port
+            )
         self._build()
         assert self.pipeline is not None and self.reader is not None
         gaps = await asyncio.to_thread(self._close_gaps)
@@ -215,15 +237,6 @@ class Gateway:
             asyncio.create_task(self._supervise(c, ctx), name=f"source {c.name}")
             for c, ctx in zip(self.connectors, self.contexts, strict=True)
         ]
-        http_cfg = self.cfg.gateway.http
-        if http_cfg.port:
-            self.http = HttpServer(
-                http_cfg.host, http_cfg.port, self.health_report, self.metrics_text
-            )
-            await self.http.start()
-            log.warning(
-                "health on http://%s:%d/health, metrics on /metrics", http_cfg.host, self.http.port
-            )
         try:
             await self._stop.wait()
         finally:

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fieldlab.config.addresses import HttpUrl
 from fieldlab.config.redact import redact_url
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
@@ -53,7 +54,7 @@ class InfluxConfig(BaseModel):
     type: Literal["influxdb"] = "influxdb"
     name: str = "influxdb"
     api: Literal["v1", "v2"] = "v2"
-    url: str = "http://127.0.0.1:8086"
+    url: HttpUrl = "http://127.0.0.1:8086"
     org: str = "fieldlab"
     bucket: str = "fieldlab"
     database: str | None = Field(None, description="v1: database (default: bucket)")

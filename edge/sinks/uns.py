@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fieldlab.config.addresses import MqttUrl
 from fieldlab.config.redact import redact_url
 from fieldlab.config.site import SiteConfig
 from fieldlab.domain.rejected import Rejected
@@ -53,7 +54,7 @@ class UnsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["mqtt"] = "mqtt"
     name: str = "uns"
-    url: str = Field(description="mqtt://host:port (mqtts:// for TLS)")
+    url: MqttUrl = Field(description="mqtt://host:port (mqtts:// for TLS)")
     client_id: str = "fieldlab-uns"
     username_env: str | None = None
     password_env: str | None = None

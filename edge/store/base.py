@@ -12,9 +12,10 @@ from fieldlab.domain.learning import Attempt
 from fieldlab.domain.quality import QualityEvent
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
+from fieldlab.errors import FieldlabError
 
 
-class StoreError(Exception):
+class StoreError(FieldlabError):
     """The store cannot be opened or used; the message says which store and why."""
 
 

@@ -12,6 +12,7 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from fieldlab.domain.samples import Sample, Value
+from fieldlab.errors import PortInUse, check_port
 from fieldlab.simulators.register_map import BLOCK, block, registers, unit_ids
 from fieldlab.simulators.scenario import Scenario
 
@@ -65,15 +66,14 @@ class ModbusFace:
     async def start(self, sim_now: int | None = None) -> None:
         if sim_now is not None:
             self._last_now = sim_now
+        # pymodbus logs a bind error and raises RuntimeError without the cause: look first
+        check_port("Modbus face", self.host, self.port, "--modbus-port")
         self._server = ModbusTcpServer(self._devices(), address=(self.host, self.port))
         try:
             await self._server.serve_forever(background=True)
         except RuntimeError:
             self._server = None
-            raise OSError(
-                f"Modbus face cannot listen on {self.host}:{self.port} "
-                "(is the port in use? try --modbus-port)"
-            ) from None
+            raise PortInUse("Modbus face", self.host, self.port, "--modbus-port") from None
         await self._write_all(self._last_now)
 
     async def stop(self) -> None:

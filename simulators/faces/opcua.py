@@ -29,6 +29,7 @@ from asyncua.crypto.validator import CertificateValidator, CertificateValidatorO
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from fieldlab.domain.samples import Sample
+from fieldlab.errors import check_port, port_error
 from fieldlab.simulators.archetypes import resolve
 from fieldlab.simulators.scenario import Scenario
 
@@ -141,6 +142,8 @@ class OpcUaFace:
             )
 
     async def start(self, sim_now: int | None = None) -> None:
+        # asyncua logs a bind error with its traceback before raising it: look first
+        check_port("OPC UA face", self.host, self.port, "--opcua-port")
         if sim_now is not None:
             self._sim_now = sim_now
         user_manager = _Users(self.user, self.password or "") if self.user else None
@@ -189,10 +192,7 @@ class OpcUaFace:
         try:
             await server.start()
         except OSError as exc:
-            raise OSError(
-                f"OPC UA face cannot listen on {self.host}:{self.port} ({exc.strerror}; "
-                "try --opcua-port)"
-            ) from None
+            raise port_error(exc, "OPC UA face", self.host, self.port, "--opcua-port") from None
         self._server = server
         # Every value carries simulated time, also the ones no sample has set yet (their
         # defaults) and, after a restart, the last ones.

@@ -25,6 +25,7 @@ from typing import Any
 
 from fieldlab.connectors.s7.address import Address, encode, parse_address
 from fieldlab.domain.samples import Sample, Value
+from fieldlab.errors import check_port
 from fieldlab.simulators.archetypes import resolve
 from fieldlab.simulators.register_map import STATE_CODES
 from fieldlab.simulators.scenario import Scenario
@@ -128,6 +129,7 @@ class S7Face:
 
         if sim_now is not None:
             self._last_now = sim_now
+        check_port("S7 face", self.host, self.port, "--s7-port")
         server = Server(log=False)
         for m, db in self.dbs.items():
             server.register_area(SrvArea.DB, db, self.buffers[m])

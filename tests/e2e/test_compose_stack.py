@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.browser import CHROMIUM_FLAGS, login
 from tests.services import free_port, missing
@@ -104,14 +105,15 @@ class Stack:
         assert "Traceback" not in logs, logs[logs.index("Traceback") - 2000 :][:4000]
 
 
-def _wait(what: str, check, timeout: float = 120, every: float = 2.0):
+def _wait(what: str, check, timeout: float = 120, every: float = 2.0, stack=None):
     deadline = time.monotonic() + timeout
     while True:
         got = check()
         if got:
             return got
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:.0f} s")
+            logs = stack.sh("docker compose logs --no-color --tail 40") if stack else ""
+            raise AssertionError(f"{what}: not within {timeout:.0f} s\n{logs}")
         time.sleep(every)
 
 
@@ -134,6 +136,10 @@ def stack(tmp_path_factory):
         if src.is_file():
             (work / name.decode()).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, work / name.decode())
+    # the default scenario without its breaks (override.yaml): units at whatever hour this runs
+    scenario = yaml.safe_load((ROOT / "simulators/scenarios/default.yaml").read_text())
+    scenario["calendar"].pop("breaks", None)
+    (work / "tests/compose/scenario.yaml").write_text(yaml.safe_dump(scenario))
     s = Stack(work, free_port())
     try:
         # README: cp .env.example .env && $EDITOR .env
@@ -143,6 +149,12 @@ def stack(tmp_path_factory):
         env = env.replace("DASHBOARD_HTTPS_PORT=443", f"DASHBOARD_HTTPS_PORT={s.port}")
         (work / ".env").write_text(env + "DASHBOARD_ADDRESS=127.0.0.1\n")
         s.sh("docker compose build", timeout=900)
+        # volumes an older image left to root (its /data was root's): the stack still starts
+        for v in ("gateway-data", "dashboard-data"):
+            s.sh(
+                f"docker volume create {PROJECT}_{v} && {_AS_ROOT} -v {PROJECT}_{v}:/data "
+                "fieldlab-kit:latest chown -R 0:0 /data"
+            )
         s.sh("docker compose run --rm mosquitto-passwd")
         s.sh("docker compose up -d --wait --wait-timeout 180", timeout=240)
         yield s
@@ -154,6 +166,9 @@ def stack(tmp_path_factory):
             capture_output=True,
             timeout=180,
         )
+
+
+_AS_ROOT = "docker run --rm --user root --entrypoint env"
 
 
 def _browser_tiles(stack: Stack, home: Path) -> tuple[dict[str, str], str]:
@@ -218,14 +233,16 @@ def _trust_caddy(stack: Stack, tmp: Path) -> Path:
 @pytest.mark.slow
 def test_the_server_stack_runs_as_the_readme_says(stack, tmp_path):
     # every machine's data arrives: simulators → Mosquitto (password) → gateway → InfluxDB
-    _wait("both machines in InfluxDB", lambda: all(stack.counts(m) for m in MACHINES), 180)
+    _wait(
+        "both machines in InfluxDB", lambda: all(stack.counts(m) for m in MACHINES), 240, 2, stack
+    )
     stack.logs_without_traceback()
 
     # a gateway restart loses no message: the filler's counter, published at every unit,
     # arrives with no step missing (a persistent session, acknowledged after the queue)
     before = len(stack.counts())
     stack.sh("docker compose restart gateway")
-    _wait("the gateway back", lambda: len(stack.counts()) > before + 10, 120)
+    _wait("the gateway back", lambda: len(stack.counts()) > before + 10, 120, 2, stack)
     counts = stack.counts()
     steps = [b - a for a, b in zip(counts, counts[1:], strict=False)]
     assert set(steps) == {1}, [(i, s) for i, s in enumerate(steps) if s != 1][:10]
@@ -268,6 +285,30 @@ def test_the_server_stack_runs_as_the_readme_says(stack, tmp_path):
     tiles_restored, _ = _browser_tiles(stack, home)  # Caddy's CA restored: still trusted
     assert set(tiles_restored) == set(MACHINES)
     stack.logs_without_traceback()
+
+    # a volume the image's user may not write, without the data-owner step: one line that says
+    # which folder and what to do, no traceback
+    stack.sh(f"{_AS_ROOT} -v {PROJECT}_dashboard-data:/data fieldlab-kit:latest chown 0:0 /data")
+    # (`docker run`: `docker compose run` exits 0 whatever the command did, on Debian's engine)
+    denied = subprocess.run(
+        [
+            "bash",
+            "-c",
+            "docker run --rm -e FIELDLAB_PASSWORD=e2e-secret-2026 "
+            f"-v {PROJECT}_dashboard-data:/data "
+            "-v $PWD/tests/compose/site.influx1.yaml:/config/site.yaml:ro fieldlab-kit:latest "
+            "users add piet --role viewer -c /config/site.yaml",
+        ],
+        cwd=stack.work,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = denied.stderr.strip().splitlines()
+    assert denied.returncode == 2 and "Traceback" not in denied.stderr, denied.stderr
+    assert "cannot write /data/" in lines[-1] and "belongs to uid 0" in lines[-1], lines
+    assert "--user root --entrypoint chown" in lines[-1], lines
 
 
 def _readme_block(readme: str, first_line: str) -> str:

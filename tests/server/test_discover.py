@@ -110,3 +110,24 @@ def test_discover_s7_shows_a_data_block_in_every_type():
     assert rows["DB10.DBB8"][-2] == "4000000000"  # UDINT
     assert rows["DB10.DBB12"][3] == "00000101"  # bits 7..0
     assert missing.returncode == 2 and "DB99" in missing.stderr, missing.stderr
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["opcua", "opc.tcp//127.0.0.1:4840"], "expected a URL like opc.tcp://"),
+        (["opcua", "opc.tcp://127.0.0.1:48a0"], "port must be a number"),
+        (["mqtt", "127.0.0.1:1883"], "expected a URL like mqtt://"),
+        (["modbus", "127.0.0.1:99999"], "HOST or HOST:PORT"),
+        (["s7", "s7://plc", "--db", "1"], "expected HOST or HOST:PORT"),
+        (["opcua", f"opc.tcp://127.0.0.1:{free_port()}"], "Connect call failed"),
+    ],
+)
+def test_discover_says_what_is_wrong_in_one_line_never_a_traceback(args, expected):
+    """A malformed address (asyncua printed its traceback for `opc.tcp//host:4840`) or a
+    device that is not there: one line and exit 2."""
+    out = fieldlab("discover", *args, timeout=30)
+    assert out.returncode == 2, out
+    assert "Traceback" not in out.stderr + out.stdout, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], lines

@@ -19,7 +19,7 @@ FOLDERS = {
 }
 #: Bottom to top; the README's table lists the same.
 LAYERS: list[set[str]] = [
-    {"fieldlab.domain", "fieldlab.i18n", "fieldlab.process"},
+    {"fieldlab.domain", "fieldlab.errors", "fieldlab.i18n", "fieldlab.process"},
     {"fieldlab.config", "fieldlab.interchange"},
     {"fieldlab.store", "fieldlab.mapping"},
     {"fieldlab.ingest", "fieldlab.kpi", "fieldlab.connectors", "fieldlab.sinks", "fieldlab.broker"},

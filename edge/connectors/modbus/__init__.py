@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
+from fieldlab.config.addresses import Host
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors.base import Backoff, Batch, ConnectorContext
 from fieldlab.connectors.modbus.codec import WORDS, DataType, Order, decode
@@ -96,8 +97,8 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["modbus"]
     name: str = "modbus"
-    host: str
-    port: int = 502
+    host: Host
+    port: int = Field(502, ge=1, le=65535)
     poll_interval_ms: int = Field(1000, ge=10)
     timeout_s: float = Field(1.0, gt=0)
     max_gap: int = Field(10, ge=0, le=124)

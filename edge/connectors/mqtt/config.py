@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from fieldlab.config.addresses import MqttUrl
 from fieldlab.mapping import SignalMap
 
 
@@ -56,7 +57,7 @@ class BrokerConfig(BaseModel):
     """Where the broker is and who we are to it: the keys every MQTT-borne source shares."""
 
     model_config = ConfigDict(extra="forbid")
-    url: str = Field("mqtt://127.0.0.1:1883", description="mqtt:// or mqtts:// (TLS)")
+    url: MqttUrl = Field("mqtt://127.0.0.1:1883", description="mqtt:// or mqtts:// (TLS)")
     client_id: str = "fieldlab-gateway"
     username_env: str | None = Field(None, description="environment variable of the user name")
     password_env: str | None = Field(None, description="environment variable of the password")

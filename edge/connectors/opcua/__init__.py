@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from fieldlab.config.addresses import OpcUaUrl
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors.base import Batch, ConnectorContext
 from fieldlab.domain.rejected import Rejected
@@ -75,7 +76,7 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["opcua"]
     name: str = "opcua"
-    url: str
+    url: OpcUaUrl
     security: Security = Field(default_factory=Security)
     pki: str = "pki"
     trust_on_first_use: bool = False

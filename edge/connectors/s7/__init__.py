@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from fieldlab.config.addresses import Host
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors.base import Batch, ConnectorContext
 from fieldlab.connectors.s7.address import Address, AddressError, decode, parse_address
@@ -70,8 +71,8 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["s7"]
     name: str = "s7"
-    host: str
-    port: int = 102
+    host: Host
+    port: int = Field(102, ge=1, le=65535)
     rack: int = Field(0, ge=0, le=7)
     slot: int = Field(1, ge=0, le=31, description="S7-300: 2; S7-400: per rack; 1200/1500: 1")
     poll_interval_ms: int = Field(1000, ge=10)
