@@ -29,7 +29,9 @@ class User:
         return self.role in ("operator", "admin")
 
     def may_manage_users(self) -> bool:
-        return self.role == "admin"
+        """Only where there is a login: a laptop without one has no users to manage (its
+        Users page only printed where the users file would be)."""
+        return self.role == "admin" and bool(self.login)
 
 
 NO_LOGIN = User("", "", "admin")

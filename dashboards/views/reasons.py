@@ -66,13 +66,20 @@ else:
                 f"{ctx.when(rows[i].start_ms, 'EEE d MMM HH:mm')} · {ctx.dur(rows[i].length_s)}"
             ),
         )
+        # nothing chosen until a person chooses: a pre-selected reason was one careless
+        # click from being stored for a stop it does not explain
         reason = st.selectbox(
             ctx.t("choose_reason"),
             list(ctx.site.reasons),
+            index=None,
+            placeholder=ctx.t("choose_reason_placeholder"),
             key=f"reason_choice_{ctx.lang}",
             format_func=ctx.reason,
         )
         if st.form_submit_button(ctx.t("save")):
+            if reason is None:
+                st.warning(ctx.t("choose_reason_first"))
+                st.stop()
             chosen = rows[pick]
             data.write_reason(ctx.store_url, chosen.machine, chosen.start_ms, reason, user.login)
             st.session_state["saved"] = ctx.t(

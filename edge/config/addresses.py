@@ -70,3 +70,22 @@ OpcUaUrl = Annotated[str, _url(("opc.tcp",), "opc.tcp://192.168.0.10:4840")]
 MqttUrl = Annotated[str, _url(("mqtt", "mqtts", "tcp", "ssl"), "mqtt://192.168.0.10:1883")]
 HttpUrl = Annotated[str, _url(("http", "https"), "http://127.0.0.1:8086")]
 Host = Annotated[str, AfterValidator(check_host)]
+
+
+def check_store(url: str) -> str:
+    """`store:`: sqlite:///PATH (or a .db file), influxdb://HOST[:PORT]/DB or
+    influxdb2://HOST[:PORT]/BUCKET?org=ORG, the InfluxDB forms with a host and a name."""
+    if url.startswith("sqlite:///") or ("://" not in url and url.endswith((".db", ".sqlite"))):
+        return url
+    if url.partition("://")[0].lower() in ("influxdb", "influxdb2"):
+        check_url(url, ("influxdb", "influxdb2"), "influxdb://127.0.0.1:8086/fieldlab")
+        if not urlsplit(url).path.strip("/"):
+            raise ValueError(f"expected the database (or bucket) after the host, got {url!r}")
+        return url
+    raise ValueError(
+        "expected sqlite:///PATH, influxdb://HOST:PORT/DB or "
+        f"influxdb2://HOST:PORT/BUCKET?org=ORG, got {url!r}"
+    )
+
+
+StoreUrl = Annotated[str, AfterValidator(check_store)]

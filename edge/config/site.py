@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from fieldlab.config.addresses import StoreUrl
 from fieldlab.config.alerts import AlertsConfig, ReportSettings
 from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.samples import MACHINE_RE
@@ -141,7 +142,7 @@ class RetentionSettings(_Strict):
 class SiteConfig(_Strict):
     site: str = Field(default="fieldlab", description="Site name, used in MQTT topics")
     timezone: str = "Europe/Amsterdam"
-    store: str = Field(
+    store: StoreUrl = Field(
         default="sqlite:///fieldlab.db", description="sqlite:///PATH or influxdb://…"
     )
     calendar: CalendarConfig | None = None

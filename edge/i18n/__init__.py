@@ -455,6 +455,14 @@ TEXT: dict[str, dict[Lang, str]] = {
         "nl": "Elke stop in deze periode heeft een reden.",
     },
     "choose_reason": {"en": "Reason", "nl": "Reden"},
+    "choose_reason_placeholder": {
+        "en": "Choose what stopped it",
+        "nl": "Kies waardoor hij stilstond",
+    },
+    "choose_reason_first": {
+        "en": "Choose a reason first: nothing was saved.",
+        "nl": "Kies eerst een reden: er is niets opgeslagen.",
+    },
     "save": {"en": "Save", "nl": "Opslaan"},
     "saved": {
         "en": "Saved: {reason} for the stop of {start}",

@@ -77,6 +77,9 @@ def test_every_page_loads_in_a_real_browser(dashboard, lang, tmp_path):
                     assert "press-1" in body and re.search(ours, body), (path, body[:800])
                 if path == "":
                     assert "cnc-1" in body and "filler-1" in body
+                    # a laptop without a login has no users to manage: no Users page
+                    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+                    assert "Users" not in nav and "Gebruikers" not in nav, nav
                     # the tile with P > 100 % says why, in the reader's language
                     above = "P boven 100 %" if lang == "nl" else "P above 100 %"
                     assert above in body and "ideal_cycle_time_s" in body, body[:2000]

@@ -244,7 +244,7 @@ def test_the_gateway_stops_within_10_s_in_every_state(tmp_path, sim_opcua, state
 
 @pytest.mark.parametrize("terminal", [False, True], ids=["no-terminal", "terminal"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
-@pytest.mark.parametrize("command", ["dashboard", "sim", "discover", "demo"])
+@pytest.mark.parametrize("command", ["dashboard", "sim", "discover", "demo", "recipe"])
 def test_every_command_stops_within_10_s(tmp_path, command, sig, terminal):
     port = free_port()
     (tmp_path / "site.yaml").write_text("store: sqlite:///fieldlab.db\n")
@@ -256,6 +256,10 @@ def test_every_command_stops_within_10_s(tmp_path, command, sig, terminal):
             "demo": (
                 ["demo", "--no-browser", "--history", "0", "--workdir", str(tmp_path / "d")],
                 "Ctrl-C stops everything",
+            ),
+            "recipe": (
+                ["recipe", "run", "eerste-stap", "--no-browser", "--workdir", str(tmp_path / "r")],
+                "q Enter stop",
             ),
         }[command]
         run = Run(args, tmp_path, terminal)

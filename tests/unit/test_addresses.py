@@ -95,3 +95,20 @@ def test_addresses_as_devices_give_them_pass(good):
 )
 def test_hosts_pass(good):
     assert check_host(good) == good
+
+
+@pytest.mark.parametrize(
+    "store, expected",
+    [
+        ("influxdb//influx:8086/fieldlab", "expected sqlite:///PATH"),
+        ("influxdb2://:8086/fieldlab?org=o", "host is missing"),
+        ("influxdb://influx:8086", "the database (or bucket)"),
+        ("mysql://db/fieldlab", "expected sqlite:///PATH"),
+    ],
+)
+def test_a_malformed_store_is_refused(tmp_path, store, expected):
+    site = tmp_path / "site.yaml"
+    site.write_text(f"store: '{store}'\n")
+    with pytest.raises(ConfigError) as err:
+        load_gateway_config(site)
+    assert "store:" in str(err.value) and expected in str(err.value), str(err.value)

@@ -102,11 +102,23 @@ def test_machine_page_numbers_and_charts(site):
         assert title in subheaders or title == "Process values"
 
 
+def ctx_entries(site) -> list:
+    from fieldlab.store import SqliteStore
+
+    with SqliteStore(site.parent / "fieldlab.db", readonly=True) as store:
+        return store.entries(limit=5)
+
+
 def test_reason_entry_writes_a_sample_the_pareto_shows(site):
     at = page("reasons")
     table = at.dataframe[0].value
     assert len(table) > 0
     first = table.iloc[0]
+    # nothing is chosen for the person: saving without a reason stores nothing and says so
+    assert at.selectbox(key="reason_choice_en").value is None
+    at.button[0].click().run()
+    assert any("Choose a reason first" in w.value for w in at.warning)
+    assert not ctx_entries(site)
     at.selectbox(key="episode").set_value(0)
     at.selectbox(key="reason_choice_en").set_value("material")
     at.button[0].click().run()
