@@ -8,9 +8,10 @@ from pathlib import Path
 import streamlit as st
 
 from fieldlab.dashboards.auth import gate
-from fieldlab.i18n import detect_lang, t
+from fieldlab.dashboards.context import reader_lang
+from fieldlab.i18n import t
 
-lang = st.session_state.get("lang", detect_lang())
+lang = reader_lang()
 # Not `pages/`: Streamlit would serve a folder of that name page by page, past the login.
 here = Path(__file__).parent / "views"
 andon = st.Page(here / "andon.py", title=t("page.andon", lang), url_path="andon")

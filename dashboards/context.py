@@ -5,9 +5,11 @@ gateway's memory."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import streamlit as st
@@ -113,6 +115,47 @@ def config_path() -> Path:
     return Path(os.environ.get("FIELDLAB_CONFIG", "site.yaml"))
 
 
+def reader_lang() -> Lang:
+    """The reader's language, on every page and after a reload: the address (`?lang=nl`, so a
+    bookmark, an andon TV's included, carries it), then the choice made on an earlier page,
+    then `fieldlab dashboard --lang` (FIELDLAB_LANG), the site's `language:`, the locale. The
+    address is kept saying it (Streamlit drops query parameters on a page change)."""
+    asked = st.query_params.get("lang")
+    if asked in LANGS:
+        lang = cast(Lang, asked)
+    elif st.session_state.get("lang") in LANGS:
+        lang = st.session_state["lang"]
+    else:
+        lang = detect_lang(os.environ.get("FIELDLAB_LANG") or _site_language(config_path()))
+    st.session_state["lang"] = lang
+    if st.query_params.get("lang") != lang:
+        st.query_params["lang"] = lang
+    return lang
+
+
+def _chosen() -> None:
+    lang = st.session_state.get("lang_radio")
+    if lang in LANGS:
+        st.session_state["lang"] = lang
+        st.query_params["lang"] = lang
+
+
+def _site_language(path: Path) -> str | None:
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _site_language_at(str(path), stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _site_language_at(path: str, stamp: int) -> str | None:
+    try:
+        return load_site_config(Path(path)).language
+    except ConfigError:
+        return None
+
+
 def store_url(site: SiteConfig, path: Path) -> str:
     url = os.environ.get("FIELDLAB_STORE") or site.store
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_absolute():
@@ -188,14 +231,17 @@ def shift_context(lang: Lang) -> Context:
 def page_setup(title_key: str) -> Context:
     """Sidebar controls and the page title; stops the page with a clear message when the site
     file or the store cannot be read."""
-    if "lang" not in st.session_state:
-        st.session_state.lang = detect_lang()
-    lang: Lang = st.sidebar.radio(
-        t("language", st.session_state.lang),
+    lang = reader_lang()
+    # The radio shows the reader's language; a click is taken in its callback, before the page
+    # runs again, so the address and the next page have it too
+    st.session_state["lang_radio"] = lang
+    st.sidebar.radio(
+        t("language", lang),
         LANGS,
-        key="lang",
+        key="lang_radio",
         horizontal=True,
         format_func=lambda x: {"en": "English", "nl": "Nederlands"}[x],
+        on_change=_chosen,
     )
     st.title(t(title_key, lang))
     path, site, url, store, now = open_site(lang)

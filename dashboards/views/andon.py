@@ -11,9 +11,8 @@ import time
 import streamlit as st
 
 from fieldlab.dashboards import data
-from fieldlab.dashboards.context import shift_context
+from fieldlab.dashboards.context import reader_lang, shift_context
 from fieldlab.dashboards.tiles import Tile, tile
-from fieldlab.i18n import detect_lang
 
 #: No sidebar, no header or toolbar, little padding: the screen is for the tiles. Sizes in
 #: viewport units, so a 1920×1080 TV and a laptop both show the whole grid.
@@ -51,7 +50,7 @@ def tile_html(v: Tile) -> str:
 
 
 st.markdown(CSS, unsafe_allow_html=True)
-lang = st.session_state.get("lang", detect_lang())
+lang = reader_lang()
 ctx = shift_context(lang)
 settings = ctx.site.dashboard.andon
 machines = ctx.machines()

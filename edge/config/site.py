@@ -142,6 +142,11 @@ class RetentionSettings(_Strict):
 class SiteConfig(_Strict):
     site: str = Field(default="fieldlab", description="Site name, used in MQTT topics")
     timezone: str = "Europe/Amsterdam"
+    language: Literal["en", "nl"] | None = Field(
+        default=None,
+        description="the dashboard's and report's language when the reader chose none "
+        "(?lang= in the address, --lang, FIELDLAB_LANG win); default: the computer's",
+    )
     store: StoreUrl = Field(
         default="sqlite:///fieldlab.db", description="sqlite:///PATH or influxdb://…"
     )

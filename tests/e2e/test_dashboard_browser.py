@@ -153,3 +153,41 @@ def test_andon_screen_shows_every_machine_on_a_1920x1080_tv(tmp_path):
             page.screenshot(path=str(out / "nl-andon.png"))
         finally:
             browser.close()
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_the_language_chosen_stays_while_clicking_through_the_sidebar(dashboard, lang):
+    """Chosen once, on the first page: every page reached by clicking the menu, a reload and
+    the andon (no sidebar) stay in it; the address carries it (`?lang=`). Choosing Nederlands
+    used to be lost at every page change."""
+    from playwright.sync_api import sync_playwright
+
+    base, chromium = dashboard
+    titles = DUTCH if lang == "nl" else PAGES
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        try:
+            page.goto(base)
+            page.get_by_role("heading", name="Overview").wait_for(timeout=60_000)
+            page.get_by_text("Nederlands" if lang == "nl" else "English").click()
+            page.get_by_role("heading", name=titles[""]).wait_for(timeout=30_000)
+            for path in ("machine", "shifts", "reasons", "quality", ""):
+                link = page.locator('[data-testid="stSidebarNav"] a').filter(
+                    has_text=re.compile(f"^{re.escape(titles[path])}$")
+                )
+                link.click()
+                page.get_by_role("heading", name=titles[path]).wait_for(timeout=30_000)
+                page.wait_for_timeout(500)
+                chosen = page.locator('[data-testid="stSidebar"] input[type="radio"]:checked')
+                label = chosen.locator("xpath=..").inner_text()
+                assert label == ("Nederlands" if lang == "nl" else "English"), (path, label)
+                assert f"lang={lang}" in page.url, page.url
+            page.reload()
+            page.get_by_role("heading", name=titles[""]).wait_for(timeout=30_000)
+            page.goto(f"{base}/andon?lang={lang}")
+            page.locator(".andon-tile").first.wait_for(timeout=60_000)
+            text = page.inner_text("body")
+            assert ("goed" in text) == (lang == "nl") and ("good" in text) == (lang == "en"), text
+        finally:
+            browser.close()

@@ -134,10 +134,27 @@ def test_reason_entry_writes_a_sample_the_pareto_shows(site):
 
 def test_dutch_labels(site):
     at = AppTest.from_file(str(PAGES / "overview.py"), default_timeout=60).run()
-    at.sidebar.radio(key="lang").set_value("nl").run()
+    at.sidebar.radio(key="lang_radio").set_value("nl").run()
     assert at.title[0].value == "Overzicht"
     period = at.sidebar.selectbox(key="period_nl")
     assert period.value == "current_shift" and "Huidige ploeg" in period.options
+    # the choice goes into the address, so a reload and the next page keep it
+    assert at.query_params["lang"] in ("nl", ["nl"])
+
+
+def test_the_address_and_the_site_say_the_language(site, monkeypatch):
+    """`?lang=nl` (an andon TV's bookmark) wins; without it the site's `language:` does, where
+    neither `--lang` (FIELDLAB_LANG) nor the address chose."""
+    at = AppTest.from_file(str(PAGES / "overview.py"), default_timeout=60)
+    at.query_params["lang"] = "nl"
+    at.run()
+    assert at.title[0].value == "Overzicht" and at.sidebar.radio(key="lang_radio").value == "nl"
+    monkeypatch.delenv("FIELDLAB_LANG")
+    site.write_text(site.read_text() + "language: nl\n")
+    at = AppTest.from_file(str(PAGES / "overview.py"), default_timeout=60).run()
+    assert at.title[0].value == "Overzicht", at.title
+    andon = AppTest.from_file(str(PAGES / "andon.py"), default_timeout=60).run()
+    assert not andon.exception and andon.query_params["lang"] in ("nl", ["nl"])
 
 
 def test_empty_store_is_explained_in_words(tmp_path, monkeypatch):
