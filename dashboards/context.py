@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from fieldlab.config import ConfigError, SiteConfig, load_site_config
-from fieldlab.domain.samples import from_ms, to_ms
+from fieldlab.domain.samples import from_ms
 from fieldlab.i18n import LANGS, TEXT, Lang, detect_lang, formats, t
 from fieldlab.kpi.oee import OeeResult
+from fieldlab.kpi.periods import period_bounds
 from fieldlab.store import Store, StoreError
 
-PERIODS = ("current_shift", "today", "yesterday", "this_week", "custom")
+PERIODS = ("current_shift", "today", "yesterday", "this_week", "this_month", "custom")
 
 
 @dataclass
@@ -161,34 +162,6 @@ def store_url(site: SiteConfig, path: Path) -> str:
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_absolute():
         url = f"sqlite:///{(path.parent / url.removeprefix('sqlite:///')).resolve()}"
     return url
-
-
-def period_bounds(
-    period: str, now: int, site: SiteConfig, custom: tuple[dt.date, dt.date] | None = None
-) -> tuple[int, int]:
-    tz = site.tz
-    today = from_ms(now).astimezone(tz).date()
-
-    def midnight(d: dt.date) -> int:
-        return to_ms(dt.datetime.combine(d, dt.time()).replace(tzinfo=tz))
-
-    if period == "current_shift":
-        occ = [
-            o
-            for o in site.shift_calendar().shifts(now - 86_400_000, now + 1)
-            if o.start <= now < o.end
-        ]
-        if occ and site.calendar is not None:
-            return occ[-1].start, occ[-1].end
-        return midnight(today), midnight(today + dt.timedelta(days=1))
-    if period == "yesterday":
-        return midnight(today - dt.timedelta(days=1)), midnight(today)
-    if period == "this_week":
-        monday = today - dt.timedelta(days=today.weekday())
-        return midnight(monday), midnight(monday + dt.timedelta(days=7))
-    if period == "custom" and custom is not None:
-        return midnight(custom[0]), midnight(custom[1] + dt.timedelta(days=1))
-    return midnight(today), midnight(today + dt.timedelta(days=1))
 
 
 def open_site(lang: Lang) -> tuple[Path, SiteConfig, str, Store, int]:

@@ -14,20 +14,24 @@ from fieldlab.cli.common import (
     subcommand,
 )
 from fieldlab.i18n import detect_lang
+from fieldlab.kpi.periods import PERIOD_NAMES, period_bounds
 from fieldlab.kpi.query import machine_ids, store_now, store_oee
 from fieldlab.kpi.report import render_table, to_json
 
 HELP = "Compute OEE, losses and stop reasons per machine from the store."
 DESCRIPTION = """\
 Compute OEE (availability × performance × quality), downtime by category and stop reasons
-for each machine over a window [--from, --to), from the store, per domain.md §5.
+for each machine over a window, from the store, per domain.md §5: by default the current
+shift so far, as the dashboard shows it (--period today|yesterday|week|month for its other
+periods, or --from/--to for any window).
 
 The window end is cut back to now: the later of the wall clock and the newest sample, so a
 simulation running ahead of real time is measured in its own time (--now overrides it).
 Times without an offset are read in the site's time zone."""
 EPILOG = """\
 examples:
-  fieldlab oee --config site.yaml                          # all machines, today so far
+  fieldlab oee --config site.yaml                          # all machines, this shift so far
+  fieldlab oee -c site.yaml --period today                 # today so far
   fieldlab oee -c site.yaml --machine press-1 --from yesterday --to today
   fieldlab oee -c site.yaml --from 2026-03-02T06:00 --to 2026-03-02T14:00 --json
   fieldlab oee -c site.yaml --dialect iso --micro-stop-threshold 60
@@ -49,15 +53,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="machine id; repeat for several; default all machines",
     )
     p.add_argument(
+        "--period",
+        choices=tuple(PERIOD_NAMES),
+        help="the dashboard's periods: the current shift (default, as the dashboard), today, "
+        "yesterday, this week or this month, up to now",
+    )
+    p.add_argument(
         "--from",
         dest="start",
         metavar="TS",
-        default="today",
-        help="window start (default: today, local midnight)",
+        help="window start instead of a period (today, yesterday, 2026-03-02T06:00, …)",
     )
-    p.add_argument(
-        "--to", dest="end", metavar="TS", default="now", help="window end, exclusive (default: now)"
-    )
+    p.add_argument("--to", dest="end", metavar="TS", help="window end, exclusive (default: now)")
     p.add_argument("--now", metavar="TS", help="pretend it is this instant")
     p.add_argument(
         "--dialect",
@@ -83,10 +90,19 @@ def run(args: argparse.Namespace) -> int:
         now = store_now(store)
         if args.now:
             now = parse_time_arg(args.now, tz, now, "--now")
-        start = parse_time_arg(args.start, tz, now, "--from")
-        end = parse_time_arg(args.end, tz, now, "--to")
+        if args.start is not None:
+            start, end = parse_time_arg(args.start, tz, now, "--from"), now
+        else:
+            # the dashboard's default period, so both show the same figures
+            start, end = period_bounds(PERIOD_NAMES[args.period or "shift"], now, site)
+            end = min(end, now)
+        if args.end is not None:
+            end = parse_time_arg(args.end, tz, now, "--to")
         if end <= start:
-            raise UsageError(f"--to ({args.end}) must be later than --from ({args.start})")
+            raise UsageError(
+                f"--to ({args.end or 'now'}) must be later than the window's start "
+                f"({args.start or args.period or 'shift'})"
+            )
         machines = args.machine or machine_ids(store, site)
         if not machines:
             raise UsageError("no machines: the store is empty and the config names none")

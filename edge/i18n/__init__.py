@@ -396,6 +396,7 @@ TEXT: dict[str, dict[Lang, str]] = {
     "period.today": {"en": "Today", "nl": "Vandaag"},
     "period.yesterday": {"en": "Yesterday", "nl": "Gisteren"},
     "period.this_week": {"en": "This week", "nl": "Deze week"},
+    "period.this_month": {"en": "This month", "nl": "Deze maand"},
     "period.custom": {"en": "Custom", "nl": "Aangepast"},
     "from": {"en": "From", "nl": "Van"},
     "to": {"en": "To", "nl": "Tot"},
