@@ -171,3 +171,21 @@ def permission_message(exc: PermissionError) -> str:
         f"cannot write {path}: permission denied{who}. Let this user write {folder}, "
         "or choose another folder"
     )
+
+
+def command_name() -> str:
+    """How to type this command again in the same terminal: `fieldlab` where that finds this
+    program, else the path it was started by (`make demo` runs .venv/bin/fieldlab, which is
+    not on PATH until the environment is activated)."""
+    import shutil
+
+    me = Path(sys.argv[0])
+    found = shutil.which("fieldlab")
+    if found and me.name.startswith("fieldlab") and Path(found).resolve() == me.resolve():
+        return "fieldlab"
+    if me.name.startswith("fieldlab") and me.exists():
+        try:
+            return str(me.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(me.resolve())
+    return f"{Path(sys.executable).name} -m fieldlab"

@@ -13,7 +13,7 @@ import time
 import webbrowser
 from pathlib import Path
 
-from fieldlab.cli.common import duration_arg, speed_arg, subcommand
+from fieldlab.cli.common import command_name, duration_arg, speed_arg, subcommand
 from fieldlab.process import on_stop_signals
 
 HELP = "Run the kit on this laptop: simulated machines, broker, gateway, store, dashboard."
@@ -116,7 +116,7 @@ async def _main(stack, args: argparse.Namespace) -> int:
         await stack.stop()
     print(
         f"fieldlab demo: stopped. The data stays in {stack.workdir}; "
-        f"`fieldlab oee -c {stack.site_path}` shows it.",
+        f"`{command_name()} oee -c {stack.site_path}` shows it.",
         flush=True,
     )
     return 0
