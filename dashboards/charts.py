@@ -139,15 +139,27 @@ def pareto(df: pd.DataFrame, minutes: str, count: str, cumulative: str) -> alt.C
     return alt.layer(bars + text, line).resolve_scale(y="independent").properties(height=260)
 
 
-def worm(df: pd.DataFrame, domain: tuple) -> alt.Chart:
+def worm(df: pd.DataFrame, domain: tuple, good: str, target: str) -> alt.Chart:
+    """Good units (solid, green) against the target (dashed, grey), the same in every language:
+    the styles follow the meaning, not the alphabetical order of the words (in Dutch "doel"
+    sorted before "goed" and swapped them), with one legend for both."""
+    legend = alt.Legend(orient="top", title=None, symbolStrokeWidth=3)
     return (
         alt.Chart(df)
         .mark_line()
         .encode(
             x=alt.X("time:T", axis=time_axis(domain), scale=alt.Scale(domain=list(domain))),
             y=alt.Y("units:Q", title=None),
-            color=alt.Color("series:N", title=None),
-            strokeDash=alt.StrokeDash("series:N", legend=None),
+            color=alt.Color(
+                "series:N",
+                scale=alt.Scale(domain=[good, target], range=["#2e7d32", "#616161"]),
+                legend=legend,
+            ),
+            strokeDash=alt.StrokeDash(
+                "series:N",
+                scale=alt.Scale(domain=[good, target], range=[[1, 0], [6, 4]]),
+                legend=legend,
+            ),
         )
         .properties(height=220)
     )

@@ -182,7 +182,10 @@ if cts and ict:
             ),
         ]
     )
-    st.altair_chart(charts.localized(charts.worm(worm, domain), ctx.lang), width="stretch")
+    st.altair_chart(
+        charts.localized(charts.worm(worm, domain, ctx.t("good"), ctx.t("target")), ctx.lang),
+        width="stretch",
+    )
 
 # Energy (domain.md §8): by state, and per good unit bucket by bucket
 if r.energy is not None:

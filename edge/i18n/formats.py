@@ -97,6 +97,8 @@ def vega_locales(lang: Lang) -> dict[str, dict[str, object]]:
             "thousands": get_group_symbol(loc),
             "grouping": [3],
             "currency": ["€ ", ""],
+            # axes as the text: 80 %, not d3's 80%
+            "percent": " %",
         },
         "timeFormatLocale": {
             "dateTime": "%a %e %b %Y %H:%M:%S",
