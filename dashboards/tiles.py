@@ -39,7 +39,7 @@ def tile(ctx: Context, machine: str) -> Tile:
     good = r.good if r.good is not None else r.total
     return Tile(
         machine=machine,
-        name=ctx.site.machine(machine).name or machine,
+        name=ctx.site.machine(machine).label(ctx.lang, machine),
         state=str(state),
         color=STATE_COLORS.get(str(state), "#424242"),
         state_line=ctx.state_line(str(state), state_ts, latest.get("reason", (None, ""))[1]),

@@ -1,5 +1,5 @@
 """`python -m fieldlab`: the `fieldlab` command."""
 
-from fieldlab.cli.main import main
+from fieldlab.cli.entry import run
 
-raise SystemExit(main())
+run()

@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from fieldlab.config.loader import ConfigError, format_validation_error
+from fieldlab.config.site import display_name
 from fieldlab.learning.derive import TruthEvidence
 from fieldlab.simulators.recipes import (
     Recipe,
@@ -65,7 +66,7 @@ def new_recipe(
         raise ConfigError(
             f"unknown question template(s) {', '.join(unknown)}; choose from {', '.join(known)}"
         )
-    label = scenario.machines[m].name or m
+    shown = scenario.machines[m].name
     questions = []
     for t in picked:
         spec = dict(known[t]["answer"])
@@ -77,7 +78,10 @@ def new_recipe(
             "answer": spec,
             "tolerance": known[t]["tolerance"],
             **{
-                part: {lang: text.replace("{m}", label) for lang, text in known[t][part].items()}
+                part: {
+                    lang: text.replace("{m}", display_name(shown, lang, m))
+                    for lang, text in known[t][part].items()
+                }
                 for part in ("ask", "hint", "explain")
             },
         }

@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fieldlab.config.loader import ConfigError, format_validation_error
+from fieldlab.config.site import display_name
 from fieldlab.domain.durations import parse_duration_ms
 from fieldlab.domain.history import histories_from_samples
 from fieldlab.domain.samples import Sample, format_ts
@@ -71,8 +72,8 @@ class Recipe(BaseModel):
         out = []
         for c in q.choices or []:
             if c in self.scenario.machines:
-                name = self.scenario.machines[c].name or c
-                label = {"en": name, "nl": name}
+                name = self.scenario.machines[c].name
+                label = {lang: display_name(name, lang, c) for lang in ("en", "nl")}
             elif q.answer.kind == "top_reason":
                 label = {lang: site.reason_label(c, lang) for lang in ("en", "nl")}
             elif q.answer.kind == "biggest_loss":

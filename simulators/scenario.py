@@ -20,6 +20,7 @@ from fieldlab.config.loader import ConfigError, format_validation_error
 from fieldlab.config.site import (
     CalendarConfig,
     CounterConfig,
+    DisplayName,
     MachineConfig,
     OeeSettings,
     ProductConfig,
@@ -59,7 +60,7 @@ class Behaviour(_Strict):
 
 class SimMachine(_Strict):
     archetype: Archetype
-    name: str | None = None
+    name: DisplayName | None = None
     area: str = "shopfloor"
     faces: list[Face] = Field(default_factory=lambda: list[Face](["mqtt"]), min_length=1)
     ideal_cycle_time_s: float = Field(gt=0)

@@ -23,20 +23,25 @@ CSS = """
 .block-container { padding: 1vh 1vw !important; max-width: 100% !important; }
 .andon { display: grid; gap: 1vh 1vw; height: 92vh; }
 .andon-tile { border-radius: 1vh; color: white; padding: 1.2vh 1.2vw; overflow: hidden;
-  display: flex; flex-direction: column; justify-content: space-between; }
-.andon-name { font-size: 3.2vh; font-weight: 700; }
-.andon-state { font-size: 2.8vh; }
-.andon-oee { font-size: 10vh; font-weight: 800; line-height: 1; white-space: nowrap; }
-.andon-apq { font-size: 2.8vh; }
-.andon-note { font-size: 1.9vh; background: rgba(0,0,0,.35); border-radius: .6vh;
-  padding: .3vh .5vw; }
-.andon-foot { font-size: 1.8vh; opacity: .85; text-align: right; padding-top: .5vh; }
+  display: flex; flex-direction: column; justify-content: space-between; gap: .4vh;
+  container-type: inline-size; min-width: 0; }
+/* Every text at least 3 % of the screen's height (32 px on a 1920x1080 TV: read from 5 m);
+   the OEE as large as the tile's width lets it be without being cut off (1280 to 1920 wide) */
+.andon-name { font-size: 3.4vh; font-weight: 700; }
+.andon-state { font-size: 3.2vh; }
+.andon-oee { font-size: min(10vh, 15cqw); font-weight: 800; line-height: 1; white-space: nowrap; }
+.andon-apq { font-size: 3.2vh; }
+.andon-note { font-size: 3vh; line-height: 1.15; background: rgba(0,0,0,.35);
+  border-radius: .6vh; padding: .3vh .5vw; }
+.andon-name, .andon-state, .andon-apq, .andon-note { overflow-wrap: anywhere; }
+.andon-foot { font-size: 3vh; opacity: .85; text-align: right; padding-top: .5vh; }
 </style>
 """
 
 
-def tile_html(v: Tile) -> str:
+def tile_html(v: Tile, letters: tuple[str, str, str]) -> str:
     e = html.escape
+    a, p, q = letters
     note = f"<div class='andon-note'>⚠ {e(v.notes[0])}</div>" if v.notes else ""
     return (
         f"<div class='andon-tile' data-machine='{e(v.machine)}' style='background:{v.color}'>"
@@ -44,8 +49,8 @@ def tile_html(v: Tile) -> str:
         f"<div class='andon-state'>{e(v.state_line)}</div>"
         f"<div class='andon-oee'>OEE {e(v.oee)}</div>"
         + (f"<div class='andon-apq'>{e(v.coverage)}</div>" if v.coverage else "")
-        + f"<div class='andon-apq'>A {e(v.availability)} · P {e(v.performance)} · "
-        f"Q {e(v.quality)}</div>{note}<div class='andon-note'>{e(v.progress)}</div></div>"
+        + f"<div class='andon-apq'>{a} {e(v.availability)} · {p} {e(v.performance)} · "
+        f"{q} {e(v.quality)}</div>{note}<div class='andon-note'>{e(v.progress)}</div></div>"
     )
 
 
@@ -68,7 +73,8 @@ def board() -> None:
         f"grid-template-columns: repeat({settings.columns}, 1fr);"
         f"grid-template-rows: repeat({rows}, 1fr)"
     )
-    tiles = "".join(tile_html(tile(ctx, m)) for m in shown)
+    letters = tuple(ctx.t(f"letter.{k}") for k in ("availability", "performance", "quality"))
+    tiles = "".join(tile_html(tile(ctx, m), letters) for m in shown)  # type: ignore[arg-type]
     page = f" · {screen + 1}/{screens}" if screens > 1 else ""
     st.markdown(
         f"<div class='andon' style='{grid}'>{tiles}</div>"

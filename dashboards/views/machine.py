@@ -31,7 +31,7 @@ machine = st.selectbox(
     ctx.t("page.machine"),
     machines,
     key="machine",
-    format_func=lambda m: f"{m} · {ctx.site.machine(m).name or ''}",
+    format_func=lambda m: f"{m} · {ctx.site.machine(m).label(ctx.lang, '')}",
 )
 end = min(ctx.end, ctx.now)
 r = data.oee(
@@ -40,7 +40,10 @@ r = data.oee(
 targets = ctx.site.targets_for(machine)  # the site file's `targets:` (machine, then site)
 cols = st.columns(4)
 for col, key, label in zip(
-    cols, ("oee", "availability", "performance", "quality"), ("OEE", "A", "P", "Q"), strict=True
+    cols,
+    ("oee", "availability", "performance", "quality"),
+    ("OEE", *(ctx.t(f"letter.{k}") for k in ("availability", "performance", "quality"))),
+    strict=True,
 ):
     value = getattr(r, key)
     gap = None if value is None else 100 * (value - targets[key])

@@ -22,7 +22,8 @@ def draw(ctx: Context, machine: str) -> None:
         st.metric("OEE", v.oee)
         if v.coverage:
             st.caption(v.coverage)
-        st.markdown(f"A **{v.availability}** · P **{v.performance}** · Q **{v.quality}**")
+        a, p, q = (ctx.t(f"letter.{k}") for k in ("availability", "performance", "quality"))
+        st.markdown(f"{a} **{v.availability}** · {p} **{v.performance}** · {q} **{v.quality}**")
         for note in v.notes:
             st.caption(f"⚠ {note}")
         st.caption(v.progress)
@@ -47,10 +48,13 @@ def tiles() -> None:
             total += f" · {ctx.num(sum(costs), 2)} {metered[0].currency}"
         st.caption(f"⚡ {total}")
     show_alerts()
-    cols = st.columns(3)
-    for i, m in enumerate(machines):
-        with cols[i % 3]:
-            draw(ctx, m)
+    # row by row, as the andon and as a narrow screen stacks them (columns of tiles stacked
+    # column after column had put machine 4 under machine 1 on a phone)
+    for row in range(0, len(machines), 3):
+        cols = st.columns(3)
+        for col, m in zip(cols, machines[row : row + 3], strict=False):
+            with col:
+                draw(ctx, m)
 
 
 #: how far back the overview looks for alerts that are still open
@@ -72,7 +76,7 @@ def show_alerts() -> None:
     }
     if not events and not open_now:
         return
-    name = {m: ctx.site.machine(m).name or m for m in machines}
+    name = {m: ctx.site.machine(m).label(ctx.lang, m) for m in machines}
     for e in open_now.values():
         st.warning(
             f"🔔 {name.get(e.subject, e.subject)}: {what(e, ctx.site, ctx.lang)} · "

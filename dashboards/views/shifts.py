@@ -25,7 +25,8 @@ end = min(ctx.end, ctx.now)
 #: Columns that hold ratios (shown and exported as percentages) and hours; coverage (DOMAIN
 #: §5) beside the figures, so a row observed for a third of its time says so.
 COVERAGE = ctx.t("coverage")
-RATIOS = ("OEE", "A", "P", "Q", COVERAGE)
+A, P, Q = (ctx.t(f"letter.{k}") for k in ("availability", "performance", "quality"))
+RATIOS = ("OEE", A, P, Q, COVERAGE)
 
 
 def row(machine: str, label: str, key: str, start: int, stop: int) -> dict[str, object]:
@@ -36,9 +37,9 @@ def row(machine: str, label: str, key: str, start: int, stop: int) -> dict[str, 
         ctx.t("machine"): machine,
         key: label,
         "OEE": r.oee,
-        "A": r.availability,
-        "P": r.performance,
-        "Q": r.quality,
+        A: r.availability,
+        P: r.performance,
+        Q: r.quality,
         COVERAGE: r.coverage,
         f"{ctx.t('planned')} h": r.planned_s / 3600,
         f"{ctx.t('downtime')} h": None if r.no_data else r.downtime_s / 3600,

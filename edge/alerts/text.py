@@ -31,8 +31,8 @@ def what(event: AlertEvent, site: SiteConfig, lang: Lang) -> str:
 def message(event: AlertEvent, site: SiteConfig, lang: Lang) -> tuple[str, str]:
     """(title, body) of a notification."""
     tz: ZoneInfo = site.tz
-    name = site.machines[event.subject].name if event.subject in site.machines else None
-    subject = name or event.subject
+    known = event.subject in site.machines
+    subject = site.machines[event.subject].label(lang, event.subject) if known else event.subject
     lasted = formats.duration((event.ts - event.since) / 1000, lang)
     title = t(
         f"alert.{event.event}",

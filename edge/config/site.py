@@ -94,8 +94,23 @@ class DashboardSettings(_Strict):
     auth: AuthSettings | None = Field(default=None, description="unset: no login (a laptop)")
 
 
+#: a display name, one for every reader (`Pers 1`) or one per language (`{en: Press, nl: Pers}`)
+DisplayName = str | dict[Literal["en", "nl"], str]
+
+
+def display_name(name: DisplayName | None, lang: str, fallback: str) -> str:
+    """The name in the reader's language, else in the other one, else `fallback` (the id)."""
+    if name is None:
+        return fallback
+    if isinstance(name, str):
+        return name
+    return name.get(lang) or next(iter(name.values()), fallback)  # type: ignore[call-overload]
+
+
 class MachineConfig(_Strict):
-    name: str | None = Field(default=None, description="Display name")
+    name: DisplayName | None = Field(
+        default=None, description="Display name, or one per language: {en: Press, nl: Pers}"
+    )
     area: str | None = Field(default=None, description="ISA-95 area (hall, department)")
     line: str | None = Field(default=None, description="ISA-95 line or work centre")
     targets: Targets = Field(default_factory=Targets, description="overrides the site's targets")
@@ -104,6 +119,10 @@ class MachineConfig(_Strict):
     counters: dict[
         Literal["count_total", "count_good", "count_scrap", "energy_kwh"], CounterConfig
     ] = Field(default_factory=dict)
+
+    def label(self, lang: str, machine_id: str) -> str:
+        """What people call this machine, in the reader's language (the id where unnamed)."""
+        return display_name(self.name, lang, machine_id)
 
     def wrap_of(self, signal: str) -> int | None:
         spec = next((c for name, c in self.counters.items() if name == signal), None)

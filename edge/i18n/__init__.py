@@ -13,6 +13,11 @@ TEXT: dict[str, dict[Lang, str]] = {
     "machine": {"en": "machine", "nl": "machine"},
     "oee": {"en": "OEE", "nl": "OEE"},
     "availability": {"en": "availability", "nl": "beschikbaarheid"},
+    # the OEE factors' letters as each reader's textbooks write them: A·P·Q, in Dutch B·P·K
+    # (beschikbaarheid, prestatie, kwaliteit), the same as the Dutch handouts
+    "letter.availability": {"en": "A", "nl": "B"},
+    "letter.performance": {"en": "P", "nl": "P"},
+    "letter.quality": {"en": "Q", "nl": "K"},
     "performance": {"en": "performance", "nl": "prestatie"},
     "effectiveness": {"en": "effectiveness", "nl": "effectiviteit"},
     "quality": {"en": "quality", "nl": "kwaliteit"},

@@ -81,9 +81,9 @@ def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> s
     head = [
         t("machine", lang),
         "OEE",
-        "A",
-        "P" if perf_key == "performance" else "E",
-        "Q",
+        t("letter.availability", lang),
+        t("letter.performance", lang) if perf_key == "performance" else "E",
+        t("letter.quality", lang),
         t("planned", lang),
         t("downtime", lang),
         t("small_stops", lang),
@@ -112,7 +112,8 @@ def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> s
     lines = [
         f"{t('window', lang)}: {local_iso(first.start, tz)} → {local_iso(first.end, tz)}"
         f" ({tz.key})",
-        f"A = {t('availability', lang)}, {head[3]} = {t(perf_key, lang)}, Q = {t('quality', lang)}",
+        f"{head[2]} = {t('availability', lang)}, {head[3]} = {t(perf_key, lang)}, "
+        f"{head[4]} = {t('quality', lang)}",
         f"{t('coverage', lang)} = {t('coverage.help', lang)}",
         "",
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fieldlab.config.site import SiteConfig
+from fieldlab.config.site import DisplayName, SiteConfig, display_name
 from fieldlab.domain.alerts import AlertEvent
 from fieldlab.kpi.oee import OeeResult
 from fieldlab.kpi.query import machine_ids, store_oee
@@ -24,10 +24,13 @@ class Loss:
 @dataclass
 class MachineWeek:
     machine: str
-    name: str
+    names: DisplayName | None  # the site's display name(s): `label(lang)` picks the reader's
     result: OeeResult
     trend: list[tuple[Week, float | None]]  # oldest first, this week last
     compare: OeeResult | None = None
+
+    def label(self, lang: str) -> str:
+        return display_name(self.names, lang, self.machine)
 
 
 @dataclass
@@ -67,8 +70,7 @@ def build_report(
         if compare is not None:
             cs, ce = compare.bounds(tz)
             other = store_oee(store, site, m, cs, ce, now=now)
-        name = site.machine(m).name or m
-        machines.append(MachineWeek(m, name, result, trend, other))
+        machines.append(MachineWeek(m, site.machine(m).name, result, trend, other))
     return WeeklyReport(
         site,
         week,

@@ -93,7 +93,7 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
     ]
     rows = [
         [
-            mw.name,
+            mw.label(lang),
             t("no_data", lang) if mw.result.no_data else pct(mw.result.oee),
             pct(mw.result.availability),
             pct(mw.result.performance),
@@ -126,7 +126,7 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
     # losses
     losses = Section(t("report.losses", lang))
     if r.losses:
-        names = {mw.machine: mw.name for mw in r.machines}
+        names = {mw.machine: mw.label(lang) for mw in r.machines}
         losses.table = Table(
             [
                 t("machine", lang).capitalize(),
@@ -154,7 +154,7 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
     # energy
     energy_rows = [
         [
-            mw.name,
+            mw.label(lang),
             formats.number(e.kwh, lang, 1),
             formats.number(e.non_productive_kwh, lang, 1),
             formats.number(e.kwh_per_good, lang, 3),
@@ -208,7 +208,7 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
             delta = None if a is None or b is None else 100 * (a - b)
             rows.append(
                 [
-                    mw.name,
+                    mw.label(lang),
                     pct(b),
                     pct(a),
                     "–"
@@ -242,7 +242,7 @@ def alert_rows(events: list[AlertEvent], r: WeeklyReport, lang: Lang) -> list[li
 
     tz = r.site.tz
     cleared = {(e.rule, e.subject, e.since): e for e in events if e.event == "cleared"}
-    names = {mw.machine: mw.name for mw in r.machines}
+    names = {mw.machine: mw.label(lang) for mw in r.machines}
     rows = []
     for e in events:
         if e.event != "fired":

@@ -42,7 +42,10 @@ VOLUMES = (
     "mosquitto-data",
     "caddy-data",
 )
-pytestmark = pytest.mark.xdist_group("compose-stack")
+#: Docker's networks coming and going make Chromium abort page loads beside them
+#: (ERR_NETWORK_CHANGED): every module that drives Chromium outside the serial part runs on one
+#: worker, one after another (make test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("chromium")
 
 
 def _docker_ready() -> None:
@@ -95,6 +98,10 @@ class Stack:
             + " ".join(args)
         )
         return {r["machine"]: r for r in json.loads(out)}
+
+    def states(self, machine: str) -> list[str]:
+        rows = self.influx(f"SELECT value FROM state WHERE machine='{machine}'")
+        return [r["value"] for r in rows]
 
     def counts(self, machine: str = "filler-1") -> list[int]:
         rows = self.influx(f"SELECT value FROM count_total WHERE machine='{machine}'")
@@ -233,16 +240,16 @@ def _trust_caddy(stack: Stack, tmp: Path) -> Path:
 @pytest.mark.slow
 def test_the_server_stack_runs_as_the_readme_says(stack, tmp_path):
     # every machine's data arrives: simulators → Mosquitto (password) → gateway → InfluxDB
-    _wait(
-        "both machines in InfluxDB", lambda: all(stack.counts(m) for m in MACHINES), 240, 2, stack
-    )
+    arrived = lambda: all(stack.states(m) for m in MACHINES)  # noqa: E731
+    _wait("both machines in InfluxDB", arrived, 180, 1, stack)
+    _wait("the filler's units", lambda: len(stack.counts()) > 5, 120, 1, stack)
     stack.logs_without_traceback()
 
     # a gateway restart loses no message: the filler's counter, published at every unit,
     # arrives with no step missing (a persistent session, acknowledged after the queue)
     before = len(stack.counts())
     stack.sh("docker compose restart gateway")
-    _wait("the gateway back", lambda: len(stack.counts()) > before + 10, 120, 2, stack)
+    _wait("the gateway back", lambda: len(stack.counts()) > before + 5, 120, 1, stack)
     counts = stack.counts()
     steps = [b - a for a, b in zip(counts, counts[1:], strict=False)]
     assert set(steps) == {1}, [(i, s) for i, s in enumerate(steps) if s != 1][:10]
@@ -257,6 +264,9 @@ def test_the_server_stack_runs_as_the_readme_says(stack, tmp_path):
     cli = stack.oee("--to", to)
     for m in MACHINES:
         r = cli[m]
+        if r["oee"] is None:  # no unit yet (the laser's cycle is 45 s): undefined in both
+            assert tiles[m].strip() in ("–", "no data"), (m, tiles[m])
+            continue
         shown = float(tiles[m].replace("%", "").replace(",", ".").strip())
         # the tile rounds to 0.1 pp, the JSON to 0.001; the CLI's end is the second shown
         slack = 0.06 + 100 * (r["oee"] or 0) / max(r["planned_s"], 1)
@@ -268,8 +278,11 @@ def test_the_server_stack_runs_as_the_readme_says(stack, tmp_path):
     stack.sh("docker compose down", timeout=180)
     stack.sh("docker compose up -d --wait --wait-timeout 180", timeout=240)
     assert len(stack.counts()) >= points
-    tiles_again, _ = _browser_tiles(stack, home)  # the same admin logs in: users.yaml kept
-    assert set(tiles_again) == set(MACHINES)
+    users = stack.sh(
+        "docker compose run --rm --no-deps --entrypoint fieldlab dashboard-admin "
+        "users list -c /config/site.yaml"
+    )
+    assert "admin" in users, users  # the users file kept (the login itself: after the restore)
 
     # README: back up the volumes, lose them (`down -v`), restore them onto fresh ones
     backup = stack.work / "backup"

@@ -106,7 +106,8 @@ def dutch_excel_reads_the_csv(page) -> None:
     raw = Path(info.value.path()).read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     table = pd.read_csv(io.BytesIO(raw), sep=";", decimal=",", encoding="utf-8-sig")
-    assert {"machine", "OEE %", "A %"} <= set(table.columns), table.columns
+    # Dutch letters: B(eschikbaarheid), P(restatie), K(waliteit), as the handouts write them
+    assert {"machine", "OEE %", "B %", "K %"} <= set(table.columns), table.columns
     assert table["OEE %"].dtype.kind == "f" and table["OEE %"].between(0, 300).all()
 
 
@@ -150,7 +151,31 @@ def test_andon_screen_shows_every_machine_on_a_1920x1080_tv(tmp_path):
             for hidden in ('[data-testid="stSidebar"]', '[data-testid="stToolbar"]'):
                 assert not page.locator(hidden).is_visible()
             assert "Deploy" not in body
+            # read from 5 m: every text on a tile at least 3 % of the screen's height
+            sizes = page.evaluate(
+                """() => [...document.querySelectorAll('.andon-tile *')]
+                     .filter(e => e.innerText && e.innerText.trim())
+                     .map(e => [e.className, parseFloat(getComputedStyle(e).fontSize)])"""
+            )
+            small = [(c, px) for c, px in sizes if px < 0.03 * 1080 - 0.01]
+            assert not small, small
             page.screenshot(path=str(out / "nl-andon.png"))
+            # the tiles in the overview's order, and nothing cut off at the usual TV and
+            # laptop widths
+            order = [tiles.nth(i).get_attribute("data-machine") for i in range(tiles.count())]
+            assert order == ["press-1", "filler-1", "cnc-1", "press-2"], order
+            for width in (1280, 1440, 1920):
+                page.set_viewport_size({"width": width, "height": 1080 * width // 1920})
+                page.wait_for_timeout(400)
+                cut = page.evaluate(
+                    """() => [...document.querySelectorAll('.andon-tile, .andon-tile *')]
+                         .filter(e => e.scrollWidth > e.clientWidth + 1
+                                   || e.scrollHeight > e.clientHeight + 1)
+                         .map(e => [e.className, e.innerText.slice(0, 40),
+                                    e.scrollWidth, e.clientWidth, e.scrollHeight,
+                                    e.clientHeight])"""
+                )
+                assert not cut, (width, cut)
         finally:
             browser.close()
 

@@ -15,7 +15,8 @@ from tests.browser import CHROMIUM_FLAGS, fill_site, login
 from tests.services import Process, eventually, fieldlab, free_port, require, wait_port
 
 #: its tests share a module fixture: one worker runs them all (make test: --dist loadgroup)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dashboard-login")]
+#: one worker for every module that drives Chromium beside the others: test_compose_stack.py
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chromium")]
 
 USERS = {"anna": "admin", "olga": "operator", "vera": "viewer"}
 PASSWORD = "Werkplaats-2026!"

@@ -123,7 +123,7 @@ def test_asyncua_example_server(tmp_path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_port(port)
+        wait_port(port, 45)  # uaserver builds its address space first: 15 s was short under load
         time.sleep(1)
         store = run_gateway(
             tmp_path,

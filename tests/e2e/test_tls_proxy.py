@@ -18,7 +18,8 @@ from tests.services import eventually, fieldlab, free_port, require, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.slow
+#: one worker for every module that drives Chromium beside the others: test_compose_stack.py
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chromium")]
 
 
 @pytest.fixture

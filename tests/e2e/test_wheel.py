@@ -26,7 +26,8 @@ from tests.services import eventually, require, running
 ROOT = Path(__file__).resolve().parents[2]
 
 #: its tests share a module fixture: one worker runs them all (make test: --dist loadgroup)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
+#: one worker for every module that drives Chromium beside the others: test_compose_stack.py
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chromium")]
 
 
 @pytest.fixture(scope="module")

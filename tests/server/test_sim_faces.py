@@ -202,4 +202,5 @@ def test_sim_says_clearly_when_a_port_is_taken(tmp_path):
         first.wait_for("serving modbus://")
         with Process("sim", "--faces", "modbus", "--modbus-port", str(port), "-q") as second:
             assert second.proc.wait(30) == 2
-            assert "cannot listen on 127.0.0.1" in second.output
+            assert f"port {port} on 127.0.0.1 is taken" in second.output
+            assert "--modbus-port" in second.output

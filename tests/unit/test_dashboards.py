@@ -84,6 +84,25 @@ def test_overview_tiles_show_what_fieldlab_oee_says(site):
     assert "press-1" in text and "cnc-1" in text
 
 
+def test_dutch_pages_write_the_dutch_oee_letters(site):
+    """B(eschikbaarheid), P(restatie), K(waliteit) on Dutch pages, as the Dutch handouts write
+    them (the dashboard said A … Q)."""
+    at = AppTest.from_file(str(PAGES / "overview.py"), default_timeout=60)
+    at.query_params["lang"] = "nl"
+    at.run()
+    text = " ".join(md.value for md in at.markdown)
+    assert " · P **" in text and "B **" in text and "K **" in text and "A **" not in text
+    m = AppTest.from_file(str(PAGES / "machine.py"), default_timeout=60)
+    m.query_params["lang"] = "nl"
+    m.run()
+    assert [x.label for x in m.metric][:4] == [
+        "OEE",
+        "B (beschikbaarheid)",
+        "P (prestatie)",
+        "K (kwaliteit)",
+    ]
+
+
 def test_machine_page_numbers_and_charts(site):
     at = page("machine")
     at.selectbox(key="machine").set_value("cnc-1").run()
