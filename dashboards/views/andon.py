@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 import time
 
 import streamlit as st
@@ -27,9 +28,11 @@ CSS = """
   container-type: inline-size; min-width: 0; }
 /* Every text at least 3 % of the screen's height (32 px on a 1920x1080 TV: read from 5 m);
    the OEE as large as the tile's width lets it be without being cut off (1280 to 1920 wide) */
-.andon-name { font-size: 3.4vh; font-weight: 700; }
+.andon-name { font-size: 3.4vh; font-weight: 700; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }
 .andon-state { font-size: 3.2vh; }
-.andon-oee { font-size: min(10vh, 15cqw); font-weight: 800; line-height: 1; white-space: nowrap; }
+.andon-oee { font-size: min(10vh, 15cqw); font-weight: 800; line-height: 1.15;
+  white-space: nowrap; }
 .andon-apq { font-size: 3.2vh; }
 .andon-note { font-size: 3vh; line-height: 1.15; background: rgba(0,0,0,.35);
   border-radius: .6vh; padding: .3vh .5vw; }
@@ -42,7 +45,11 @@ CSS = """
 def tile_html(v: Tile, letters: tuple[str, str, str]) -> str:
     e = html.escape
     a, p, q = letters
-    note = f"<div class='andon-note'>⚠ {e(v.notes[0])}</div>" if v.notes else ""
+    # a TV says what, not the whole sentence: the note up to its first colon or full stop (the
+    # machine page and the overview say the rest)
+    short = re.split(r"[:.]\s", v.notes[0], maxsplit=1)[0] if v.notes else ""
+    more = f" (+{len(v.notes) - 1})" if len(v.notes) > 1 else ""
+    note = f"<div class='andon-note'>⚠ {e(short)}{more}</div>" if v.notes else ""
     return (
         f"<div class='andon-tile' data-machine='{e(v.machine)}' style='background:{v.color}'>"
         f"<div class='andon-name'>{e(v.machine)} · {e(v.name)}</div>"
