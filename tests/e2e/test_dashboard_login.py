@@ -4,6 +4,7 @@ reach stop-reason entry (menu or address), operators can and the entry records w
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -128,8 +129,14 @@ def test_roles_decide_what_a_browser_gets(server):
             login(page, base, "olga", PASSWORD)
             page.get_by_text("Logged in as olga (operator)").wait_for(timeout=30_000)
             _open(page, "Stop reasons", "Stop reasons")
+            # no reason is chosen for the operator: Save alone stores nothing and says so
             page.get_by_role("button", name="Save").click(timeout=60_000)
-            page.get_by_text("Saved").first.wait_for(timeout=30_000)
+            page.get_by_text("Choose a reason first").first.wait_for(timeout=30_000)
+            boxes = page.locator('[data-testid="stSelectbox"]')
+            boxes.filter(has_text=re.compile(r"^Reason")).click()
+            page.get_by_role("option").first.click()
+            page.get_by_role("button", name="Save").click(timeout=60_000)
+            page.get_by_text("Saved:").first.wait_for(timeout=30_000)
             context.close()
         finally:
             browser.close()
