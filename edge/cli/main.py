@@ -34,7 +34,7 @@ EPILOG = """\
 typical session:
   fieldlab demo                         # simulated machines, store and OEE on this laptop
   fieldlab ingest truth.jsonl           # load samples from a file
-  fieldlab oee --config site.yaml       # OEE per machine, today so far
+  fieldlab oee --config site.yaml       # OEE per machine, this shift so far
 Set FIELDLAB_LANG=nl (or --lang nl) for Dutch output."""
 
 
