@@ -26,7 +26,13 @@ CHROMIUM_FLAGS = [
 def login(page, base: str, user: str, password: str) -> None:
     """The dashboard's login form, as a person fills it in."""
     page.goto(base)
-    page.get_by_role("textbox", name="User name").fill(user)
+    box = page.get_by_role("textbox", name="User name")
+    try:
+        box.wait_for(timeout=45_000)
+    except Exception:  # noqa: BLE001 - playwright's TimeoutError: a first load lost under load
+        page.reload()
+        box.wait_for(timeout=45_000)
+    box.fill(user)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Log in").click()
 

@@ -23,7 +23,8 @@ USERS = {"anna": "admin", "olga": "operator", "vera": "viewer"}
 PASSWORD = "Werkplaats-2026!"
 
 
-@pytest.fixture(scope="module")
+# session, not module: see test_wheel.py's `installed` (the Chromium group interleaves modules)
+@pytest.fixture(scope="session")
 def server(tmp_path_factory):
     chromium = require("chromium")
     tmp = tmp_path_factory.mktemp("login")

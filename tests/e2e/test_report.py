@@ -35,7 +35,9 @@ pytestmark = pytest.mark.xdist_group("report")
 W10, W11 = Week(2026, 10), Week(2026, 11)
 
 
-@pytest.fixture(scope="module")
+# session, not module: on an xdist worker another module's test may run between this module's
+# tests, and a module fixture is then made again (CI made these two weeks twice, 150 s each)
+@pytest.fixture(scope="session")
 def two_weeks(tmp_path_factory) -> tuple[Path, Path]:
     """Three machines simulated from Monday 2 March 2026 for two weeks, in a store, with the
     site file the report reads (money keys set) and one alert of week 11."""

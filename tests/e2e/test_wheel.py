@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chromium")]
 
 
-@pytest.fixture(scope="module")
+# session, not module: the Chromium group's modules may interleave on their worker, and a module
+# fixture is torn down whenever the module changes (CI built this venv three times)
+@pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The `bin` folder of a fresh venv with the wheel installed."""
     tmp = tmp_path_factory.mktemp("wheel")
