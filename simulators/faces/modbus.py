@@ -67,7 +67,9 @@ class ModbusFace:
         if sim_now is not None:
             self._last_now = sim_now
         # pymodbus logs a bind error and raises RuntimeError without the cause: look first
-        check_port("Modbus face", self.host, self.port, "--modbus-port")
+        if not getattr(self, "_started_once", False):  # not at a restart fault's start
+            check_port("Modbus face", self.host, self.port, "--modbus-port")
+        self._started_once = True
         self._server = ModbusTcpServer(self._devices(), address=(self.host, self.port))
         try:
             await self._server.serve_forever(background=True)

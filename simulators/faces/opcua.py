@@ -142,8 +142,12 @@ class OpcUaFace:
             )
 
     async def start(self, sim_now: int | None = None) -> None:
-        # asyncua logs a bind error with its traceback before raising it: look first
-        check_port("OPC UA face", self.host, self.port, "--opcua-port")
+        # asyncua logs a bind error with its traceback before raising it: look first, at the
+        # first start only (a restart fault follows its own stop at once, and the old server's
+        # socket may not be gone yet: asyncua's own bind reuses it)
+        if self._server is None and not getattr(self, "_started_once", False):
+            check_port("OPC UA face", self.host, self.port, "--opcua-port")
+        self._started_once = True
         if sim_now is not None:
             self._sim_now = sim_now
         user_manager = _Users(self.user, self.password or "") if self.user else None

@@ -129,7 +129,9 @@ class S7Face:
 
         if sim_now is not None:
             self._last_now = sim_now
-        check_port("S7 face", self.host, self.port, "--s7-port")
+        if not getattr(self, "_started_once", False):  # not at a restart fault's start
+            check_port("S7 face", self.host, self.port, "--s7-port")
+        self._started_once = True
         server = Server(log=False)
         for m, db in self.dbs.items():
             server.register_area(SrvArea.DB, db, self.buffers[m])
