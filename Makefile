@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: demo test check typecheck lint format bench clean
+.PHONY: demo test check typecheck lint format catalogs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ typecheck: $(VENV)/.installed-test
 	for f in edge/*; do ln -s "$$PWD/$$f" .mypy-src/fieldlab/; done
 	for d in simulators dashboards bench recipes; do ln -s "$$PWD/$$d" .mypy-src/fieldlab/$$d; done
 	cd .mypy-src && ../$(BIN)/mypy --config-file ../pyproject.toml -p fieldlab
+
+catalogs: $(VENV)/.installed-test
+	@# new t("…") keys into edge/i18n/*.po (then translate them), the .mo files compiled
+	$(BIN)/python -m fieldlab.i18n.catalogs
 
 lint format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .

@@ -16,7 +16,7 @@ import streamlit as st
 
 from fieldlab.config import ConfigError, SiteConfig, load_site_config
 from fieldlab.domain.samples import from_ms
-from fieldlab.i18n import LANGS, TEXT, Lang, detect_lang, formats, t
+from fieldlab.i18n import LANGS, Lang, detect_lang, formats, has, t
 from fieldlab.kpi.oee import OeeResult
 from fieldlab.kpi.periods import period_bounds
 from fieldlab.store import Store, StoreError
@@ -62,7 +62,7 @@ class Context:
 
     def state(self, code: object) -> str:
         key = f"state.{code}"
-        return self.t(key) if key in TEXT else str(code)
+        return self.t(key) if has(key) else str(code)
 
     def state_line(self, state: str, since_ms: int | None, reason: object) -> str:
         """`storing · gereedschapsbreuk · 12 min` ; an offline machine says since when, never
@@ -95,7 +95,7 @@ class Context:
             out.append(self.t("flag.low_coverage", pct=self.pct(r.coverage)))
         for flag in r.flags:
             key = f"flag.{flag.split(':', 1)[0]}"
-            out.append(self.t(key) if key in TEXT else flag)
+            out.append(self.t(key) if has(key) else flag)
         return out
 
     def machines(self) -> list[str]:

@@ -11,6 +11,7 @@ from fieldlab.dashboards import charts, data
 from fieldlab.dashboards.context import Context, page_setup
 from fieldlab.domain.counters import counter_deltas
 from fieldlab.domain.samples import COUNTER_SIGNALS, TEXT_SIGNALS
+from fieldlab.i18n import N_
 
 
 def local_series(ctx: Context, ts: list[int]) -> pd.Series:
@@ -41,7 +42,7 @@ targets = ctx.site.targets_for(machine)  # the site file's `targets:` (machine, 
 cols = st.columns(4)
 for col, key, label in zip(
     cols,
-    ("oee", "availability", "performance", "quality"),
+    ("oee", N_("availability"), N_("performance"), N_("quality")),
     ("OEE", *(ctx.t(f"letter.{k}") for k in ("availability", "performance", "quality"))),
     strict=True,
 ):

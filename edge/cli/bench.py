@@ -81,6 +81,6 @@ def run(args: argparse.Namespace) -> int:
             continue
         for line in module.report(result):
             print(f"  {line}")
-        verdict = "bench.met" if result.get("met", True) else "bench.missed"
-        print(f"  {t(verdict, lang, seconds=seconds)}", flush=True)
+        met = result.get("met", True)
+        print(f"  {t('bench.met' if met else 'bench.missed', lang, seconds=seconds)}", flush=True)
     return 1 if missed else 0

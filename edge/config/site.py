@@ -22,7 +22,7 @@ from fieldlab.config.alerts import AlertsConfig, ReportSettings
 from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.samples import MACHINE_RE
 from fieldlab.domain.shifts import CalendarConfig
-from fieldlab.i18n import TEXT, Lang, t
+from fieldlab.i18n import Lang, has, t
 
 
 class _Strict(BaseModel):
@@ -289,6 +289,6 @@ class SiteConfig(_Strict):
         own = getattr(labels, lang, None) if labels is not None else None
         if own:
             return str(own)
-        if f"reason.{code}" in TEXT:
+        if has(f"reason.{code}"):
             return t(f"reason.{code}", lang)
         return code.replace("_", " ")

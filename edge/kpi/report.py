@@ -6,7 +6,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fieldlab.domain.samples import from_ms
-from fieldlab.i18n import TEXT, Lang, t
+from fieldlab.i18n import Lang, has, t
 from fieldlab.i18n.formats import duration, number, percent
 from fieldlab.kpi.oee import OeeResult
 
@@ -70,7 +70,7 @@ def energy_text(r: OeeResult, lang: Lang) -> str:
 def flag_text(flag: str, lang: Lang = "en") -> str:
     """A flag with what it means, where the table has words for it."""
     key = f"flag.{flag.split(':', 1)[0]}"
-    return f"{flag} ({t(key, lang)})" if key in TEXT else flag
+    return f"{flag} ({t(key, lang)})" if has(key) else flag
 
 
 def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> str:

@@ -11,7 +11,7 @@ from html import escape
 from pathlib import Path
 
 from fieldlab.domain.alerts import AlertEvent
-from fieldlab.i18n import Lang, formats, t
+from fieldlab.i18n import N_, Lang, formats, t
 from fieldlab.reports.build import WeeklyReport
 from fieldlab.reports.charts import trend_svg
 
@@ -81,15 +81,15 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
 
     # OEE per machine
     head = [
-        "machine",
+        N_("machine"),
         "oee",
-        "availability",
-        "performance",
-        "quality",
-        "good",
-        "scrap",
-        "downtime",
-        "coverage",
+        N_("availability"),
+        N_("performance"),
+        N_("quality"),
+        N_("good"),
+        N_("scrap"),
+        N_("downtime"),
+        N_("coverage"),
     ]
     rows = [
         [
