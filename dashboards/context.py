@@ -64,6 +64,34 @@ class Context:
         key = f"state.{code}"
         return self.t(key) if has(key) else str(code)
 
+    def name(self, machine: str) -> str:
+        """The machine as people call it, in the reader's language (its id where unnamed)."""
+        return self.site.machine(machine).label(self.lang, machine)
+
+    def shift(self, name: str) -> str:
+        """A shift's name: the usual ones (early, late, night, day) in the reader's words, a
+        site's own name as the site file gives it."""
+        return self.t(f"shift.{name}") if has(f"shift.{name}") else name
+
+    def signal(self, signal: str) -> str:
+        """A signal as people call it, with its unit: `Spindelbelasting (%)`."""
+        unit = self.site.signal_unit(signal)
+        name = self.site.signal_name(signal, self.lang)
+        return f"{name} ({unit})" if unit else name
+
+    def value(self, signal: str, v: object) -> str:
+        """A stored value in words: a state or reason as words, a number as the reader writes
+        it with its unit (up to three decimals, as read), a product or order as it is."""
+        if signal == "state":
+            return self.state(v)
+        if signal == "reason":
+            return self.reason(v)
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return str(v)
+        digits = 0 if float(v).is_integer() else min(3, len(f"{v}".split(".")[-1]))
+        unit = self.site.signal_unit(signal)
+        return f"{self.num(v, digits)} {unit}" if unit else self.num(v, digits)
+
     def state_line(self, state: str, since_ms: int | None, reason: object) -> str:
         """`storing · gereedschapsbreuk · 12 min` ; an offline machine says since when, never
         the reason from before it went offline."""

@@ -37,6 +37,22 @@ def login(page, base: str, user: str, password: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+def page_text(page) -> str:
+    """Every text node of the page, hidden ones too (a data frame's cells live in an accessible
+    table behind its canvas), without scripts and styles."""
+    return page.evaluate(
+        """() => {
+        const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        const out = [];
+        for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+            const tag = n.parentElement ? n.parentElement.tagName : "";
+            if (!["SCRIPT", "STYLE", "NOSCRIPT"].includes(tag)) out.push(n.textContent);
+        }
+        return out.join("\\n");
+    }"""
+    )
+
+
 SITE = """\
 timezone: Europe/Amsterdam
 store: sqlite:///fieldlab.db

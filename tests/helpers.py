@@ -83,3 +83,34 @@ def stored(db: Path, signal: str = "v") -> tuple[int, int]:
         ).fetchone()
     finally:
         con.close()
+
+
+def foreign_texts(text: str, lang: str) -> list[str]:
+    """Catalog texts of the other language found in ``text`` (a page, a report) read in
+    ``lang``: each catalog text split at its placeholders, parts of at least four letters that
+    the two languages word differently, found as whole words. A Dutch page that still shows
+    "Download CSV" or "no data" fails with those words."""
+    import re
+    import string
+
+    from fieldlab.i18n import LANGS, catalog
+
+    other = next(lang_ for lang_ in LANGS if lang_ != lang)
+    own_words = " ".join(
+        literal for text in catalog(lang).values() for literal, *_ in string.Formatter().parse(text)
+    )
+    found = []
+    for key, theirs in catalog(other).items():  # type: ignore[arg-type]
+        if theirs == catalog(lang).get(key):  # type: ignore[arg-type]
+            continue
+        for literal, *_ in string.Formatter().parse(theirs):
+            for part in re.split(r"[\n:·(),.;!?…\"]+", literal):
+                part = part.strip(" -–'")
+                if len(re.sub(r"\W", "", part)) < 4:
+                    continue
+                word = r"(?<![\w-])" + re.escape(part) + r"(?![\w-])"
+                if re.search(word, own_words, re.IGNORECASE):
+                    continue  # the same word in both languages ("offline", "Excel")
+                if re.search(word, text, re.IGNORECASE):
+                    found.append(part)
+    return sorted(set(found))

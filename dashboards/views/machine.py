@@ -248,6 +248,6 @@ if process:
     for signal in process:
         pts, pvals = data.series(ctx.store_url, machine, signal, ctx.start, end)
         if pts:
-            st.caption(signal)
+            st.caption(ctx.signal(signal))
             df = pd.DataFrame({"time": local_series(ctx, pts), "value": pvals})
             st.altair_chart(charts.localized(charts.process(df, domain), ctx.lang), width="stretch")

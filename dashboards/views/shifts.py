@@ -16,7 +16,7 @@ choice = st.selectbox(
     ctx.t("machine"),
     ["*", *machines],
     key="shift_machine",
-    format_func=lambda m: ctx.t("all_machines") if m == "*" else m,
+    format_func=lambda m: ctx.t("all_machines") if m == "*" else ctx.name(m),
 )
 selected = machines if choice == "*" else [choice]
 end = min(ctx.end, ctx.now)
@@ -34,7 +34,7 @@ def row(machine: str, label: str, key: str, start: int, stop: int) -> dict[str, 
     figure that does not exist is None (a blank cell, `–` on screen), never NaN or 0."""
     r = data.oee(ctx.store_url, str(ctx.config_path), machine, start, stop, ctx.now, ctx.threshold)
     return {
-        ctx.t("machine"): machine,
+        ctx.t("machine"): ctx.name(machine),
         key: label,
         "OEE": r.oee,
         A: r.availability,
@@ -70,7 +70,7 @@ def shown(df: pd.DataFrame) -> pd.DataFrame:
 occurrences = [o for o in data.shifts(str(ctx.config_path), ctx.start, end) if o[2] < end]
 by_shift = pd.DataFrame(
     [
-        row(m, f"{day_label(d)} {n}", ctx.t("shift"), max(s, ctx.start), min(e, end))
+        row(m, f"{day_label(d)} {ctx.shift(n)}", ctx.t("shift"), max(s, ctx.start), min(e, end))
         for (n, d, s, e) in occurrences
         for m in selected
     ]

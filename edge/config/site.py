@@ -22,6 +22,7 @@ from fieldlab.config.alerts import AlertsConfig, ReportSettings
 from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.samples import MACHINE_RE
 from fieldlab.domain.shifts import CalendarConfig
+from fieldlab.domain.units import unit_of
 from fieldlab.i18n import Lang, has, t
 
 
@@ -129,6 +130,15 @@ class MachineConfig(_Strict):
         return spec.wrap if spec else None
 
 
+class SignalConfig(_Strict):
+    """How people call a signal and its unit: `signals: {spindle_load_pct: {name: {en: Spindle
+    load, nl: Spindelbelasting}, unit: "%"}}`. The kit's own signals and the simulators' have
+    names in both languages already; a unit follows from the name's suffix (_pct, _c, _bar …)."""
+
+    name: DisplayName | None = Field(default=None, description="{en: …, nl: …} or one name")
+    unit: str | None = Field(default=None, description='what the value is in: "°C", "bar"')
+
+
 def _machine_id(value: str) -> str:
     if not MACHINE_RE.fullmatch(value):
         raise ValueError(f'"{value}" is not a machine id like press-1 ([a-z0-9][a-z0-9_-]*)')
@@ -180,6 +190,9 @@ class SiteConfig(_Strict):
     oee: OeeSettings = Field(default_factory=OeeSettings)
     energy: EnergySettings = Field(default_factory=EnergySettings)
     machines: dict[MachineId, MachineConfig] = Field(default_factory=dict)
+    signals: dict[str, SignalConfig] = Field(
+        default_factory=dict, description="display names and units of signals, by signal id"
+    )
     reasons: Annotated[
         dict[str, ReasonLabels],
         # the file may also give a plain list of codes (normalised by _reason_list below)
@@ -274,6 +287,17 @@ class SiteConfig(_Strict):
 
     def machine(self, machine_id: str) -> MachineConfig:
         return self.machines.get(machine_id) or MachineConfig()
+
+    def signal_name(self, signal: str, lang: Lang) -> str:
+        """What people call the signal: the site file's name, else the kit's, else its id."""
+        own = self.signals.get(signal)
+        if own is not None and own.name is not None:
+            return display_name(own.name, lang, signal)
+        return t(f"sig.{signal}", lang) if has(f"sig.{signal}") else signal
+
+    def signal_unit(self, signal: str) -> str | None:
+        own = self.signals.get(signal)
+        return own.unit if own is not None and own.unit else unit_of(signal)
 
     def targets_for(self, machine_id: str) -> dict[str, float]:
         """The machine's targets, else the site's, else DEFAULT_TARGETS, per figure."""

@@ -51,6 +51,7 @@ DYNAMIC = (
     "sig.",
     "unit.",
     "health.",
+    "shift.",
 )
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM_FLAGS, fill_site
+from tests.browser import CHROMIUM_FLAGS, fill_site, page_text
+from tests.helpers import foreign_texts
 from tests.services import Process, free_port, require, wait_port
 
 #: Chromium against a live dashboard: page loads wait on rendering, alone
@@ -102,7 +103,7 @@ def dutch_excel_reads_the_csv(page) -> None:
     import pandas as pd
 
     with page.expect_download() as info:
-        page.get_by_role("button", name="Download CSV").first.click()
+        page.get_by_role("button", name="CSV downloaden").first.click()
     raw = Path(info.value.path()).read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     table = pd.read_csv(io.BytesIO(raw), sep=";", decimal=",", encoding="utf-8-sig")
@@ -189,6 +190,7 @@ def test_the_language_chosen_stays_while_clicking_through_the_sidebar(dashboard,
 
     base, chromium = dashboard
     titles = DUTCH if lang == "nl" else PAGES
+    foreign: dict[str, list[str]] = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
@@ -207,11 +209,23 @@ def test_the_language_chosen_stays_while_clicking_through_the_sidebar(dashboard,
                 chosen = page.get_by_role("radio", name="Nederlands" if lang == "nl" else "English")
                 assert chosen.is_checked(), (path, page.url)
                 assert f"lang={lang}" in page.url, page.url
+                settled(page)
+                foreign[path] = foreign_texts(page_text(page), lang)
             page.reload()
             page.get_by_role("heading", name=titles[""]).wait_for(timeout=30_000)
             page.goto(f"{base}/andon?lang={lang}")
             page.locator(".andon-tile").first.wait_for(timeout=60_000)
             text = page.inner_text("body")
             assert ("goed" in text) == (lang == "nl") and ("good" in text) == (lang == "en"), text
+            foreign["andon"] = foreign_texts(page_text(page), lang)
         finally:
             browser.close()
+    # no text of the other language's catalog on any page (#28: "no data", "Download CSV", …)
+    assert {p: words for p, words in foreign.items() if words} == {}
+
+
+def settled(page) -> None:
+    """Streamlit draws a page in steps: wait until its status says it has finished running."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+    page.wait_for_timeout(500)

@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from fieldlab.domain.samples import parse_ts
+from fieldlab.i18n import t
 from fieldlab.store import SqliteStore
-from tests.browser import CHROMIUM_FLAGS
+from tests.browser import CHROMIUM_FLAGS, page_text
+from tests.helpers import foreign_texts
 from tests.services import Process, eventually, require, wait_port
 
 #: three browsers in one room against a recipe run: alone
@@ -119,6 +121,17 @@ def test_two_participants_and_a_trainer_in_one_room(tmp_path: Path):
                 trainer.get_by_role("button", name="CSV").click()
             csv = Path(info.value.path()).read_text(encoding="utf-8-sig")
             assert "participant" in csv and "Anne" in csv and "Bram" in csv
+            # every page in one language only (#28): no text of the other one's catalog
+            foreign = {
+                "exercise en": foreign_texts(page_text(anne), "en"),
+                "exercise nl": foreign_texts(page_text(bram), "nl"),
+                "trainer en": foreign_texts(page_text(trainer), "en"),
+            }
+            trainer.get_by_text("Nederlands").click()
+            expect(trainer.get_by_text(t("tr.hardest", "nl"))).to_be_visible(timeout=60_000)
+            trainer.wait_for_timeout(1000)
+            foreign["trainer nl"] = foreign_texts(page_text(trainer), "nl")
+            assert {p: words for p, words in foreign.items() if words} == {}
         finally:
             browser.close()
         run.stop()

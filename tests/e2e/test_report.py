@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import email
 import json
+import re
 import subprocess
 from importlib import resources
 from pathlib import Path
@@ -25,7 +26,7 @@ from fieldlab.reports.render import to_html
 from fieldlab.reports.week import Week
 from fieldlab.simulators.scenario import load_scenario
 from fieldlab.store import SqliteStore
-from tests.helpers import MIN, local
+from tests.helpers import MIN, foreign_texts, local
 from tests.services import require, smtp_server
 from tests.truth import run_sim
 
@@ -107,6 +108,9 @@ def test_every_figure_equals_fieldlab_oee_for_the_same_week_in_both_languages(tw
             assert formats.number(obj["energy"]["kwh"], lang, 1) in html
         assert formats.money(top.money, "EUR", lang) in html
     nl, en = to_html(report, "nl"), to_html(report, "en")
+    for lang, html in (("nl", nl), ("en", en)):  # one language only (#28)
+        text = re.sub(r"<style.*?</style>|<[^>]+>", " ", html, flags=re.S)
+        assert foreign_texts(text, lang) == [], lang
     assert "Grootste verliezen" in nl and "Top losses" in en
     assert "Meldingen van de week" in nl and "vastloper" in nl and "42 min 00 s" in nl
     assert "€\xa0" in nl and "€" in en  # € 1.234,50 / €1,234.50
@@ -133,6 +137,7 @@ def test_the_pdf_has_pages_with_the_figures_in_both_languages(two_weeks, tmp_pat
                 "\xa0", " "
             ), (lang, obj["machine"])
         assert ("Weekrapport" if lang == "nl" else "Weekly report") in text
+        assert foreign_texts(text, lang) == [], lang
 
 
 def test_weeks_and_their_errors(capsys):
