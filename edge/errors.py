@@ -6,6 +6,8 @@ from __future__ import annotations
 import errno
 import socket
 
+from fieldlab.i18n import detect_lang, t
+
 
 class FieldlabError(Exception):
     """Base of the errors a user is meant to read (config, store, ports, addresses)."""
@@ -15,11 +17,9 @@ class PortInUse(FieldlabError, OSError):
     """A port the kit would listen on is taken (or not ours to take): which, for what, and the
     option that moves it. An OSError too, where code already stops on a failed bind."""
 
-    def __init__(self, what: str, host: str, port: int, option: str, why: str = "is taken"):
-        super().__init__(
-            f"{what}: port {port} on {host} {why} (another program, or a second copy of this "
-            f"one?): choose another with {option}"
-        )
+    def __init__(self, what: str, host: str, port: int, option: str, why: str = "taken"):
+        lang = detect_lang()
+        super().__init__(t(f"err.port.{why}", lang, what=what, port=port, host=host, option=option))
         self.what, self.host, self.port, self.option = what, host, port, option
 
 
@@ -28,9 +28,9 @@ def port_error(exc: OSError, what: str, host: str, port: int, option: str) -> Ex
     if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
         return PortInUse(what, host, port, option)
     if exc.errno in (errno.EACCES, getattr(errno, "WSAEACCES", -1)):
-        return PortInUse(what, host, port, option, "may not be used by this user")
+        return PortInUse(what, host, port, option, "forbidden")
     if exc.errno == errno.EADDRNOTAVAIL:
-        return PortInUse(what, host, port, option, "is on an address this computer does not have")
+        return PortInUse(what, host, port, option, "foreign")
     return exc
 
 

@@ -21,6 +21,7 @@ from fieldlab.domain.samples import format_ts
 from fieldlab.errors import PortInUse
 from fieldlab.gateway.config import load_gateway_config
 from fieldlab.gateway.run import Gateway
+from fieldlab.i18n import Lang, t
 from fieldlab.ingest import ingest_file
 from fieldlab.process import spawn, stop
 from fieldlab.simulators.faces.mqtt import MqttFace
@@ -211,22 +212,25 @@ class LocalStack:
     def dashboard_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.dashboard}"
 
-    def endpoints(self) -> list[str]:
-        lines = [f"dashboard  {self.dashboard_url}"] if self.dashboard else []
-        lines += [
-            f"gateway    http://127.0.0.1:{self.ports.http}/health",
-            f"mqtt       {self.mqtt_url}{' (embedded)' if self.broker else ''}",
+    def endpoints(self, lang: Lang = "en") -> list[str]:
+        """What runs where, a line each, for the person who started it."""
+        embedded = f" ({t('stack.embedded', lang)})" if self.broker else ""
+        rows = [("dashboard", self.dashboard_url)] if self.dashboard else []
+        rows += [
+            ("gateway", f"http://127.0.0.1:{self.ports.http}/health"),
+            ("mqtt", f"{self.mqtt_url}{embedded}"),
         ]
-        lines += [f"simulator  {e}" for e in (self.sim.endpoints() if self.sim else [])]
+        rows += [("simulator", e) for e in (self.sim.endpoints() if self.sim else [])]
         if self.live_start is not None:
             speed = "max" if math.isinf(self.speed) else f"{self.speed:g}×"
-            lines.append(f"live from  {format_ts(self.live_start)} (simulated time, {speed})")
-        lines += [
-            f"site       {self.site_path}",
-            f"store      sqlite:///{self.db_path}",
-            f"truth      {self.workdir / 'truth.jsonl'}",
+            live = t("stack.live_from", lang, at=format_ts(self.live_start), speed=speed)
+            rows.append(("live", live))
+        rows += [
+            ("site", str(self.site_path)),
+            ("store", f"sqlite:///{self.db_path}"),
+            ("truth", str(self.workdir / "truth.jsonl")),
         ]
-        return lines
+        return [f"{t(f'stack.{k}', lang):<10} {v}" for k, v in rows]
 
     async def run(self, *, wall_seconds: float | None = None, sim_until: int | None = None) -> None:
         assert self.sim is not None

@@ -15,6 +15,7 @@ from fieldlab.config import ConfigError, SiteConfig, load_site_config
 from fieldlab.domain.durations import parse_duration_ms
 from fieldlab.domain.samples import SampleError, parse_ts, to_ms
 from fieldlab.errors import FieldlabError, PortInUse
+from fieldlab.i18n import detect_lang, t
 from fieldlab.store import Store, open_store
 
 DEFAULT_CONFIG = Path("site.yaml")
@@ -102,10 +103,7 @@ def parse_time_arg(text: str, tz: ZoneInfo, now_ms: int, name: str) -> int:
                     return to_ms(naive.replace(tzinfo=tz))
             except ValueError:
                 pass
-    raise UsageError(
-        f"{name} {text!r}: expected a time such as 2026-03-02T06:00:00+01:00, 2026-03-02T06:00 "
-        "(site time zone), 2026-03-02, today, yesterday or now"
-    )
+    raise UsageError(t("cli.bad_time", detect_lang(), option=name, text=repr(text)))
 
 
 def local_midnight(day: dt.date, tz: ZoneInfo) -> int:
@@ -146,9 +144,10 @@ KNOWN_ERRORS = (ConfigError, UsageError, PortInUse)
 def permission_message(exc: PermissionError) -> str:
     """One line for a file the command may not write: which, whose folder, and what to do (in a
     container, a volume made by another image or by root is the usual cause)."""
+    lang = detect_lang()
     path = Path(exc.filename) if exc.filename else None
     if path is None:
-        return f"permission denied: {exc.strerror or exc}"
+        return t("cli.permission", lang, why=exc.strerror or exc)
     folder = path if path.is_dir() else path.parent
     who = ""
     if hasattr(os, "getuid"):
@@ -157,20 +156,13 @@ def permission_message(exc: PermissionError) -> str:
             owner = folder.stat().st_uid
         except OSError:
             owner = None
-        who = f" for uid {uid}" + (
-            f"; {folder} belongs to uid {owner}" if owner is not None else ""
+        who = t("cli.for_uid", lang, uid=uid) + (
+            t("cli.owner", lang, folder=folder, owner=owner) if owner is not None else ""
         )
         container = os.environ.get("container")  # noqa: SIM112 - podman's own name for it
         if Path("/.dockerenv").exists() or container:
-            return (
-                f"cannot write {path}: permission denied{who}. Give the volume to uid {uid}: "
-                f"run the image once as `--user root --entrypoint chown IMAGE -R {uid} {folder}` "
-                "(the compose stack's data-owner step does this)"
-            )
-    return (
-        f"cannot write {path}: permission denied{who}. Let this user write {folder}, "
-        "or choose another folder"
-    )
+            return t("cli.denied_volume", lang, path=path, who=who, uid=uid, folder=folder)
+    return t("cli.denied", lang, path=path, who=who, folder=folder)
 
 
 def command_name() -> str:

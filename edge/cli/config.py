@@ -7,11 +7,14 @@ import json
 from pathlib import Path
 
 from fieldlab.cli.common import subcommand
+from fieldlab.i18n import detect_lang, t
+from fieldlab.i18n.formats import number
 
 HELP = "Check a site config, or print its JSON Schema."
 EPILOG = """\
 examples:
   fieldlab config check site.yaml
+  fieldlab config check site.yaml --lang nl   # in Dutch (or FIELDLAB_LANG=nl)
   fieldlab config schema > site.schema.json
   # then in VS Code (YAML extension), first line of site.yaml:
   # yaml-language-server: $schema=./site.schema.json"""
@@ -32,45 +35,52 @@ def run_check(args: argparse.Namespace) -> int:
     from fieldlab.gateway.config import load_gateway_config, missing_secrets
 
     site, gw = load_gateway_config(args.file)
+    lang = detect_lang(args.lang)
+
+    def say(key: str, **kw: object) -> None:
+        print(f"  {t(key, lang, **kw)}")
+
     cal = site.calendar
     print(f"{args.file}: OK")
-    print(f"  site {site.site}, time zone {site.timezone}, store {site.store}")
+    say("check.site", site=site.site, tz=site.timezone, store=site.store)
     if cal is None:
-        print("  calendar: none (every instant is planned)")
+        say("check.no_calendar")
     else:
-        print(
-            f"  calendar: {len(cal.shifts)} shifts, {len(cal.breaks)} breaks, "
-            f"{len(cal.exceptions)} exceptions"
+        say(
+            "check.calendar",
+            shifts=len(cal.shifts),
+            breaks=len(cal.breaks),
+            exceptions=len(cal.exceptions),
         )
-    print(
-        f"  micro-stop threshold {site.oee.micro_stop_threshold_s:g} s, dialect {site.oee.dialect}"
+    say(
+        "check.oee",
+        threshold=number(site.oee.micro_stop_threshold_s, lang, 1)
+        .removesuffix(",0")
+        .removesuffix(".0"),
+        dialect=site.oee.dialect,
     )
     for mid, m in site.machines.items():
-        ict = f"{m.ideal_cycle_time_s:g} s" if m.ideal_cycle_time_s else "not set"
-        print(f"  machine {mid}: ideal cycle {ict}, {len(m.products)} products")
+        ict = (
+            f"{number(m.ideal_cycle_time_s, lang, 2).rstrip('0').rstrip(',.')} s"
+            if m.ideal_cycle_time_s
+            else t("check.not_set", lang)
+        )
+        say("check.machine", id=mid, name=m.label(lang, mid), ict=ict, products=len(m.products))
     for src in gw.sources:
         where = redact_url(getattr(src, "url", "") or "")
-        print(f"  source {src.name} ({src.type}) {where}")
+        say("check.source", name=src.name, type=src.type, where=where)
     for sink in gw.sinks or []:
-        print(f"  sink {sink.name} ({sink.type})")
+        say("check.sink", name=sink.name, type=sink.type)
     if not gw.sinks:
-        print("  sink sqlite (the site's store)")
+        say("check.sink_default")
     workers = gw.gateway.worker_count()
     if workers > 1 and any(src.type == "mqtt" for src in gw.sources):
-        print(
-            f"  workers: {workers} processes read the MQTT sources through $share "
-            "subscriptions (docs/SCALING.md: a broker restart loses nothing only on a broker "
-            "that keeps shared subscriptions, Mosquitto 2.1 with persist-sqlite)"
-        )
+        say("check.workers", n=workers)
     keep = site.retention
     if keep.process_values_raw_days is not None:
-        print(
-            f"  retention: process values as read for {keep.process_values_raw_days} days, then "
-            f"{keep.aggregate_minutes}-minute aggregates (SQLite)"
-        )
-    problems = missing_secrets(gw)
-    for p in problems:
-        print(f"  warning: {p}")
+        say("check.retention", days=keep.process_values_raw_days, minutes=keep.aggregate_minutes)
+    for p in missing_secrets(gw):
+        say("check.warning", problem=p)
     return 0
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from fieldlab.cli.common import subcommand
 from fieldlab.dashboards.serve import command, environment
 from fieldlab.errors import check_port
+from fieldlab.i18n import detect_lang, t
 from fieldlab.process import spawn, stop
 
 HELP = "Open the OEE dashboard (Streamlit) on the site's store."
@@ -41,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
 
     load_site_config(args.config)  # a clear error here, not a traceback in the browser
     check_port("dashboard", args.address, args.port, "--port")
-    print(f"fieldlab dashboard: http://{args.address}:{args.port}  (Ctrl-C stops)", flush=True)
+    stops = t("ctrl_c_stops", detect_lang(args.lang))
+    print(f"fieldlab dashboard: http://{args.address}:{args.port}  ({stops})", flush=True)
     proc = spawn(
         command(args.config, args.port, args.address),
         env=environment(args.config, args.store, args.lang, args.andon),

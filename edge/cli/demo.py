@@ -14,6 +14,7 @@ import webbrowser
 from pathlib import Path
 
 from fieldlab.cli.common import command_name, duration_arg, speed_arg, subcommand
+from fieldlab.i18n import detect_lang, t
 from fieldlab.process import on_stop_signals
 
 HELP = "Run the kit on this laptop: simulated machines, broker, gateway, store, dashboard."
@@ -90,7 +91,8 @@ async def _main(stack, args: argparse.Namespace) -> int:
     for name in ("asyncua", "amqtt", "pymodbus", "asyncio"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     t0 = time.monotonic()
-    print("fieldlab demo: starting (history, simulators, broker, gateway, dashboard)…", flush=True)
+    lang = detect_lang()
+    print(f"fieldlab demo: {t('demo.starting', lang)}", flush=True)
     try:
         await stack.start()
     except OSError as exc:
@@ -99,14 +101,11 @@ async def _main(stack, args: argparse.Namespace) -> int:
         return 2
     loop = asyncio.get_running_loop()
     on_stop_signals(loop, stack.sim.request_stop)  # before anything says "ready"
-    print(
-        f"fieldlab demo: ready in {time.monotonic() - t0:.1f} s, "
-        f"{len(stack.scenario.machines)} machines",
-        flush=True,
-    )
-    for line in stack.endpoints():
+    ready = t("demo.ready", lang, s=time.monotonic() - t0, n=len(stack.scenario.machines))
+    print(f"fieldlab demo: {ready}", flush=True)
+    for line in stack.endpoints(lang):
         print(f"  {line}", flush=True)
-    print("  Ctrl-C stops everything.", flush=True)
+    print(f"  {t('demo.ctrl_c', lang)}", flush=True)
     if not args.no_browser:
         with contextlib.suppress(Exception):
             webbrowser.open(stack.dashboard_url)
@@ -114,9 +113,8 @@ async def _main(stack, args: argparse.Namespace) -> int:
         await stack.run(wall_seconds=args.wall / 1000 if args.wall else None)
     finally:
         await stack.stop()
+    command = f"{command_name()} oee -c {stack.site_path}"
     print(
-        f"fieldlab demo: stopped. The data stays in {stack.workdir}; "
-        f"`{command_name()} oee -c {stack.site_path}` shows it.",
-        flush=True,
+        f"fieldlab demo: {t('demo.stopped', lang, dir=stack.workdir, command=command)}", flush=True
     )
     return 0

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from fieldlab.cli.common import subcommand
+from fieldlab.i18n import detect_lang, t
 from fieldlab.process import on_stop_signals
 
 HELP = "Run the gateway: OPC UA, Modbus TCP and MQTT into SQLite and/or InfluxDB."
@@ -49,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
 
     site, cfg = load_gateway_config(args.config)
     for problem in missing_secrets(cfg):
-        print(f"fieldlab gateway: warning: {args.config}: {problem}", file=sys.stderr)
+        warning = t("check.warning", detect_lang(), problem=f"{args.config}: {problem}")
+        print(f"fieldlab gateway: {warning}", file=sys.stderr)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s: %(message)s",
@@ -65,12 +67,12 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(gw) -> int:
     loop = asyncio.get_running_loop()
     on_stop_signals(loop, gw.request_stop)
+    lang = detect_lang()
+    sinks = ", ".join(s.type for s in gw.cfg.sinks) or "sqlite"
     print(
-        f"fieldlab gateway: {len(gw.cfg.sources)} sources, sinks: "
-        f"{', '.join(s.type for s in gw.cfg.sinks) or 'sqlite'}",
-        flush=True,
+        f"fieldlab gateway: {t('gw.start', lang, n=len(gw.cfg.sources), sinks=sinks)}", flush=True
     )
     await gw.run()
     taken = gw.pipeline.stats.samples if gw.pipeline is not None else 0
-    print(f"fieldlab gateway: stopped after {taken} samples, everything flushed", flush=True)
+    print(f"fieldlab gateway: {t('gw.stopped', lang, n=taken)}", flush=True)
     return 0

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     site, config_path = load_config(args)
     missing = [f for f in args.files if not f.is_file()]
     if missing:
-        print(f"fieldlab: {missing[0]}: file not found", file=sys.stderr)
+        print(f"fieldlab: {t('cfg.not_found', lang, path=missing[0])}", file=sys.stderr)
         return 2
     store = resolve_store(args, site, config_path, readonly=False)
     any_rejected = False

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from fieldlab import __version__
 from fieldlab.cli import (
@@ -22,6 +23,7 @@ from fieldlab.cli import (
     users,
 )
 from fieldlab.cli.common import KNOWN_ERRORS, fail, permission_message
+from fieldlab.i18n import detect_lang, t
 from fieldlab.store import StoreError
 
 DESCRIPTION = """\
@@ -62,7 +64,25 @@ def build_parser() -> argparse.ArgumentParser:
         bench,
     ):
         module.register(sub)
+    for command in _commands(parser):
+        if "--lang" not in command._option_string_actions:
+            command.add_argument(
+                "--lang",
+                choices=("en", "nl"),
+                help="language of messages (default: FIELDLAB_LANG, then the computer's)",
+            )
     return parser
+
+
+def _commands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Every command a person can type (`fieldlab config check`, `fieldlab oee`, …): the
+    parsers at the ends of the subcommand tree, so each takes `--lang` where it is typed."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield parser
+    for action in subs:
+        for child in dict.fromkeys(action.choices.values()):
+            yield from _commands(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,12 +91,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
+    before = os.environ.get("FIELDLAB_LANG")
+    if getattr(args, "lang", None):
+        # every message of this command and of the processes it starts, in that language
+        os.environ["FIELDLAB_LANG"] = args.lang
+    try:
+        return _run(args)
+    finally:
+        if before is None:
+            os.environ.pop("FIELDLAB_LANG", None)
+        else:
+            os.environ["FIELDLAB_LANG"] = before
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.run(args) or 0)
     except KNOWN_ERRORS as exc:
         return fail(str(exc))
     except StoreError as exc:
-        return fail(f"store: {exc}")
+        return fail(f"{t('store', detect_lang())}: {exc}")
     except PermissionError as exc:
         return fail(permission_message(exc))
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ from fieldlab.cli.common import (
     resolve_store,
     subcommand,
 )
-from fieldlab.i18n import detect_lang
+from fieldlab.i18n import detect_lang, t
 from fieldlab.kpi.periods import PERIOD_NAMES, period_bounds
 from fieldlab.kpi.query import machine_ids, store_now, store_oee
 from fieldlab.kpi.report import render_table, to_json
@@ -100,12 +100,16 @@ def run(args: argparse.Namespace) -> int:
             end = parse_time_arg(args.end, tz, now, "--to")
         if end <= start:
             raise UsageError(
-                f"--to ({args.end or 'now'}) must be later than the window's start "
-                f"({args.start or args.period or 'shift'})"
+                t(
+                    "cli.to_before_from",
+                    lang,
+                    end=args.end or "now",
+                    start=args.start or args.period or "shift",
+                )
             )
         machines = args.machine or machine_ids(store, site)
         if not machines:
-            raise UsageError("no machines: the store is empty and the config names none")
+            raise UsageError(t("cli.no_machines", lang))
         results = [
             store_oee(
                 store,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldlab.cli.common import speed_arg, subcommand
+from fieldlab.i18n import detect_lang, t
 from fieldlab.process import on_stop_signals
 
 HELP = "Workshop recipes: list, show, run for a room, check against the answer key."
@@ -115,7 +116,7 @@ def _in_folder(fn: Any) -> Any:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from fieldlab.i18n import detect_lang
+
     from fieldlab.simulators.recipes import load_recipe, recipe_names
 
     lang = detect_lang(getattr(args, "lang", None))
@@ -127,7 +128,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from fieldlab.i18n import detect_lang
+
     from fieldlab.simulators.recipes import load_recipe, recipes_dir
 
     load_recipe(args.name)
@@ -149,8 +150,9 @@ def run_new(args: argparse.Namespace) -> int:
         duration=args.duration,
         title=args.title,
     )
-    print(f"wrote {folder}: recipe.yaml, handout.nl.md, handout.en.md, answers.json")
-    print(f"next: fieldlab recipe check {args.name} --recipes {root}")
+    lang = detect_lang()
+    print(t("recipe.wrote", lang, folder=folder))
+    print(t("recipe.next", lang, command=f"fieldlab recipe check {args.name} --recipes {root}"))
     return 0
 
 

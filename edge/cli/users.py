@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fieldlab.cli.common import add_config_args, load_config, subcommand
 from fieldlab.config import ConfigError
+from fieldlab.i18n import detect_lang, t
 
 HELP = "Manage the dashboard's users and roles (a server with a login)."
 EPILOG = """\
@@ -56,9 +57,10 @@ def _password(login: str) -> str:
     from_env = os.environ.get(PASSWORD_ENV)
     if from_env is not None:
         return from_env
-    first = getpass.getpass(f"password for {login}: ")
-    if getpass.getpass("again: ") != first:
-        raise ConfigError("the two passwords differ; nothing changed")
+    lang = detect_lang()
+    first = getpass.getpass(t("users.password", lang, login=login))
+    if getpass.getpass(t("users.again", lang)) != first:
+        raise ConfigError(t("users.differ", lang))
     return first
 
 
@@ -69,16 +71,13 @@ def run(args: argparse.Namespace) -> int:
     config = config or Path("site.yaml")
     path = users_path(site, config)
     if path is None:
-        raise ConfigError(
-            f"{config}: the dashboard has no login; add `dashboard: {{auth: {{users_file: "
-            "users.yaml}}` to the site file first"
-        )
+        raise ConfigError(t("users.no_login", detect_lang(), config=config))
     users = load_users(path) if path.exists() else UsersFile()
     if args.action == "list":
         for login, u in users.users.items():
             print(f"{login:<16} {u.role:<9} {u.name}")
         if not users.users:
-            print(f"{path}: no users yet")
+            print(f"{path}: {t('users.none', detect_lang())}")
         return 0
     if args.action == "add":
         users.add(args.login, _password(args.login), args.role, args.name)
@@ -89,5 +88,5 @@ def run(args: argparse.Namespace) -> int:
     elif args.action == "remove":
         users.remove(args.login)
     save_users(path, users)
-    print(f"{path}: {args.action} {args.login}: done")
+    print(f"{path}: {args.action} {args.login}: {t('users.done', detect_lang())}")
     return 0

@@ -12,21 +12,26 @@ from pydantic import ValidationError
 
 from fieldlab.config.site import SiteConfig
 from fieldlab.errors import FieldlabError
+from fieldlab.i18n import detect_lang, t
 
 
 class ConfigError(FieldlabError):
     """A configuration problem, worded for the person who edits the file."""
 
 
+def read_config_text(path: Path) -> str:
+    """A config file's text, or a ConfigError that names it in the reader's language."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(t("cfg.not_found", detect_lang(), path=path)) from None
+    except OSError as exc:
+        raise ConfigError(t("cfg.unreadable", detect_lang(), path=path, why=exc.strerror)) from None
+
+
 def load_site_config(path: str | Path) -> SiteConfig:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
-    return parse_site_config(text, str(path))
+    return parse_site_config(read_config_text(path), str(path))
 
 
 def parse_site_config(
@@ -40,14 +45,15 @@ def parse_site_config(
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
+        lang = detect_lang()
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        where = t("cfg.where", lang, line=mark.line + 1, column=mark.column + 1) if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{name}:{where}: not valid YAML: {problem}") from None
+        raise ConfigError(t("cfg.yaml", lang, name=name, where=where, problem=problem)) from None
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{name}: expected a mapping of keys (timezone, calendar, machines, …)")
+        raise ConfigError(t("cfg.mapping", detect_lang(), name=name))
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -94,15 +100,36 @@ def _show(value: Any) -> str:
         return repr(value)
 
 
+#: pydantic's error types worded in the catalog (`cfg.type.*`); others keep pydantic's words
+_WORDED = frozenset(
+    {
+        "missing",
+        "extra_forbidden",
+        "literal_error",
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "int_parsing",
+        "int_from_float",
+        "float_parsing",
+        "bool_parsing",
+        "string_type",
+        "dict_type",
+        "list_type",
+    }
+)
+
+
 def _explain(err: Mapping[str, Any]) -> str:
+    """What is wrong with one value, in the reader's language (FIELDLAB_LANG, `--lang`)."""
     kind, msg, value = err["type"], err["msg"], err.get("input")
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
-    if kind == "missing":
-        return "is required"
-    if kind == "extra_forbidden":
-        return "is not a known key (check the spelling; see `fieldlab config schema`)"
-    if kind == "literal_error":
-        expected = err.get("ctx", {}).get("expected", "")
-        return f"{_show(value)} is not one of {expected}"
+    if kind in _WORDED:
+        limits = {  # gt, ge, expected, …: 0 rather than 0.0
+            k: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+            for k, v in err.get("ctx", {}).items()
+        }
+        return t(f"cfg.type.{kind}", detect_lang(), value=_show(value), **limits)
     return f"{_show(value)}: {msg[0].lower() + msg[1:]}"

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
-from fieldlab.config.loader import ConfigError, parse_site_config
+from fieldlab.config.loader import ConfigError, parse_site_config, read_config_text
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors import connector_modules
 from fieldlab.sinks.influxdb import InfluxConfig
@@ -157,11 +157,7 @@ def _check_uns_is_not_read_back(site: Any, name: str) -> None:
 
 def load_gateway_config(path: str | Path) -> tuple[SiteConfig, GatewayConfig]:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    return parse_gateway_config(text, str(path))
+    return parse_gateway_config(read_config_text(path), str(path))
 
 
 def missing_secrets(cfg: GatewayConfig) -> list[str]:

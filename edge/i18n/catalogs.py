@@ -32,8 +32,9 @@ PACKAGES = (
     "fieldlab.bench",
     "fieldlab.recipes",
 )
-#: Calls whose first argument is a catalog key (``N_`` marks a key a loop passes to `t` later).
-KEYWORDS = {"t": None, "page_setup": None, "N_": None}
+#: Calls whose first argument is a catalog key (``N_`` marks a key a loop passes to `t` later;
+#: ``say`` is a command's print-a-line-of-text helper).
+KEYWORDS = {"t": None, "page_setup": None, "N_": None, "say": None}
 #: Key families made at run time from a value (f"state.{state}"): used, though not extracted.
 DYNAMIC = (
     "state.",
@@ -52,6 +53,9 @@ DYNAMIC = (
     "unit.",
     "health.",
     "shift.",
+    "err.",
+    "cfg.type.",
+    "stack.",
 )
 
 

@@ -19,7 +19,8 @@ FOLDERS = {
 }
 #: Bottom to top; the README's table lists the same.
 LAYERS: list[set[str]] = [
-    {"fieldlab.domain", "fieldlab.errors", "fieldlab.i18n", "fieldlab.process"},
+    {"fieldlab.i18n"},
+    {"fieldlab.domain", "fieldlab.errors", "fieldlab.process"},
     {"fieldlab.config", "fieldlab.interchange"},
     {"fieldlab.store", "fieldlab.mapping"},
     {"fieldlab.ingest", "fieldlab.kpi", "fieldlab.connectors", "fieldlab.sinks", "fieldlab.broker"},
