@@ -260,10 +260,17 @@ def page_setup(title_key: str) -> Context:
     st.session_state.period_choice = period
     custom = None
     if period == "custom":
+        # from–to by day, or to the minute (a workshop's "06:00 to 10:00"): a time left empty
+        # is the day's start, or its end
         today = from_ms(now).astimezone(site.tz).date()
+        left, right = st.sidebar.columns(2)
+        first = left.date_input(t("from", lang), today - dt.timedelta(days=7), key="from")
+        since = right.time_input(t("time", lang), None, key="from_time", step=300)
+        last = left.date_input(t("to", lang), today, key="to")
+        until = right.time_input(t("time", lang), None, key="to_time", step=300)
         custom = (
-            st.sidebar.date_input(t("from", lang), today - dt.timedelta(days=7), key="from"),
-            st.sidebar.date_input(t("to", lang), today, key="to"),
+            first if since is None else dt.datetime.combine(first, since),
+            last if until is None else dt.datetime.combine(last, until),
         )
     start, end = period_bounds(period, now, site, custom)
     threshold = st.sidebar.slider(

@@ -14,6 +14,7 @@ from fieldlab.config.loader import ConfigError, format_validation_error
 from fieldlab.config.site import display_name
 from fieldlab.learning.derive import TruthEvidence
 from fieldlab.simulators.recipes import (
+    ANSWERING,
     Recipe,
     recipe_names,
     recipes_dir_of_kit,
@@ -68,7 +69,9 @@ def new_recipe(
         )
     shown = scenario.machines[m].name
     questions = []
-    for t in picked:
+    # a question choosing among the machines first: the ones about one machine name it, and
+    # shown before it they would give its answer away (`recipe check` fails that)
+    for t in sorted(picked, key=lambda t: known[t]["answer"]["kind"] != "lowest_oee"):
         spec = dict(known[t]["answer"])
         if spec["kind"] != "lowest_oee":
             spec["machine"] = m
@@ -108,8 +111,8 @@ def new_recipe(
         yaml.safe_dump(recipe, allow_unicode=True, sort_keys=False, width=100), encoding="utf-8"
     )
     words = {
-        "en": ("Learning goal", "How it works", "Answer the questions on the Exercise page."),
-        "nl": ("Leerdoel", "Zo werkt het", "Beantwoord de vragen op de pagina Opdracht."),
+        "en": ("Learning goal", "How it works", ANSWERING["en"]),
+        "nl": ("Leerdoel", "Zo werkt het", ANSWERING["nl"]),
     }
     for lang, (heading, how, ask) in words.items():
         (folder / f"handout.{lang}.md").write_text(

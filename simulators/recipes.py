@@ -26,7 +26,7 @@ from fieldlab.config.site import display_name
 from fieldlab.domain.durations import parse_duration_ms
 from fieldlab.domain.history import histories_from_samples
 from fieldlab.domain.samples import Sample, format_ts
-from fieldlab.i18n import Lang
+from fieldlab.i18n import Lang, formats
 from fieldlab.i18n import t as words
 from fieldlab.kpi.oee import Dialect, OeeResult, compute_oee
 from fieldlab.learning.derive import Evidence, TruthEvidence, derive
@@ -187,7 +187,9 @@ def answer_key(name: str, recipe: Recipe) -> dict[str, Any]:
         "seed": recipe.scenario.seed,
         "start": format_ts(start),
         "duration": recipe.duration,
-        "tolerance": {"ratios_pp": recipe.tolerance_pp, "counts": 0},
+        # how close `recipe check`'s measured figures must come to this key (not the margin of
+        # a participant's answer: that is each question's `tolerance`)
+        "live_check": {"ratios_pp": recipe.tolerance_pp, "counts": 0},
         "windows": {},
     }
     for w in windows(recipe, start):
@@ -308,43 +310,80 @@ def exercise(
     )
 
 
+#: How a participant answers, as every handout says it (`recipe new` writes it; `recipe check`
+#: fails a handout of a recipe with questions that does not say how to open the Exercise page)
+ANSWERING = {
+    "en": "Open the dashboard (the trainer gives you the address) to watch the shift live. Answer "
+    "the questions on the *Exercise* page: the dashboard's address followed by `/exercise` (the "
+    "trainer shows it when the run starts); give your name, and the next question appears once "
+    "you have answered one. Read the figures for the period *Today*: they stay on screen until "
+    "the end of the workshop.",
+    "nl": "Open het dashboard (de trainer geeft het adres) om de ploeg live te volgen. Beantwoord "
+    "de vragen op de pagina *Opdracht*: het adres van het dashboard met `/exercise` erachter (de "
+    "trainer toont het bij de start); vul je naam in, en de volgende vraag verschijnt zodra je er "
+    "een hebt beantwoord. Lees de cijfers voor de periode *Vandaag*: die blijven tot het eind van "
+    "de workshop op het scherm.",
+}
+
+
 def handout_problems(recipe: Recipe, key: dict[str, Any], handouts: dict[str, str]) -> list[str]:
-    """A handout says what will be learned, never an answer: no answer's number (as either
-    language writes it) or time, and no sentence that names a choice's answer without naming
-    every other choice too (a line's machines listed is fine; "the welder breaks down most" is
-    not)."""
+    """What a participant reads before answering a question never gives its answer away, and
+    points to figures that stay. Read before question Q: the handouts, and the questions before
+    Q with their hints (one question shows at a time). None of it holds Q's answer as a number
+    (as either language writes it) or a time, nor a sentence that names some of a choice
+    question's options but not all (a line's machines listed is fine; "the welder breaks down
+    most" is not, nor "why would improving the packer not help?", which rules the packer out).
+    Each handout of a recipe with questions says how to open the Exercise page, and no hint or
+    handout sends people to the current shift, whose figures are gone when the shift ends."""
     problems = []
     tz = recipe.scenario.site_config().tz
+    moving = {lang: words("period.current_shift", lang).casefold() for lang in ("en", "nl")}
+    for lang, text in handouts.items():
+        if recipe.questions and "/exercise" not in text:
+            problems.append(f"handout.{lang}.md does not say how to open the Exercise page")
+        if moving[lang] in text.casefold():  # type: ignore[index]
+            problems.append(f"handout.{lang}.md points to the current shift: use Today or Custom")
+    for q in recipe.questions:
+        for lang in ("en", "nl"):
+            if moving[lang] in q.hint[lang].casefold():
+                problems.append(f"question {q.id}: its {lang} hint points to the current shift")
+    seen: list[tuple[str, str]] = [(f"handout.{lang}.md", t) for lang, t in handouts.items()]
     for q in recipe.questions:
         want = key.get("questions", {}).get(q.id)
-        if want is None:
-            continue
-        exq = _exercise_question(recipe, q, want["answer"], 0)
-        for lang, text in handouts.items():
-            low = re.sub(r"`[^`]*`", "", text).casefold()  # commands are not sentences
-            if q.answer.form == "choice":
-                labels = {
-                    c.code: {c.code.casefold(), *(v.casefold() for v in c.label.values())}
-                    for c in exq.choices
+        if want is not None:
+            problems += _give_aways(recipe, q, want["answer"], seen, tz)
+        seen += [
+            (f"question {q.id} ({lang})", f"{q.ask[lang]}\n{q.hint[lang]}") for lang in ("en", "nl")
+        ]
+    return problems
+
+
+def _give_aways(
+    recipe: Recipe, q: Question, answer: Any, seen: list[tuple[str, str]], tz: Any
+) -> list[str]:
+    problems = []
+    exq = _exercise_question(recipe, q, answer, 0)
+    for where, text in seen:
+        low = re.sub(r"`[^`]*`", "", text).casefold()  # commands are not sentences
+        if q.answer.form == "choice":
+            labels = {
+                c.code: {c.code.casefold(), *(v.casefold() for v in c.label.values())}
+                for c in exq.choices
+            }
+            for sentence in _sentences(low):
+                names = {
+                    code for code, ws in labels.items() if any(_word_in(w, sentence) for w in ws)
                 }
-                for sentence in _sentences(low):
-                    names = {
-                        code
-                        for code, words in labels.items()
-                        if any(_word_in(w, sentence) for w in words)
-                    }
-                    if str(want["answer"]) in names and names != set(labels):
-                        problems.append(
-                            f"handout.{lang}.md gives away question {q.id} "
-                            f"({exq.label(str(want['answer']), 'en')}): {sentence.strip()!r}"
-                        )
-                continue
-            for written in _written_forms(exq, want["answer"], tz):
-                if _word_in(written.casefold(), low):
+                if names and names != set(labels):
                     problems.append(
-                        f"handout.{lang}.md contains the answer to question {q.id}: {written}"
+                        f"{where} gives away question {q.id} "
+                        f"({exq.label(str(answer), 'en')}): {sentence.strip()!r}"
                     )
-                    break
+            continue
+        for written in _written_forms(exq, answer, tz):
+            if _word_in(written.casefold(), low):
+                problems.append(f"{where} contains the answer to question {q.id}: {written}")
+                break
     return problems
 
 
@@ -377,20 +416,31 @@ def dump(key: dict[str, Any]) -> str:
 
 def trainer_sheet(recipe: Recipe, key: dict[str, Any], lang: str) -> str:
     nl = lang == "nl"
+    lg: Lang = "nl" if nl else "en"
+    site = recipe.scenario.site_config()
     lines = [
         f"# {recipe.title[lang]} — {'antwoordblad voor de trainer' if nl else 'trainer sheet'}",
         "",
         f"{'Leerdoel' if nl else 'Learning goal'}: {recipe.goal[lang]}",
         "",
-        f"{'Start' if nl else 'Start'}: {key['start']} · {key['duration']} · seed "
-        f"{key['seed']} · {'tolerantie' if nl else 'tolerance'} ±{recipe.tolerance_pp} pp",
+        f"Start: {key['start']} · {key['duration']} · seed {key['seed']}",
+        "",
+        "Een antwoord binnen de marge die bij het antwoord staat, telt als goed; zonder marge "
+        "moet het precies kloppen."
+        if nl
+        else "An answer within the margin shown with it counts as right; without a margin it "
+        "must be exact.",
         "",
     ]
     for label, w in key["windows"].items():
         lines += [
             f"## {label}: {w['from']} → {w['to']}",
             "",
-            "| machine | OEE | A | P | Q | ISO A | ISO E | "
+            "| machine | OEE | "
+            + " | ".join(
+                words(f"letter.{k}", lg) for k in ("availability", "performance", "quality")
+            )
+            + " | ISO A | ISO E | "
             + ("goed | afkeur" if nl else "good | scrap")
             + " | "
             + ("top-3 redenen" if nl else "top 3 reasons")
@@ -400,21 +450,25 @@ def trainer_sheet(recipe: Recipe, key: dict[str, Any], lang: str) -> str:
         for m, f in w["machines"].items():
             c, i = f["classic"], f["iso_22400"]
             reasons = ", ".join(
-                f"{r['reason'] or '?'} {r['minutes']:.0f} min" for r in f["top_reasons"]
+                f"{site.reason_label(r['reason'], lg) if r['reason'] else '?'} "
+                f"{r['minutes']:.0f} min"
+                for r in f["top_reasons"]
             )
 
             def p(x: float | None) -> str:
-                return "–" if x is None else f"{x:.1f} %"
+                return "–" if x is None else f"{formats.number(x, lg, 1)} %"
 
             lines.append(
                 f"| {m} | {p(c['oee'])} | {p(c['availability'])} | "
                 f"{p(c['performance'])} | {p(c['quality'])} | {p(i['availability'])} | "
-                f"{p(i['effectiveness'])} | {f['good'] if f['good'] is not None else '–'}"
-                f" | {f['scrap'] if f['scrap'] is not None else '–'} | {reasons} |"
+                f"{p(i['effectiveness'])} | {formats.number(f['good'], lg, 0)}"
+                f" | {formats.number(f['scrap'], lg, 0)} | {reasons} |"
             )
         lines.append("")
         for m, f in w["machines"].items():
-            losses = ", ".join(f"{k} {v:.0f}" for k, v in f["loss_min"].items() if v)
+            losses = ", ".join(
+                f"{words(f'state.{k}', lg)} {v:.0f}" for k, v in f["loss_min"].items() if v
+            )
             lines.append(
                 f"- {m}: {'verlies (min)' if nl else 'losses (min)'}: {losses or '–'}; "
                 f"{'korte stops' if nl else 'small stops'} {f['small_stop_min']:.0f} min"
@@ -428,11 +482,10 @@ def trainer_sheet(recipe: Recipe, key: dict[str, Any], lang: str) -> str:
     answers = key.get("questions", {})
     if recipe.questions and answers:
         tz = recipe.scenario.site_config().tz
-        lg: Lang = "nl" if nl else "en"
         lines += [f"## {'Vragen' if nl else 'Questions'}", ""]
         for i, q in enumerate(recipe.questions, start=1):
             exq = _exercise_question(recipe, q, answers[q.id]["answer"], 0)
-            margin = f" (±{q.tolerance:g})" if q.tolerance and q.answer.form != "choice" else ""
+            margin = f" ({exq.margin(lg)})" if exq.margin(lg) else ""
             lines += [
                 f"{i}. **{q.ask[lang]}** ({'vanaf' if nl else 'from'} +{q.at})",
                 f"   - {'Antwoord' if nl else 'Answer'}: **{exq.written(exq.answer, lg, tz)}**"

@@ -42,7 +42,7 @@ if not user.login and right.button(ctx.t("ex.other_name")):
     st.rerun()
 
 mine = [a for a in data.attempts(ctx.store_url, ex.run) if a.participant == name]
-verdict_words = {"right": ctx.t("ex.right"), "close": ctx.t("ex.close"), "wrong": ctx.t("ex.wrong")}
+verdict_words = {"right": ctx.t("ex.right"), "wrong": ctx.t("ex.wrong")}
 waiting = False
 for n, q in enumerate(ex.questions, start=1):
     if not ex.is_open(q, ctx.now):
@@ -56,7 +56,12 @@ for n, q in enumerate(ex.questions, start=1):
         if last is not None:
             said = q.written(last.given, ctx.lang, ex.tz) if q.form == "choice" else last.given
             show = {"right": st.success, "close": st.warning, "wrong": st.error}[last.verdict]
-            show(f"{verdict_words[last.verdict]} {ctx.t('ex.you_said', given=said)}")
+            words = (
+                ctx.t("ex.close", margin=q.margin(ctx.lang))
+                if last.verdict == "close"
+                else verdict_words[last.verdict]
+            )
+            show(f"{words} {ctx.t('ex.you_said', given=said)}")
         if s.finished:
             st.markdown(f"**{ctx.t('ex.explain')}**: {q.explanation(ctx.lang, ex.tz)}")
             continue
@@ -75,6 +80,8 @@ for n, q in enumerate(ex.questions, start=1):
                 )
             else:
                 given = st.text_input(ctx.t("ex.answer"), placeholder=ctx.t(f"ex.form.{q.form}"))
+                if q.margin(ctx.lang):
+                    st.caption(ctx.t("ex.margin", margin=q.margin(ctx.lang)))
             sent = st.form_submit_button(ctx.t("ex.send"))
         if sent and given:
             try:

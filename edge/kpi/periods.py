@@ -18,11 +18,16 @@ PERIOD_NAMES = {
 
 
 def period_bounds(
-    period: str, now: int, site: SiteConfig, custom: tuple[dt.date, dt.date] | None = None
+    period: str,
+    now: int,
+    site: SiteConfig,
+    custom: tuple[dt.date | dt.datetime, dt.date | dt.datetime] | None = None,
 ) -> tuple[int, int]:
     """[start, end) of a named period around `now` in the site's time zone: the dashboard's
     period choice and `fieldlab oee --period`, one definition for both. `current_shift` is the
-    calendar's shift that holds `now` (the day where the site has no calendar)."""
+    calendar's shift that holds `now` (the day where the site has no calendar). A `custom`
+    period runs from its first day's midnight (or its first moment, when a time is given) to
+    the end of its last day (or its last moment)."""
     tz = site.tz
     today = from_ms(now).astimezone(tz).date()
 
@@ -48,5 +53,12 @@ def period_bounds(
         following = (first + dt.timedelta(days=32)).replace(day=1)
         return midnight(first), midnight(following)
     if period == "custom" and custom is not None:
-        return midnight(custom[0]), midnight(custom[1] + dt.timedelta(days=1))
+        first, last = custom
+
+        def moment(d: dt.date | dt.datetime, end: bool) -> int:
+            if isinstance(d, dt.datetime):
+                return to_ms(d.replace(tzinfo=tz))
+            return midnight(d + dt.timedelta(days=1)) if end else midnight(d)
+
+        return moment(first, end=False), moment(last, end=True)
     return midnight(today), midnight(today + dt.timedelta(days=1))

@@ -54,6 +54,17 @@ class ExerciseQuestion(BaseModel):
             return f"{formats.number(x, lang, 1)} min"
         return formats.number(x, lang, 0)
 
+    def margin(self, lang: Lang) -> str:
+        """How far from the key an answer may be and still be right, as the reader writes it
+        (`±0,5 pp`, `±2 min`); empty where it must be exact. The one wording of a question's
+        tolerance: the exercise page, its feedback and the trainer sheet all show this."""
+        if self.form == "choice" or not self.tolerance:
+            return ""
+        digits = 0 if float(self.tolerance).is_integer() else 1
+        n = formats.number(self.tolerance, lang, digits)
+        unit = {"percent": " pp", "minutes": " min", "time": " min"}.get(self.form, "")
+        return f"±{n}{unit}"
+
     def explanation(self, lang: Lang, tz: ZoneInfo) -> str:
         return self.explain[lang].replace("{answer}", self.written(self.answer, lang, tz))
 

@@ -124,6 +124,69 @@ def test_a_handout_that_names_the_answer_is_caught():
     assert problems == [f"handout.nl.md contains the answer to question welder-oee: {written}"]
 
 
+def test_wording_that_rules_a_choice_out_or_moves_away_is_caught():
+    """#28: "why would improving the packer not raise the output?" told participants the packer
+    is not the bottleneck; a question before another may not give its answer either; a hint to
+    the current shift points at figures gone when the shift ends; a handout must say how to open
+    the Exercise page."""
+    recipe, key = load_recipe("knelpunt"), key_of("knelpunt")
+    told = handouts("knelpunt")
+    told["en"] += "\n2. Why would improving the packer not raise the line's output?\n"
+    problems = handout_problems(recipe, key, told)
+    assert any("handout.en.md gives away question lowest-oee" in p for p in problems), problems
+    # a question shown before a choice question may not name one of its options: "What was
+    # the welder's OEE?" before "Which machine has the lowest OEE?" tells the answer
+    first, *rest = recipe.questions
+    swapped = recipe.model_copy(update={"questions": [*rest, first]})
+    problems = handout_problems(swapped, key, handouts("knelpunt"))
+    assert any(
+        p.startswith("question welder-oee (en) gives away question lowest-oee") for p in problems
+    ), problems
+    # the current shift, and no word of the Exercise page
+    moved = recipe.model_copy(
+        update={
+            "questions": [
+                first.model_copy(
+                    update={
+                        "hint": {
+                            "en": "The overview, period 'Current shift'.",
+                            "nl": "Het overzicht, periode 'Huidige ploeg'.",
+                        }
+                    }
+                ),
+                *rest,
+            ]
+        }
+    )
+    problems = handout_problems(moved, key, handouts("knelpunt"))
+    assert "question lowest-oee: its en hint points to the current shift" in problems
+    assert "question lowest-oee: its nl hint points to the current shift" in problems
+    bare = {lang: text.replace("/exercise", "") for lang, text in handouts("knelpunt").items()}
+    problems = handout_problems(recipe, key, bare)
+    assert "handout.nl.md does not say how to open the Exercise page" in problems
+
+
+def test_a_margin_is_said_one_way_everywhere():
+    """#28: the tolerance was ±0.5 pp in the README and the trainer sheet's header and ±1 in the
+    key: now each question's margin is written once (recipe.yaml) and shown by one function on
+    the trainer sheet, the exercise page and its feedback, with a Dutch decimal comma."""
+    ex = exercise("kwaliteit", load_recipe("kwaliteit"), key_of("kwaliteit"), 0)
+    by_form = {q.form: q for q in ex.questions}
+    pct = next(q for q in ex.questions if q.form == "percent")
+    assert (
+        pct.margin("nl")
+        == f"±{formats.number(pct.tolerance, 'nl', 0 if float(pct.tolerance).is_integer() else 1)} pp"
+    )
+    assert "," in pct.margin("nl") or float(pct.tolerance).is_integer()
+    for name in recipe_names():
+        sheet = (recipes_dir() / name / "trainer.nl.md").read_text(encoding="utf-8")
+        assert "tolerantie" not in sheet and "±0.5" not in sheet
+        for q in exercise(name, load_recipe(name), key_of(name), 0).questions:
+            if q.margin("nl"):
+                assert f"({q.margin('nl')})" in sheet, (name, q.id)
+    assert by_form
+
+
 def test_answers_come_from_the_data_and_change_with_the_seed():
     recipe = load_recipe("eerste-stap")
     key = key_of("eerste-stap")["questions"]
@@ -220,7 +283,12 @@ def test_recipe_new_makes_a_recipe_that_check_passes(tmp_path: Path):
     )
     assert made.returncode == 0, made.stderr
     recipe = load_recipe("mijn-lijn", tmp_path)
-    assert [q.id for q in recipe.questions] == ["oee", "good", "top-reason", "lowest-oee"]
+    assert [q.id for q in recipe.questions] == [
+        "lowest-oee",
+        "oee",
+        "good",
+        "top-reason",
+    ]  # the choice first
     check = fieldlab("check", "mijn-lijn", "--json")
     assert check.returncode == 0, check.stdout + check.stderr
     result = json.loads(check.stdout)

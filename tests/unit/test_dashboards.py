@@ -84,6 +84,19 @@ def test_overview_tiles_show_what_fieldlab_oee_says(site):
     assert "press-1" in text and "cnc-1" in text
 
 
+def test_a_custom_period_to_the_minute_shows_what_fieldlab_oee_says(site):
+    """A workshop's "first four hours" stays on screen: from 06:00 to 10:00 on one day."""
+    import datetime as dt
+
+    at = page("overview")
+    at.sidebar.date_input(key="to").set_value(dt.date(2026, 3, 2))
+    at.sidebar.time_input(key="from_time").set_value(dt.time(6, 0))
+    at.sidebar.time_input(key="to_time").set_value(dt.time(10, 0)).run()
+    expected = cli_oee(site, "--from", "2026-03-02T06:00", "--to", "2026-03-02T10:00")
+    assert [m.value for m in at.metric][: len(expected)] == [pct(o["oee"]) for o in expected]
+    assert "06:00 → 2 Mar 2026 10:00" in " ".join(c.value for c in at.sidebar.caption)
+
+
 def test_dutch_pages_write_the_dutch_oee_letters(site):
     """B(eschikbaarheid), P(restatie), K(waliteit) on Dutch pages, as the Dutch handouts write
     them (the dashboard said A … Q)."""

@@ -55,3 +55,24 @@ def test_oee_defaults_to_the_dashboards_period_and_takes_the_others(tmp_path, ca
     assert window("--period", "week")[0] == "2026-03-02T00:00:00.000+01:00"
     assert window("--from", "2026-03-04T10:00")[0] == "2026-03-04T10:00:00.000+01:00"
     assert set(PERIOD_NAMES) == {"shift", "today", "yesterday", "week", "month"}
+
+
+def test_a_custom_period_can_run_to_the_minute():
+    """A workshop asks for 06:00 to 10:00: the custom period takes a time on either side; a
+    day alone still runs from its midnight to the end of the day."""
+    import datetime as dt
+
+    s = site(SITE)
+    first, last = dt.datetime(2026, 3, 2, 6, 0), dt.datetime(2026, 3, 2, 10, 0)
+    assert period_bounds("custom", NOW, s, (first, last)) == (
+        local("2026-03-02 06:00"),
+        local("2026-03-02 10:00"),
+    )
+    assert period_bounds("custom", NOW, s, (first.date(), last)) == (
+        local("2026-03-02 00:00"),
+        local("2026-03-02 10:00"),
+    )
+    assert period_bounds("custom", NOW, s, (first, last.date())) == (
+        local("2026-03-02 06:00"),
+        local("2026-03-03 00:00"),
+    )
