@@ -341,7 +341,7 @@ def handout_problems(recipe: Recipe, key: dict[str, Any], handouts: dict[str, st
     for lang, text in handouts.items():
         if recipe.questions and "/exercise" not in text:
             problems.append(f"handout.{lang}.md does not say how to open the Exercise page")
-        if moving[lang] in text.casefold():  # type: ignore[index]
+        if moving[lang] in text.casefold():
             problems.append(f"handout.{lang}.md points to the current shift: use Today or Custom")
     for q in recipe.questions:
         for lang in ("en", "nl"):
