@@ -171,7 +171,11 @@ def _stack(args: argparse.Namespace, speed: float, dashboard: bool):
     from fieldlab.stack import LocalStack
 
     recipe = load_recipe(args.name)
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix=f"fieldlab-{args.name}-"))
+    workdir = args.workdir or (
+        _run_folder(args.name)
+        if dashboard
+        else Path(tempfile.mkdtemp(prefix=f"fieldlab-{args.name}-"))
+    )
     stack = LocalStack(
         recipe.scenario,
         workdir.resolve(),
@@ -181,6 +185,45 @@ def _stack(args: argparse.Namespace, speed: float, dashboard: bool):
         lang=args.lang,
     )
     return recipe, stack
+
+
+def _run_folder(name: str) -> Path:
+    """Where a workshop run keeps its data and every participant's answers: a folder of its own
+    under ./workshops, named for the recipe and the minute it started, kept after the run."""
+    import datetime as dt
+
+    stamp = dt.datetime.now().strftime("%Y-%m-%d_%H%M")
+    base = Path.cwd() / "workshops" / f"{name}_{stamp}"
+    folder, n = base, 2
+    while folder.exists():
+        folder, n = base.with_name(f"{base.name}_{n}"), n + 1
+    return folder
+
+
+def _save_results(ex: Any, stack: Any, lang: str) -> list[Path]:
+    """The trainer's export, written into the run's folder when the run ends: the answers of
+    every participant (CSV the reader's Excel opens, and Excel) and one summary page each."""
+    import pandas as pd
+
+    from fieldlab.dashboards.export import to_csv, to_xlsx
+    from fieldlab.learning.progress import by_participant, rows, summary_html
+    from fieldlab.store import SqliteStore
+
+    lg = "nl" if lang == "nl" else "en"
+    with SqliteStore(stack.db_path, readonly=True) as store:
+        people = by_participant(ex, store.attempts(ex.run))
+    if not people:
+        return []
+    table = pd.DataFrame(rows(ex, people, lg))
+    out = [stack.workdir / "answers.csv", stack.workdir / "answers.xlsx"]
+    out[0].write_bytes(to_csv(table, lg))
+    out[1].write_bytes(to_xlsx(table))
+    for who, person in people.items():
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in who) or "participant"
+        page = stack.workdir / f"summary-{safe}.html"
+        page.write_text(summary_html(ex, person, lg), encoding="utf-8")
+        out.append(page)
+    return out
 
 
 def _exercise_for(args: argparse.Namespace, recipe: Any, stack: Any) -> Any:
@@ -221,7 +264,8 @@ async def _self_paced(stack: Any, ex: Any, end: int) -> None:
         stack.sim.pause()
         due = [q.id for q in ex.questions if q.opens_ms <= opens]
         if due:
-            print(f"  waiting at {_clock(ex, opens)} for answers to {', '.join(due)}", flush=True)
+            waiting = t("recipe.waiting", detect_lang(), at=_clock(ex, opens), ids=", ".join(due))
+            print(f"  {waiting}", flush=True)
         while due and not stack.sim.stopping:
             with SqliteStore(stack.db_path, readonly=True) as store:
                 people = by_participant(ex, store.attempts(ex.run))
@@ -258,14 +302,19 @@ def run_run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         on_stop_signals(loop, stack.sim.request_stop)  # before anything says "ready"
         end = stack.sim.start_ms + recipe.duration_ms
-        print(f"fieldlab recipe run {args.name}: {recipe.title[args.lang or 'en']}")
-        for line in stack.endpoints():
+        print(f"fieldlab recipe run {args.name}: {recipe.title[lang]}")
+        for line in stack.endpoints(lang):
             print(f"  {line}")
         if ex is not None:
             host = stack.dashboard_url.replace("127.0.0.1", _lan_address(args.host))
-            print(f"  exercise   {host}/exercise  (participants)")
-            print(f"  trainer    {host}/trainer  code {code}")
-        print("  trainer: p Enter pause/resume · r Enter restart · q Enter stop", flush=True)
+            who, code_words = t("recipe.participants", lang), t("recipe.code", lang, code=code)
+            print(f"  {t('recipe.exercise', lang):<10} {host}/exercise  ({who})")
+            print(f"  {t('recipe.trainer', lang):<10} {host}/trainer  {code_words}")
+        print(f"  {t('recipe.folder', lang, folder=stack.workdir)}", flush=True)
+        if sys.stdin and sys.stdin.isatty():
+            print(f"  {t('recipe.keys', lang)}", flush=True)
+        else:  # started from a service or a script: no keyboard to read
+            print(f"  {t('recipe.no_keys', lang)}", flush=True)
         if not args.no_browser:
             with contextlib.suppress(Exception):
                 webbrowser.open(stack.dashboard_url)
@@ -290,24 +339,32 @@ def run_run(args: argparse.Namespace) -> int:
         if ex is not None and args.self_paced:
             await _self_paced(stack, ex, end)
             if not stack.sim.stopping:
-                _learned(recipe, ex, args.lang or "en")
+                _learned(recipe, ex, lang)
         else:
             await stack.run(sim_until=end)
         if ex is not None and not stack.sim.stopping:
             # the last questions open at the end: participants still answer them
-            print("  the recipe has ended; the dashboard stays until q Enter or Ctrl-C", flush=True)
+            print(f"  {t('recipe.ended', lang)}", flush=True)
             while not stack.sim.stopping:
                 await asyncio.sleep(0.5)
         await stack.stop()
         return 3 if restart.is_set() else 0
 
+    lang = detect_lang(args.lang)
     while True:
-        rc = asyncio.run(main())
+        try:
+            rc = asyncio.run(main())
+        finally:
+            saved = _save_results(ex, stack, lang) if ex is not None else []
+            print(f"fieldlab recipe run {args.name}: {t('recipe.stopped', lang)}", flush=True)
+            print(f"  {t('recipe.kept', lang, folder=stack.workdir)}", flush=True)
+            for path in saved:
+                print(f"    {path.name}", flush=True)
         if rc != 3:
             return rc
         recipe, stack = _stack(args, args.speed or recipe.speed, dashboard=True)
         ex, code = _exercise_for(args, recipe, stack) if recipe.questions else (None, "")
-        print("restarting the recipe from its start…", flush=True)
+        print(t("recipe.restarting", lang, folder=stack.workdir), flush=True)
 
 
 def _lan_address(host: str) -> str:

@@ -322,3 +322,11 @@ def test_self_paced_waits_at_each_question_until_it_is_answered(tmp_path: Path):
             "Tool breaks cost 25,0 min" in run.output or "Tool breaks cost 25.0 min" in run.output
         )
         run.stop()
+    # the run says it stopped and where its data and answers are: the trainer's export, kept
+    assert "fieldlab recipe run eerste-stap: stopped" in run.output, run.output
+    assert f"kept in {workdir}" in run.output
+    csv = (workdir / "answers.csv").read_text(encoding="utf-8-sig")
+    assert "Sam" in csv
+    assert (workdir / "answers.xlsx").exists() and "Sam" in (
+        workdir / "summary-Sam.html"
+    ).read_text()

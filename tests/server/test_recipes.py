@@ -75,10 +75,17 @@ def test_list_show_and_run(tmp_path):
         timeout=60,
     )
     assert "Knelpunt" in show.stdout and "Opdrachten" in show.stdout
-    with Process(
-        "recipe", "run", "eerste-stap", "--no-browser", "--workdir", str(tmp_path / "room")
-    ) as run:
+    # without --workdir a run keeps its data in a folder of its own under ./workshops, says
+    # where at the start and again when it stops; without a terminal it says Ctrl-C stops it
+    with Process("recipe", "run", "eerste-stap", "--no-browser", cwd=tmp_path) as run:
         run.wait_for("dashboard  http://", 60)
+        assert "no terminal to read p/r/q from" in run.output
         run.signal(signal.SIGTERM)
         assert run.proc.wait(60) == 0, run.output
-    assert (tmp_path / "room" / "fieldlab.db").exists()
+    (folder,) = (tmp_path / "workshops").iterdir()
+    assert folder.name.startswith("eerste-stap_") and (folder / "fieldlab.db").exists()
+    assert f"data and answers are kept in {folder}" in run.output
+    assert run.output.rstrip().splitlines()[-2:] == [
+        "fieldlab recipe run eerste-stap: stopped",
+        f"  the run's data and answers are kept in {folder}",
+    ], run.output
