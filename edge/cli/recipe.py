@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldlab.cli.common import speed_arg, subcommand
-from fieldlab.i18n import detect_lang, t
+from fieldlab.i18n import Lang, detect_lang, t
 from fieldlab.process import on_stop_signals
 
 HELP = "Workshop recipes: list, show, run for a room, check against the answer key."
@@ -200,7 +200,7 @@ def _run_folder(name: str) -> Path:
     return folder
 
 
-def _save_results(ex: Any, stack: Any, lang: str) -> list[Path]:
+def _save_results(ex: Any, stack: Any, lang: Lang) -> list[Path]:
     """The trainer's export, written into the run's folder when the run ends: the answers of
     every participant (CSV the reader's Excel opens, and Excel) and one summary page each."""
     import pandas as pd
@@ -209,7 +209,7 @@ def _save_results(ex: Any, stack: Any, lang: str) -> list[Path]:
     from fieldlab.learning.progress import by_participant, rows, summary_html
     from fieldlab.store import SqliteStore
 
-    lg = "nl" if lang == "nl" else "en"
+    lg = lang
     with SqliteStore(stack.db_path, readonly=True) as store:
         people = by_participant(ex, store.attempts(ex.run))
     if not people:
