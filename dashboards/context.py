@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -286,7 +287,8 @@ def page_setup(title_key: str) -> Context:
         f"{formats.when(start, site.tz, lang)} → {formats.when(min(end, now), site.tz, lang)}"
         f" ({site.timezone})"
     )
-    st.sidebar.caption(
-        f"{t('sim_clock', lang)}: {formats.when(now, site.tz, lang, 'EEEE d MMM y HH:mm:ss')}"
-    )
+    # a workshop or a fast demo plays simulated time; a real site's pages run on the clock
+    simulated = os.environ.get("FIELDLAB_CLOCK") == "data" or now > time.time() * 1000 + 60_000
+    clock = t("sim_clock" if simulated else "clock_now", lang)
+    st.sidebar.caption(f"{clock}: {formats.when(now, site.tz, lang, 'EEEE d MMM y HH:mm:ss')}")
     return Context(path, site, url, store, lang, now, start, end, float(threshold))

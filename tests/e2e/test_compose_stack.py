@@ -180,7 +180,7 @@ _AS_ROOT = "docker run --rm --user root --entrypoint env"
 
 def _browser_tiles(stack: Stack, home: Path) -> tuple[dict[str, str], str]:
     """Log in through Caddy as the first admin; every machine's OEE as its tile shows it, and
-    the data's time the dashboard computes to (the sidebar's "Simulated time")."""
+    the time the dashboard computes to (the sidebar's "Now", "Simulated time" when ahead)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -216,7 +216,7 @@ def _browser_tiles(stack: Stack, home: Path) -> tuple[dict[str, str], str]:
             body = page.inner_text("body")
         finally:
             browser.close()
-    found = re.search(r"Simulated time: \w+ (\d+ \w+ \d{4} \d\d:\d\d:\d\d)", body)
+    found = re.search(r"(?:Simulated time|Now): \w+ (\d+ \w+ \d{4} \d\d:\d\d:\d\d)", body)
     assert found, body[:2000]
     return tiles, found.group(1)
 
