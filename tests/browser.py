@@ -57,10 +57,15 @@ SITE = """\
 timezone: Europe/Amsterdam
 store: sqlite:///fieldlab.db
 machines:
-  press-1: {name: Press, ideal_cycle_time_s: 20, products: {A: {ideal_cycle_time_s: 15}}}
-  filler-1: {name: Filler, ideal_cycle_time_s: 2}
-  cnc-1: {name: CNC machining centre, ideal_cycle_time_s: 90}
-  press-2: {name: Press with a too-long ideal cycle time, ideal_cycle_time_s: 60}
+  press-1:
+    name: {en: Press, nl: Pers}
+    ideal_cycle_time_s: 20
+    products: {A: {ideal_cycle_time_s: 15}}
+  filler-1: {name: {en: Filler, nl: Vuller}, ideal_cycle_time_s: 2}
+  cnc-1: {name: {en: CNC machining centre, nl: CNC-bewerkingscentrum}, ideal_cycle_time_s: 90}
+  press-2:
+    name: {en: Press with a too-long ideal cycle time, nl: Pers met een te lange cyclustijd}
+    ideal_cycle_time_s: 60
 """
 
 

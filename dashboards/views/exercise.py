@@ -28,6 +28,12 @@ st.caption(ex.goal[ctx.lang])
 user = current_user()
 # with a login on, the logged-in person answers (an operator's account); without, a name
 name = user.name or user.login if user.login else str(st.query_params.get("p", "")).strip()
+if not name and not user.login and st.session_state.get("participant"):
+    # back from another page of the menu (which drops the address's ?p=): still the same person
+    name = st.session_state["participant"]
+    st.query_params["p"] = name
+if name and not user.login:
+    st.session_state["participant"] = name
 if not name:
     with st.form("name"):
         typed = st.text_input(ctx.t("ex.name"), help=ctx.t("ex.name_help"), max_chars=60)
@@ -39,6 +45,7 @@ left, right = st.columns([4, 1])
 left.markdown(ctx.t("ex.hello", name=name))
 if not user.login and right.button(ctx.t("ex.other_name")):
     del st.query_params["p"]
+    st.session_state.pop("participant", None)
     st.rerun()
 
 mine = [a for a in data.attempts(ctx.store_url, ex.run) if a.participant == name]

@@ -98,6 +98,12 @@ def test_two_participants_and_a_trainer_in_one_room(tmp_path: Path):
             answer_choice(bram, "Inpakker", "Antwoorden")
             expect(bram.get_by_text("Niet goed.")).to_be_visible(timeout=30_000)
             expect(bram.get_by_text("Tip", exact=False).first).to_be_visible()
+            # through the menu to the overview and back: Dutch all the way
+            nav = bram.locator('[data-testid="stSidebarNav"] a')
+            nav.filter(has_text=re.compile("^Overzicht$")).click()
+            expect(bram.get_by_role("heading", name="Overzicht")).to_be_visible(timeout=30_000)
+            nav.filter(has_text=re.compile("^Opdracht$")).click()
+            expect(bram.get_by_text("Je antwoordt als Bram")).to_be_visible(timeout=30_000)
 
             # the trainer: the code first, then both participants, live
             trainer.goto(f"{base}/trainer")
