@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from fieldlab.cli.common import UsageError, duration_arg, subcommand
+from fieldlab.i18n import detect_lang, t
 
 HELP = "Find what a machine offers: OPC UA nodes, Modbus registers, S7 data blocks, MQTT topics."
 EPILOG = """\
@@ -71,9 +72,11 @@ def run_opcua(args: argparse.Namespace) -> int:
     try:
         found, namespaces = asyncio.run(browse(args.url, args.root, args.depth))
     except (OSError, TimeoutError, ConnectionError, ValueError) as exc:
-        print(f"fieldlab discover: {args.url}: {exc or 'no answer'}", file=sys.stderr)
+        why = exc or t("disc.no_answer", detect_lang())
+        print(f"fieldlab discover: {args.url}: {why}", file=sys.stderr)
         return 2
-    print(f"{args.url}: {len(found)} nodes below {args.root}")
+    lang = detect_lang()
+    print(f"{args.url}: {t('disc.nodes', lang, n=len(found), root=args.root)}")
     for i, ns in enumerate(namespaces):
         print(f"  ns={i}  {ns}")
     print()
@@ -83,17 +86,12 @@ def run_opcua(args: argparse.Namespace) -> int:
     if args.write_config:
         machinery = machinery_snippet(args.url, found, namespaces)
         if machinery is not None:
-            print(
-                f"\nOPC 40001-1 Machinery: {len(machinery['machines'])} machine(s) in Machines; "
-                "the config maps their state through the Machinery presets by browse path"
-            )
+            found_words = t("disc.machinery", lang, n=len(machinery["machines"]))
+            print(f"\nOPC 40001-1 Machinery: {found_words}")
         source = machinery or config_snippet(args.url, args.machine, found, namespaces)
         snippet = {"sources": [source]}
         args.write_config.write_text(yaml.safe_dump(snippet, sort_keys=False))
-        print(
-            f"\nwrote {args.write_config}: rename the signals (state, count_total, …) and add "
-            "maps, then paste it into site.yaml"
-        )
+        print(f"\n{t('disc.wrote', lang, file=args.write_config)}")
     return 0
 
 
@@ -106,12 +104,12 @@ def run_modbus(args: argparse.Namespace) -> int:
     except (OSError, ConnectionError) as exc:
         print(f"fieldlab discover: {exc}", file=sys.stderr)
         return 2
-    print(
-        f"{host}:{port} unit {args.unit}, {args.table} registers {args.start}–"
-        f"{args.start + args.count - 1} (0-based; a 1-based manual says +1)\n"
-    )
+    lang = detect_lang()
+    last = args.start + args.count - 1
+    where = t("disc.registers", lang, unit=args.unit, table=args.table, first=args.start, last=last)
+    print(f"{host}:{port} {where}\n")
     print("\n".join(decode_table(args.start, words)))
-    print("\nPick the column that shows the value you expect; its order is the `order:` key.")
+    print(f"\n{t('disc.pick_modbus', lang)}")
     return 0
 
 
@@ -126,15 +124,14 @@ def run_s7(args: argparse.Namespace) -> int:
     except (OSError, ConnectionError) as exc:
         print(f"fieldlab discover: {exc}", file=sys.stderr)
         return 2
-    print(
-        f"{host}:{port} rack {args.rack} slot {args.slot}, DB{args.db} bytes "
-        f"{args.start}–{args.start + args.count - 1} (big-endian, as the CPU stores them)\n"
+    lang = detect_lang()
+    last = args.start + args.count - 1
+    where = t(
+        "disc.db", lang, rack=args.rack, slot=args.slot, db=args.db, first=args.start, last=last
     )
+    print(f"{host}:{port} {where}\n")
     print("\n".join(decode_table(args.db, args.start, data)))
-    print(
-        "\nPick the column that shows the value you expect; the address is DB<n>.DBW<offset> "
-        "(INT, :UINT), DB<n>.DBD<offset> (DINT, :UDINT, :REAL) or DB<n>.DBX<offset>.<bit>."
-    )
+    print(f"\n{t('disc.pick_s7', lang)}")
     return 0
 
 
@@ -149,13 +146,14 @@ def run_mqtt(args: argparse.Namespace) -> int:
     except (OSError, ConnectionError) as exc:
         print(f"fieldlab discover: {exc}", file=sys.stderr)
         return 2
-    print(f"{args.url}: {len(stats)} topics in {args.seconds / 1000:g} s\n")
+    lang = detect_lang()
+    print(f"{args.url}: {t('disc.topics', lang, n=len(stats), s=f'{args.seconds / 1000:g}')}\n")
     for topic, st in sorted(stats.items()):
         keys = f" keys {','.join(sorted(st.keys))}" if st.keys else ""
         print(f"{topic:<60} {st.count:>6}×  {st.shape}{keys}  last: {st.last}")
     guess = suggest_template(sorted(stats))
     if guess:
-        print(f"\nsuggested topic template: {guess}")
+        print(f"\n{t('disc.template', lang, guess=guess)}")
     return 0
 
 

@@ -471,9 +471,10 @@ def run_check(args: argparse.Namespace) -> int:
                     f"{args.name} {label:7s} {m:10s} OEE {100 * (r.oee or 0):6.2f} % "
                     f"(key {want:6.2f} %)  good {r.good}"
                 )
+        lang = detect_lang(args.lang)
         for qid, v in measured_answers.items():
-            print(
-                f"{args.name} question {qid}: {v['answer']} (key {key['questions'][qid]['answer']})"
-            )
-        print("OK: within tolerance" if not problems else "\n".join(["DIFFERENT:", *problems]))
+            want = key["questions"][qid]["answer"]
+            print(f"{args.name} {t('recipe.check_q', lang, id=qid, got=v['answer'], want=want)}")
+        verdict = t("recipe.check_ok" if not problems else "recipe.check_different", lang)
+        print("\n".join([verdict, *problems]))
     return 0 if not problems else 1

@@ -16,6 +16,7 @@ from typing import Any
 
 from fieldlab.cli.common import duration_arg, parse_time_arg, speed_arg, subcommand
 from fieldlab.domain.samples import format_ts, from_ms, to_ms
+from fieldlab.i18n import detect_lang, t
 from fieldlab.process import on_stop_signals
 
 HELP = "Run simulated machines on OPC UA, Modbus TCP and MQTT (seeded, scriptable)."
@@ -208,20 +209,20 @@ async def _serve(sim, args: argparse.Namespace) -> int:
         print(f"fieldlab sim: {exc}", file=sys.stderr)
         return 2
     tz = sim.site.tz
+    lang = detect_lang()
     speed = "max" if math.isinf(sim.clock.speed) else f"{sim.clock.speed:g}×"
-    print(
-        f"fieldlab sim: {len(sim.machines)} machines, seed {sim.seed}, speed {speed}, "
-        f"simulated start {from_ms(live_start).astimezone(tz).isoformat()}",
-        flush=True,
-    )
+    start = from_ms(live_start).astimezone(tz).isoformat()
+    head = t("sim.start", lang, n=len(sim.machines), seed=sim.seed, speed=speed, start=start)
+    print(f"fieldlab sim: {head}", flush=True)
     for mid, spec in sim.scenario.machines.items():
-        print(f"  machine {mid:10s} {spec.archetype:18s} on {', '.join(spec.faces)}")
+        line = t("sim.machine", lang, id=f"{mid:10s}", kind=f"{spec.archetype:18s}", faces="")
+        print(f"  {line}{', '.join(spec.faces)}")
     for endpoint in sim.endpoints():
-        print(f"  serving {endpoint}")
+        print(f"  {t('sim.serving', lang)} {endpoint}")
     if args.truth:
-        print(f"  truth   {args.truth}")
+        print(f"  {t('stack.truth', lang):<7} {args.truth}")
     if args.site_out:
-        print(f"  site    {args.site_out}")
+        print(f"  {t('stack.site', lang):<7} {args.site_out}")
     sys.stdout.flush()
     until = live_start + args.duration if args.duration else None
     status = None if args.quiet else asyncio.create_task(_status(sim))
@@ -235,17 +236,15 @@ async def _serve(sim, args: argparse.Namespace) -> int:
         if status is not None:
             status.cancel()
         await sim.stop()
-    print(
-        f"fieldlab sim: stopped at simulated {format_ts(sim.sim_now)}, {sim.samples_out:,} samples",
-        flush=True,
-    )
+    stopped = t("sim.stopped", lang, at=format_ts(sim.sim_now), n=sim.samples_out)
+    print(f"fieldlab sim: {stopped}", flush=True)
     return 0
 
 
 def _resume_on_enter(loop: asyncio.AbstractEventLoop, sim: Any) -> None:
     """Read the raw file descriptor, not sys.stdin: a daemon thread blocked in the buffered
     reader at exit makes the interpreter abort; one blocked in os.read does not."""
-    print("fieldlab sim: paused; press Enter to start the clock", flush=True)
+    print(f"fieldlab sim: {t('sim.paused', detect_lang())}", flush=True)
     with contextlib.suppress(OSError, ValueError):
         if os.read(sys.stdin.fileno(), 1024):
             loop.call_soon_threadsafe(sim.resume)

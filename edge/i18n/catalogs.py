@@ -56,6 +56,7 @@ DYNAMIC = (
     "err.",
     "cfg.type.",
     "stack.",
+    "sim.",
 )
 
 
