@@ -207,3 +207,30 @@ def test_andon_goes_screen_by_screen_when_machines_do_not_fit(unusual: Path):
     board = " ".join(m.value for m in at.markdown if "andon-tile" in m.value)
     assert board.count("class='andon-tile'") == 1
     assert re.search(r"[12]/2</div>", board), board[-200:]
+
+
+def test_signals_have_names_and_units_people_use():
+    """#28: chart titles said `spindle_load_pct`; a signal is named in the reader's language
+    (the kit's own and the simulators' in both, a site's own in its file) with its unit, which
+    follows from the name's suffix unless the site file gives one."""
+    from fieldlab.config import parse_site_config
+    from fieldlab.domain.units import unit_of
+
+    assert [
+        unit_of(s) for s in ("spindle_load_pct", "barrel_temp_c", "energy_kwh", "power_kw")
+    ] == [
+        "%",
+        "°C",
+        "kWh",
+        "kW",
+    ]
+    assert unit_of("state") is None and unit_of("door_open") is None
+    site = parse_site_config(
+        "signals:\n  oven_z3: {name: {en: Oven zone 3, nl: Ovenzone 3}, unit: '°C'}\n"
+        "  spindle_load_pct: {name: Belasting}\n"
+    )
+    assert site.signal_name("spindle_load_pct", "nl") == "Belasting"
+    assert site.signal_name("barrel_temp_c", "nl") == "cilindertemperatuur"
+    assert site.signal_name("barrel_temp_c", "en") == "barrel temperature"
+    assert (site.signal_name("oven_z3", "nl"), site.signal_unit("oven_z3")) == ("Ovenzone 3", "°C")
+    assert (site.signal_name("mystery", "nl"), site.signal_unit("mystery")) == ("mystery", None)
