@@ -33,6 +33,26 @@ from fieldlab.store import SqliteStore
 log = logging.getLogger("fieldlab.stack")
 
 
+async def wait_http(url: str, timeout: float) -> bool:
+    """True once ``url`` answers 200, False after ``timeout`` seconds."""
+    import urllib.request
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                return int(resp.status) == 200
+        except OSError:
+            return False
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if await asyncio.to_thread(answers):
+            return True
+        await asyncio.sleep(0.5)
+    return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -226,6 +246,19 @@ class LocalStack:
     @property
     def dashboard_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.dashboard}"
+
+    async def open_browser_when_ready(self, timeout: float = 300.0) -> bool:
+        """Open the person's browser on the dashboard once it answers its health check, never
+        before: on a cold Windows start (Defender scanning freshly installed files) Streamlit
+        takes a minute, and "can't reach this page" is the first thing an SME would see."""
+        import webbrowser
+
+        if await wait_http(f"{self.dashboard_url}/_stcore/health", timeout):
+            with contextlib.suppress(Exception):
+                webbrowser.open(self.dashboard_url)
+            return True
+        log.warning("the dashboard did not answer within %.0f s: not opening a browser", timeout)
+        return False
 
     def endpoints(self, lang: Lang = "en") -> list[str]:
         """What runs where, a line each, for the person who started it."""

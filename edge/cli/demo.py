@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import sys
 import time
-import webbrowser
 from pathlib import Path
 
 from fieldlab.cli.common import command_name, duration_arg, speed_arg, subcommand
@@ -106,12 +104,12 @@ async def _main(stack, args: argparse.Namespace) -> int:
     for line in stack.endpoints(lang):
         print(f"  {line}", flush=True)
     print(f"  {t('demo.ctrl_c', lang)}", flush=True)
-    if not args.no_browser:
-        with contextlib.suppress(Exception):
-            webbrowser.open(stack.dashboard_url)
+    opener = None if args.no_browser else asyncio.create_task(stack.open_browser_when_ready())
     try:
         await stack.run(wall_seconds=args.wall / 1000 if args.wall else None)
     finally:
+        if opener is not None:
+            opener.cancel()
         await stack.stop()
     command = f"{command_name()} oee -c {stack.site_path}"
     print(

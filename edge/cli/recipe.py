@@ -296,8 +296,6 @@ def run_run(args: argparse.Namespace) -> int:
     ex, code = _exercise_for(args, recipe, stack) if recipe.questions else (None, "")
 
     async def main() -> int:
-        import webbrowser
-
         await stack.start()
         loop = asyncio.get_running_loop()
         on_stop_signals(loop, stack.sim.request_stop)  # before anything says "ready"
@@ -315,9 +313,7 @@ def run_run(args: argparse.Namespace) -> int:
             print(f"  {t('recipe.keys', lang)}", flush=True)
         else:  # started from a service or a script: no keyboard to read
             print(f"  {t('recipe.no_keys', lang)}", flush=True)
-        if not args.no_browser:
-            with contextlib.suppress(Exception):
-                webbrowser.open(stack.dashboard_url)
+        opener = None if args.no_browser else asyncio.create_task(stack.open_browser_when_ready())
         restart = asyncio.Event()
 
         def keys() -> None:
@@ -336,18 +332,22 @@ def run_run(args: argparse.Namespace) -> int:
 
         if sys.stdin and sys.stdin.isatty():
             threading.Thread(target=keys, daemon=True).start()
-        if ex is not None and args.self_paced:
-            await _self_paced(stack, ex, end)
-            if not stack.sim.stopping:
-                _learned(recipe, ex, lang)
-        else:
-            await stack.run(sim_until=end)
-        if ex is not None and not stack.sim.stopping:
-            # the last questions open at the end: participants still answer them
-            print(f"  {t('recipe.ended', lang)}", flush=True)
-            while not stack.sim.stopping:
-                await asyncio.sleep(0.5)
-        await stack.stop()
+        try:
+            if ex is not None and args.self_paced:
+                await _self_paced(stack, ex, end)
+                if not stack.sim.stopping:
+                    _learned(recipe, ex, lang)
+            else:
+                await stack.run(sim_until=end)
+            if ex is not None and not stack.sim.stopping:
+                # the last questions open at the end: participants still answer them
+                print(f"  {t('recipe.ended', lang)}", flush=True)
+                while not stack.sim.stopping:
+                    await asyncio.sleep(0.5)
+        finally:  # Ctrl-C on Windows arrives as KeyboardInterrupt here: stop all the same
+            if opener is not None:
+                opener.cancel()
+            await stack.stop()
         return 3 if restart.is_set() else 0
 
     lang = detect_lang(args.lang)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import string
+import sys
 from pathlib import Path
 from typing import Literal
 
@@ -36,12 +37,62 @@ def N_(key: str) -> str:
 
 
 def detect_lang(explicit: str | None = None) -> Lang:
-    """``--lang`` first, then FIELDLAB_LANG, then the locale (LANG=nl_NL… gives Dutch)."""
-    for candidate in (explicit, os.environ.get("FIELDLAB_LANG"), os.environ.get("LANG")):
-        if candidate:
-            code = candidate[:2].lower()
-            return "nl" if code == "nl" else "en"
-    return "en"
+    """``--lang`` first, then FIELDLAB_LANG, then the locale's variables (LC_ALL, LC_MESSAGES,
+    LANG: nl_NL… gives Dutch), then what the computer is set to: Windows sets none of those
+    variables, and a Dutch Windows laptop should still get Dutch."""
+    env = os.environ
+    for candidate in (
+        explicit,
+        env.get("FIELDLAB_LANG"),
+        env.get("LC_ALL"),
+        env.get("LC_MESSAGES"),
+        env.get("LANG"),
+    ):
+        if candidate and candidate not in ("C", "POSIX") and not candidate.startswith("C."):
+            return _lang_of(candidate)
+    return os_language()
+
+
+def _lang_of(name: str) -> Lang:
+    """`nl_NL.UTF-8`, `nl-BE`, `Dutch_Netherlands` (Windows' locale names) are Dutch."""
+    low = name.strip().lower()
+    return "nl" if low[:2] == "nl" or low.startswith(("dutch", "nederlands")) else "en"
+
+
+@functools.cache
+def os_language() -> Lang:
+    """The language the computer is set to: Windows' display language, macOS's first preferred
+    language, else the C library's locale; English when nothing says."""
+    if sys.platform == "win32":
+        try:
+            import ctypes
+
+            langid = ctypes.windll.kernel32.GetUserDefaultUILanguage()  # type: ignore[attr-defined]
+            return "nl" if int(langid) & 0x3FF == 0x13 else "en"  # LANG_DUTCH
+        except (AttributeError, OSError):
+            pass
+    if sys.platform == "darwin":
+        try:
+            import subprocess
+
+            out = subprocess.run(
+                ["defaults", "read", "-g", "AppleLanguages"],
+                capture_output=True,
+                text=True,
+                timeout=2,
+            ).stdout
+            first = out.strip("()\n ").split(",")[0].strip().strip('"')
+            if first:
+                return _lang_of(first)
+        except (OSError, subprocess.SubprocessError):
+            pass
+    import locale
+
+    try:
+        name = locale.getlocale()[0]
+    except ValueError:
+        name = None
+    return _lang_of(name) if name else "en"
 
 
 class _ReaderFormatter(string.Formatter):

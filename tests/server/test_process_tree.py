@@ -156,6 +156,31 @@ def test_demo_without_signal_handlers_stops_its_tree_on_ctrl_c(tmp_path: Path):
 
 
 @pytest.mark.slow
+def test_recipe_run_without_signal_handlers_stops_its_tree_on_ctrl_c(tmp_path: Path):
+    """#31: a workshop's Ctrl-C on Windows skipped `stack.stop()` (not in a `finally`): the
+    dashboard and simulators stayed. Windows' path on Linux, as for the demo; and the run still
+    says it stopped and where its folder is."""
+    from fieldlab.process import NO_HANDLERS_ENV
+
+    run = Process(
+        "recipe",
+        "run",
+        "eerste-stap",
+        "--no-browser",
+        "--workdir",
+        str(tmp_path / "room"),
+        env={NO_HANDLERS_ENV: "1"},
+    )
+    run.wait_for("dashboard  http://", 60)
+    kids = _tree_once_serving(run, 1)
+    run.signal(signal.SIGINT)
+    assert run.proc.wait(30) in (0, 130), run.output
+    assert not _wait_gone(kids, 10), "children left after Ctrl-C without signal handlers"
+    assert "Traceback" not in run.output, run.output
+    assert "fieldlab recipe run eerste-stap: stopped" in run.output, run.output
+
+
+@pytest.mark.slow
 def test_gateway_without_signal_handlers_writes_offline_on_ctrl_c(tmp_path: Path, broker: int):
 
     from fieldlab.process import NO_HANDLERS_ENV

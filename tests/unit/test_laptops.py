@@ -86,3 +86,38 @@ def test_every_command_writes_to_a_cp1252_file(monkeypatch, tmp_path, capsys):
     out.write(first + " ≥ 2 €5 ×3\n")
     out.flush()
     assert out.buffer.getvalue().decode("cp1252") == "a->b >= 2 €5 ×3\n"  # type: ignore[attr-defined]
+
+
+def test_a_dutch_computer_without_lang_gets_dutch(monkeypatch):
+    """Windows never sets LANG: the language comes from the computer's own setting."""
+    import ctypes
+    import locale
+    import types
+
+    from fieldlab import i18n
+
+    for var in ("FIELDLAB_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(var, raising=False)
+    for name, want in (
+        ("Dutch_Netherlands", "nl"),  # Windows' locale name, as Python 3.11 reports it there
+        ("nl_BE", "nl"),
+        ("English_United States", "en"),
+    ):
+        monkeypatch.setattr(locale, "getlocale", lambda *a, n=name: (n, "1252"))
+        i18n.os_language.cache_clear()
+        assert i18n.detect_lang() == want, name
+    # Windows' display language (FAKE: ctypes.windll exists only on Windows)
+    monkeypatch.setattr(i18n.sys, "platform", "win32")
+    for langid, want in ((0x0413, "nl"), (0x0813, "nl"), (0x0409, "en")):
+        kernel32 = types.SimpleNamespace(GetUserDefaultUILanguage=lambda v=langid: v)
+        monkeypatch.setattr(
+            ctypes, "windll", types.SimpleNamespace(kernel32=kernel32), raising=False
+        )
+        i18n.os_language.cache_clear()
+        assert i18n.detect_lang() == want, hex(langid)
+    # what the person set still wins, and C is no language
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    assert i18n.detect_lang() == "en"
+    monkeypatch.setenv("FIELDLAB_LANG", "nl")
+    assert i18n.detect_lang("en") == "en" and i18n.detect_lang() == "nl"
+    i18n.os_language.cache_clear()
