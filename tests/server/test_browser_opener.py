@@ -17,7 +17,7 @@ class _LateDashboard(http.server.BaseHTTPRequestHandler):
 
     ready_at = 0.0
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         ok = self.path == "/_stcore/health" and time.monotonic() >= self.ready_at
         self.send_response(200 if ok else 503)
         self.end_headers()
