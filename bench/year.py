@@ -34,7 +34,7 @@ from fieldlab.bench.oee import CYCLES, START, best
 from fieldlab.bench.oee import site_text as site_for
 from fieldlab.config import parse_site_config
 from fieldlab.domain.history import Series
-from fieldlab.domain.samples import Sample
+from fieldlab.domain.samples import Sample, from_ms
 from fieldlab.kpi.query import store_oee
 from fieldlab.simulators.synthetic import Profile, synthetic_samples
 from fieldlab.store import SqliteStore
@@ -247,7 +247,7 @@ def overview_seconds(path: Path, site_text: str, days: int) -> tuple[float, floa
     """The overview page with the whole period chosen, cold, and a title-only page."""
     from fieldlab.bench.dashboard import PAGES, pages_on, timed
 
-    first = dt.datetime.fromtimestamp(START / 1000).date()
+    first = from_ms(START).astimezone().date()
     with pages_on(path, site_text) as base:
         cold, _ = timed(
             PAGES / "overview.py", lambda at: None, first, first + dt.timedelta(days=days - 1)

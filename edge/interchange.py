@@ -6,9 +6,12 @@ the good lines, keep the bad ones with their reason, and report progress by byte
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
+import itertools
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,16 +51,24 @@ def detect_format(path: Path) -> Format:
 
 
 class _CountingLines:
-    """Decoded lines of a binary file, counting the bytes read for progress."""
+    """Decoded lines of a binary file, counting the bytes read for progress. UTF-8 with or
+    without the BOM Excel puts first; a line that is not UTF-8 is read as Windows' cp1252 (what
+    Excel's plain "CSV" writes on a Dutch or English Windows laptop)."""
 
     def __init__(self, fh: IO[bytes]):
         self._fh = fh
         self.bytes_read = 0
 
     def __iter__(self) -> Iterator[str]:
+        first = True
         for raw in self._fh:
             self.bytes_read += len(raw)
-            yield raw.decode("utf-8", errors="replace")
+            if first:
+                raw, first = raw.removeprefix(codecs.BOM_UTF8), False
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield raw.decode("cp1252", errors="replace")
 
 
 def read_samples(path: Path, fmt: Format | None = None) -> tuple[_CountingLines, Iterator[Line]]:
@@ -92,8 +103,22 @@ def _jsonl(lines: Iterable[str]) -> Iterator[Line]:
             yield Line(number, stripped, None, str(exc))
 
 
+#: a number as Dutch Excel writes it in a `;` file: a decimal comma, no thousands separator
+_DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
+
+
 def _csv(lines: Iterable[str]) -> Iterator[Line]:
-    reader = csv.reader(lines)
+    """`ts,machine,signal,value` as the kit writes it, or as Excel saves it: `;` between the
+    columns (Excel where the decimal sign is a comma) and then `42,5` for 42.5, CRLF line ends."""
+    it = iter(lines)
+    head: list[str] = []
+    for text in it:  # the delimiter from the first line that says anything
+        head.append(text)
+        if text.strip():
+            break
+    delimiter = ";" if head and head[-1].count(";") > head[-1].count(",") else ","
+    reader = csv.reader(itertools.chain(head, it), delimiter=delimiter)
+    comma_decimals = delimiter == ";"
     header: list[str] | None = None
     for row in reader:
         number = reader.line_num
@@ -101,7 +126,7 @@ def _csv(lines: Iterable[str]) -> Iterator[Line]:
         if not row or all(not c.strip() for c in row):
             continue
         if header is None:
-            header = [c.strip().lower() for c in row]
+            header = [c.strip().strip('"').lower() for c in row]
             if sorted(header) != sorted(CSV_COLUMNS):
                 yield Line(
                     number,
@@ -115,12 +140,15 @@ def _csv(lines: Iterable[str]) -> Iterator[Line]:
             yield Line(number, text, None, f"expected {len(header)} columns, got {len(row)}")
             continue
         rec = dict(zip(header, row, strict=True))
+        value = rec["value"]
+        if comma_decimals and _DECIMAL_COMMA.match(value):
+            value = value.replace(",", ".")
         try:
             sample = make_sample(
                 rec["ts"].strip(),
                 rec["machine"].strip(),
                 rec["signal"].strip(),
-                rec["value"],
+                value,
                 from_text=True,
             )
             yield Line(number, text, sample, None)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fieldlab.config.alerts import AlertRule, AlertsConfig
 from fieldlab.config.site import SiteConfig
 from fieldlab.domain.alerts import AlertEvent, AlertEventKind
-from fieldlab.domain.samples import Sample
+from fieldlab.domain.samples import Sample, from_ms
 
 _MIN = 60_000
 #: (machine, shift start, moment) → the shift's OEE up to the moment, or None (no data)
@@ -180,8 +180,8 @@ class AlertEngine:
     def _moments(self, rule: AlertRule, start: int, end: int) -> list[int]:
         """The rule's `at` times of day with start < moment <= end, in the site's zone."""
         tz = self.site.tz
-        day = dt.datetime.fromtimestamp(start / 1000, tz).date()
-        last = dt.datetime.fromtimestamp(end / 1000, tz).date()
+        day = from_ms(start).astimezone(tz).date()
+        last = from_ms(end).astimezone(tz).date()
         out = []
         while day <= last:
             for hhmm in rule.at:

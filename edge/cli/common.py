@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from fieldlab.config import ConfigError, SiteConfig, load_site_config
 from fieldlab.domain.durations import parse_duration_ms
-from fieldlab.domain.samples import SampleError, parse_ts, to_ms
+from fieldlab.domain.samples import SampleError, from_ms, parse_ts, to_ms
 from fieldlab.errors import FieldlabError, PortInUse
 from fieldlab.i18n import detect_lang, t
 from fieldlab.store import Store, open_store
@@ -82,7 +82,7 @@ def resolve_store(
 def parse_time_arg(text: str, tz: ZoneInfo, now_ms: int, name: str) -> int:
     """RFC 3339, epoch ms, a local date or date-time (site time zone), today, yesterday, now."""
     word = text.strip().lower()
-    local_today = dt.datetime.fromtimestamp(now_ms / 1000, tz).date()
+    local_today = from_ms(now_ms).astimezone(tz).date()
     if word == "now":
         return now_ms
     if word in ("today", "yesterday"):

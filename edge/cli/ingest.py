@@ -37,9 +37,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def expand(files: list[Path]) -> list[Path]:
+    """`data\\*.csv` as a Unix shell would expand it: Windows' cmd and PowerShell pass the
+    pattern through as typed. A pattern that matches nothing stays, to be named as not found."""
+    import glob
+
+    out: list[Path] = []
+    for f in files:
+        found = sorted(glob.glob(str(f))) if not f.exists() and glob.has_magic(str(f)) else []
+        out += [Path(p) for p in found] or [f]
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     lang = detect_lang(args.lang)
     site, config_path = load_config(args)
+    args.files = expand(args.files)
     missing = [f for f in args.files if not f.is_file()]
     if missing:
         print(f"fieldlab: {t('cfg.not_found', lang, path=missing[0])}", file=sys.stderr)

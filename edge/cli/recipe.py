@@ -278,9 +278,9 @@ async def _self_paced(stack: Any, ex: Any, end: int) -> None:
 
 
 def _clock(ex: Any, ms: int) -> str:
-    from datetime import datetime
+    from fieldlab.domain.samples import from_ms
 
-    return datetime.fromtimestamp(ms / 1000, ex.tz).strftime("%H:%M")
+    return from_ms(ms).astimezone(ex.tz).strftime("%H:%M")
 
 
 def _learned(recipe: Any, ex: Any, lang: str) -> None:

@@ -10,7 +10,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fieldlab.domain.states import STATE_CODE
 
@@ -93,8 +93,13 @@ def to_ms(dt: datetime) -> int:
     return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    """Epoch ms as an aware UTC datetime. Not `datetime.fromtimestamp`: on Windows it raises
+    for times before 1970 (a PLC clock never set) and after 3000; this works for every `ts`."""
+    return _EPOCH + timedelta(milliseconds=int(ms))
 
 
 def format_ts(ms: int) -> str:
@@ -106,7 +111,7 @@ def format_ts(ms: int) -> str:
 def _second(s: int) -> str:
     """The text up to the milliseconds: many samples share their second (a simulator's tick,
     a truth log of millions of lines: strftime was a fifth of writing one)."""
-    return datetime.fromtimestamp(s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+    return from_ms(s * 1000).strftime("%Y-%m-%dT%H:%M:%S.")
 
 
 def coerce_value(signal: str, raw: object, *, from_text: bool = False) -> Value:

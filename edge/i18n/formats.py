@@ -20,6 +20,9 @@ LOCALES: dict[Lang, str] = {"nl": "nl_NL", "en": "en_GB"}
 NONE = "–"
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def locale(lang: Lang) -> str:
     return LOCALES.get(lang, "en_GB")
 
@@ -59,7 +62,8 @@ def when(ms: int | None, tz: ZoneInfo, lang: Lang, pattern: str = "d MMM y HH:mm
     """An instant in the site's timezone: `2 mrt 2026 07:00` (nl), `2 Mar 2026 07:00` (en)."""
     if ms is None:
         return NONE
-    moment = dt.datetime.fromtimestamp(ms / 1000, tz)
+    # not fromtimestamp: Windows refuses times before 1970 (a PLC clock never set)
+    moment = (_EPOCH + dt.timedelta(milliseconds=int(ms))).astimezone(tz)
     return format_datetime(moment, pattern, tzinfo=tz, locale=locale(lang))
 
 

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from fieldlab.domain.learning import Verdict
+from fieldlab.domain.samples import from_ms
 from fieldlab.learning.questions import Form
 
 #: attempts after which the explanation (with the answer) is shown anyway
@@ -42,7 +42,7 @@ def read_time(text: str) -> int:
 
 
 def minutes_of_day(ms: int, tz: ZoneInfo) -> int:
-    local = datetime.fromtimestamp(ms / 1000, tz)
+    local = from_ms(ms).astimezone(tz)
     return local.hour * 60 + local.minute
 
 

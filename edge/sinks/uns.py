@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import logging
 import ssl
@@ -28,7 +27,7 @@ from fieldlab.config.addresses import MqttUrl
 from fieldlab.config.redact import redact_url
 from fieldlab.config.site import SiteConfig
 from fieldlab.domain.rejected import Rejected
-from fieldlab.domain.samples import Sample
+from fieldlab.domain.samples import Sample, from_ms
 from fieldlab.sinks.forward import Forwarder, QueuedSink, Retry
 from fieldlab.sinks.queue import DurableQueue, Overflow
 
@@ -71,7 +70,7 @@ def unit_of(signal: str) -> str | None:
 
 
 def _iso(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds")
+    return from_ms(ms).isoformat(timespec="milliseconds")
 
 
 class UnsSink(QueuedSink):

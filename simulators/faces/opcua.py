@@ -28,7 +28,7 @@ from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from fieldlab.domain.samples import Sample
+from fieldlab.domain.samples import Sample, from_ms
 from fieldlab.errors import check_port, port_error
 from fieldlab.simulators.archetypes import resolve
 from fieldlab.simulators.scenario import Scenario
@@ -84,7 +84,7 @@ class _Users:
 
 
 def _sim_dt(ms: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+    return from_ms(ms)
 
 
 class OpcUaFace:

@@ -121,3 +121,64 @@ def test_a_dutch_computer_without_lang_gets_dutch(monkeypatch):
     monkeypatch.setenv("FIELDLAB_LANG", "nl")
     assert i18n.detect_lang("en") == "en" and i18n.detect_lang() == "nl"
     i18n.os_language.cache_clear()
+
+
+def test_ingest_takes_what_excel_writes(tmp_path, capsys):
+    """Dutch Excel saves a CSV with `;` columns, a decimal comma, CRLF, and either a UTF-8 BOM
+    ("CSV UTF-8") or cp1252 ("CSV"); cmd passes `data\\*.csv` unexpanded. All of it ingests."""
+    from fieldlab.cli.main import main
+    from fieldlab.store import SqliteStore
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = [
+        "ts;machine;signal;value",
+        "2026-03-02T06:00:00+01:00;press-1;state;running",
+        "2026-03-02T06:00:00+01:00;press-1;temp_c;42,5",
+        "2026-03-02T06:01:00+01:00;press-1;count_total;12",
+        "2026-03-02T06:02:00+01:00;press-1;product;Büro-δ",
+    ]
+    (data / "utf8-bom.csv").write_bytes(b"\xef\xbb\xbf" + "\r\n".join(rows[:4]).encode() + b"\r\n")
+    cp = "\r\n".join(
+        [
+            rows[0],
+            rows[4].replace("Büro-δ", "Büro"),
+            "2026-03-02T06:03:00+01:00;press-1;temp_c;-3,25",
+        ]
+    )
+    (data / "cp1252.csv").write_bytes(cp.encode("cp1252") + b"\r\n")
+    db = tmp_path / "x.db"
+    assert main(["ingest", "--store", f"sqlite:///{db}", "-q", str(data / "*.csv")]) == 0
+    out = capsys.readouterr()
+    assert "rejected" not in out.err
+    with SqliteStore(db, readonly=True) as store:
+        temps = store.read("press-1", "temp_c", 0, 2**62).values.tolist()
+        products = store.read("press-1", "product", 0, 2**62).values.tolist()
+        counts = store.read("press-1", "count_total", 0, 2**62).values.tolist()
+    assert temps == [42.5, -3.25] and products == ["Büro"] and counts == [12]
+
+
+def test_times_a_plc_never_set_are_read_and_written_on_every_os():
+    """Windows' `datetime.fromtimestamp` raises for times before 1970 (a PLC whose clock was
+    never set says 1 January 1900 or 1601): product code turns epoch ms into times one way,
+    `from_ms`, which works for every `ts` a sample may have."""
+    import ast
+    import datetime as dt
+    from importlib import resources
+    from zoneinfo import ZoneInfo
+
+    from fieldlab.domain.samples import format_ts, from_ms
+    from fieldlab.i18n import formats
+
+    ams = ZoneInfo("Europe/Amsterdam")
+    for ms in (-2_208_988_800_000, -1, 0, 32_503_680_000_000, 95_617_584_000_000):
+        assert from_ms(ms) == dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=ms)
+        assert format_ts(ms).endswith("Z") and formats.when(ms, ams, "nl")
+    assert format_ts(-1) == "1969-12-31T23:59:59.999Z"
+    calls = []
+    for package in ("fieldlab", "fieldlab.dashboards", "fieldlab.simulators", "fieldlab.recipes"):
+        for path in Path(str(resources.files(package))).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Attribute) and node.attr == "fromtimestamp":
+                    calls.append(f"{path.name}:{node.lineno}")
+    assert calls == []
