@@ -100,12 +100,17 @@ NO_HANDLERS_ENV = "FIELDLAB_NO_SIGNAL_HANDLERS"
 def on_stop_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], object]) -> bool:
     """Call ``stop`` on SIGINT and SIGTERM, where the loop can take signal handlers (POSIX).
     Elsewhere (Windows) it returns False and Ctrl-C raises KeyboardInterrupt in the main
-    thread: `asyncio.run` cancels the main task, whose `finally` blocks stop what it started."""
-    if os.environ.get(NO_HANDLERS_ENV) == "1":
-        return False
-    try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop)
-    except (NotImplementedError, RuntimeError, AttributeError):
-        return False
-    return True
+    thread: `asyncio.run` cancels the main task, whose `finally` blocks stop what it started.
+    There, Ctrl-Break, the console window closed, a log-off and a service manager's stop arrive
+    as SIGBREAK (the C runtime maps them so): that too calls ``stop``, the same clean stop."""
+    if os.environ.get(NO_HANDLERS_ENV) != "1":
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop)
+            return True
+        except (NotImplementedError, RuntimeError, AttributeError):
+            pass
+    brk = getattr(signal, "SIGBREAK", None)
+    if brk is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(brk, lambda *_: loop.call_soon_threadsafe(stop))
+    return False

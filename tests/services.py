@@ -45,16 +45,17 @@ def missing(component: str, how: str) -> None:
 
 
 def running(pids: list[int]) -> list[int]:
-    """Those of `pids` still running (Linux /proc): a zombie has stopped, only its parent (or
-    the reaper of orphans) has not collected it yet."""
+    """Those of `pids` still running (psutil, on every system): a zombie has stopped, only its
+    parent (or the reaper of orphans) has not collected it yet."""
+    import psutil
+
     out = []
     for p in pids:
         try:
-            state = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
+            if psutil.Process(p).status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+        except psutil.Error:
             continue
-        if state != "Z":
-            out.append(p)
     return out
 
 
@@ -116,6 +117,8 @@ class Process:
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            # Windows: a group of its own, so Ctrl-Break reaches it alone (`signal`)
+            creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -146,12 +149,16 @@ class Process:
         return "\n".join(self.lines)
 
     def signal(self, sig: int) -> None:
+        """SIGTERM and SIGINT are Ctrl-Break on Windows, the stop a service manager or a console
+        sends there (send_signal(SIGTERM) would be TerminateProcess: no clean stop, exit 1)."""
+        if sys.platform == "win32" and sig in (signal.SIGTERM, signal.SIGINT):
+            sig = signal.CTRL_BREAK_EVENT  # type: ignore[attr-defined]
         self.proc.send_signal(sig)
 
     def stop(self, timeout: float = 30.0) -> int:
         RUNNING.discard(self)
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.signal(signal.SIGTERM)
         try:
             code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -239,50 +246,28 @@ class InfluxProcess:
 
 
 def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += children.get(p, [])
-    return out
+    """The process and all its children's children (psutil: also on Windows and macOS)."""
+    import psutil
+
+    try:
+        return [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
+    except psutil.Error:
+        return [pid]
 
 
 def listening(pid: int) -> set[tuple[str, int]]:
-    """(address, port) of every TCP socket a process and its children listen on (Linux /proc):
-    the socket inodes of their file descriptors, looked up in /proc/net/tcp and tcp6."""
-    inodes: set[str] = set()
-    for p in descendants(pid):
-        with contextlib.suppress(OSError):
-            for fd in Path(f"/proc/{p}/fd").iterdir():
-                with contextlib.suppress(OSError):
-                    target = os.readlink(fd)
-                    if target.startswith("socket:["):
-                        inodes.add(target[8:-1])
-    out = set()
-    for table, size in (("tcp", 4), ("tcp6", 16)):
-        lines = Path(f"/proc/net/{table}").read_text().splitlines()[1:]
-        for line in lines:
-            f = line.split()
-            if f[3] != "0A" or f[9] not in inodes:  # 0A: LISTEN
-                continue
-            hexaddr, hexport = f[1].split(":")
-            raw = bytes.fromhex(hexaddr)
-            if size == 4:
-                addr = ".".join(str(b) for b in raw[::-1])
-            else:
-                words = [raw[i : i + 4][::-1] for i in range(0, 16, 4)]
-                import ipaddress
+    """(address, port) of every TCP socket a process and its children listen on (psutil)."""
+    import psutil
 
-                addr = str(ipaddress.IPv6Address(b"".join(words)))
-            out.add((addr, int(hexport, 16)))
+    out = set()
+    for p in descendants(pid):
+        try:
+            conns = psutil.Process(p).net_connections(kind="tcp")
+        except psutil.Error:
+            continue
+        for c in conns:
+            if c.status == psutil.CONN_LISTEN and c.laddr:
+                out.add((str(c.laddr.ip), int(c.laddr.port)))
     return out
 
 

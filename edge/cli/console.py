@@ -54,3 +54,36 @@ def safe_streams(*streams: TextIO) -> None:
             reconfigure = getattr(stream, "reconfigure", None)
             if reconfigure is not None:
                 reconfigure(errors=HANDLER)
+
+
+#: Windows console modes (wincon.h)
+_ENABLE_QUICK_EDIT_MODE = 0x0040
+_ENABLE_EXTENDED_FLAGS = 0x0080
+_STD_INPUT_HANDLE = -10
+
+
+def no_quick_edit() -> bool:
+    """Windows' console freezes a program that writes to it while a person selects text in it
+    (QuickEdit, on by default): a gateway or demo logging a line then stops reading its PLCs
+    until the selection ends. Turn QuickEdit off for this console while the command runs, and
+    back on at exit. True when it was on and is now off."""
+    if sys.platform != "win32":
+        return False
+    try:
+        import atexit
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32
+        handle = kernel32.GetStdHandle(_STD_INPUT_HANDLE)
+        mode = ctypes.c_uint32()
+        if not kernel32.GetConsoleMode(handle, ctypes.byref(mode)):
+            return False  # not a console: a pipe, a service
+        if not mode.value & _ENABLE_QUICK_EDIT_MODE:
+            return False
+        off = (mode.value | _ENABLE_EXTENDED_FLAGS) & ~_ENABLE_QUICK_EDIT_MODE
+        if not kernel32.SetConsoleMode(handle, off):
+            return False
+        atexit.register(kernel32.SetConsoleMode, handle, mode.value)
+        return True
+    except (AttributeError, OSError):
+        return False

@@ -23,7 +23,7 @@ from fieldlab.cli import (
     users,
 )
 from fieldlab.cli.common import KNOWN_ERRORS, fail, permission_message
-from fieldlab.cli.console import safe_streams
+from fieldlab.cli.console import no_quick_edit, safe_streams
 from fieldlab.i18n import detect_lang, t
 from fieldlab.store import StoreError
 
@@ -88,6 +88,7 @@ def _commands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentPars
 
 def main(argv: Sequence[str] | None = None) -> int:
     safe_streams()
+    no_quick_edit()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):

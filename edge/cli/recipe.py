@@ -207,11 +207,16 @@ def _save_results(ex: Any, stack: Any, lang: Lang) -> list[Path]:
 
     from fieldlab.dashboards.export import to_csv, to_xlsx
     from fieldlab.learning.progress import by_participant, rows, summary_html
-    from fieldlab.store import SqliteStore
+    from fieldlab.store import SqliteStore, StoreError
 
     lg = lang
-    with SqliteStore(stack.db_path, readonly=True) as store:
-        people = by_participant(ex, store.attempts(ex.run))
+    if not stack.db_path.exists():
+        return []  # stopped before anything was stored: nobody has answered
+    try:
+        with SqliteStore(stack.db_path, readonly=True) as store:
+            people = by_participant(ex, store.attempts(ex.run))
+    except StoreError:
+        return []
     if not people:
         return []
     table = pd.DataFrame(rows(ex, people, lg))
@@ -308,6 +313,8 @@ def run_run(args: argparse.Namespace) -> int:
             who, code_words = t("recipe.participants", lang), t("recipe.code", lang, code=code)
             print(f"  {t('recipe.exercise', lang):<10} {host}/exercise  ({who})")
             print(f"  {t('recipe.trainer', lang):<10} {host}/trainer  {code_words}")
+        for hint in room_hints(args.host, _lan_address(args.host), stack.ports.dashboard, lang):
+            print(f"  {hint}", flush=True)
         print(f"  {t('recipe.folder', lang, folder=stack.workdir)}", flush=True)
         if sys.stdin and sys.stdin.isatty():
             print(f"  {t('recipe.keys', lang)}", flush=True)
@@ -365,6 +372,23 @@ def run_run(args: argparse.Namespace) -> int:
         recipe, stack = _stack(args, args.speed or recipe.speed, dashboard=True)
         ex, code = _exercise_for(args, recipe, stack) if recipe.questions else (None, "")
         print(t("recipe.restarting", lang, folder=stack.workdir), flush=True)
+
+
+def room_hints(host: str, address: str, port: int, lang: Lang) -> list[str]:
+    """A room of laptops (`--host 0.0.0.0`) reaches this one only through its firewall: on
+    Windows, Defender asks once and leaves *Public networks* unticked, and a participant then
+    just times out. Say so, and how to check it from a participant's laptop."""
+    if host not in ("0.0.0.0", "::"):
+        return []
+    check = (
+        f"Test-NetConnection {address} -Port {port}"
+        if sys.platform == "win32"
+        else f"curl -sI http://{address}:{port}"
+    )
+    lines = [t("recipe.room", lang, port=port), t("recipe.room_check", lang, command=check)]
+    if sys.platform == "win32":
+        lines.insert(1, t("recipe.room_windows", lang))
+    return lines
 
 
 def _lan_address(host: str) -> str:

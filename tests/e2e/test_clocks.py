@@ -17,6 +17,9 @@ from tests.clockless_plc import IDLE, RUNNING, clockless_plc
 from tests.services import Process, eventually, free_port, missing
 from tests.sim_gateway import health, wait_connected
 
+#: libfaketime (Linux)
+pytestmark = pytest.mark.posix
+
 LIBFAKETIME = [
     Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"),
     Path("/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1"),

@@ -10,7 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.services import missing
+
+#: Docker
+pytestmark = pytest.mark.posix
 
 ROOT = Path(__file__).resolve().parents[2]
 

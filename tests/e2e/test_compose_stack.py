@@ -45,7 +45,8 @@ VOLUMES = (
 #: Docker's networks coming and going make Chromium abort page loads beside them
 #: (ERR_NETWORK_CHANGED): every module that drives Chromium outside the serial part runs on one
 #: worker, one after another (make test: --dist loadgroup)
-pytestmark = pytest.mark.xdist_group("chromium")
+#: Docker
+pytestmark = [pytest.mark.posix, pytest.mark.xdist_group("chromium")]
 
 
 def _docker_ready() -> None:

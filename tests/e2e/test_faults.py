@@ -38,7 +38,8 @@ from tests.services import (
 from tests.sim_gateway import health, wait_connected, write_site
 
 #: 50,000 messages through killed and restarted processes, at full speed: alone
-pytestmark = [pytest.mark.slow, pytest.mark.fault, pytest.mark.serial]
+#: SIGKILL and process groups (POSIX)
+pytestmark = [pytest.mark.posix, pytest.mark.slow, pytest.mark.fault, pytest.mark.serial]
 
 N = 50_000
 BASE_TS = 1772427600000

@@ -27,7 +27,8 @@ from tests.services import Process, publish
 from tests.sim_gateway import START_TEXT, sim_process, wait_connected, write_site
 
 #: 1x against values an hour old: gaps of 4 s measured to the second
-pytestmark = pytest.mark.serial
+#: SIGKILL (POSIX)
+pytestmark = [pytest.mark.posix, pytest.mark.serial]
 
 #: The machines behind the cut: OPC UA (cnc-1, imm-1) and Modbus (press-1, lathe-1).
 PLC_MACHINES = ("cnc-1", "imm-1", "press-1", "lathe-1")

@@ -22,7 +22,8 @@ import pytest
 
 from tests.services import free_port, wait_port
 
-pytestmark = pytest.mark.xdist_group("start-stop")
+#: process groups and SIGKILL (POSIX)
+pytestmark = [pytest.mark.posix, pytest.mark.xdist_group("start-stop")]
 
 
 @contextmanager

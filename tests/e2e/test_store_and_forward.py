@@ -30,7 +30,8 @@ N = 12_000
 RATE = 1000  # samples/s
 
 
-pytestmark = pytest.mark.fault
+#: SIGKILL (POSIX)
+pytestmark = [pytest.mark.posix, pytest.mark.fault]
 
 
 def publish(port: int, done: threading.Event) -> None:

@@ -26,6 +26,9 @@ from fieldlab.gateway.run import Gateway
 from tests.helpers import stored
 from tests.services import free_port, publish
 
+#: SIGKILL (POSIX)
+pytestmark = pytest.mark.posix
+
 BASE_TS = 1772427600000
 MACHINES = 10
 

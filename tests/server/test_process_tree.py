@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+if not hasattr(signal, "SIGKILL"):  # Windows: the parametrizes below name POSIX signals
+    pytest.skip("POSIX signals (SIGKILL, SIGTERM to a process)", allow_module_level=True)
+
 from fieldlab.stack import free_port
 from tests.services import Process, descendants, eventually, listening, running
 

@@ -182,3 +182,51 @@ def test_times_a_plc_never_set_are_read_and_written_on_every_os():
                 if isinstance(node, ast.Attribute) and node.attr == "fromtimestamp":
                     calls.append(f"{path.name}:{node.lineno}")
     assert calls == []
+
+
+def test_ctrl_break_and_a_closed_console_stop_cleanly_where_the_loop_takes_no_handlers(
+    monkeypatch,
+):
+    """Windows: the loop takes no signal handlers; Ctrl-Break, closing the console window and a
+    service manager's stop arrive as SIGBREAK, which must run the same clean stop as Ctrl-C.
+    FAKE: Linux has no SIGBREAK, so SIGUSR2 stands in for it."""
+    import asyncio
+    import os
+    import signal
+
+    from fieldlab.process import NO_HANDLERS_ENV, on_stop_signals
+
+    monkeypatch.setenv(NO_HANDLERS_ENV, "1")
+    monkeypatch.setattr(signal, "SIGBREAK", signal.SIGUSR2, raising=False)
+    before = signal.getsignal(signal.SIGUSR2)
+    stopped: list[bool] = []
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        assert on_stop_signals(loop, lambda: stopped.append(True)) is False
+        os.kill(os.getpid(), signal.SIGUSR2)
+        for _ in range(50):
+            if stopped:
+                return
+            await asyncio.sleep(0.02)
+
+    try:
+        asyncio.run(run())
+    finally:
+        signal.signal(signal.SIGUSR2, before)
+    assert stopped == [True]
+
+
+def test_room_mode_says_the_firewall_must_let_participants_in(monkeypatch):
+    """`recipe run --host 0.0.0.0`: Windows Defender's prompt leaves Public unticked and a
+    participant only sees a time-out; the run says so, with a check to type."""
+    from fieldlab.cli import recipe
+
+    assert recipe.room_hints("127.0.0.1", "127.0.0.1", 8501, "en") == []
+    monkeypatch.setattr(recipe.sys, "platform", "win32")
+    lines = recipe.room_hints("0.0.0.0", "192.168.1.20", 8501, "nl")
+    assert "poort 8501" in lines[0] and "Privénetwerken" in lines[1]
+    assert "Test-NetConnection 192.168.1.20 -Port 8501" in lines[2]
+    monkeypatch.setattr(recipe.sys, "platform", "darwin")
+    lines = recipe.room_hints("0.0.0.0", "192.168.1.20", 8501, "en")
+    assert len(lines) == 2 and "curl -sI http://192.168.1.20:8501" in lines[1]
