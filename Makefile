@@ -1,7 +1,11 @@
 # Two commands: `make demo` sets up and runs the kit; `make test` sets up and runs the tests.
 # Needs only Python 3.11+ and make; everything installs into .venv (no root).
 
-PYTHON ?= python3
+# The first Python 3.11 or newer on PATH (macOS's own python3 is 3.9: it would build a venv
+# that cannot install the kit). `make PYTHON=/path/to/python3.12` chooses one.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	2>/dev/null && { echo $$p; break; }; done)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
@@ -9,6 +13,12 @@ ARGS   ?=
 .PHONY: demo test check typecheck lint format catalogs bench clean
 
 $(BIN)/python:
+	@"$(PYTHON)" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "fieldlab-kit needs Python 3.11 or newer, and none was found on PATH."; \
+	  echo "  macOS:   brew install python@3.12   (or the installer from python.org)"; \
+	  echo "  Windows: winget install Python.Python.3.12   (then use the commands in README.md)"; \
+	  echo "  Debian/Ubuntu: sudo apt install python3 python3-venv"; \
+	  echo "Then run make again, or make PYTHON=/path/to/python3.12."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 

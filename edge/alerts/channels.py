@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import ssl
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from fieldlab.alerts.text import message
 from fieldlab.config.alerts import AlertChannel
 from fieldlab.config.redact import redact_url
 from fieldlab.config.site import SiteConfig
+from fieldlab.config.tls import client_context
 from fieldlab.domain.alerts import AlertEvent
 
 log = logging.getLogger("fieldlab.alerts")
@@ -59,7 +59,7 @@ class _Mqtt:
         if u.username:
             self._client.username_pw_set(unquote(u.username), unquote(u.password or ""))
         if u.scheme == "mqtts":
-            self._client.tls_set_context(ssl.create_default_context())
+            self._client.tls_set_context(client_context())
         self._host, self._port = u.hostname or "127.0.0.1", u.port or 1883
         self._connected = False
 

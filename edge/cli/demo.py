@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 from pathlib import Path
@@ -27,11 +26,9 @@ afterwards: fieldlab oee -c <workdir>/site.yaml   (the figures the dashboard sho
 
 
 def default_workdir() -> Path:
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-    return base / "fieldlab" / "demo"
+    from fieldlab.config.paths import data_dir
+
+    return data_dir() / "demo"
 
 
 def register(sub: argparse._SubParsersAction) -> None:

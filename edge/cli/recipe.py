@@ -189,11 +189,14 @@ def _stack(args: argparse.Namespace, speed: float, dashboard: bool):
 
 def _run_folder(name: str) -> Path:
     """Where a workshop run keeps its data and every participant's answers: a folder of its own
-    under ./workshops, named for the recipe and the minute it started, kept after the run."""
+    in the kit's data folder (config/paths.py), named for the recipe and the minute it
+    started, kept after the run."""
     import datetime as dt
 
+    from fieldlab.config.paths import data_dir
+
     stamp = dt.datetime.now().strftime("%Y-%m-%d_%H%M")
-    base = Path.cwd() / "workshops" / f"{name}_{stamp}"
+    base = data_dir() / "workshops" / f"{name}_{stamp}"
     folder, n = base, 2
     while folder.exists():
         folder, n = base.with_name(f"{base.name}_{n}"), n + 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -93,6 +94,22 @@ class SourceHealth:
             self.state = state
             self._detail = detail
             log.warning("%s: %s%s", self.name, state.value, f" ({detail})" if detail else "")
+
+
+#: macOS 15 asks before an app may reach the local network; until it is allowed (or after it
+#: was refused, or when the prompt never showed for a terminal) a PLC on the LAN is "No route
+#: to host" (EHOSTUNREACH, errno 65 there), which says nothing about where to look.
+LOCAL_NETWORK_HINT = (
+    " (macOS: allow Local Network access for this terminal or Python in System Settings > "
+    "Privacy & Security > Local Network)"
+)
+
+
+def with_hint(why: str) -> str:
+    """A connection error as reported, with where to look when the OS is the cause."""
+    if sys.platform == "darwin" and ("No route to host" in why or "Errno 65" in why):
+        return why + LOCAL_NETWORK_HINT
+    return why
 
 
 class SourceClock:
@@ -200,7 +217,7 @@ class ConnectorContext:
     def error(self, why: str) -> None:
         """A failure that did not cost the connection (an exception reply, a refused login)."""
         self.health.errors += 1
-        self.health.last_error = why
+        self.health.last_error = with_hint(why)
 
     async def failed(self, machines: list[str], why: str) -> None:
         """The connection failed or was lost: counted (a reconnect if it was up), the
@@ -236,7 +253,7 @@ class ConnectorContext:
             if not source_down:
                 self.log.warning("%s: %s offline (%s)", self.name, ", ".join(fresh), why)
         if source_down:
-            self.health.set_state(SourceState.RECONNECTING, self.log, why)
+            self.health.set_state(SourceState.RECONNECTING, self.log, with_hint(why))
 
     def gone(self, machines: list[str]) -> None:
         """Machines the connector wrote `offline` for itself, at a time the source gave (a

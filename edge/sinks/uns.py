@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import ssl
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fieldlab.config.addresses import MqttUrl
 from fieldlab.config.redact import redact_url
 from fieldlab.config.site import SiteConfig
+from fieldlab.config.tls import client_context
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample, from_ms
 from fieldlab.sinks.forward import Forwarder, QueuedSink, Retry
@@ -133,7 +133,7 @@ class UnsSink(QueuedSink):
         if user:
             c.username_pw_set(user, password)
         if u.scheme == "mqtts":
-            c.tls_set_context(ssl.create_default_context())
+            c.tls_set_context(client_context())
         c.max_inflight_messages_set(1000)
         c.connect(u.hostname or "127.0.0.1", u.port or (8883 if u.scheme == "mqtts" else 1883), 30)
         c.loop_start()

@@ -24,6 +24,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from fieldlab.config.tls import ca_file, client_context
 from fieldlab.store.base import StoreError
 
 
@@ -114,7 +115,11 @@ class InfluxClient:
         if self._writer is None:
             t = self.target
             self._v2_client = InfluxDBClient(
-                url=t.base_url, token=t.token or "", org=t.org, timeout=int(t.timeout_s * 1000)
+                url=t.base_url,
+                token=t.token or "",
+                org=t.org,
+                timeout=int(t.timeout_s * 1000),
+                ssl_ca_cert=ca_file(),  # certifi's where the system has none (python.org, macOS)
             )
             self._writer = self._v2_client.write_api(write_options=SYNCHRONOUS)
         try:
@@ -146,7 +151,8 @@ class InfluxClient:
         if self._auth:
             req.add_header("Authorization", self._auth)
         try:
-            with urllib.request.urlopen(req, timeout=self.target.timeout_s) as resp:
+            tls = client_context() if req.full_url.startswith("https") else None
+            with urllib.request.urlopen(req, timeout=self.target.timeout_s, context=tls) as resp:
                 data: bytes = resp.read()
                 return data
         except urllib.error.HTTPError as exc:

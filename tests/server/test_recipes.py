@@ -75,14 +75,15 @@ def test_list_show_and_run(tmp_path):
         timeout=60,
     )
     assert "Knelpunt" in show.stdout and "Opdrachten" in show.stdout
-    # without --workdir a run keeps its data in a folder of its own under ./workshops, says
+    # without --workdir a run keeps its data in a folder of its own in the data folder, says
     # where at the start and again when it stops; without a terminal it says Ctrl-C stops it
-    with Process("recipe", "run", "eerste-stap", "--no-browser", cwd=tmp_path) as run:
+    data = {"XDG_DATA_HOME": str(tmp_path / "share")}
+    with Process("recipe", "run", "eerste-stap", "--no-browser", env=data) as run:
         run.wait_for("dashboard  http://", 60)
         assert "no terminal to read p/r/q from" in run.output
         run.signal(signal.SIGTERM)
         assert run.proc.wait(60) == 0, run.output
-    (folder,) = (tmp_path / "workshops").iterdir()
+    (folder,) = (tmp_path / "share" / "fieldlab" / "workshops").iterdir()
     assert folder.name.startswith("eerste-stap_") and (folder / "fieldlab.db").exists()
     assert f"data and answers are kept in {folder}" in run.output
     assert run.output.rstrip().splitlines()[-2:] == [

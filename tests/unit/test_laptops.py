@@ -230,3 +230,52 @@ def test_room_mode_says_the_firewall_must_let_participants_in(monkeypatch):
     monkeypatch.setattr(recipe.sys, "platform", "darwin")
     lines = recipe.room_hints("0.0.0.0", "192.168.1.20", 8501, "en")
     assert len(lines) == 2 and "curl -sI http://192.168.1.20:8501" in lines[1]
+
+
+def test_tls_clients_trust_certifi_where_the_system_has_no_store(monkeypatch):
+    """python.org's Python on macOS has no CA store until "Install Certificates.command" runs:
+    a cloud broker or InfluxDB Cloud failed verification. FAKE: the default store is emptied
+    here, as it is there."""
+    import ssl
+
+    import certifi
+
+    from fieldlab.config import tls
+
+    tls._system_store_is_empty.cache_clear()
+    assert tls.ca_file() is None  # Linux: the system's store, as before
+    assert tls.ca_file("/etc/site/ca.pem") == "/etc/site/ca.pem"
+    monkeypatch.setattr(ssl.SSLContext, "load_default_certs", lambda self, purpose=None: None)
+    tls._system_store_is_empty.cache_clear()
+    try:
+        assert tls.ca_file() == certifi.where()
+        assert tls.client_context().cert_store_stats()["x509_ca"] > 0
+    finally:
+        tls._system_store_is_empty.cache_clear()
+
+
+def test_no_route_to_host_on_macos_says_where_to_allow_the_local_network(monkeypatch):
+    from fieldlab.connectors import base
+
+    monkeypatch.setattr(base.sys, "platform", "darwin")
+    assert "Local Network" in base.with_hint("[Errno 65] No route to host")
+    assert base.with_hint("timed out") == "timed out"
+    monkeypatch.setattr(base.sys, "platform", "linux")
+    assert base.with_hint("[Errno 113] No route to host") == "[Errno 113] No route to host"
+
+
+def test_each_system_keeps_the_kits_data_in_its_own_place(monkeypatch, tmp_path):
+    from fieldlab.config import paths
+
+    monkeypatch.delenv("FIELDLAB_DATA", raising=False)
+    monkeypatch.setattr(paths.Path, "home", lambda: tmp_path)
+    monkeypatch.setattr(paths.sys, "platform", "win32")
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "Local"))
+    assert paths.data_dir() == tmp_path / "Local" / "fieldlab"
+    monkeypatch.setattr(paths.sys, "platform", "darwin")
+    assert paths.data_dir() == tmp_path / "Library" / "Application Support" / "fieldlab"
+    monkeypatch.setattr(paths.sys, "platform", "linux")
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    assert paths.data_dir() == tmp_path / ".local" / "share" / "fieldlab"
+    monkeypatch.setenv("FIELDLAB_DATA", str(tmp_path / "mine"))
+    assert paths.data_dir() == tmp_path / "mine"

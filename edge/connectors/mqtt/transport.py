@@ -28,6 +28,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from fieldlab.config.tls import ca_file
 from fieldlab.connectors.base import ConnectorContext
 from fieldlab.connectors.mqtt.client import BufferedClient
 from fieldlab.connectors.mqtt.config import BrokerConfig, TlsConfig
@@ -126,7 +127,7 @@ class Transport:
         if self.tls:
             t = self.broker.tls or TlsConfig()
             client.tls_set(
-                ca_certs=t.ca_file,
+                ca_certs=ca_file(t.ca_file),
                 certfile=t.cert_file,
                 keyfile=t.key_file,
                 cert_reqs=ssl.CERT_REQUIRED,
@@ -383,7 +384,7 @@ class Transport:
         try:
             if self.tls:
                 t = self.broker.tls or TlsConfig()
-                context = ssl.create_default_context(cafile=t.ca_file)
+                context = ssl.create_default_context(cafile=ca_file(t.ca_file))
                 if t.cert_file:
                     context.load_cert_chain(t.cert_file, t.key_file)
                 context.check_hostname = not t.insecure
