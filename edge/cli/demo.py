@@ -104,12 +104,11 @@ async def _main(stack, args: argparse.Namespace) -> int:
     opener = None if args.no_browser else asyncio.create_task(stack.open_browser_when_ready())
     try:
         await stack.run(wall_seconds=args.wall / 1000 if args.wall else None)
-    finally:
+    finally:  # also on Windows' Ctrl-C, a KeyboardInterrupt that cancels this task
         if opener is not None:
             opener.cancel()
         await stack.stop()
-    command = f"{command_name()} oee -c {stack.site_path}"
-    print(
-        f"fieldlab demo: {t('demo.stopped', lang, dir=stack.workdir, command=command)}", flush=True
-    )
+        command = f"{command_name()} oee -c {stack.site_path}"
+        stopped = t("demo.stopped", lang, dir=stack.workdir, command=command)
+        print(f"fieldlab demo: {stopped}", flush=True)
     return 0

@@ -72,7 +72,9 @@ async def _serve(gw) -> int:
     print(
         f"fieldlab gateway: {t('gw.start', lang, n=len(gw.cfg.sources), sinks=sinks)}", flush=True
     )
-    await gw.run()
-    taken = gw.pipeline.stats.samples if gw.pipeline is not None else 0
-    print(f"fieldlab gateway: {t('gw.stopped', lang, n=taken)}", flush=True)
+    try:
+        await gw.run()
+    finally:  # also on Windows' Ctrl-C, a KeyboardInterrupt that cancels this task
+        taken = gw.pipeline.stats.samples if gw.pipeline is not None else 0
+        print(f"fieldlab gateway: {t('gw.stopped', lang, n=taken)}", flush=True)
     return 0

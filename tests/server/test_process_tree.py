@@ -156,6 +156,7 @@ def test_demo_without_signal_handlers_stops_its_tree_on_ctrl_c(tmp_path: Path):
     assert demo.proc.wait(30) in (0, 130), demo.output
     assert not _wait_gone(kids, 10), "children left after Ctrl-C without signal handlers"
     assert "Traceback" not in demo.output, demo.output
+    assert "fieldlab demo: stopped" in demo.output, demo.output  # the closing line too
 
 
 @pytest.mark.slow
@@ -202,6 +203,7 @@ def test_gateway_without_signal_handlers_writes_offline_on_ctrl_c(tmp_path: Path
     gw.signal(signal.SIGINT)
     assert gw.proc.wait(30) in (0, 130), gw.output
     gw.stop()
+    assert "fieldlab gateway: stopped after" in gw.output, gw.output
     with SqliteStore(tmp_path / "g.db", readonly=True) as store:
         state = next(s.value for s in store.latest("m-1") if s.signal == "state")
     assert state == "offline", gw.output  # the clean stop ran: a state never runs on
