@@ -28,7 +28,7 @@ from fieldlab.domain.history import histories_from_samples
 from fieldlab.domain.samples import Sample, format_ts
 from fieldlab.i18n import Lang, formats
 from fieldlab.i18n import t as words
-from fieldlab.kpi.oee import Dialect, OeeResult, compute_oee
+from fieldlab.kpi.oee import Dialect, OeeResult, site_oee
 from fieldlab.learning.derive import Evidence, TruthEvidence, derive
 from fieldlab.learning.exercise import Choice, Exercise, ExerciseQuestion
 from fieldlab.learning.grade import grade
@@ -180,7 +180,6 @@ def figures(r: OeeResult, iso: OeeResult) -> dict[str, Any]:
 def answer_key(name: str, recipe: Recipe) -> dict[str, Any]:
     samples, start = truth_samples(recipe)
     site = recipe.scenario.site_config()
-    cal = site.shift_calendar()
     hist = histories_from_samples(samples)
     key: dict[str, Any] = {
         "recipe": name,
@@ -197,13 +196,12 @@ def answer_key(name: str, recipe: Recipe) -> dict[str, Any]:
         for m in recipe.scenario.machines:
 
             def run(threshold: float, dialect: Dialect, m: str = m, w: Window = w) -> OeeResult:
-                return compute_oee(
+                return site_oee(
                     hist[m],
+                    site,
                     w.start,
                     w.end,
                     now=w.end,
-                    calendar=cal,
-                    machine=site.machine(m),
                     micro_stop_threshold_s=threshold,
                     dialect=dialect,
                 )

@@ -8,10 +8,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fieldlab.config import SiteConfig, parse_site_config
-from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.history import MachineHistory, histories_from_samples
 from fieldlab.domain.samples import Sample, to_ms
-from fieldlab.kpi.oee import OeeResult, compute_oee
+from fieldlab.kpi.oee import OeeResult, site_oee
 
 AMS = ZoneInfo("Europe/Amsterdam")
 MIN = 60_000
@@ -58,16 +57,14 @@ def oee(
     threshold: float | None = None,
 ) -> OeeResult:
     cfg = cfg or site()
-    return compute_oee(
+    return site_oee(
         m.history(),
+        cfg,
         start,
         end,
         now=end if now is None else now,
-        calendar=Calendar(cfg.calendar, cfg.tz),
-        machine=cfg.machine(m.machine),
-        micro_stop_threshold_s=cfg.oee.micro_stop_threshold_s if threshold is None else threshold,
+        micro_stop_threshold_s=threshold,
         dialect=dialect,  # type: ignore[arg-type]
-        energy=cfg.energy,
     )
 
 

@@ -47,7 +47,7 @@ else:
     table = pd.DataFrame(
         [
             {
-                ctx.t("machine"): x.machine,
+                ctx.t("machine"): ctx.name(x.machine),
                 ctx.t("start"): ctx.when(x.start_ms, "EEE d MMM HH:mm:ss"),
                 ctx.t("length"): ctx.dur(x.length_s),
                 ctx.t("category"): ctx.state(x.category),
@@ -62,7 +62,7 @@ else:
             range(len(rows)),
             key="episode",
             format_func=lambda i: (
-                f"{rows[i].machine} · "
+                f"{ctx.name(rows[i].machine)} · "
                 f"{ctx.when(rows[i].start_ms, 'EEE d MMM HH:mm')} · {ctx.dur(rows[i].length_s)}"
             ),
         )
@@ -96,7 +96,7 @@ if entries:
         pd.DataFrame(
             [
                 {
-                    ctx.t("machine"): e.machine,
+                    ctx.t("machine"): ctx.name(e.machine),
                     ctx.t("start"): ctx.when(e.ts, "EEE d MMM HH:mm"),
                     ctx.t("reason"): ctx.reason(e.value),
                     ctx.t("entered_by"): e.by or "–",

@@ -14,6 +14,8 @@ from fieldlab.cli.common import (
     subcommand,
 )
 from fieldlab.i18n import detect_lang, t
+from fieldlab.kpi.load import load_history
+from fieldlab.kpi.per import oee_per
 from fieldlab.kpi.periods import PERIOD_NAMES, period_bounds
 from fieldlab.kpi.query import machine_ids, store_now, store_oee
 from fieldlab.kpi.report import render_table, to_json
@@ -35,6 +37,7 @@ examples:
   fieldlab oee -c site.yaml --machine press-1 --from yesterday --to today
   fieldlab oee -c site.yaml --from 2026-03-02T06:00 --to 2026-03-02T14:00 --json
   fieldlab oee -c site.yaml --dialect iso --micro-stop-threshold 60
+  fieldlab oee -c site.yaml --period week --by order           # a row per production order
 
 JSON fields: planned_s run_s downtime_s small_stop_s availability performance quality oee
              total good scrap ideal_s losses_s reasons coverage energy flags
@@ -77,6 +80,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="stops shorter than this are small stops (default from config, 120)",
     )
+    p.add_argument(
+        "--by",
+        choices=("order", "product"),
+        help="figures per production order or per product (domain.md §5): a row for each one "
+        "that ran in the window, over the instants it ran",
+    )
     p.add_argument("--json", action="store_true", help="print JSON (one object, or a list)")
     p.set_defaults(run=run)
 
@@ -110,19 +119,35 @@ def run(args: argparse.Namespace) -> int:
         machines = args.machine or machine_ids(store, site)
         if not machines:
             raise UsageError(t("cli.no_machines", lang))
-        results = [
-            store_oee(
-                store,
-                site,
-                m,
-                start,
-                end,
-                now=now,
-                dialect=args.dialect,
-                micro_stop_threshold_s=args.micro_stop_threshold,
-            )
-            for m in machines
-        ]
+        if args.by:
+            results = [
+                r
+                for m in machines
+                for _, r in oee_per(
+                    load_history(store, m, start, end, now),
+                    site,
+                    args.by,
+                    start,
+                    end,
+                    now=now,
+                    micro_stop_threshold_s=args.micro_stop_threshold,
+                    dialect=args.dialect,
+                )
+            ]
+        else:
+            results = [
+                store_oee(
+                    store,
+                    site,
+                    m,
+                    start,
+                    end,
+                    now=now,
+                    dialect=args.dialect,
+                    micro_stop_threshold_s=args.micro_stop_threshold,
+                )
+                for m in machines
+            ]
     finally:
         store.close()
     if args.json:

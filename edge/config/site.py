@@ -67,10 +67,15 @@ DEFAULT_TARGETS = Targets(oee=0.85, availability=0.90, performance=0.95, quality
 
 
 class ReasonLabels(_Strict):
-    """A stop reason's words for people; the code is what the store keeps."""
+    """A stop reason's words for people, and the loss it is; the code is what the store keeps."""
 
     nl: str | None = None
     en: str | None = None
+    category: Literal["idle", "starved", "blocked", "fault", "setup"] | None = Field(
+        default=None,
+        description="domain.md §5: a stop explained with this reason counts as this loss "
+        "(changeover: setup), whatever state the machine reported",
+    )
 
 
 class AndonSettings(_Strict):
@@ -306,6 +311,11 @@ class SiteConfig(_Strict):
             key: next(v for v in (getattr(own, key), getattr(site, key), default) if v is not None)
             for key, default in DEFAULT_TARGETS.model_dump().items()
         }
+
+    @property
+    def reason_categories(self) -> dict[str, str]:
+        """Reason code → the loss category the site gives it (domain.md §5)."""
+        return {code: r.category for code, r in self.reasons.items() if r.category is not None}
 
     def reason_label(self, code: str, lang: Lang) -> str:
         """A reason's words: the site's, else the kit's table, else the code made readable."""

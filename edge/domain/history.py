@@ -72,6 +72,10 @@ class MachineHistory:
     #: before the window (power holds into it; the meter's baseline)
     power: Series = field(default_factory=Series.empty)
     meter: Series = field(default_factory=Series.empty)
+    #: domain.md §2: units a person found bad after the counter counted them good
+    scrap_entries: Series = field(default_factory=Series.empty)
+    #: domain.md §2: the production order running (figures per order, §5)
+    orders: Series = field(default_factory=Series.empty)
 
 
 def histories_from_samples(samples: Iterable[Sample]) -> dict[str, MachineHistory]:
@@ -97,4 +101,8 @@ def histories_from_samples(samples: Iterable[Sample]) -> dict[str, MachineHistor
             h.power = series
         elif signal == "energy_kwh":
             h.meter = series
+        elif signal == "scrap_entry":
+            h.scrap_entries = series
+        elif signal == "order":
+            h.orders = series
     return out

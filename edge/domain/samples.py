@@ -118,6 +118,11 @@ def coerce_value(signal: str, raw: object, *, from_text: bool = False) -> Value:
     """Check a value against its signal; ``from_text`` parses numbers written as text (CSV)."""
     # The common cases first (numbers from JSON, a microsecond a value on the MQTT hot path);
     # `type(...) is` leaves bools to the rules below.
+    if signal == "scrap_entry":
+        number = _number(raw, from_text) if not isinstance(raw, bool) else None
+        if number is None or not float(number).is_integer() or not 0 < number < _INT64:
+            raise SampleError(f"value: scrap_entry must be a whole number > 0, got {raw!r}")
+        return int(number)
     if type(raw) is float:
         if math.isfinite(raw) and signal not in TEXT_SIGNALS and signal not in COUNTER_SIGNALS:
             return raw

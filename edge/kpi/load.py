@@ -58,4 +58,6 @@ def load_history(store: Store, machine: str, start: int, end: int, now: int) -> 
         states_complete=not carried,
         power=store.read(machine, "power_kw", start, end),
         meter=store.read(machine, "energy_kwh", start, end),
+        scrap_entries=store.read(machine, "scrap_entry", start, end),
+        orders=store.read(machine, "order", start, end),
     )

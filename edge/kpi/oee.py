@@ -7,12 +7,13 @@ its cumulative function. Cost grows with the number of samples, never with the w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict
 
 import numpy as np
 
-from fieldlab.config.site import EnergySettings, MachineConfig
+from fieldlab.config.site import EnergySettings, MachineConfig, SiteConfig
 from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.counters import counter_steps
 from fieldlab.domain.history import MachineHistory, Series
@@ -98,6 +99,8 @@ class OeeResult:
     episodes: Episodes = field(repr=False)
     #: Planned time the machine was observed (not `offline`), in seconds.
     observed_s: float = 0.0
+    #: the figures of one order or product only (domain.md §5): ("order", "4711")
+    part: tuple[str, str] | None = None
     #: domain.md §8; None for a machine with no energy signal.
     energy: Energy | None = None
 
@@ -160,9 +163,13 @@ def compute_oee(
     micro_stop_threshold_s: float = 120.0,
     dialect: Dialect = "classic",
     energy: EnergySettings | None = None,
+    reason_categories: Mapping[str, str] | None = None,
+    within: IntervalSet | None = None,
 ) -> OeeResult:
     """OEE of one machine over ``[start, end)``, with ``end`` cut back to ``now``; with its
-    energy (domain.md §8) where it has `power_kw` or `energy_kwh`."""
+    energy (domain.md §8) where it has `power_kw` or `energy_kwh`. ``reason_categories`` are the
+    site's (a stop explained as a changeover counts as setup, §5); ``within`` restricts the
+    figures to those instants (one order's or one product's time, §5: no energy then)."""
     machine = machine or MachineConfig()
     end = max(start, min(end, now))
     flags: list[str] = []
@@ -174,12 +181,20 @@ def compute_oee(
         seg_start[codes == _PLANNED_STOP], seg_end[codes == _PLANNED_STOP]
     )
     planned = calendar.planned(start, end).subtract(planned_stop)
+    if within is not None:
+        planned = planned.intersect(within)
     planned_ms = planned.total
     offline = IntervalSet.union_of(seg_start[codes == _OFFLINE], seg_end[codes == _OFFLINE])
     offline_planned_ms = planned.intersect(offline).total
 
     ep = _episodes(
-        seg_start, seg_end, codes, planned, micro_stop_threshold_s, history.reasons.until(now)
+        seg_start,
+        seg_end,
+        codes,
+        planned,
+        micro_stop_threshold_s,
+        history.reasons.until(now),
+        reason_categories or {},
     )
     touch = ep.planned_ms > 0
     downtime_ms = float(np.sum(ep.planned_ms[~ep.small]))
@@ -197,7 +212,7 @@ def compute_oee(
     ]
 
     gaps = offline.select_longer(micro_stop_threshold_s * 1000)
-    counts = _counts(history, machine, start, end, now, flags, gaps)
+    counts = _counts(history, machine, start, end, now, flags, gaps, within)
     result = OeeResult(
         machine=history.machine,
         start=start,
@@ -218,19 +233,23 @@ def compute_oee(
         observed_s=(planned_ms - offline_planned_ms) / 1000,
     )
     prices = energy or EnergySettings()
-    result.energy = compute_energy(
-        history.power.until(now),
-        history.meter.until(now),
-        seg_start,
-        seg_end,
-        codes,
-        start,
-        end,
-        good=counts.good,
-        price_per_kwh=prices.price_per_kwh,
-        currency=prices.currency,
-        co2_kg_per_kwh=prices.co2_kg_per_kwh,
-        meter_wrap=machine.wrap_of("energy_kwh"),
+    result.energy = (
+        None
+        if within is not None
+        else compute_energy(
+            history.power.until(now),
+            history.meter.until(now),
+            seg_start,
+            seg_end,
+            codes,
+            start,
+            end,
+            good=counts.good,
+            price_per_kwh=prices.price_per_kwh,
+            currency=prices.currency,
+            co2_kg_per_kwh=prices.co2_kg_per_kwh,
+            meter_wrap=machine.wrap_of("energy_kwh"),
+        )
     )
     if result.no_data:
         flags.append("no_data")
@@ -241,6 +260,38 @@ def compute_oee(
         flags.append("performance_above_1")
     result.flags = list(dict.fromkeys(flags))
     return result
+
+
+def site_oee(
+    history: MachineHistory,
+    site: SiteConfig,
+    start: int,
+    end: int,
+    *,
+    now: int,
+    micro_stop_threshold_s: float | None = None,
+    dialect: Dialect | None = None,
+    within: IntervalSet | None = None,
+) -> OeeResult:
+    """`compute_oee` with everything the site file says (calendar, the machine, the threshold,
+    the dialect, energy prices, reason categories): the one way every view asks for a figure."""
+    return compute_oee(
+        history,
+        start,
+        end,
+        now=now,
+        calendar=site.shift_calendar(),
+        machine=site.machine(history.machine),
+        micro_stop_threshold_s=(
+            site.oee.micro_stop_threshold_s
+            if micro_stop_threshold_s is None
+            else micro_stop_threshold_s
+        ),
+        dialect=dialect or site.oee.dialect,
+        energy=site.energy,
+        reason_categories=site.reason_categories,
+        within=within,
+    )
 
 
 def _segments(
@@ -274,6 +325,7 @@ def _episodes(
     planned: IntervalSet,
     threshold_s: float,
     reasons: Series,
+    reason_categories: Mapping[str, str],
 ) -> Episodes:
     is_stop = _IS_STOP[codes]
     first = is_stop.copy()
@@ -313,6 +365,11 @@ def _episodes(
     for i, cat in enumerate(category):
         if reason[i] is None and cat == offline:
             reason[i] = NO_DATA_REASON
+        elif reason[i] in reason_categories:
+            # §5: the reason's category wins (a changeover explained is setup, never small)
+            code = STATE_CODE[reason_categories[reason[i]]]  # type: ignore[index]
+            category[i] = _STATE_TEXT[code]
+            small[i] = bool(length[i] < threshold_s * 1000 and _IS_SMALL[code])
     return Episodes(ep_start, ep_end, category, small, reason, planned_ms)
 
 
@@ -355,12 +412,18 @@ def _counts(
     now: int,
     flags: list[str],
     gaps: IntervalSet,
+    within: IntervalSet | None = None,
 ) -> _Counts:
     found = {
         sig: _deltas_in(s.until(now), machine.wrap_of(sig), start, end, gaps)
         for sig, s in history.counters.items()
         if len(s)
     }
+    if within is not None:  # one order's or product's instants only
+        found = {
+            sig: (ts[k := within.contains(ts)], d[k], across, back)
+            for sig, (ts, d, across, back) in found.items()
+        }
     if any(across for _, _, across, _ in found.values()):
         flags.append("counts_across_gap")
     if any(back for _, _, _, back in found.values()):
@@ -376,6 +439,14 @@ def _counts(
         g = t - s
     elif t is not None and g is not None and s is None:
         s = t - g
+    entered = _scrap_entered(history.scrap_entries.until(now), start, end, within)
+    if entered and t is not None:
+        # §2: units found bad after the counter counted them good move from good to scrap at
+        # their time, never making good negative; with only a total, they make the quality known
+        if g is None:
+            g, s = t, 0
+        moved = min(entered, max(g, 0))
+        g, s = g - moved, (s or 0) + moved
     if (g is not None and g < 0) or (s is not None and s < 0):
         # Counters that disagree (more scrap than total after separate resets): never report
         # negative units, say so instead.
@@ -403,6 +474,18 @@ def _counts(
         flags.append("no_ideal_cycle_time")
         return _Counts(t, g, s, None)
     return _Counts(t, g, s, float(np.sum(units * np.nan_to_num(ict))))
+
+
+def _scrap_entered(entries: Series, start: int, end: int, within: IntervalSet | None) -> int:
+    """Units entered as scrap with `ts` in the window (a read carries the last one from before
+    it: that one belongs to an earlier window)."""
+    if not len(entries):
+        return 0
+    inside = (entries.ts >= start) & (entries.ts < end)
+    if within is not None:
+        inside &= within.contains(entries.ts)
+    values = entries.values[inside]
+    return int(sum(int(v) for v in values if isinstance(v, int | float) and v > 0))
 
 
 def _ideal_cycle_times(

@@ -6,7 +6,7 @@ import time
 
 from fieldlab.config.site import SiteConfig
 from fieldlab.kpi.load import load_history
-from fieldlab.kpi.oee import Dialect, OeeResult, compute_oee
+from fieldlab.kpi.oee import Dialect, OeeResult, site_oee
 from fieldlab.store.base import Store
 
 
@@ -36,18 +36,12 @@ def store_oee(
     micro_stop_threshold_s: float | None = None,
 ) -> OeeResult:
     history = load_history(store, machine, start, end, now)
-    return compute_oee(
+    return site_oee(
         history,
+        site,
         start,
         end,
         now=now,
-        calendar=site.shift_calendar(),
-        machine=site.machine(machine),
-        micro_stop_threshold_s=(
-            site.oee.micro_stop_threshold_s
-            if micro_stop_threshold_s is None
-            else micro_stop_threshold_s
-        ),
-        dialect=dialect or site.oee.dialect,
-        energy=site.energy,
+        micro_stop_threshold_s=micro_stop_threshold_s,
+        dialect=dialect,
     )

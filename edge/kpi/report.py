@@ -23,6 +23,7 @@ def to_json(r: OeeResult, tz: ZoneInfo) -> dict[str, Any]:
     """The §7 object; ISO 22400 adds ``dialect``/``apt_s`` and says ``effectiveness``."""
     out: dict[str, Any] = {
         "machine": r.machine,
+        **({r.part[0]: r.part[1]} if r.part else {}),  # --by order|product
         "from": local_iso(r.start, tz),
         "to": local_iso(r.end, tz),
         "planned_s": _r(r.planned_s),
@@ -93,7 +94,7 @@ def render_table(results: list[OeeResult], tz: ZoneInfo, lang: Lang = "en") -> s
     ]
     rows = [
         [
-            r.machine,
+            r.machine if r.part is None else f"{r.machine} · {r.part[1]}",
             t("no_data", lang) if r.no_data else percent(r.oee, lang),
             percent(r.availability, lang),
             percent(r.performance, lang),

@@ -13,7 +13,7 @@ from fieldlab.config.site import SiteConfig
 from fieldlab.domain.durations import parse_duration_ms
 from fieldlab.domain.history import Series, histories_from_samples
 from fieldlab.domain.samples import Sample
-from fieldlab.kpi.oee import OeeResult, compute_oee
+from fieldlab.kpi.oee import OeeResult, site_oee
 from fieldlab.kpi.query import store_oee
 from fieldlab.learning.questions import AnswerSpec
 from fieldlab.store.base import Store
@@ -37,18 +37,8 @@ class TruthEvidence:
         self.cal = site.shift_calendar()
 
     def oee(self, machine: str, start: int, end: int, threshold_s: float | None) -> OeeResult:
-        return compute_oee(
-            self.hist[machine],
-            start,
-            end,
-            now=end,
-            calendar=self.cal,
-            machine=self.site.machine(machine),
-            micro_stop_threshold_s=(
-                self.site.oee.micro_stop_threshold_s if threshold_s is None else threshold_s
-            ),
-            dialect=self.site.oee.dialect,
-            energy=self.site.energy,
+        return site_oee(
+            self.hist[machine], self.site, start, end, now=end, micro_stop_threshold_s=threshold_s
         )
 
     def series(self, machine: str, signal: str, start: int, end: int) -> Series:

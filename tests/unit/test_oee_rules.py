@@ -296,3 +296,67 @@ def test_counts_across_gap_needs_a_count_after_the_gap_in_the_window():
     # A window that ends inside the gap holds no count after it.
     r = oee(m, start, local("2026-03-02 08:30"), site(GAP_SITE))
     assert "counts_across_gap" not in r.flags and r.coverage < 1
+
+
+def test_scrap_entered_moves_units_from_good_to_scrap_and_never_below_zero():
+    """domain.md §2, §5: `scrap_entry` units leave good for scrap at their `ts`, in the window."""
+    m = Machine().state(0, "running")
+    for k, t in enumerate(range(0, 10 * MIN, MIN)):
+        m.at(t, "count_total", 10 * k).at(t, "count_good", 10 * k - (k // 3))
+    m.at(2 * MIN, "scrap_entry", 4).at(8 * MIN, "scrap_entry", 2)
+    r = oee(m, 0, 10 * MIN)
+    assert (r.total, r.good, r.scrap) == (90, 87 - 6, 3 + 6)
+    # an entry before the window belongs to another window
+    r = oee(m, 5 * MIN, 10 * MIN)
+    assert (r.total, r.good, r.scrap) == (50, 48 - 2, 2 + 2)
+    # more entered than good: good stops at 0
+    m.at(9 * MIN, "scrap_entry", 1_000)
+    r = oee(m, 0, 10 * MIN)
+    assert (r.total, r.good, r.scrap) == (90, 0, 90) and r.quality == 0.0
+    # a machine with only a total: the entries make its quality known
+    only = Machine().state(0, "running").at(0, "count_total", 0).at(5 * MIN, "count_total", 40)
+    only.at(6 * MIN, "scrap_entry", 4)
+    r = oee(only, 0, 10 * MIN)
+    assert (r.good, r.scrap, r.quality) == (36, 4, 0.9)
+    assert "quality_assumed_1" not in r.flags
+
+
+def test_a_reason_with_a_category_moves_its_stop_to_that_loss():
+    """domain.md §5: `reasons: {changeover: {category: setup}}`: a 60 s idle stop explained as
+    a changeover is setup (downtime), not a small stop; the same stop unexplained is small."""
+    m = Machine().state(0, "running").state(10 * MIN, "idle").state(11 * MIN, "running")
+    m.at(10 * MIN + 5 * SEC, "reason", "changeover")
+    plain = oee(m, 0, 20 * MIN)
+    assert (plain.small_stop_s, plain.downtime_s) == (60, 0)
+    cfg = site("reasons: {changeover: {category: setup, nl: Omstellen}, jam: {nl: Vastloper}}")
+    r = oee(m, 0, 20 * MIN, cfg)
+    assert (r.small_stop_s, r.downtime_s, r.losses_s["setup"]) == (0, 60, 60)
+    assert r.episodes.category == ["setup"] and cfg.reason_label("changeover", "nl") == "Omstellen"
+    # a fault explained as a jam keeps its own category (jam has none)
+    m2 = Machine().state(0, "running").state(10 * MIN, "fault").state(15 * MIN, "running")
+    m2.at(10 * MIN, "reason", "jam")
+    assert oee(m2, 0, 20 * MIN, cfg).losses_s["fault"] == 300
+
+
+def test_figures_per_order_are_the_figures_over_the_instants_it_ran():
+    """domain.md §5: per order, the same figures over the instants `order` held its value, in
+    the window; `order: ""` ends one. Two orders' figures add up to the machine's."""
+    from fieldlab.kpi.per import oee_per
+
+    m = Machine().state(0, "running").at(0, "order", "A-1").at(0, "count_total", 0)
+    m.at(10 * MIN, "count_total", 30).at(20 * MIN, "order", "B-2")
+    m.state(25 * MIN, "fault").state(30 * MIN, "running").at(35 * MIN, "count_total", 45)
+    m.at(40 * MIN, "order", "").at(50 * MIN, "count_total", 45)
+    cfg = site("machines: {press-1: {ideal_cycle_time_s: 20}}")
+    whole = oee(m, 0, 60 * MIN, cfg)
+    per = dict(oee_per(m.history(), cfg, "order", 0, 60 * MIN, now=60 * MIN))
+    assert list(per) == ["A-1", "B-2"]
+    a, b = per["A-1"], per["B-2"]
+    assert (a.planned_s, a.downtime_s, a.total) == (20 * 60, 0, 30)
+    assert (b.planned_s, b.downtime_s, b.total) == (20 * 60, 5 * 60, 15)
+    assert a.part == ("order", "A-1") and b.energy is None
+    assert a.total + b.total == whole.total == 45
+    assert a.downtime_s + b.downtime_s == whole.downtime_s
+    # a window that holds only part of an order: the order's figures in that window
+    (name, late), *_ = oee_per(m.history(), cfg, "order", 30 * MIN, 60 * MIN, now=60 * MIN)
+    assert name == "B-2" and (late.planned_s, late.total) == (10 * 60, 15)

@@ -76,3 +76,30 @@ def test_a_custom_period_can_run_to_the_minute():
         local("2026-03-02 06:00"),
         local("2026-03-03 00:00"),
     )
+
+
+def test_oee_by_order_through_the_store(tmp_path, capsys):
+    """`fieldlab oee --by order`: a row per order that ran, from the store (domain.md §5)."""
+    path = tmp_path / "site.yaml"
+    path.write_text("store: sqlite:///fieldlab.db\n" + SITE)
+    t0 = local("2026-03-04 14:00")
+    with SqliteStore(tmp_path / "fieldlab.db") as store:
+        store.write(
+            [
+                Sample(t0, "press-1", "state", "running"),
+                Sample(t0, "press-1", "order", "4711"),
+                Sample(t0, "press-1", "count_total", 0),
+                Sample(t0 + 600_000, "press-1", "count_total", 25),
+                Sample(t0 + 1_200_000, "press-1", "order", "4712"),
+                Sample(t0 + 1_800_000, "press-1", "count_total", 40),
+            ]
+        )
+    args = ["oee", "-c", str(path), "--now", str(NOW), "--by", "order"]
+    assert main([*args, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["order"], r["total"], r["planned_s"]) for r in rows] == [
+        ("4711", 25, 1200.0),
+        ("4712", 15, 4200.0),
+    ]
+    assert main(args) == 0
+    assert "press-1 · 4711" in capsys.readouterr().out

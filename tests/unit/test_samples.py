@@ -155,3 +155,16 @@ def test_jsonl_lines_are_what_json_dumps_writes(samples):
     assert write_jsonl(samples, out) == len(samples)
     want = "".join(json.dumps(s.to_json(), separators=(",", ":")) + "\n" for s in samples)
     assert out.getvalue() == want
+
+
+def test_a_scrap_entry_is_a_whole_number_of_units_above_zero():
+    """domain.md §2: `scrap_entry` is an integer > 0; anything else is rejected with a reason."""
+    import pytest
+
+    from fieldlab.domain.samples import SampleError, coerce_value
+
+    assert coerce_value("scrap_entry", 3) == 3
+    assert coerce_value("scrap_entry", "4", from_text=True) == 4
+    for bad in (0, -2, 1.5, True, "x"):
+        with pytest.raises(SampleError, match="scrap_entry must be a whole number > 0"):
+            coerce_value("scrap_entry", bad)
