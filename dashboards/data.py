@@ -136,6 +136,18 @@ def write_reason(url: str, machine: str, ts: int, reason: str, by: str) -> None:
     st.cache_data.clear()
 
 
+def write_manual(url: str, machine: str, signal: str, value: object, by: str, ts: int) -> None:
+    """A value a person enters at the machine (scrap found, an order started or ended), at the
+    pages' now, with its hand entry; checked as any sample (a scrap entry is a whole number > 0)."""
+    from fieldlab.domain.entries import Entry
+    from fieldlab.domain.samples import make_sample
+
+    store = open_cached(url)
+    store.write([make_sample(ts, machine, signal, value)])
+    store.write_entries([Entry(ts, machine, signal, str(value), by, wall_ms())])
+    st.cache_data.clear()
+
+
 def wall_ms() -> int:
     return int(time.time() * 1000)
 

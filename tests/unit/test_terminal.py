@@ -1,0 +1,92 @@
+"""The operator terminal (#29) in Streamlit's AppTest, on a store with a machine standing still
+right now: a tap on a reason stores it for that stop, scrap and orders are stored as the
+samples domain.md §2 names, each confirmed once stored."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from fieldlab.domain.samples import Sample
+from fieldlab.store import SqliteStore
+from tests.pages import PAGES
+
+SITE = """\
+timezone: Europe/Amsterdam
+store: sqlite:///fieldlab.db
+machines:
+  press-1:
+    name: {en: Press, nl: Pers}
+    ideal_cycle_time_s: 20
+    products: {A: {ideal_cycle_time_s: 20}, B: {ideal_cycle_time_s: 25}}
+reasons:
+  jam: {en: Jam, nl: Vastloper}
+  changeover: {en: Changeover, nl: Omstellen, category: setup}
+  material: {en: No material, nl: Geen materiaal}
+"""
+
+
+@pytest.fixture
+def stopped(tmp_path, monkeypatch) -> tuple[Path, int]:
+    """press-1 ran for two hours and has stood idle for ten minutes, nobody said why."""
+    (tmp_path / "site.yaml").write_text(SITE)
+    now = int(time.time() * 1000)
+    idle = now - 600_000
+    with SqliteStore(tmp_path / "fieldlab.db") as store:
+        store.write(
+            [
+                Sample(now - 7_200_000, "press-1", "state", "running"),
+                Sample(now - 7_200_000, "press-1", "count_total", 0),
+                Sample(idle - 1, "press-1", "count_total", 300),
+                Sample(idle, "press-1", "state", "idle"),
+            ]
+        )
+    monkeypatch.setenv("FIELDLAB_CONFIG", str(tmp_path / "site.yaml"))
+    monkeypatch.setenv("FIELDLAB_LANG", "en")
+    return tmp_path / "fieldlab.db", idle
+
+
+def terminal() -> AppTest:
+    at = AppTest.from_file(str(PAGES / "terminal.py"), default_timeout=60)
+    at.query_params["machine"] = "press-1"
+    return at.run()
+
+
+def test_a_tap_on_a_reason_stores_it_for_the_stop_going_on(stopped):
+    db, idle = stopped
+    at = terminal()
+    assert not at.exception, [e.value for e in at.exception]
+    text = " ".join(m.value for m in at.markdown)
+    assert "idle" in text and "Press" in at.header[0].value
+    labels = [b.label for b in at.button]
+    assert {"Jam", "Changeover", "No material"} <= set(labels)
+    at.button(key="reason-changeover").click().run()
+    assert any("Saved: Changeover" in s.value for s in at.success)
+    with SqliteStore(db, readonly=True) as store:
+        reasons = store.read("press-1", "reason", 0, 2**62)
+        entries = store.entries()
+    assert reasons.ts.tolist() == [idle] and reasons.values.tolist() == ["changeover"]
+    assert (entries[0].signal, entries[0].by, entries[0].source) == ("reason", "terminal", "manual")
+
+
+def test_scrap_and_an_order_are_stored_as_their_samples(stopped):
+    db, _ = stopped
+    at = terminal()
+    at.number_input[0].set_value(3)
+    at.button(key="FormSubmitter:scrap-Book as scrap").click().run()
+    assert any("3 units scrap" in s.value for s in at.success), [s.value for s in at.success]
+    at.text_input[0].set_value("4711")
+    at.selectbox[0].set_value("B")
+    at.button(key="FormSubmitter:order-Start order").click().run()
+    assert any("order 4711 started" in s.value for s in at.success)
+    with SqliteStore(db, readonly=True) as store:
+        assert store.read("press-1", "scrap_entry", 0, 2**62).values.tolist() == [3]
+        assert store.read("press-1", "order", 0, 2**62).values.tolist() == ["4711"]
+        assert store.read("press-1", "product", 0, 2**62).values.tolist() == ["B"]
+    at = terminal()
+    assert "order 4711" in " ".join(m.value for m in at.markdown)
+    # good units now count the scrap found by a person (domain.md §2)
+    assert "good 297" in " ".join(m.value for m in at.markdown)
