@@ -8,7 +8,6 @@ terminal or not; nothing prints `Fatal Python error` or a traceback."""
 from __future__ import annotations
 
 import os
-import pty
 import signal
 import socket
 import subprocess
@@ -19,6 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+if sys.platform == "win32":  # pty, process groups: the module cannot even be imported there
+    pytest.skip("POSIX terminals and process groups", allow_module_level=True)
+
+import pty
 
 from tests.services import free_port, wait_port
 

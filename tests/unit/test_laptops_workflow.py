@@ -49,3 +49,26 @@ def test_every_test_path_it_runs_exists_and_what_needs_posix_is_marked():
             assert "pytest.mark.posix" in text, path.name
     tree = (ROOT / "tests" / "server" / "test_process_tree.py").read_text(encoding="utf-8")
     assert tree.index("allow_module_level=True") < tree.index("signal.SIGKILL")
+
+
+def test_no_test_module_imports_a_posix_only_module_where_windows_collects_it():
+    """`import pty` at a module's top stopped Windows' collection of the whole suite: such an
+    import comes after a module-level skip on Windows."""
+    import ast
+
+    posix_only = {"pty", "termios", "tty", "fcntl", "resource", "grp", "pwd"}
+    for path in (ROOT / "tests").rglob("*.py"):
+        body = ast.parse(path.read_text(encoding="utf-8")).body
+        skipped = False
+        for node in body:
+            if isinstance(node, ast.If) and "win32" in ast.unparse(node.test):
+                skipped = skipped or "allow_module_level" in ast.unparse(node)
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if any(n.split(".")[0] in posix_only for n in names):
+                assert skipped, f"{path.name}: {names} is imported before a skip on Windows"
