@@ -34,7 +34,6 @@ pages = [
 ]
 if user.may_enter_reasons():  # a viewer's direct request for /reasons finds no such page
     pages.append(st.Page(here / "reasons.py", title=t("page.reasons", lang)))
-    pages.append(st.Page(here / "terminal.py", title=t("page.terminal", lang), url_path="terminal"))
 pages += [st.Page(here / "quality.py", title=t("page.quality", lang)), andon]
 if os.environ.get("FIELDLAB_EXERCISE"):  # during `fieldlab recipe run`
     pages += [
@@ -43,4 +42,6 @@ if os.environ.get("FIELDLAB_EXERCISE"):  # during `fieldlab recipe run`
     ]
 if user.may_manage_users():
     pages.append(st.Page(here / "users.py", title=t("page.users", lang)))
+if user.may_enter_reasons():  # the tablet at a machine (/terminal?machine=ID)
+    pages.append(st.Page(here / "terminal.py", title=t("page.terminal", lang)))
 st.navigation(pages).run()

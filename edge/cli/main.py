@@ -118,6 +118,12 @@ def _run(args: argparse.Namespace) -> int:
         return fail(permission_message(exc))
     except KeyboardInterrupt:
         return 130
+    except RuntimeError as exc:
+        # Ctrl-C while a library's module is still being imported can surface wrapped, e.g.
+        # "Error calling __set_name__" from a dataclass: still the person's Ctrl-C
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            return 130
+        raise
     except BrokenPipeError:
         return 0
 

@@ -61,3 +61,29 @@ def test_the_language_of_one_command_does_not_stay_in_the_process(tmp_path, caps
     main(["oee", "-c", str(tmp_path / "nope.yaml"), "--lang", "nl"])
     assert "FIELDLAB_LANG" not in os.environ
     capsys.readouterr()
+
+
+def test_ctrl_c_while_a_library_is_imported_is_still_ctrl_c(monkeypatch):
+    """Ctrl-C during asyncua's import surfaced as RuntimeError("Error calling __set_name__")
+    with the KeyboardInterrupt as its cause: a traceback instead of exit 130 (CI, under load)."""
+    import argparse
+
+    def importing(args: argparse.Namespace) -> int:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as ki:
+            raise RuntimeError("Error calling __set_name__ on 'Field' instance") from ki
+
+    from fieldlab.cli import main as cli
+
+    monkeypatch.setattr(cli, "build_parser", lambda: _parser_running(importing))
+    assert cli.main(["x"]) == 130
+
+
+def _parser_running(fn):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("cmd")
+    parser.set_defaults(run=fn, lang=None)
+    return parser
