@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import re
 import socket
 import subprocess
 from dataclasses import dataclass, field
@@ -126,7 +127,13 @@ class LocalStack:
         delete a file another program holds open (WinError 32), and that program may be the
         SME's own DB viewer. The last run's files are removed where that is allowed, else this
         run takes the next free name, `fieldlab-2.db`, … and the site file says which."""
-        stale = sorted(self.workdir.glob("fieldlab*.db"))
+        # only the stores runs name themselves: fieldlab.db, fieldlab-2.db, … (never another
+        # file a person keeps in the same folder)
+        stale = sorted(
+            p
+            for p in self.workdir.glob("fieldlab*.db")
+            if re.fullmatch(r"fieldlab(-\d+)?\.db", p.name)
+        )
         for db in stale:
             try:
                 for path in (Path(f"{db}-wal"), Path(f"{db}-shm"), db):

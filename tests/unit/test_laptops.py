@@ -36,9 +36,11 @@ def test_a_demo_restarted_beside_a_store_in_use_takes_a_fresh_file(tmp_path, mon
     monkeypatch.undo()
     viewer.close()
     (tmp_path / "fieldlab-2.db").write_bytes(b"")
+    (tmp_path / "fieldlab-archive.db").write_bytes(b"mine")  # a person's own file: kept
     again = LocalStack(load_scenario(), tmp_path)
     again._fresh_store()
-    assert again.db_name == "fieldlab.db" and list(tmp_path.glob("fieldlab*.db")) == []
+    assert again.db_name == "fieldlab.db"
+    assert [p.name for p in tmp_path.glob("fieldlab*.db")] == ["fieldlab-archive.db"]
 
 
 def test_every_command_writes_to_a_cp1252_file(monkeypatch, tmp_path, capsys):
