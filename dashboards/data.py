@@ -148,6 +148,24 @@ def write_manual(url: str, machine: str, signal: str, value: object, by: str, ts
     st.cache_data.clear()
 
 
+def write_note(url: str, machine: str, text: str, by: str, ts: int) -> None:
+    """A handover note for the next shift at this machine (#29): a hand entry, no sample (it
+    is no value of the machine)."""
+    from fieldlab.domain.entries import Entry
+
+    open_cached(url).write_entries([Entry(ts, machine, "handover", text, by, wall_ms())])
+    st.cache_data.clear()
+
+
+def notes(url: str, since: int, machine: str | None = None) -> list[Any]:
+    """Handover notes written since ``since``, newest first."""
+    return [
+        e
+        for e in open_cached(url).entries(machine, limit=500)
+        if e.signal == "handover" and e.ts >= since
+    ]
+
+
 def wall_ms() -> int:
     return int(time.time() * 1000)
 

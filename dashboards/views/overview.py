@@ -48,6 +48,7 @@ def tiles() -> None:
             total += f" · {ctx.num(sum(costs), 2)} {metered[0].currency}"
         st.caption(f"⚡ {total}")
     show_alerts()
+    show_notes(machines)
     # row by row, as the andon and as a narrow screen stacks them (columns of tiles stacked
     # column after column had put machine 4 under machine 1 on a phone)
     for row in range(0, len(machines), 3):
@@ -55,6 +56,19 @@ def tiles() -> None:
         for col, m in zip(cols, machines[row : row + 3], strict=False):
             with col:
                 draw(ctx, m)
+
+
+def show_notes(machines: list[str]) -> None:
+    """What the last shift left at the machines' terminals (handover notes, last 24 hours)."""
+    found = data.notes(ctx.store_url, ctx.now - 86_400_000)
+    if found:
+        with st.expander(ctx.t("handover.title", n=len(found)), expanded=True):
+            for note in found:
+                where = ctx.name(note.machine) if note.machine in machines else note.machine
+                st.markdown(
+                    f"**{where}** · {ctx.when(note.ts, 'EEE HH:mm')} · {note.by or '–'}: "
+                    f"{note.value}"
+                )
 
 
 #: how far back the overview looks for alerts that are still open

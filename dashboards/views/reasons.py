@@ -89,7 +89,8 @@ else:
 if "saved" in st.session_state:
     st.success(st.session_state.pop("saved"))
 
-entries = ctx.store.entries(limit=20)
+# the reasons people entered (the terminal's scrap, orders and notes are entries too)
+entries = [e for e in ctx.store.entries(limit=200) if e.signal == "reason"][:20]
 if entries:
     st.subheader(ctx.t("recent_entries"))
     st.dataframe(

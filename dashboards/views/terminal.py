@@ -50,6 +50,9 @@ st.markdown(
     f"{ctx.state_line(state, since, latest.get('reason'))}</div>",
     unsafe_allow_html=True,
 )
+# what the last shift left for this one (notes of the last 24 hours)
+for note in data.notes(ctx.store_url, ctx.now - 86_400_000, machine):
+    st.info(f"**{ctx.when(note.ts, 'EEE HH:mm')} · {note.by or '–'}**: {note.value}")
 order, product = latest.get("order") or "", latest.get("product") or ""
 r = data.oee(
     ctx.store_url, str(ctx.config_path), machine, ctx.start, ctx.end, ctx.now, ctx.threshold
@@ -150,5 +153,15 @@ with right.form("order", clear_on_submit=True):
             st.error(ctx.t("term.not_stored", why=exc))
         else:
             stored(ctx.t("term.order_ended", order=order))
+with st.form("handover", clear_on_submit=True):
+    st.subheader(ctx.t("term.handover"))
+    text = st.text_area(ctx.t("term.handover_help"), max_chars=500)
+    if st.form_submit_button(ctx.t("term.save_note"), use_container_width=True) and text.strip():
+        try:
+            data.write_note(ctx.store_url, machine, text.strip(), who, ctx.now)
+        except (StoreError, OSError) as exc:
+            st.error(ctx.t("term.not_stored", why=exc))
+        else:
+            stored(ctx.t("term.note_saved"))
 if "term_saved" in st.session_state:
     st.success(st.session_state.pop("term_saved"))

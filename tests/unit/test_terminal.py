@@ -90,3 +90,18 @@ def test_scrap_and_an_order_are_stored_as_their_samples(stopped):
     assert "order 4711" in " ".join(m.value for m in at.markdown)
     # good units now count the scrap found by a person (domain.md §2)
     assert "good 297" in " ".join(m.value for m in at.markdown)
+
+
+def test_a_handover_note_is_shown_to_the_next_shift_at_the_machine_and_on_the_overview(stopped):
+    db, _ = stopped
+    at = terminal()
+    at.text_area[0].set_value("Matrijs 2 loopt warm; na 10:00 controleren.")
+    at.button(key="FormSubmitter:handover-Save note").click().run()
+    assert any("note for the next shift" in s.value for s in at.success)
+    again = terminal()
+    assert any("Matrijs 2 loopt warm" in i.value for i in again.info)
+    overview = AppTest.from_file(str(PAGES / "overview.py"), default_timeout=60).run()
+    assert any("Matrijs 2 loopt warm" in m.value for m in overview.markdown)
+    # the stop reasons page lists reasons people entered, not notes, scrap or orders
+    reasons = AppTest.from_file(str(PAGES / "reasons.py"), default_timeout=60).run()
+    assert not any("Matrijs" in str(df.value) for df in reasons.dataframe)
