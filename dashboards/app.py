@@ -27,6 +27,15 @@ if andon_only:
     # `fieldlab dashboard --andon`: the TV screen only, no navigation to wander off to
     st.navigation([andon], position="hidden").run()
     st.stop()
+kiosk = os.environ.get("FIELDLAB_TERMINAL")
+if kiosk:
+    # `fieldlab dashboard --terminal press-1`: the tablet at that machine, nothing else
+    st.query_params["machine"] = kiosk
+    st.navigation(
+        [st.Page(here / "terminal.py", title=t("page.terminal", lang), default=True)],
+        position="hidden",
+    ).run()
+    st.stop()
 pages = [
     st.Page(here / "overview.py", title=t("page.overview", lang), default=True),
     st.Page(here / "machine.py", title=t("page.machine", lang)),

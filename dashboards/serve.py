@@ -37,11 +37,17 @@ def command(config: Path, port: int, address: str) -> list[str]:
 
 
 def environment(
-    config: Path, store: str | None, lang: str | None, andon: bool = False
+    config: Path,
+    store: str | None,
+    lang: str | None,
+    andon: bool = False,
+    terminal: str | None = None,
 ) -> dict[str, str]:
     env = {**os.environ, "FIELDLAB_CONFIG": str(config.resolve())}
     if andon:
         env["FIELDLAB_ANDON"] = "1"
+    if terminal:
+        env["FIELDLAB_TERMINAL"] = terminal
     if store:
         env["FIELDLAB_STORE"] = store
     if lang:

@@ -7,6 +7,7 @@ once the store holds it (an entry that fails says so and stores nothing)."""
 from __future__ import annotations
 
 import collections
+import os
 
 import streamlit as st
 
@@ -32,7 +33,7 @@ st.markdown(CSS, unsafe_allow_html=True)
 user = current_user()
 who = user.login or "terminal"
 machines = ctx.machines()
-machine = str(st.query_params.get("machine", ""))
+machine = os.environ.get("FIELDLAB_TERMINAL") or str(st.query_params.get("machine", ""))
 if machine not in machines:
     st.subheader(ctx.t("term.pick"))
     for m in machines:

@@ -19,6 +19,7 @@ examples:
   fieldlab dashboard --config site.yaml --port 8600 --lang nl
   fieldlab dashboard --config site.yaml --address 0.0.0.0   # on the shop floor network
   fieldlab dashboard --config site.yaml --andon --port 8502 # the TV: large tiles, no menus
+  fieldlab dashboard -c site.yaml --terminal press-1 --address 0.0.0.0  # the tablet at press-1
 
 The andon screen shows the current shift, refreshes itself and, when the machines do not fit,
 shows them screen by screen (site file: dashboard: {andon: {columns: 3, rows: 2, cycle_s: 15}})."""
@@ -34,6 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--andon", action="store_true", help="the shop-floor TV screen only (large tiles)"
     )
+    p.add_argument(
+        "--terminal",
+        metavar="MACHINE",
+        help="a kiosk for the tablet at one machine: its terminal page only (reasons, scrap, "
+        "orders, handover)",
+    )
     p.set_defaults(run=run)
 
 
@@ -46,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"fieldlab dashboard: http://{args.address}:{args.port}  ({stops})", flush=True)
     proc = spawn(
         command(args.config, args.port, args.address),
-        env=environment(args.config, args.store, args.lang, args.andon),
+        env=environment(args.config, args.store, args.lang, args.andon, args.terminal),
     )
 
     def terminate(signum: int, frame: object) -> None:
