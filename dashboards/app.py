@@ -40,6 +40,7 @@ pages = [
     st.Page(here / "overview.py", title=t("page.overview", lang), default=True),
     st.Page(here / "machine.py", title=t("page.machine", lang)),
     st.Page(here / "shifts.py", title=t("page.shifts", lang)),
+    st.Page(here / "orders.py", title=t("page.orders", lang)),
 ]
 if user.may_enter_reasons():  # a viewer's direct request for /reasons finds no such page
     pages.append(st.Page(here / "reasons.py", title=t("page.reasons", lang)))

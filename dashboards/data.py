@@ -148,6 +148,30 @@ def write_manual(url: str, machine: str, signal: str, value: object, by: str, ts
     st.cache_data.clear()
 
 
+@st.cache_data(ttl=TTL, show_spinner=False)
+def orders(
+    url: str, config: str, machine: str, start: int, end: int, now: int, threshold: float
+) -> list[tuple[str, str, int, int, OeeResult]]:
+    """(order, product, first, last instant, figures) of each order that ran on the machine in
+    the window (domain.md §5), in the order they ran."""
+    from fieldlab.kpi.load import load_history
+    from fieldlab.kpi.per import held, oee_per
+
+    store = open_cached(url)
+    history = load_history(store, machine, start, end, now)
+    spans = held(history.orders.until(now), now)
+    out = []
+    for order, r in oee_per(
+        history, _site(config), "order", start, end, now=now, micro_stop_threshold_s=threshold
+    ):
+        first = max(start, int(spans[order].starts[0]))
+        last = min(end, now, int(spans[order].ends[-1]))
+        products = history.products.until(first)
+        product = str(products.values[-1]) if len(products) else ""
+        out.append((order, product, first, last, r))
+    return out
+
+
 def write_note(url: str, machine: str, text: str, by: str, ts: int) -> None:
     """A handover note for the next shift at this machine (#29): a hand entry, no sample (it
     is no value of the machine)."""

@@ -105,3 +105,23 @@ def test_a_handover_note_is_shown_to_the_next_shift_at_the_machine_and_on_the_ov
     # the stop reasons page lists reasons people entered, not notes, scrap or orders
     reasons = AppTest.from_file(str(PAGES / "reasons.py"), default_timeout=60).run()
     assert not any("Matrijs" in str(df.value) for df in reasons.dataframe)
+
+
+def test_the_orders_page_shows_each_order_with_its_figures(stopped):
+    """domain.md §5 per order, as `fieldlab oee --by order` computes it."""
+    db, idle = stopped
+    with SqliteStore(db) as store:
+        store.write(
+            [
+                Sample(idle - 7_000_000, "press-1", "order", "4711"),
+                Sample(idle - 7_000_000, "press-1", "product", "A"),
+                Sample(idle - 6_600_000, "press-1", "count_good", 0),
+                Sample(idle - 1, "press-1", "count_good", 290),
+            ]
+        )
+    at = AppTest.from_file(str(PAGES / "orders.py"), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    assert table["Order"].tolist() == ["4711"] and table["Product"].tolist() == ["A"]
+    assert table["machine"].tolist() == ["Press"] and table["good"].tolist() == ["290"]
+    assert table["OEE"].tolist()[0].endswith("%")
