@@ -43,7 +43,7 @@ def health(port: int) -> dict:
         return json.load(exc)
 
 
-def wait_connected(port: int, timeout: float = 30) -> dict:
+def wait_connected(port: int, timeout: float = 60) -> dict:
     def connected() -> dict | None:
         report = health(port)
         return report if all(s["state"] == "connected" for s in report["sources"]) else None
@@ -129,6 +129,6 @@ def sim_and_gateway(
         ) as sim,
         Process("gateway", "-c", str(site), cwd=tmp) as gw,
     ):
-        sim.wait_for("serving mqtt://")
+        sim.wait_for("serving mqtt://", 90)  # a loaded runner: imports take tens of seconds
         wait_connected(ports["http"])
         yield Running(sim, gw, ports, site, truth)

@@ -18,7 +18,7 @@ def sim():
     with mosquitto() as mqtt_port:
         ports = {"opcua": free_port(), "modbus": free_port(), "mqtt": mqtt_port}
         with sim_process(ports, mqtt_port) as proc:
-            proc.wait_for("serving mqtt://")
+            proc.wait_for("serving mqtt://", 90)
             yield ports
 
 

@@ -68,7 +68,7 @@ def running_sim(tmp_path_factory):
         ports = {"opcua": free_port(), "modbus": free_port(), "mqtt": mqtt_port}
         truth = tmp / "truth.jsonl"
         with sim_process(ports, mqtt_port, "--truth", str(truth), cwd=tmp) as proc:
-            proc.wait_for("serving mqtt://")
+            proc.wait_for("serving mqtt://", 90)
             time.sleep(2)  # a minute of simulated time
             yield proc, ports, truth
 
