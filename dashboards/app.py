@@ -27,9 +27,9 @@ if andon_only:
     # `fieldlab dashboard --andon`: the TV screen only, no navigation to wander off to
     st.navigation([andon], position="hidden").run()
     st.stop()
-kiosk = os.environ.get("FIELDLAB_TERMINAL")
+kiosk = os.environ.get("FIELDLAB_TERMINAL") or user.machine
 if kiosk:
-    # `fieldlab dashboard --terminal press-1`: the tablet at that machine, nothing else
+    # `fieldlab dashboard --terminal press-1`, or a station's PIN: that machine's tablet only
     st.query_params["machine"] = kiosk
     st.navigation(
         [st.Page(here / "terminal.py", title=t("page.terminal", lang), default=True)],

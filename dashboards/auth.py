@@ -8,6 +8,7 @@ Without `auth` (a laptop, `fieldlab demo`) there is no login and everyone may do
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ import streamlit as st
 
 from fieldlab.config import ConfigError, load_site_config
 from fieldlab.dashboards.context import config_path
-from fieldlab.dashboards.users import load_users, users_path
+from fieldlab.dashboards.users import UsersFile, load_users, users_path
 from fieldlab.i18n import Lang, t
 
 
@@ -24,9 +25,10 @@ class User:
     login: str  # "" when there is no login
     name: str
     role: str
+    machine: str = ""  # a station: the one machine whose terminal it may use
 
     def may_enter_reasons(self) -> bool:
-        return self.role in ("operator", "admin")
+        return self.role in ("operator", "admin", "station")
 
     def may_manage_users(self) -> bool:
         """Only where there is a login: a laptop without one has no users to manage (its
@@ -65,6 +67,9 @@ def gate(lang: Lang) -> User:
     if users is None:
         st.session_state[_KEY] = NO_LOGIN
         return NO_LOGIN
+    station = os.environ.get("FIELDLAB_TERMINAL") or str(st.query_params.get("station", ""))
+    if station in users.stations:
+        return _station(users, station, lang)
     import streamlit_authenticator as stauth
     from streamlit_authenticator.utilities.exceptions import CredentialsError, LoginError
 
@@ -109,3 +114,38 @@ def gate(lang: Lang) -> User:
         st.caption(t("login.as", lang, name=user.name, role=t(f"role.{user.role}", lang)))
         authenticator.logout(t("login.logout", lang), location="sidebar", key="logout")
     return user
+
+
+#: wrong PINs in a row before a station waits, and how long (a 6-digit PIN is then out of reach)
+MAX_TRIES, LOCK_S = 5, 60.0
+
+
+@st.cache_resource
+def _tries() -> dict[str, list[float]]:
+    """Wrong PINs per station, shared by every session of this dashboard."""
+    return {}
+
+
+def _station(users: UsersFile, machine: str, lang: Lang) -> User:
+    """A tablet at one machine (`?station=press-1`, or the kiosk): its PIN, set by an admin with
+    `fieldlab users station`, opens that machine's terminal and nothing else."""
+    user = st.session_state.get(_KEY)
+    if isinstance(user, User) and user.machine == machine:
+        return user
+    with st.form("station"):
+        st.subheader(t("station.title", lang, machine=machine))
+        pin = st.text_input(t("station.pin", lang), type="password", max_chars=12)
+        sent = st.form_submit_button(t("station.open", lang))
+    if sent:
+        tries = _tries().setdefault(machine, [])
+        if len(tries) >= MAX_TRIES and time.time() - tries[-1] < LOCK_S:
+            st.error(t("station.locked", lang, s=int(LOCK_S - (time.time() - tries[-1])) + 1))
+        elif users.check_station(machine, pin):
+            tries.clear()
+            user = User(f"station:{machine}", machine, "station", machine)
+            st.session_state[_KEY] = user
+            st.rerun()
+        else:
+            tries[:] = [*tries[-(MAX_TRIES - 1) :], time.time()]
+            st.error(t("station.refused", lang))
+    st.stop()

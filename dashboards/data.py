@@ -5,6 +5,7 @@ key on them; a short TTL keeps live views live."""
 
 from __future__ import annotations
 
+import collections
 import os
 import time
 from pathlib import Path
@@ -14,9 +15,12 @@ import streamlit as st
 
 from fieldlab.config import load_site_config
 from fieldlab.domain.alerts import AlertEvent
+from fieldlab.domain.answers import SIGNAL as ANSWER_SIGNAL
+from fieldlab.domain.answers import AlertAnswer, latest_answers
 from fieldlab.domain.learning import Attempt
 from fieldlab.domain.quality import QualityEvent
 from fieldlab.kpi.oee import OeeResult
+from fieldlab.kpi.orders import OrderRun, order_runs
 from fieldlab.kpi.query import machine_ids as _machine_ids
 from fieldlab.kpi.query import store_now, store_oee
 from fieldlab.kpi.report import to_json
@@ -151,25 +155,17 @@ def write_manual(url: str, machine: str, signal: str, value: object, by: str, ts
 @st.cache_data(ttl=TTL, show_spinner=False)
 def orders(
     url: str, config: str, machine: str, start: int, end: int, now: int, threshold: float
-) -> list[tuple[str, str, int, int, OeeResult]]:
-    """(order, product, first, last instant, figures) of each order that ran on the machine in
-    the window (domain.md §5), in the order they ran."""
-    from fieldlab.kpi.load import load_history
-    from fieldlab.kpi.per import held, oee_per
-
-    store = open_cached(url)
-    history = load_history(store, machine, start, end, now)
-    spans = held(history.orders.until(now), now)
-    out = []
-    for order, r in oee_per(
-        history, _site(config), "order", start, end, now=now, micro_stop_threshold_s=threshold
-    ):
-        first = max(start, int(spans[order].starts[0]))
-        last = min(end, now, int(spans[order].ends[-1]))
-        products = history.products.until(first)
-        product = str(products.values[-1]) if len(products) else ""
-        out.append((order, product, first, last, r))
-    return out
+) -> list[OrderRun]:
+    """Each order that ran on the machine in the window (kpi/orders.py), in the order they ran."""
+    return order_runs(
+        open_cached(url),
+        _site(config),
+        machine,
+        start,
+        end,
+        now=now,
+        micro_stop_threshold_s=threshold,
+    )
 
 
 def write_note(url: str, machine: str, text: str, by: str, ts: int) -> None:
@@ -181,13 +177,29 @@ def write_note(url: str, machine: str, text: str, by: str, ts: int) -> None:
     st.cache_data.clear()
 
 
+@st.cache_data(ttl=TTL, show_spinner=False)
 def notes(url: str, since: int, machine: str | None = None) -> list[Any]:
-    """Handover notes written since ``since``, newest first."""
-    return [
-        e
-        for e in open_cached(url).entries(machine, limit=500)
-        if e.signal == "handover" and e.ts >= since
-    ]
+    """Handover notes written since ``since``, newest first (cached: every page run of the
+    overview and the terminal asks; a new note clears the cache)."""
+    return [e for e in open_cached(url).entries(machine, 50, "handover") if e.ts >= since]
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def reason_counts(url: str, machine: str) -> dict[str, int]:
+    """How often each reason was entered at this machine lately: the terminal's order."""
+    entries = open_cached(url).entries(machine, 500, "reason")
+    return dict(collections.Counter(e.value for e in entries))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def answers(url: str) -> dict[tuple[str, str], AlertAnswer]:
+    """The newest answer per (rule, subject) people gave to alerts."""
+    return latest_answers(open_cached(url).entries(limit=500, signal=ANSWER_SIGNAL))
+
+
+def write_answer(url: str, answer: AlertAnswer) -> None:
+    open_cached(url).write_entries([answer.entry()])
+    st.cache_data.clear()
 
 
 def wall_ms() -> int:

@@ -6,7 +6,12 @@ that signs the session cookie (so it is written readable by its owner only).
 cookie: {name: fieldlab_session, key: 9f3c…, expiry_hours: 8}
 users:
   anna: {name: Anna de Vries, role: operator, password: $2b$12$…}
+stations:
+  press-1: {pin: $2b$12$…}
 ```
+
+A station is a tablet at one machine (#29): its PIN opens that machine's terminal and nothing
+else, so the people of every shift use it without a personal login.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from fieldlab.config.loader import format_validation_error
 Role = Literal["viewer", "operator", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
 MIN_PASSWORD = 8
+#: a station PIN: digits only, long enough that bcrypt and the lock-out make guessing hopeless
+PIN_DIGITS = (6, 12)
 
 
 class UserRecord(BaseModel):
@@ -33,6 +40,11 @@ class UserRecord(BaseModel):
     name: str = ""
     role: Role = "viewer"
     password: str = Field(description="bcrypt hash, never the password")
+
+
+class StationRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pin: str = Field(description="bcrypt hash, never the PIN")
 
 
 class CookieSettings(BaseModel):
@@ -46,6 +58,22 @@ class UsersFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     cookie: CookieSettings = Field(default_factory=CookieSettings)
     users: dict[str, UserRecord] = Field(default_factory=dict)
+    stations: dict[str, StationRecord] = Field(default_factory=dict)
+
+    def set_station(self, machine: str, pin: str) -> None:
+        low, high = PIN_DIGITS
+        if not (pin.isdigit() and low <= len(pin) <= high):
+            raise ConfigError(f"a station PIN is {low} to {high} digits")
+        self.stations[machine] = StationRecord(pin=_hash(pin))
+
+    def remove_station(self, machine: str) -> None:
+        if self.stations.pop(machine, None) is None:
+            known = ", ".join(sorted(self.stations)) or "none yet"
+            raise ConfigError(f"no station {machine!r} (stations: {known})")
+
+    def check_station(self, machine: str, pin: str) -> bool:
+        station = self.stations.get(machine)
+        return station is not None and bcrypt.checkpw(pin.encode(), station.pin.encode())
 
     def add(self, login: str, password: str, role: Role, name: str = "") -> None:
         if login in self.users:
@@ -90,7 +118,11 @@ class UsersFile(BaseModel):
 def hash_pw(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise ConfigError(f"a password needs at least {MIN_PASSWORD} characters")
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
+    return _hash(password)
+
+
+def _hash(secret: str) -> str:
+    return bcrypt.hashpw(secret.encode(), bcrypt.gensalt()).decode()
 
 
 def users_path(site: SiteConfig, config_path: Path) -> Path | None:

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from fieldlab.simulators.archetypes import resolve
+from fieldlab.simulators.faces.mqtt import TERMINAL_AREA
 from fieldlab.simulators.faces.opcua import NAMESPACE, VARIABLES
 from fieldlab.simulators.faces.s7 import db_numbers, s7_fields
 from fieldlab.simulators.faces.sparkplug import sparkplug_source
@@ -107,6 +108,22 @@ def gateway_sources(
                 "protocol": mqtt_protocol,
                 "topics": [
                     {"template": f"fieldlab/{scenario.site}/{{area}}/{{machine}}/{{signal}}"}
+                ],
+            }
+        )
+    if scenario.operators:
+        # the simulated operators' tablets (simulators/operators.py): orders, reasons, scrap
+        sources.append(
+            {
+                "type": "mqtt",
+                "name": "sim-terminals",
+                "url": mqtt_url,
+                "client_id": f"fieldlab-gateway-{scenario.site}-terminals",
+                "protocol": mqtt_protocol,
+                # a tablet is not how the gateway sees a machine: its loss is no machine's
+                "machine_contact": False,
+                "topics": [
+                    {"template": f"fieldlab/{scenario.site}/{TERMINAL_AREA}/{{machine}}/{{signal}}"}
                 ],
             }
         )

@@ -186,13 +186,20 @@ class MachineModel:
             if act.remaining <= 0:
                 yield from self._finish(run, act)
 
-    def _production(self) -> _Production:
+    @property
+    def order_plan(self) -> list[tuple[str, int]]:
+        """(product, quantity) of the orders it runs, in a cycle: the scenario's, else one per
+        product, else one of the archetype's size."""
         p = self.params
-        orders = (
+        return (
             self.orders
             or [(name, p.order_quantity) for name in self.spec.products]
             or [("", p.order_quantity)]
         )
+
+    def _production(self) -> _Production:
+        p = self.params
+        orders = self.order_plan
         product, left = orders[0]
         return _Production(
             t=self.start,

@@ -29,6 +29,7 @@ from fieldlab.domain.samples import Sample, format_ts
 from fieldlab.i18n import Lang, formats
 from fieldlab.i18n import t as words
 from fieldlab.kpi.oee import Dialect, OeeResult, site_oee
+from fieldlab.kpi.per import oee_per
 from fieldlab.learning.derive import Evidence, TruthEvidence, derive
 from fieldlab.learning.exercise import Choice, Exercise, ExerciseQuestion
 from fieldlab.learning.grade import grade
@@ -208,6 +209,17 @@ def answer_key(name: str, recipe: Recipe) -> dict[str, Any]:
 
             base = site.oee.micro_stop_threshold_s
             entry = figures(run(base, "classic"), run(base, "iso"))
+            per_order = oee_per(hist[m], site, "order", w.start, w.end, now=w.end)
+            if per_order:  # operators started orders (#29): `recipe check` compares each
+                entry["orders"] = {
+                    order: {
+                        "total": r.total,
+                        "good": r.good,
+                        "scrap": r.scrap,
+                        "oee": None if r.oee is None else round(100 * r.oee, 2),
+                    }
+                    for order, r in per_order
+                }
             if recipe.thresholds and w.label == "shift":
                 entry["by_threshold"] = {
                     str(int(t)): {
@@ -508,13 +520,21 @@ def write_answers(name: str, root: Path | None = None) -> dict[str, Any]:
 
 
 def compare(
-    key: dict[str, Any], results: dict[str, dict[str, OeeResult]], tolerance_pp: float
+    key: dict[str, Any],
+    results: dict[str, dict[str, OeeResult]],
+    tolerance_pp: float,
+    orders: dict[str, dict[str, dict[str, OeeResult]]] | None = None,
 ) -> list[str]:
     """Differences beyond tolerance between the answer key and measured results
-    (window label → machine → result); empty when everything is within it."""
+    (window label → machine → result; ``orders``: window label → machine → order → result);
+    empty when everything is within it."""
     problems = []
     for label, w in key["windows"].items():
         for m, f in w["machines"].items():
+            problems += _order_problems(
+                f"{label} {m}", f.get("orders", {}), (orders or {}).get(label, {}).get(m, {}),
+                tolerance_pp,
+            )  # fmt: skip
             r = results[label][m]
             wanted = {**f["classic"], "coverage": f.get("coverage_pct")}
             for k in ("availability", "performance", "quality", "oee", "coverage"):
@@ -532,3 +552,23 @@ def compare(
                 if f[k] is not None and getattr(r, k) != f[k]:
                     problems.append(f"{label} {m} {k}: {getattr(r, k)} vs key {f[k]} (exact)")
     return problems
+
+
+def _order_problems(
+    where: str, wanted: dict[str, Any], got: dict[str, OeeResult], tolerance_pp: float
+) -> list[str]:
+    """Per order (#29): the same orders, each unit counted, OEE within the tolerance."""
+    if set(wanted) != set(got):
+        return [f"{where} orders: {sorted(got)} vs key {sorted(wanted)}"]
+    out = []
+    for order, f in wanted.items():
+        r = got[order]
+        for k in ("total", "good", "scrap"):
+            if f[k] is not None and getattr(r, k) != f[k]:
+                out.append(f"{where} order {order} {k}: {getattr(r, k)} vs key {f[k]}")
+        oee = None if r.oee is None else 100 * r.oee
+        if (oee is None) != (f["oee"] is None) or (
+            oee is not None and abs(oee - f["oee"]) > tolerance_pp
+        ):
+            out.append(f"{where} order {order} OEE: {oee} vs key {f['oee']} (±{tolerance_pp} pp)")
+    return out

@@ -14,6 +14,7 @@ from fieldlab.domain.samples import Sample, format_ts, from_ms, to_ms
 from fieldlab.simulators.clock import SimClock
 from fieldlab.simulators.faces.base import Face
 from fieldlab.simulators.machine import MachineModel
+from fieldlab.simulators.operators import OperatorModel
 from fieldlab.simulators.scenario import Event, Scenario
 from fieldlab.simulators.truth import TruthWriter
 
@@ -75,6 +76,18 @@ class Simulation:
             )
             for mid, spec in scenario.machines.items()
         }
+        self.operators: dict[str, OperatorModel] = {
+            mid: OperatorModel(
+                mid,
+                op,
+                list(scenario.reasons),
+                self.machines[mid].order_plan,
+                [o.number or "" for o in scenario.orders if o.machine == mid],
+                self.machines[mid].params.quality_counters,
+                self.seed,
+            )
+            for mid, op in scenario.operators.items()
+        }
         self._face_events: list[tuple[int, Event]] = sorted(
             ((off, e) for off, e in timed if e.action == "face"), key=lambda x: x[0]
         )
@@ -114,6 +127,11 @@ class Simulation:
             from fieldlab.simulators.faces.sparkplug import SparkplugFace
 
             faces.append(SparkplugFace(self.scenario, by_face["sparkplug"], settings))
+        if self.operators and "mqtt" in settings.enabled:
+            from fieldlab.simulators.faces.mqtt import MqttFace
+
+            # the operators' tablets: what people enter, on the terminals' own topics
+            faces.append(MqttFace(self.scenario, list(self.operators), settings, terminal=True))
         return faces
 
     async def start(self) -> None:
@@ -191,10 +209,14 @@ class Simulation:
     async def step(self, until: int) -> list[Sample]:
         """Advance every machine to simulated ``until`` and hand the samples on."""
         batch: list[Sample] = []
-        for model in self.machines.values():
-            batch.extend(model.advance(until))
+        entered: list[Sample] = []  # by the simulated operators: the terminals publish these
+        for mid, model in self.machines.items():
+            samples = model.advance(until)
+            batch.extend(samples)
+            if mid in self.operators:
+                entered.extend(self.operators[mid].observe(samples, until))
         self.sim_now = until
-        self.truth.write(batch)
+        self.truth.write(batch + entered)
         if not self.clock.unbounded:
             self.truth.flush()  # readers (tests, trainers) may follow the file live
         self.samples_out += len(batch)
@@ -202,8 +224,8 @@ class Simulation:
             _, ev = self._face_events.pop(0)
             await self._inject(ev)
         for face in self.faces:
-            await face.publish(batch, until)
-        return batch
+            await face.publish(entered if getattr(face, "terminal", False) else batch, until)
+        return batch + entered
 
     async def _inject(self, ev: Event) -> None:
         """Faults run beside the simulation: a face that is down for a while must not stop

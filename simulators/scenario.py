@@ -127,6 +127,39 @@ class Order(_Strict):
     machine: str
     product: str
     quantity: int = Field(ge=1)
+    number: str | None = Field(
+        None, max_length=40, description="the order number the operator scans (made up if unset)"
+    )
+
+
+class Operator(_Strict):
+    """The people at one machine's terminal (#29, simulators/operators.py)."""
+
+    explain_share: float = Field(
+        0.9, ge=0, le=1, description="share of the stops they explain (the rest stay unexplained)"
+    )
+    explain_after_s: float = Field(
+        60,
+        ge=0,
+        description="how long after the stop began they enter the reason; a stop over "
+        "by then stays unexplained",
+    )
+    accuracy: float = Field(
+        0.9, ge=0, le=1, description="share of their reasons that are right (else another one)"
+    )
+    reasons: dict[str, str] = Field(
+        default_factory=lambda: {
+            "idle": "no_operator",
+            "starved": "material",
+            "blocked": "downstream_full",
+            "fault": "sensor",
+        },
+        description="the right reason for a stop in each state",
+    )
+    orders: bool = Field(True, description="they start each order (number and target)")
+    inspect_scrap: float = Field(
+        0.0, ge=0, le=1, description="share of good units they find bad when an order ends"
+    )
 
 
 class Scenario(_Strict):
@@ -139,6 +172,9 @@ class Scenario(_Strict):
     seed: int = 1
     machines: dict[str, SimMachine]
     orders: list[Order] = Field(default_factory=list)
+    operators: dict[str, Operator] = Field(
+        default_factory=dict, description="simulated people at the machines' terminals"
+    )
     events: list[Event] = Field(default_factory=list)
     reasons: list[str] = Field(
         default_factory=lambda: [
@@ -150,6 +186,7 @@ class Scenario(_Strict):
             "changeover",
             "no_operator",
             "quality_check",
+            "downstream_full",
         ],
         description="the site's stop-reason list (operators pick from it)",
     )
@@ -170,6 +207,14 @@ class Scenario(_Strict):
         for i, o in enumerate(self.orders):
             if o.machine not in self.machines:
                 raise ValueError(f"orders[{i}]: unknown machine {o.machine!r}")
+        for m, op in self.operators.items():
+            if m not in self.machines:
+                raise ValueError(f"operators: unknown machine {m!r}")
+            unknown = sorted(set(op.reasons.values()) - set(self.reasons))
+            if unknown:
+                raise ValueError(
+                    f"operators.{m}.reasons: {', '.join(unknown)} not in the scenario's reasons"
+                )
         SiteConfig(timezone=self.timezone)  # validates the zone
         return self
 

@@ -11,7 +11,8 @@ import time
 
 import streamlit as st
 
-from fieldlab.dashboards import data
+from fieldlab.dashboards import alert_answers, data
+from fieldlab.dashboards.auth import current_user
 from fieldlab.dashboards.context import reader_lang, shift_context
 from fieldlab.dashboards.tiles import Tile, tile
 
@@ -64,6 +65,7 @@ def tile_html(v: Tile, letters: tuple[str, str, str]) -> str:
 st.markdown(CSS, unsafe_allow_html=True)
 lang = reader_lang()
 ctx = shift_context(lang)
+user = current_user()
 settings = ctx.site.dashboard.andon
 machines = ctx.machines()
 per_screen = settings.columns * settings.rows
@@ -83,6 +85,7 @@ def board() -> None:
     letters = tuple(ctx.t(f"letter.{k}") for k in ("availability", "performance", "quality"))
     tiles = "".join(tile_html(tile(ctx, m), letters) for m in shown)  # type: ignore[arg-type]
     page = f" · {screen + 1}/{screens}" if screens > 1 else ""
+    alert_answers.show(ctx, user, compact=True)  # loud until answered, one button each
     st.markdown(
         f"<div class='andon' style='{grid}'>{tiles}</div>"
         f"<div class='andon-foot'>{html.escape(ctx.when(ctx.now, 'EEEE d MMM HH:mm'))}{page}</div>",

@@ -1,6 +1,7 @@
 """Orders: each production order that ran in the period (#29, domain.md §5): its machine and
-product, when it ran, its units and OEE with the losses that cost it most, over the instants
-the order held; as a table to download for the reader's Excel."""
+product, when it ran, its good units against the target it was started with, its OEE with the
+losses that cost it most, over the instants the order held; as a table to download for the
+reader's Excel."""
 
 from __future__ import annotations
 
@@ -15,21 +16,25 @@ ctx = page_setup("page.orders")
 machines = ctx.machines()
 end = min(ctx.end, ctx.now)
 A, P, Q = (ctx.t(f"letter.{k}") for k in ("availability", "performance", "quality"))
-RATIOS = ("OEE", A, P, Q)
+RATIOS = ("OEE", A, P, Q, ctx.t("orders.done"))
+TARGET = ctx.t("orders.target")
 rows = []
 for m in machines:
-    for order, product, first, last, r in data.orders(
+    for run in data.orders(
         ctx.store_url, str(ctx.config_path), m, ctx.start, end, ctx.now, ctx.threshold
     ):
+        r = run.result
         worst = max(r.losses_s.items(), key=lambda kv: kv[1], default=("", 0.0))
         rows.append(
             {
-                ctx.t("term.orders"): order,
+                ctx.t("term.orders"): run.order,
                 ctx.t("machine"): ctx.name(m),
-                ctx.t("term.product"): product or "–",
-                ctx.t("start"): ctx.when(first, "EEE d MMM HH:mm"),
-                ctx.t("end"): ctx.when(last, "EEE d MMM HH:mm"),
+                ctx.t("term.product"): run.product or "–",
+                ctx.t("start"): ctx.when(run.first, "EEE d MMM HH:mm"),
+                ctx.t("end"): ctx.when(run.last, "EEE d MMM HH:mm"),
                 ctx.t("good"): r.good,
+                TARGET: run.target,
+                ctx.t("orders.done"): run.to_target,
                 ctx.t("scrap"): r.scrap,
                 "OEE": r.oee,
                 A: r.availability,
@@ -46,9 +51,9 @@ if not rows:
 table = pd.DataFrame(rows)
 shown = table.copy()
 for col in RATIOS:
-    shown[col] = [ctx.pct(v) for v in table[col]]
-for col in (ctx.t("good"), ctx.t("scrap")):
-    shown[col] = [ctx.num(v) for v in table[col]]
+    shown[col] = [ctx.pct(None if pd.isna(v) else v) for v in table[col]]
+for col in (ctx.t("good"), ctx.t("scrap"), TARGET):
+    shown[col] = [ctx.num(None if pd.isna(v) else v) for v in table[col]]
 st.dataframe(shown, hide_index=True, width="stretch")
 c1, c2 = st.columns(2)
 c1.download_button(

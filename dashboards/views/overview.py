@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from fieldlab.alerts.text import what
-from fieldlab.dashboards import data
+from fieldlab.dashboards import alert_answers, data
+from fieldlab.dashboards.auth import current_user
 from fieldlab.dashboards.context import Context, page_setup
 from fieldlab.dashboards.tiles import tile
 
@@ -71,31 +72,14 @@ def show_notes(machines: list[str]) -> None:
                 )
 
 
-#: how far back the overview looks for alerts that are still open
-OPEN_LOOKBACK_MS = 7 * 86_400_000
-
-
 def show_alerts() -> None:
-    """Open alerts (fired, not cleared) first and loud; the period's events below. An alert
-    still open is shown whenever it fired (a breakdown at 23:30 is still loud at 00:30, when
-    "today" began half an hour ago): open ones are looked for from a week before the period."""
+    """Open alerts (fired, not cleared) first and loud until someone answers them, whenever
+    they fired (a breakdown at 23:30 is still loud at 00:30, when "today" began half an hour
+    ago); the period's events below."""
+    alert_answers.show(ctx, current_user())
     end = min(ctx.end, ctx.now + 1)
     events = data.alerts(ctx.store_url, ctx.start, end)
-    recent = data.alerts(ctx.store_url, ctx.start - OPEN_LOOKBACK_MS, end)
-    cleared = {(e.rule, e.subject, e.since) for e in recent if e.event == "cleared"}
-    open_now = {
-        (e.rule, e.subject, e.since): e
-        for e in recent
-        if e.event != "cleared" and (e.rule, e.subject, e.since) not in cleared
-    }
-    if not events and not open_now:
-        return
     name = {m: ctx.site.machine(m).label(ctx.lang, m) for m in machines}
-    for e in open_now.values():
-        st.warning(
-            f"🔔 {name.get(e.subject, e.subject)}: {what(e, ctx.site, ctx.lang)} · "
-            f"{ctx.t('alerts_since', since=ctx.when(e.since, 'HH:mm'))} · {e.rule}"
-        )
     if not events:
         return
     with st.expander(ctx.t("alerts_recent", n=len(events))):

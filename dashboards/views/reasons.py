@@ -90,7 +90,7 @@ if "saved" in st.session_state:
     st.success(st.session_state.pop("saved"))
 
 # the reasons people entered (the terminal's scrap, orders and notes are entries too)
-entries = [e for e in ctx.store.entries(limit=200) if e.signal == "reason"][:20]
+entries = ctx.store.entries(limit=20, signal="reason")
 if entries:
     st.subheader(ctx.t("recent_entries"))
     st.dataframe(

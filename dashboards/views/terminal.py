@@ -1,21 +1,24 @@
 """Terminal: the tablet at one machine (`/terminal?machine=press-1`, #29). What the machine is
 doing in words and colour, the order it makes; when it stands still, the site's reasons as big
 buttons (the most used at this machine first), one tap stores the reason for that stop with who
-entered it; scrap found by a person; an order started and ended. Each entry is confirmed only
-once the store holds it (an entry that fails says so and stores nothing)."""
+entered it; when it runs again after an unexplained stop that counted as downtime, it asks; a
+reason given this shift can be corrected; scrap found by a person; an order started with its
+target and ended, good units against the target. Each entry is confirmed only once the store
+holds it (an entry that fails says so and stores nothing). Viewers get nothing to enter; a
+station (a PIN for one machine) gets that machine only."""
 
 from __future__ import annotations
 
-import collections
 import os
 
 import streamlit as st
 
-from fieldlab.dashboards import data
+from fieldlab.dashboards import alert_answers, data
 from fieldlab.dashboards.auth import current_user
 from fieldlab.dashboards.charts import STATE_COLORS
 from fieldlab.dashboards.context import page_setup
 from fieldlab.domain.states import STOP_STATES
+from fieldlab.kpi.orders import TARGET_SIGNAL
 from fieldlab.store import StoreError
 
 #: touch targets of at least 48 px (a finger, not a mouse), text readable at arm's length
@@ -31,9 +34,14 @@ div[data-testid="stButton"] button { min-height: 64px; font-size: 1.25rem; }
 ctx = page_setup("page.terminal")
 st.markdown(CSS, unsafe_allow_html=True)
 user = current_user()
+if not user.may_enter_reasons():  # a viewer who typed the address, or a kiosk a viewer opened
+    st.error(ctx.t("term.refused"))
+    st.stop()
 who = user.login or "terminal"
 machines = ctx.machines()
-machine = os.environ.get("FIELDLAB_TERMINAL") or str(st.query_params.get("machine", ""))
+machine = (
+    user.machine or os.environ.get("FIELDLAB_TERMINAL") or str(st.query_params.get("machine", ""))
+)
 if machine not in machines:
     st.subheader(ctx.t("term.pick"))
     for m in machines:
@@ -42,8 +50,11 @@ if machine not in machines:
             st.rerun()
     st.stop()
 st.header(ctx.name(machine))
+if "term_saved" in st.session_state:  # at the top: seen where the tap was, whatever the scroll
+    st.success(st.session_state.pop("term_saved"))
 
-latest = {s: v for _, m, s, v in data.latest(ctx.store_url, machine) if m == machine}
+newest = [(ts, s, v) for ts, m, s, v in data.latest(ctx.store_url, machine) if m == machine]
+latest = {s: v for _, s, v in newest}
 state = str(latest.get("state", "offline"))
 since = data.state_since(ctx.store_url, machine)
 st.markdown(
@@ -51,20 +62,36 @@ st.markdown(
     f"{ctx.state_line(state, since, latest.get('reason'))}</div>",
     unsafe_allow_html=True,
 )
+alert_answers.show(ctx, user, machine)  # this machine's open alerts, answered here
 # what the last shift left for this one (notes of the last 24 hours)
 for note in data.notes(ctx.store_url, ctx.now - 86_400_000, machine):
     st.info(f"**{ctx.when(note.ts, 'EEE HH:mm')} · {note.by or '–'}**: {note.value}")
-order, product = latest.get("order") or "", latest.get("product") or ""
+order, product = str(latest.get("order") or ""), str(latest.get("product") or "")
 r = data.oee(
     ctx.store_url, str(ctx.config_path), machine, ctx.start, ctx.end, ctx.now, ctx.threshold
 )
-st.markdown(
-    "<div class='term-order'>"
-    + (ctx.t("term.order", order=order) if order else ctx.t("term.no_order"))
-    + (f" · {product}" if product else "")
-    + f" · {ctx.t('good')} {ctx.num(r.good)}</div>",
-    unsafe_allow_html=True,
-)
+line = [ctx.t("term.order", order=order) if order else ctx.t("term.no_order")]
+if product:
+    line.append(product)
+progress = None
+if order:
+    # the order's good units since it began (its whole life, domain.md §5), against its target
+    began = max(ts for ts, s, _ in newest if s == "order")
+    runs = data.orders(
+        ctx.store_url, str(ctx.config_path), machine, began, ctx.now + 1, ctx.now, ctx.threshold
+    )
+    run = next((x for x in reversed(runs) if x.order == order), None)
+    good = (run.result.good if run else None) or 0  # none counted yet: it has just begun
+    if run and run.target:
+        line.append(ctx.t("term.good_of", good=ctx.num(good), target=ctx.num(run.target)))
+        progress = min(1.0, good / run.target) if good else 0.0
+    else:
+        line.append(f"{ctx.t('good')} {ctx.num(good)}")
+else:
+    line.append(f"{ctx.t('good')} {ctx.num(r.good)}")
+st.markdown(f"<div class='term-order'>{' · '.join(line)}</div>", unsafe_allow_html=True)
+if progress is not None:
+    st.progress(progress)
 
 
 def stored(words: str) -> None:
@@ -73,50 +100,78 @@ def stored(words: str) -> None:
     st.rerun()
 
 
-# The stop that needs a reason: the one going on, else the last one nobody explained
-ep = r.episodes
-open_stop = state in {s.value for s in STOP_STATES} and state != "offline"
-todo = [
-    i
-    for i in range(len(ep.start))
-    if ep.category[i] != "offline"
-    and (ep.reason[i] is None or (open_stop and i == len(ep.start) - 1))
-]
-if todo:
-    i = todo[-1]
-    st.subheader(
-        ctx.t(
-            "term.why",
-            when=ctx.when(int(ep.start[i]), "HH:mm"),
-            d=ctx.dur((int(ep.end[i]) - int(ep.start[i])) / 1000),
-        )
-    )
-    used = collections.Counter(
-        e.value for e in ctx.store.entries(limit=500) if e.machine == machine
-    )
-    codes = sorted(ctx.site.reasons, key=lambda c: (-used[c], ctx.reason(c)))
+def reason_buttons(start: int, prefix: str) -> None:
+    """The site's reasons as big buttons, the most used at this machine first, grouped by
+    category; a tap stores the reason for the episode that began at ``start``."""
+    used = data.reason_counts(ctx.store_url, machine)
+    codes = sorted(ctx.site.reasons, key=lambda c: (-used.get(c, 0), ctx.reason(c)))
     groups: dict[str, list[str]] = {}
     for code in codes:
-        category = ctx.site.reason_categories.get(code, "")
-        groups.setdefault(category, []).append(code)
+        groups.setdefault(ctx.site.reason_categories.get(code, ""), []).append(code)
     for category, group in sorted(groups.items(), key=lambda kv: kv[0] == ""):
         if category:
             st.caption(ctx.state(category))
         cols = st.columns(3)
         for k, code in enumerate(group):
-            if cols[k % 3].button(ctx.reason(code), key=f"reason-{code}", use_container_width=True):
+            if cols[k % 3].button(
+                ctx.reason(code), key=f"{prefix}-{code}", use_container_width=True
+            ):
                 try:
-                    data.write_reason(ctx.store_url, machine, int(ep.start[i]), code, who)
+                    data.write_reason(ctx.store_url, machine, start, code, who)
                 except (StoreError, OSError) as exc:
                     st.error(ctx.t("term.not_stored", why=exc))
                 else:
-                    stored(
-                        ctx.t(
-                            "saved",
-                            reason=ctx.reason(code),
-                            start=ctx.when(int(ep.start[i]), "HH:mm"),
-                        )
-                    )
+                    stored(ctx.t("saved", reason=ctx.reason(code), start=ctx.when(start, "HH:mm")))
+
+
+# The stop that needs a reason: the one going on, else the last one nobody explained that
+# counted as downtime (a small stop is a performance loss nobody is asked about)
+ep = r.episodes
+open_stop = state in {s.value for s in STOP_STATES} and state != "offline"
+last = len(ep.start) - 1
+todo = [
+    i
+    for i in range(len(ep.start))
+    if ep.category[i] != "offline"
+    and (
+        (open_stop and i == last)
+        or (ep.reason[i] is None and not bool(ep.small[i]) and not (open_stop and i == last))
+    )
+]
+if todo:
+    i = todo[-1]
+    st.subheader(
+        ctx.t(
+            "term.why" if open_stop and i == last else "term.why_was",
+            when=ctx.when(int(ep.start[i]), "HH:mm"),
+            d=ctx.dur((int(ep.end[i]) - int(ep.start[i])) / 1000),
+        )
+    )
+    reason_buttons(int(ep.start[i]), "reason")
+
+# A reason given this shift can be corrected (the last reason in an episode wins, §2)
+shift_start = next(
+    (
+        s
+        for _, _, s, e in data.shifts(str(ctx.config_path), ctx.now - 86_400_000, ctx.now + 1)
+        if s <= ctx.now < e
+    ),
+    ctx.start,
+)
+explained = [i for i in range(len(ep.start)) if ep.reason[i] and int(ep.start[i]) >= shift_start]
+if explained:
+    with st.expander(ctx.t("term.correct")):
+        pick = st.selectbox(
+            ctx.t("term.which_stop"),
+            list(reversed(explained)),
+            format_func=lambda i: (
+                f"{ctx.when(int(ep.start[i]), 'HH:mm')} · "
+                f"{ctx.dur((int(ep.end[i]) - int(ep.start[i])) / 1000)} · "
+                f"{ctx.reason(str(ep.reason[i]))}"
+            ),
+        )
+        if pick is not None:
+            reason_buttons(int(ep.start[pick]), f"fix-{pick}")
 
 left, right = st.columns(2)
 with left.form("scrap", clear_on_submit=True):
@@ -134,15 +189,23 @@ with right.form("order", clear_on_submit=True):
     number = st.text_input(ctx.t("term.order_number"), max_chars=40)
     products = list(ctx.site.machine(machine).products)
     chosen = st.selectbox(ctx.t("term.product"), products, index=None) if products else None
+    target = st.number_input(
+        ctx.t("term.target"), min_value=1, max_value=10_000_000, step=1, value=None
+    )
     start, end = st.columns(2)
     if start.form_submit_button(ctx.t("term.start_order"), use_container_width=True):
         if not number.strip():
             st.warning(ctx.t("term.order_first"))
         else:
             try:
-                data.write_manual(ctx.store_url, machine, "order", number.strip(), who, ctx.now)
                 if chosen:
                     data.write_manual(ctx.store_url, machine, "product", chosen, who, ctx.now)
+                if target:
+                    data.write_manual(
+                        ctx.store_url, machine, TARGET_SIGNAL, int(target), who, ctx.now
+                    )
+                # the order last: a target or product that failed leaves no order behind
+                data.write_manual(ctx.store_url, machine, "order", number.strip(), who, ctx.now)
             except (StoreError, OSError) as exc:
                 st.error(ctx.t("term.not_stored", why=exc))
             else:
@@ -164,5 +227,3 @@ with st.form("handover", clear_on_submit=True):
             st.error(ctx.t("term.not_stored", why=exc))
         else:
             stored(ctx.t("term.note_saved"))
-if "term_saved" in st.session_state:
-    st.success(st.session_state.pop("term_saved"))

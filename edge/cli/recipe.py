@@ -411,6 +411,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     from fieldlab.config import load_site_config
     from fieldlab.domain.samples import parse_ts
+    from fieldlab.kpi.orders import order_runs
     from fieldlab.kpi.query import store_oee
     from fieldlab.learning.derive import StoreEvidence
     from fieldlab.simulators.recipes import (
@@ -438,11 +439,16 @@ def run_check(args: argparse.Namespace) -> int:
     asyncio.run(play())
     site = load_site_config(stack.site_path)
     results: dict[str, dict] = {}
+    orders: dict[str, dict] = {}
     with SqliteStore(stack.db_path, readonly=True) as store:
         for label, w in key["windows"].items():
             lo, hi = parse_ts(w["from"]), parse_ts(w["to"])
             results[label] = {m: store_oee(store, site, m, lo, hi, now=hi) for m in w["machines"]}
-    problems = compare(key, results, recipe.tolerance_pp)
+            orders[label] = {
+                m: {o.order: o.result for o in order_runs(store, site, m, lo, hi, now=hi)}
+                for m in w["machines"]
+            }
+    problems = compare(key, results, recipe.tolerance_pp, orders)
     measured_answers: dict[str, Any] = {}
     if recipe.questions:
         # every question's answer through the full path (simulator → protocol → gateway →

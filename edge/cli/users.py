@@ -18,6 +18,12 @@ roles:
   operator  also enters stop reasons (the entry records who, marked manual)
   admin     also sees the users page; manages users with this command on the server
 
+stations (a tablet at one machine, used by every shift without a personal login):
+  fieldlab users station press-1              # asks a PIN of 6 to 12 digits, twice
+  fieldlab users station press-1 --remove
+  the tablet opens  http://SERVER:8501/?station=press-1  (or `fieldlab dashboard --terminal
+  press-1` on the tablet itself): the PIN opens that machine's terminal and nothing else
+
 examples:
   fieldlab users add anna --role admin --config site.yaml     # asks the password twice
   fieldlab users add piet --role operator --name "Piet de Vries"
@@ -27,8 +33,8 @@ examples:
   fieldlab users remove piet
 
 The site file names the users file:  dashboard: {auth: {users_file: users.yaml}}
-Passwords are stored as bcrypt hashes only. Without a terminal (a script, the compose stack) the
-password is read from the environment variable FIELDLAB_PASSWORD."""
+Passwords and PINs are stored as bcrypt hashes only. Without a terminal (a script, the compose
+stack) the password or PIN is read from the environment variable FIELDLAB_PASSWORD."""
 
 PASSWORD_ENV = "FIELDLAB_PASSWORD"
 
@@ -47,18 +53,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     role.add_argument("role", choices=("viewer", "operator", "admin"))
     remove = actions.add_parser("remove", help="remove a user")
     remove.add_argument("login")
+    station = actions.add_parser("station", help="set (or remove) a machine's station PIN")
+    station.add_argument("login", metavar="MACHINE")
+    station.add_argument("--remove", action="store_true", help="the tablet needs a login again")
     actions.add_parser("list", help="the users and their roles (never a password)")
-    for action in (add, passwd, role, remove, actions.choices["list"]):
+    for action in (add, passwd, role, remove, station, actions.choices["list"]):
         add_config_args(action, store=False)
         action.set_defaults(run=run)
 
 
-def _password(login: str) -> str:
+def _password(login: str, pin: bool = False) -> str:
     from_env = os.environ.get(PASSWORD_ENV)
     if from_env is not None:
         return from_env
     lang = detect_lang()
-    first = getpass.getpass(t("users.password", lang, login=login))
+    first = getpass.getpass(t("users.pin" if pin else "users.password", lang, login=login))
     if getpass.getpass(t("users.again", lang)) != first:
         raise ConfigError(t("users.differ", lang))
     return first
@@ -76,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "list":
         for login, u in users.users.items():
             print(f"{login:<16} {u.role:<9} {u.name}")
+        for machine in users.stations:
+            print(f"{machine:<16} {'station':<9} {t('users.station_pin', detect_lang())}")
         if not users.users:
             print(f"{path}: {t('users.none', detect_lang())}")
         return 0
@@ -87,6 +98,13 @@ def run(args: argparse.Namespace) -> int:
         users.set_role(args.login, args.role)
     elif args.action == "remove":
         users.remove(args.login)
+    elif args.action == "station" and args.remove:
+        users.remove_station(args.login)
+    elif args.action == "station":
+        if args.login not in site.machines:
+            known = ", ".join(site.machines) or "none"
+            raise ConfigError(f"{config}: no machine {args.login!r} (machines: {known})")
+        users.set_station(args.login, _password(args.login, pin=True))
     save_users(path, users)
     print(f"{path}: {args.action} {args.login}: {t('users.done', detect_lang())}")
     return 0

@@ -17,12 +17,16 @@ from fieldlab.alerts.engine import AlertEngine
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors.base import Connector, ConnectorContext
 from fieldlab.domain.alerts import AlertEvent
+from fieldlab.domain.answers import SIGNAL as ANSWER_SIGNAL
+from fieldlab.domain.answers import AlertAnswer, latest_answers
 from fieldlab.domain.samples import Sample
 from fieldlab.gateway.weekly import WeeklyReports
 from fieldlab.kpi.query import store_oee
 from fieldlab.store import Store, StoreError
 
 log = logging.getLogger("fieldlab.alerts")
+#: rule rounds between two reads of people's answers (at 0.5 s a round: every 2 s)
+ANSWERS_EVERY = 4
 
 
 class GatewayAlerts:
@@ -43,7 +47,8 @@ class GatewayAlerts:
             else None
         )
         self._unstored: list[AlertEvent] = []
-        self.counts = {"fired": 0, "repeated": 0, "cleared": 0}
+        self.counts = {"fired": 0, "repeated": 0, "cleared": 0, "silenced": 0}
+        self.answers: dict[tuple[str, str], AlertAnswer] = {}
         self.open: dict[tuple[str, str], AlertEvent] = {}
         self._clock_of = {m: ctx for c, ctx in sources for m in c.machines}
         self._clock_of |= {ctx.name: ctx for _, ctx in sources}
@@ -60,25 +65,49 @@ class GatewayAlerts:
 
     def stored(self, samples: list[Sample]) -> None:
         """The pipeline committed these samples."""
-        self._out(self.engine.observe(samples))
+        self.handle(self.engine.observe(samples))
 
-    def _out(self, events: list[AlertEvent]) -> None:
+    def handle(self, events: list[AlertEvent]) -> None:
+        """Events the rules made: answered ones silenced, the rest sent and kept."""
         for e in events:
+            answer = self.answers.get((e.rule, e.subject))
+            if answer is not None and answer.silences(e):
+                self.counts["silenced"] += 1
+                if e.event == "repeated":
+                    continue  # acknowledged or shelved: no repeat, and none to remember
+                self._track(e)
+                self._unstored.append(e)  # a firing while shelved is kept, not sent
+                continue
             self.counts[e.event] += 1
-            key = (e.rule, e.subject)
-            if e.event == "cleared":
-                self.open.pop(key, None)
-            else:
-                self.open[key] = e
+            self._track(e)
             log.warning("alert %s: %s %s (%s)", e.event, e.rule, e.subject, e.detail)
             self.notifier.send(e)
-        self._unstored += events
+            self._unstored.append(e)
+
+    def _track(self, e: AlertEvent) -> None:
+        key = (e.rule, e.subject)
+        if e.event == "cleared":
+            self.open.pop(key, None)
+        else:
+            self.open[key] = e
+
+    def read_answers(self) -> None:
+        """What people answered on the dashboards (acknowledged, shelved): from the store."""
+        store = self._reader()
+        if store is None:
+            return
+        try:
+            entries = store.entries(limit=500, signal=ANSWER_SIGNAL)
+        except (StoreError, OSError) as exc:
+            log.debug("alert answers not read: %s", exc)
+            return
+        self.answers = latest_answers(entries)
 
     def tick(self) -> None:
         states = {ctx.name: str(ctx.health.state) for _, ctx in self._sources}
         for name, state in states.items():  # a source never reached is on the wall clock
-            self._out(self.engine.sources({name: state}, self._clock_of[name].clock.now()))
-        self._out(self.engine.advance(self._now))
+            self.handle(self.engine.sources({name: state}, self._clock_of[name].clock.now()))
+        self.handle(self.engine.advance(self._now))
 
     async def run(self, every_s: float = 0.5) -> None:
         self.notifier.start()
@@ -90,8 +119,12 @@ class GatewayAlerts:
                 weekly.cancel()
 
     async def _rules(self, every_s: float) -> None:
+        rounds = 0
         while True:
             await asyncio.sleep(every_s)
+            if rounds % ANSWERS_EVERY == 0:
+                await asyncio.to_thread(self.read_answers)
+            rounds += 1
             self.tick()
             await self.save()
 

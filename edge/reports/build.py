@@ -7,10 +7,16 @@ from dataclasses import dataclass, field
 
 from fieldlab.config.site import DisplayName, SiteConfig, display_name
 from fieldlab.domain.alerts import AlertEvent
+from fieldlab.domain.answers import SIGNAL as ANSWER_SIGNAL
+from fieldlab.domain.answers import AlertAnswer
+from fieldlab.domain.entries import Entry
 from fieldlab.kpi.oee import OeeResult
+from fieldlab.kpi.orders import OrderRun, order_runs
 from fieldlab.kpi.query import machine_ids, store_oee
 from fieldlab.reports.week import Week
 from fieldlab.store import Store
+
+TOP_ORDERS = 10
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,12 @@ class WeeklyReport:
     alerts: list[AlertEvent]
     compare: Week | None = None
     notes: list[str] = field(default_factory=list)
+    #: the week's production orders, the most good units first (at most TOP_ORDERS)
+    orders: list[OrderRun] = field(default_factory=list)
+    #: what the shifts told each other at the machines, oldest first
+    handovers: list[Entry] = field(default_factory=list)
+    #: the first answer people gave to each firing: (rule, subject, since) → answer
+    answers: dict[tuple[str, str, int], AlertAnswer] = field(default_factory=dict)
 
     @property
     def downtime_money(self) -> float | None:
@@ -57,8 +69,9 @@ def build_report(
     tz = site.tz
     start, end = week.bounds(tz)
     trend_weeks = [week.shifted(-k) for k in range(site.reports.weeks_of_trend - 1, -1, -1)]
-    machines = []
+    machines, orders = [], []
     for m in machine_ids(store, site):
+        orders += order_runs(store, site, m, start, end, now=now)
         result = store_oee(store, site, m, start, end, now=now)
         trend = []
         for w in trend_weeks:
@@ -80,7 +93,23 @@ def build_report(
         top_losses(machines, site),
         store.alerts(start, end),
         compare,
+        orders=sorted(orders, key=lambda o: -(o.result.good or 0))[:TOP_ORDERS],
+        handovers=sorted(
+            (e for e in store.entries(limit=5000, signal="handover") if start <= e.ts < end),
+            key=lambda e: e.ts,
+        ),
+        answers=first_answers(store.entries(limit=5000, signal=ANSWER_SIGNAL)),
     )
+
+
+def first_answers(entries: list[Entry]) -> dict[tuple[str, str, int], AlertAnswer]:
+    """From entries newest first: the first answer to each firing."""
+    out: dict[tuple[str, str, int], AlertAnswer] = {}
+    for e in reversed(entries):
+        a = AlertAnswer.from_entry(e)
+        if a is not None:
+            out.setdefault((a.rule, a.subject, a.since), a)
+    return out
 
 
 def top_losses(machines: list[MachineWeek], site: SiteConfig, n: int = 10) -> list[Loss]:

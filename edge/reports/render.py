@@ -9,8 +9,10 @@ import io
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from fieldlab.domain.alerts import AlertEvent
+from fieldlab.domain.answers import AlertAnswer
 from fieldlab.i18n import N_, Lang, formats, t
 from fieldlab.reports.build import WeeklyReport
 from fieldlab.reports.charts import trend_svg
@@ -151,6 +153,40 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
         losses.text.append(t("report.no_losses", lang))
     out.append(losses)
 
+    # production orders (#29): the week's largest, with how far they got and what they cost
+    if r.orders:
+        names = {mw.machine: mw.label(lang) for mw in r.machines}
+        out.append(
+            Section(
+                t("report.orders", lang, n=len(r.orders)),
+                table=Table(
+                    [
+                        t("report.order", lang),
+                        t("machine", lang).capitalize(),
+                        t("report.product", lang),
+                        t("good", lang).capitalize(),
+                        t("orders.target", lang).capitalize(),
+                        "OEE",
+                        t("report.order_loss", lang),
+                    ],
+                    [
+                        [
+                            o.order,
+                            names.get(o.machine, o.machine),
+                            o.product or "–",
+                            formats.number(o.result.good, lang),
+                            formats.number(o.target, lang)
+                            + ("" if o.to_target is None else f" ({pct(o.to_target)})"),
+                            pct(o.result.oee),
+                            _largest_loss(o.result.losses_s, lang),
+                        ]
+                        for o in r.orders
+                    ],
+                    {3, 4, 5},
+                ),
+            )
+        )
+
     # energy
     energy_rows = [
         [
@@ -191,6 +227,7 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
                 t("machine", lang).capitalize(),
                 t("report.what", lang).capitalize(),
                 t("report.lasted", lang).capitalize(),
+                t("report.answered", lang),
             ],
             fired,
             {3},
@@ -198,6 +235,32 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
     else:
         alerts.text.append(t("report.no_alerts", lang))
     out.append(alerts)
+
+    # handover notes: what the shifts told each other
+    if r.handovers:
+        names = {mw.machine: mw.label(lang) for mw in r.machines}
+        out.append(
+            Section(
+                t("report.handovers", lang),
+                table=Table(
+                    [
+                        t("report.when", lang).capitalize(),
+                        t("machine", lang).capitalize(),
+                        t("report.by", lang),
+                        t("report.note", lang),
+                    ],
+                    [
+                        [
+                            formats.when(e.ts, tz, lang, "EEE d MMM HH:mm"),
+                            names.get(e.machine, e.machine),
+                            e.by or "–",
+                            e.value,
+                        ]
+                        for e in r.handovers
+                    ],
+                ),
+            )
+        )
 
     # comparison
     if r.compare is not None:
@@ -236,6 +299,11 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
     return title, subtitle, out
 
 
+def _largest_loss(losses_s: dict[str, float], lang: Lang) -> str:
+    what, seconds = max(losses_s.items(), key=lambda kv: kv[1], default=("", 0.0))
+    return f"{t(f'state.{what}', lang)} {formats.duration(seconds, lang)}" if seconds > 0 else "–"
+
+
 def alert_rows(events: list[AlertEvent], r: WeeklyReport, lang: Lang) -> list[list[str]]:
     """One row per firing, with how long it lasted (to its clear, else still open)."""
     from fieldlab.alerts.text import what
@@ -257,9 +325,20 @@ def alert_rows(events: list[AlertEvent], r: WeeklyReport, lang: Lang) -> list[li
                 names.get(e.subject, e.subject),
                 what(e, r.site, lang),
                 lasted,
+                _answer(r.answers.get((e.rule, e.subject, e.since)), tz, lang),
             ]
         )
     return rows
+
+
+def _answer(a: AlertAnswer | None, tz: ZoneInfo, lang: Lang) -> str:
+    if a is None:
+        return "–"
+    at = formats.when(a.at, tz, lang, "HH:mm")
+    if a.shelved_until is not None:
+        until = formats.when(a.shelved_until, tz, lang, "HH:mm")
+        return t("answer.shelved", lang, by=a.by or "–", until=until)
+    return t("answer.acked", lang, by=a.by or "–", at=at) + (f": {a.note}" if a.note else "")
 
 
 def to_html(r: WeeklyReport, lang: Lang) -> str:

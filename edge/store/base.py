@@ -51,8 +51,10 @@ class Store(Protocol):
     def write_entries(self, entries: Iterable[Entry]) -> int:
         """Who entered which value by hand (the samples themselves go through `write`)."""
 
-    def entries(self, machine: str | None = None, limit: int = 100) -> list[Entry]:
-        """The newest hand entries first."""
+    def entries(
+        self, machine: str | None = None, limit: int = 100, signal: str | None = None
+    ) -> list[Entry]:
+        """The newest hand entries first (of one machine, of one kind: `reason`, `handover`…)."""
 
     def write_alerts(self, events: Iterable[AlertEvent]) -> int:
         """What the alert rules said (fired, repeated, cleared)."""

@@ -215,8 +215,12 @@ class InfluxStore:
             self._write_lines(entry_lines(entries))
         return len(entries)
 
-    def entries(self, machine: str | None = None, limit: int = 100) -> list[Entry]:
-        where = f" WHERE {_ident('machine')} = {_literal(machine)}" if machine else ""
+    def entries(
+        self, machine: str | None = None, limit: int = 100, signal: str | None = None
+    ) -> list[Entry]:
+        used = {k: v for k, v in (("machine", machine), ("signal", signal)) if v is not None}
+        where = " AND ".join(f"{_ident(k)} = {_literal(v)}" for k, v in used.items())
+        where = f" WHERE {where}" if where else ""
         series = self.query(
             f'SELECT "ts", "value", "by", "machine", "signal", "source" FROM {_ident(ENTRIES)}'
             f"{where} ORDER BY time DESC LIMIT {int(limit)}"

@@ -629,12 +629,15 @@ class SqliteStore:
                 return []  # an older file opened read-only: nobody answered yet
         return [Attempt(int(r[0]), r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
 
-    def entries(self, machine: str | None = None, limit: int = 100) -> list[Entry]:
+    def entries(
+        self, machine: str | None = None, limit: int = 100, signal: str | None = None
+    ) -> list[Entry]:
         sql = "SELECT ts, machine, signal, value, by, entered, source FROM entries"
-        args: tuple[object, ...] = ()
-        if machine is not None:
-            sql += " WHERE machine = ?"
-            args = (machine,)
+        where = {"machine": machine, "signal": signal}
+        used = {k: v for k, v in where.items() if v is not None}
+        if used:
+            sql += " WHERE " + " AND ".join(f"{k} = ?" for k in used)
+        args: tuple[object, ...] = tuple(used.values())
         with self._lock:
             try:
                 rows = self._db.execute(

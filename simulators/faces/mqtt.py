@@ -23,6 +23,10 @@ log = logging.getLogger("fieldlab.sim.mqtt")
 RETAINED = frozenset({"state", "product"})
 
 
+#: the operators' terminals publish under this area (a tablet is no machine's face)
+TERMINAL_AREA = "terminal"
+
+
 def topic_for(site: str, area: str, machine: str, signal: str) -> str:
     return f"fieldlab/{site}/{area}/{machine}/{signal}"
 
@@ -30,16 +34,26 @@ def topic_for(site: str, area: str, machine: str, signal: str) -> str:
 class MqttFace:
     name = "mqtt"
 
-    def __init__(self, scenario: Scenario, machines: list[str], settings: object):
+    def __init__(
+        self, scenario: Scenario, machines: list[str], settings: object, terminal: bool = False
+    ):
+        """``terminal``: the simulated operators' tablets (what people enter at these
+        machines), published under `fieldlab/<site>/terminal/<machine>/<signal>`."""
         self.scenario = scenario
         self.machines = set(machines)
+        self.terminal = terminal
+        if terminal:
+            self.name = "terminals"
         url = urlparse(getattr(settings, "mqtt_url", "mqtt://127.0.0.1:1883"))
         self.host = url.hostname or "127.0.0.1"
         self.tls = url.scheme in ("mqtts", "ssl")
         self.port = url.port or (8883 if self.tls else 1883)
         self.username, self.password = url.username, url.password
         self._topics = {
-            m: topic_for(scenario.site, scenario.machines[m].area, m, "") for m in machines
+            m: topic_for(
+                scenario.site, TERMINAL_AREA if terminal else scenario.machines[m].area, m, ""
+            )
+            for m in machines
         }
         self._client: mqtt.Client | None = None
         self._connected = threading.Event()
@@ -48,7 +62,9 @@ class MqttFace:
 
     def _make_client(self) -> mqtt.Client:
         client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"fieldlab-sim-{self.scenario.site}"
+            CallbackAPIVersion.VERSION2,
+            client_id=f"fieldlab-sim-{self.scenario.site}"
+            + ("-terminals" if self.terminal else ""),
         )
         client.max_inflight_messages_set(100)
         if self.username:

@@ -1,6 +1,7 @@
 """Login and roles on a server, in a real headless Chromium against `fieldlab dashboard` with
 `dashboard.auth` set: no data without a login, one message for any wrong login, viewers cannot
-reach stop-reason entry (menu or address), operators can and the entry records who."""
+reach stop-reason entry or the terminal (menu or address), operators can and the entry records
+who; a station PIN opens one machine's terminal and nothing else."""
 
 from __future__ import annotations
 
@@ -122,6 +123,11 @@ def test_roles_decide_what_a_browser_gets(server):
             assert page.get_by_role("button", name="Save").count() == 0
             body = page.inner_text("body")
             assert "Unexplained stops" not in body and "Reason" not in body, body[:500]
+            page.goto(f"{base}/terminal?machine=press-1")  # the terminal, typed in
+            page.get_by_text("Logged in as vera (viewer)").wait_for(timeout=30_000)
+            page.wait_for_timeout(1000)
+            assert page.get_by_role("button", name="Start order").count() == 0
+            assert page.get_by_role("button", name="Book as scrap").count() == 0
             context.close()
 
             # an operator enters a reason; the store says who, and that it was by hand
@@ -182,5 +188,44 @@ def test_admin_sees_users_and_a_session_expires(server):
                 assert "press-1" not in page.inner_text("body")
             finally:
                 users_file.write_text(saved)
+        finally:
+            browser.close()
+
+
+def test_a_station_pin_opens_one_machines_terminal_and_nothing_else(server):
+    """A tablet at the press (#29): the admin sets a PIN for the machine; the PIN opens that
+    machine's terminal only, a wrong one says so, and the PIN is kept as a hash."""
+    from playwright.sync_api import sync_playwright
+
+    base, chromium, tmp, _ = server
+    site = str(tmp / "site.yaml")
+    short = fieldlab("users", "station", "press-1", "-c", site, cwd=tmp, password="12")
+    assert short.returncode == 2 and "6 to 12 digits" in short.stderr, short.stderr
+    nobody = fieldlab("users", "station", "press-9", "-c", site, cwd=tmp, password="246810")
+    assert nobody.returncode == 2 and "no machine 'press-9'" in nobody.stderr, nobody.stderr
+    ok = fieldlab("users", "station", "press-1", "-c", site, cwd=tmp, password="246810")
+    assert ok.returncode == 0, ok.stderr
+    text = (tmp / "users.yaml").read_text()
+    assert "246810" not in text and yaml.safe_load(text)["stations"]["press-1"]["pin"][:4] == "$2b$"
+    listed = fieldlab("users", "list", "-c", site, cwd=tmp).stdout
+    assert "press-1" in listed and "station" in listed, listed
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_context(has_touch=True).new_page()
+            page.goto(f"{base}/?station=press-1")
+            pin = page.get_by_label("Station PIN")
+            pin.wait_for(timeout=60_000)
+            assert "OEE" not in page.inner_text("body")
+            pin.fill("000000")
+            page.get_by_role("button", name="Open the terminal").tap()
+            page.get_by_text("That PIN is not right.").wait_for(timeout=30_000)
+            pin.fill("246810")
+            page.get_by_role("button", name="Open the terminal").tap()
+            page.get_by_role("button", name="Start order").wait_for(timeout=30_000)
+            page.get_by_role("heading", name="Press").first.wait_for(timeout=30_000)
+            # that machine only: no menu, no other machine to pick
+            assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+            assert "CNC machining centre" not in page.inner_text("body")
         finally:
             browser.close()

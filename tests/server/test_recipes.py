@@ -14,10 +14,17 @@ import pytest
 from fieldlab.simulators.recipes import answer_key, dump, load_recipe, recipe_names, recipes_dir
 from tests.services import Process
 
-NAMES = ["eerste-stap", "kleine-stops", "omstellen", "kwaliteit", "knelpunt"]
+NAMES = [
+    "eerste-stap",
+    "kleine-stops",
+    "omstellen",
+    "kwaliteit",
+    "knelpunt",
+    "stilstanden-verklaren",  # simulated operators and orders (#29): per order through the path
+]
 
 
-def test_the_five_recipes_are_there_with_handouts_and_keys():
+def test_the_recipes_are_there_with_handouts_and_keys():
     assert set(NAMES) <= set(recipe_names())
     for name in NAMES:
         folder = recipes_dir() / name

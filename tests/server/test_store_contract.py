@@ -227,6 +227,11 @@ def test_hand_entries_keep_who_and_that_they_were_manual(store):
     assert store.write_entries([first, second]) == 2
     assert store.entries() == [second, first]  # newest first
     assert store.entries("press-1") == [first]
+    note = Entry(3000, "press-1", "handover", "nieuwe beitel in la 3", "piet de Vries", 7000)
+    store.write_entries([note])
+    assert store.entries(signal="handover") == [note]
+    assert store.entries("press-1", signal="reason") == [first]
+    assert store.entries(limit=1) == [note]
     assert first.source == "manual"
     # the kit's own records are not machine signals: latest() shows none of them
     store.write([S(1000, "reason", "tool_break")])

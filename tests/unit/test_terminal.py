@@ -78,7 +78,10 @@ def test_scrap_and_an_order_are_stored_as_their_samples(stopped):
     at.number_input[0].set_value(3)
     at.button(key="FormSubmitter:scrap-Book as scrap").click().run()
     assert any("3 units scrap" in s.value for s in at.success), [s.value for s in at.success]
+    # good units now count the scrap found by a person (domain.md §2)
+    assert "good 297" in " ".join(m.value for m in terminal().markdown)
     at.text_input[0].set_value("4711")
+    at.number_input[1].set_value(500)
     at.selectbox[0].set_value("B")
     at.button(key="FormSubmitter:order-Start order").click().run()
     assert any("order 4711 started" in s.value for s in at.success)
@@ -86,10 +89,9 @@ def test_scrap_and_an_order_are_stored_as_their_samples(stopped):
         assert store.read("press-1", "scrap_entry", 0, 2**62).values.tolist() == [3]
         assert store.read("press-1", "order", 0, 2**62).values.tolist() == ["4711"]
         assert store.read("press-1", "product", 0, 2**62).values.tolist() == ["B"]
-    at = terminal()
-    assert "order 4711" in " ".join(m.value for m in at.markdown)
-    # good units now count the scrap found by a person (domain.md §2)
-    assert "good 297" in " ".join(m.value for m in at.markdown)
+        assert store.read("press-1", "order_target", 0, 2**62).values.tolist() == [500]
+    # the order's own good units against its target: none yet, it has just begun
+    assert "order 4711 · B · good 0 of 500" in " ".join(m.value for m in terminal().markdown)
 
 
 def test_a_handover_note_is_shown_to_the_next_shift_at_the_machine_and_on_the_overview(stopped):

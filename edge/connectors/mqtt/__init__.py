@@ -44,7 +44,9 @@ class MqttConnector:
         self.change_times = False
         # Machines this gateway answers for (offline on loss and at stop). In a shared group
         # no gateway sees all of a machine's messages, so none may declare it offline.
-        self.machines: list[str] = [] if cfg.share_group else list(cfg.machines)
+        # Neither does a source that only relays what people enter (`machine_contact: false`).
+        self._answers = not cfg.share_group and cfg.machine_contact
+        self.machines: list[str] = list(cfg.machines) if self._answers else []
         self.decoder: Decoder = TopicDecoder(cfg, cfg.name)
         self.transport = Transport(
             cfg.name,
@@ -145,7 +147,7 @@ class MqttConnector:
             packed = samples
         else:
             plain = samples
-        if not self.cfg.share_group:
+        if self._answers:
             seen = packed.machines() if packed is not None else {s.machine for s in plain}
             new = seen.difference(self.machines)
             if new:

@@ -80,3 +80,9 @@ class Config(BrokerConfig):
         description="subscribe as $share/<group>/…: gateways in one group split the messages "
         "(each needs its own client_id); docs/SCALING.md",
     )
+    machine_contact: bool = Field(
+        True,
+        description="the broker is how the gateway sees these machines: losing it writes them "
+        "offline (false for a source that only relays what people enter, e.g. operator "
+        "terminals, while the machines themselves are read elsewhere)",
+    )

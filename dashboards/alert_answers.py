@@ -1,0 +1,106 @@
+"""Open alerts with what people answered, and the buttons to answer them (#29): acknowledge
+with an optional note (the alert is not repeated), or shelve it for a while (silent until then);
+the clear is always sent. On the overview, the andon and a machine's terminal; who may not
+enter anything (a viewer) reads the answers and gets no buttons."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from fieldlab.alerts.text import what
+from fieldlab.dashboards import data
+from fieldlab.dashboards.auth import User
+from fieldlab.dashboards.context import Context
+from fieldlab.domain.alerts import AlertEvent
+from fieldlab.domain.answers import AlertAnswer
+from fieldlab.store import StoreError
+
+#: how far back to look for alerts that are still open
+LOOKBACK_MS = 7 * 86_400_000
+#: the shelf's choices, minutes (0: acknowledge only)
+SHELF_MIN = (0, 15, 60, 240)
+
+
+def open_alerts(ctx: Context, machine: str | None = None) -> list[AlertEvent]:
+    """Fired and not cleared by the end of the page's period, the latest event of each firing
+    (oldest firing first), looked for from a week before the period."""
+    recent = data.alerts(ctx.store_url, ctx.start - LOOKBACK_MS, min(ctx.end, ctx.now + 1))
+    cleared = {(e.rule, e.subject, e.since) for e in recent if e.event == "cleared"}
+    out: dict[tuple[str, str, int], AlertEvent] = {}
+    for e in recent:
+        key = (e.rule, e.subject, e.since)
+        if e.event != "cleared" and key not in cleared and machine in (None, e.subject):
+            out[key] = e
+    return list(out.values())
+
+
+def answer_for(ctx: Context, e: AlertEvent) -> AlertAnswer | None:
+    """The answer that holds for this firing: its acknowledgement, or a shelf not yet over."""
+    a = data.answers(ctx.store_url).get((e.rule, e.subject))
+    if a is None:
+        return None
+    shelved = a.shelved_until is not None and a.shelved_until > ctx.now
+    return a if shelved or (a.since == e.since and a.shelved_until is None) else None
+
+
+def answered_text(ctx: Context, a: AlertAnswer) -> str:
+    said = f": {a.note}" if a.note else ""
+    if a.shelved_until is not None:
+        return ctx.t("answer.shelved", by=a.by or "–", until=ctx.when(a.shelved_until, "HH:mm"))
+    return ctx.t("answer.acked", by=a.by or "–", at=ctx.when(a.at, "HH:mm")) + said
+
+
+def show(ctx: Context, user: User, machine: str | None = None, compact: bool = False) -> None:
+    """Each open alert, loud until answered; the form to answer where the user may."""
+    if "answer_saved" in st.session_state:
+        st.success(st.session_state.pop("answer_saved"))
+    names = {m: ctx.name(m) for m in ctx.machines()}
+    for e in open_alerts(ctx, machine):
+        a = answer_for(ctx, e)
+        line = (
+            f"🔔 {names.get(e.subject, e.subject)}: {what(e, ctx.site, ctx.lang)} · "
+            f"{ctx.t('alerts_since', since=ctx.when(e.since, 'HH:mm'))} · {e.rule}"
+        )
+        if a is not None:
+            st.info(f"{line} · {answered_text(ctx, a)}")
+            continue
+        st.warning(line)
+        if not user.may_enter_reasons() or (user.machine and user.machine != e.subject):
+            continue
+        key = f"answer-{e.rule}-{e.subject}-{e.since}"
+        if compact:  # the andon: one big button, nothing to type on a TV
+            if st.button(ctx.t("answer.ack"), key=key):
+                _store(ctx, user, e, "", 0)
+            continue
+        with st.form(key, clear_on_submit=True):
+            note = st.text_input(ctx.t("answer.note"), max_chars=200)
+            left, right = st.columns(2)
+            acked = left.form_submit_button(ctx.t("answer.ack"), use_container_width=True)
+            minutes = right.selectbox(
+                ctx.t("answer.shelf"),
+                SHELF_MIN[1:],
+                format_func=lambda m: ctx.dur(m * 60),
+            )
+            shelved = right.form_submit_button(ctx.t("answer.shelve"), use_container_width=True)
+        if acked or shelved:
+            _store(ctx, user, e, note.strip(), int(minutes or 0) if shelved else 0)
+
+
+def _store(ctx: Context, user: User, e: AlertEvent, note: str, shelf_min: int) -> None:
+    """Confirmed only once the store holds it; a failure says so and keeps the alert loud."""
+    answer = AlertAnswer(
+        e.rule,
+        e.subject,
+        e.since,
+        user.login or ctx.t("answer.here"),
+        ctx.now,
+        note,
+        ctx.now + shelf_min * 60_000 if shelf_min else None,
+    )
+    try:
+        data.write_answer(ctx.store_url, answer)
+    except (StoreError, OSError) as exc:
+        st.error(ctx.t("term.not_stored", why=exc))
+        return
+    st.session_state["answer_saved"] = answered_text(ctx, answer)
+    st.rerun()
