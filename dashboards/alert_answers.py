@@ -50,8 +50,16 @@ def answered_text(ctx: Context, a: AlertAnswer) -> str:
     return ctx.t("answer.acked", by=a.by or "–", at=ctx.when(a.at, "HH:mm")) + said
 
 
-def show(ctx: Context, user: User, machine: str | None = None, compact: bool = False) -> None:
-    """Each open alert, loud until answered; the form to answer where the user may."""
+def show(
+    ctx: Context,
+    user: User,
+    machine: str | None = None,
+    compact: bool = False,
+    by: str | None = None,
+) -> None:
+    """Each open alert, loud until answered; the form to answer where the user may (``by``:
+    who answers, where it is not the login: the terminal's name for itself)."""
+    who = by if by is not None else user.login
     if "answer_saved" in st.session_state:
         st.success(st.session_state.pop("answer_saved"))
     names = {m: ctx.name(m) for m in ctx.machines()}
@@ -70,7 +78,7 @@ def show(ctx: Context, user: User, machine: str | None = None, compact: bool = F
         key = f"answer-{e.rule}-{e.subject}-{e.since}"
         if compact:  # the andon: one big button, nothing to type on a TV
             if st.button(ctx.t("answer.ack"), key=key):
-                _store(ctx, user, e, "", 0)
+                _store(ctx, who, e, "", 0)
             continue
         with st.form(key, clear_on_submit=True):
             note = st.text_input(ctx.t("answer.note"), max_chars=200)
@@ -79,20 +87,22 @@ def show(ctx: Context, user: User, machine: str | None = None, compact: bool = F
             minutes = right.selectbox(
                 ctx.t("answer.shelf"),
                 SHELF_MIN[1:],
-                format_func=lambda m: ctx.dur(m * 60),
+                format_func=lambda m: (
+                    ctx.t("answer.minutes", n=m) if m < 60 else ctx.t("answer.hours", n=m // 60)
+                ),
             )
             shelved = right.form_submit_button(ctx.t("answer.shelve"), use_container_width=True)
         if acked or shelved:
-            _store(ctx, user, e, note.strip(), int(minutes or 0) if shelved else 0)
+            _store(ctx, who, e, note.strip(), int(minutes or 0) if shelved else 0)
 
 
-def _store(ctx: Context, user: User, e: AlertEvent, note: str, shelf_min: int) -> None:
+def _store(ctx: Context, by: str, e: AlertEvent, note: str, shelf_min: int) -> None:
     """Confirmed only once the store holds it; a failure says so and keeps the alert loud."""
     answer = AlertAnswer(
         e.rule,
         e.subject,
         e.since,
-        user.login or ctx.t("answer.here"),
+        by,
         ctx.now,
         note,
         ctx.now + shelf_min * 60_000 if shelf_min else None,

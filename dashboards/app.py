@@ -20,7 +20,10 @@ st.set_page_config(
     page_title="fieldlab andon" if andon_only else "fieldlab OEE",
     page_icon="🏭",
     layout="wide",
-    initial_sidebar_state="collapsed" if andon_only else "auto",
+    # the TV and the tablet at a machine: the screen is for the page, the sidebar one tap away
+    initial_sidebar_state="collapsed"
+    if andon_only or os.environ.get("FIELDLAB_TERMINAL") or "station" in st.query_params
+    else "auto",
 )
 user = gate(lang)  # with a login configured: the login form and nothing else until then
 if andon_only:

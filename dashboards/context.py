@@ -93,6 +93,14 @@ class Context:
         unit = self.site.signal_unit(signal)
         return f"{self.num(v, digits)} {unit}" if unit else self.num(v, digits)
 
+    def current_reason(self, r: OeeResult, state: str) -> str | None:
+        """The reason of the stop going on now (domain.md §2: a reason belongs to its episode),
+        never the newest `reason` sample of a stop that is over."""
+        ep = r.episodes
+        if state in ("running", "planned_stop", "offline") or not len(ep.start):
+            return None
+        return ep.reason[-1] if int(ep.end[-1]) >= min(self.now, r.end) - 1 else None
+
     def state_line(self, state: str, since_ms: int | None, reason: object) -> str:
         """`storing · gereedschapsbreuk · 12 min` ; an offline machine says since when, never
         the reason from before it went offline."""

@@ -42,7 +42,7 @@ def tile(ctx: Context, machine: str) -> Tile:
         name=ctx.site.machine(machine).label(ctx.lang, machine),
         state=str(state),
         color=STATE_COLORS.get(str(state), "#424242"),
-        state_line=ctx.state_line(str(state), state_ts, latest.get("reason", (None, ""))[1]),
+        state_line=ctx.state_line(str(state), state_ts, ctx.current_reason(r, str(state))),
         oee=ctx.t("no_data") if r.no_data else ctx.pct(r.oee),
         availability=ctx.pct(r.availability),
         performance=ctx.pct(r.performance),

@@ -57,41 +57,14 @@ newest = [(ts, s, v) for ts, m, s, v in data.latest(ctx.store_url, machine) if m
 latest = {s: v for _, s, v in newest}
 state = str(latest.get("state", "offline"))
 since = data.state_since(ctx.store_url, machine)
-st.markdown(
-    f"<div class='term-state' style='background:{STATE_COLORS.get(state, '#555')}'>"
-    f"{ctx.state_line(state, since, latest.get('reason'))}</div>",
-    unsafe_allow_html=True,
-)
-alert_answers.show(ctx, user, machine)  # this machine's open alerts, answered here
-# what the last shift left for this one (notes of the last 24 hours)
-for note in data.notes(ctx.store_url, ctx.now - 86_400_000, machine):
-    st.info(f"**{ctx.when(note.ts, 'EEE HH:mm')} · {note.by or '–'}**: {note.value}")
-order, product = str(latest.get("order") or ""), str(latest.get("product") or "")
 r = data.oee(
     ctx.store_url, str(ctx.config_path), machine, ctx.start, ctx.end, ctx.now, ctx.threshold
 )
-line = [ctx.t("term.order", order=order) if order else ctx.t("term.no_order")]
-if product:
-    line.append(product)
-progress = None
-if order:
-    # the order's good units since it began (its whole life, domain.md §5), against its target
-    began = max(ts for ts, s, _ in newest if s == "order")
-    runs = data.orders(
-        ctx.store_url, str(ctx.config_path), machine, began, ctx.now + 1, ctx.now, ctx.threshold
-    )
-    run = next((x for x in reversed(runs) if x.order == order), None)
-    good = (run.result.good if run else None) or 0  # none counted yet: it has just begun
-    if run and run.target:
-        line.append(ctx.t("term.good_of", good=ctx.num(good), target=ctx.num(run.target)))
-        progress = min(1.0, good / run.target) if good else 0.0
-    else:
-        line.append(f"{ctx.t('good')} {ctx.num(good)}")
-else:
-    line.append(f"{ctx.t('good')} {ctx.num(r.good)}")
-st.markdown(f"<div class='term-order'>{' · '.join(line)}</div>", unsafe_allow_html=True)
-if progress is not None:
-    st.progress(progress)
+st.markdown(
+    f"<div class='term-state' style='background:{STATE_COLORS.get(state, '#555')}'>"
+    f"{ctx.state_line(state, since, ctx.current_reason(r, state))}</div>",
+    unsafe_allow_html=True,
+)
 
 
 def stored(words: str) -> None:
@@ -140,11 +113,20 @@ todo = [
 ]
 if todo:
     i = todo[-1]
+    given = ep.reason[i]
+    key = (
+        "term.why_was"
+        if not (open_stop and i == last)
+        else "term.why_else"
+        if given
+        else "term.why"
+    )
     st.subheader(
         ctx.t(
-            "term.why" if open_stop and i == last else "term.why_was",
+            key,
             when=ctx.when(int(ep.start[i]), "HH:mm"),
             d=ctx.dur((int(ep.end[i]) - int(ep.start[i])) / 1000),
+            reason=ctx.reason(given) if given else "",
         )
     )
     reason_buttons(int(ep.start[i]), "reason")
@@ -172,6 +154,34 @@ if explained:
         )
         if pick is not None:
             reason_buttons(int(ep.start[pick]), f"fix-{pick}")
+
+order, product = str(latest.get("order") or ""), str(latest.get("product") or "")
+line = [ctx.t("term.order", order=order) if order else ctx.t("term.no_order")]
+if product:
+    line.append(product)
+progress = None
+if order:
+    # the order's good units since it began (its whole life, domain.md §5), against its target
+    began = max(ts for ts, s, _ in newest if s == "order")
+    runs = data.orders(
+        ctx.store_url, str(ctx.config_path), machine, began, ctx.now + 1, ctx.now, ctx.threshold
+    )
+    run = next((x for x in reversed(runs) if x.order == order), None)
+    good = (run.result.good if run else None) or 0  # none counted yet: it has just begun
+    if run and run.target:
+        line.append(ctx.t("term.good_of", good=ctx.num(good), target=ctx.num(run.target)))
+        progress = min(1.0, good / run.target) if good else 0.0
+    else:
+        line.append(f"{ctx.t('good')} {ctx.num(good)}")
+else:
+    line.append(f"{ctx.t('good')} {ctx.num(r.good)}")
+st.markdown(f"<div class='term-order'>{' · '.join(line)}</div>", unsafe_allow_html=True)
+if progress is not None:
+    st.progress(progress)
+alert_answers.show(ctx, user, machine, by=who)  # this machine's open alerts, answered here
+# what the last shift left for this one (notes of the last 24 hours)
+for note in data.notes(ctx.store_url, ctx.now - 86_400_000, machine):
+    st.info(f"**{ctx.when(note.ts, 'EEE HH:mm')} · {note.by or '–'}**: {note.value}")
 
 left, right = st.columns(2)
 with left.form("scrap", clear_on_submit=True):

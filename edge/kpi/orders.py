@@ -53,7 +53,9 @@ def order_runs(
     ):
         first = max(start, int(spans[order].starts[0]))
         last = min(end, now, int(spans[order].ends[-1]))
-        products = history.products.until(first)
+        # the product it made: the one running at its end (a changeover belongs to the order
+        # it prepares, so at the order's start the last order's product may still be set)
+        products = history.products.until(max(first, last - 1))
         product = str(products.values[-1]) if len(products) else ""
         # the target given when the order (last) began: at or after its start, before its end
         begun, ended = int(spans[order].starts[-1]), int(spans[order].ends[-1])

@@ -22,7 +22,11 @@ from tests.sim_gateway import health, sim_and_gateway
 from tests.truth import START
 
 MINUTES = 60
-OPERATED = {"cnc-1": 4, "press-1": 150, "filler-1": 700}  # machine: units an order asks for
+OPERATED = {"cnc-1": 4, "press-1": 250, "filler-1": 700}  # machine: units an order asks for
+#: Modbus is polled (100 ms at 60×: 6 simulated seconds) and has no time of its own: a unit
+#: counted just before an order ends may be read just after, in the next order (one or two
+#: press strokes); the units of all orders together are still exact
+POLL_SLACK = {"press-1": (3, 1.0)}  # machine: (units, OEE pp) per order
 
 
 def scenario(tmp: Path) -> Path:
@@ -37,6 +41,12 @@ def scenario(tmp: Path) -> Path:
         for m in OPERATED
     }
     data["reasons"] += ["sensor", "downstream_full"]
+    for m in OPERATED:  # stops enough for a Pareto: starved and blocked, which only people explain
+        data["machines"][m]["behaviour"] = {
+            "starved_per_hour": 4,
+            "blocked_per_hour": 3,
+            "external_stop_min": 4,
+        }
     (tmp / "scenario.yaml").write_text(yaml.safe_dump(data))
     return tmp / "scenario.yaml"
 
@@ -79,12 +89,18 @@ def test_orders_and_reasons_entered_by_operators_agree_with_the_truth(tmp_path):
             for go, to in zip(g, t, strict=True):
                 print(m, to.order, to.product, to.target, to.result.good, go.result.good)
                 assert (go.product, go.target) == (to.product, to.target), (m, to.order)
+                units, pp = POLL_SLACK.get(m, (0, 0.5))
                 for key in ("total", "good", "scrap"):
                     a, b = getattr(go.result, key), getattr(to.result, key)
-                    if a != b:
+                    if abs((a or 0) - (b or 0)) > units or (a is None) != (b is None):
                         problems.append(f"{m} {to.order}: {key} {a} vs truth {b}")
-                if abs((go.result.oee or 0) - (to.result.oee or 0)) > 0.005:
+                if abs((go.result.oee or 0) - (to.result.oee or 0)) > pp / 100:
                     problems.append(f"{m} {to.order}: OEE {go.result.oee} vs {to.result.oee}")
+            for key in ("total", "good", "scrap"):
+                a = sum(getattr(o.result, key) or 0 for o in g)
+                b = sum(getattr(o.result, key) or 0 for o in t)
+                if a != b:
+                    problems.append(f"{m} all orders: {key} {a} vs truth {b}")
             gr = store_oee(gw, site, m, START, end, now=end).reasons
             tr_ = store_oee(tr, site, m, START, end, now=end).reasons
             gp, tp = pareto(gr), pareto(tr_)

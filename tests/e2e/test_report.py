@@ -18,8 +18,12 @@ import pytest
 from fieldlab.cli.main import main
 from fieldlab.config import load_site_config
 from fieldlab.domain.alerts import AlertEvent
+from fieldlab.domain.answers import AlertAnswer
+from fieldlab.domain.entries import Entry
+from fieldlab.domain.samples import Sample
 from fieldlab.i18n import formats
 from fieldlab.ingest import ingest_file
+from fieldlab.kpi.orders import order_runs
 from fieldlab.kpi.query import store_now
 from fieldlab.reports.build import build_report
 from fieldlab.reports.render import to_html
@@ -65,6 +69,23 @@ def two_weeks(tmp_path_factory) -> tuple[Path, Path]:
                 AlertEvent(
                     t0 + 42 * MIN, "lang-stil", "laser-1", "cleared", "stop", t0, "fault:jam"
                 ),
+            ]
+        )
+        # what people entered at the terminals (#29): an order of a day, a note, an answer
+        day = local("2026-03-10 06:00")
+        store.write(
+            [
+                Sample(day, "cnc-1", "order_target", 200),
+                Sample(day, "cnc-1", "order", "24-0311"),
+                Sample(day + 24 * 60 * MIN, "cnc-1", "order", ""),
+            ]
+        )
+        store.write_entries(
+            [
+                Entry(day + 60 * MIN, "cnc-1", "handover", "Spindel tikt; TD gebeld", "piet", day),
+                AlertAnswer(
+                    "lang-stil", "laser-1", t0, "anna", t0 + 12 * MIN, "monteur komt"
+                ).entry(),
             ]
         )
     return tmp / "site.yaml", tmp / "store.db"
@@ -114,6 +135,17 @@ def test_every_figure_equals_fieldlab_oee_for_the_same_week_in_both_languages(tw
     assert "Grootste verliezen" in nl and "Top losses" in en
     assert "Meldingen van de week" in nl and "vastloper" in nl and "42 min 00 s" in nl
     assert "€\xa0" in nl and "€" in en  # € 1.234,50 / €1,234.50
+    # the week's orders (their figures the terminal's and the Orders page's), the notes the
+    # shifts left, and who answered each alert
+    with SqliteStore(db, readonly=True) as store:
+        runs = order_runs(store, site, "cnc-1", *W11.bounds(site.tz), now=store_now(store))
+    assert [o.order for o in report.orders] == ["24-0311"] == [o.order for o in runs]
+    assert report.orders[0].result.good == runs[0].result.good and runs[0].target == 200
+    assert "Productieorders" in nl and "24-0311" in nl and "Production orders" in en
+    assert formats.number(runs[0].result.good, "nl") in nl
+    assert "Spindel tikt; TD gebeld" in nl and "Overdrachtsnotities" in nl
+    assert "gezien door anna om 09:12: monteur komt" in nl
+    assert "acknowledged by anna at 09:12: monteur komt" in en
 
 
 @pytest.mark.slow

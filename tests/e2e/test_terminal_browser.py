@@ -116,7 +116,7 @@ def test_an_operator_at_the_kiosk_on_a_tablet(tmp_path, size, lang):
                 page.get_by_role("button", name=w["material"], exact=True).last.tap()
                 confirmed(f"{w['saved']}: {w['material']}")
                 # scrap found, an order with its target started and ended, a note left
-                page.get_by_label(w["units"]).fill("3")
+                page.get_by_label(w["units"], exact=True).fill("3")
                 page.get_by_role("button", name=w["book"]).tap()
                 confirmed("3")
                 page.get_by_label(w["number"]).fill("4711")

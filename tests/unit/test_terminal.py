@@ -127,3 +127,24 @@ def test_the_orders_page_shows_each_order_with_its_figures(stopped):
     assert table["Order"].tolist() == ["4711"] and table["Product"].tolist() == ["A"]
     assert table["machine"].tolist() == ["Press"] and table["good"].tolist() == ["290"]
     assert table["OEE"].tolist()[0].endswith("%")
+
+
+def test_the_state_says_the_reason_of_this_stop_never_of_one_that_is_over(stopped):
+    """A jam explained an hour ago, running since, idle now and unexplained: neither the
+    terminal nor the overview's tile says "jam" (domain.md §2: a reason is its episode's)."""
+    db, idle = stopped
+    with SqliteStore(db) as store:
+        store.write([Sample(idle - 3_000_000, "press-1", "state", "fault")])
+        store.write([Sample(idle - 3_000_000, "press-1", "reason", "jam")])
+        store.write([Sample(idle - 2_400_000, "press-1", "state", "running")])
+    at = terminal()
+    line = next(m.value for m in at.markdown if "class='term-state'" in m.value)
+    assert "idle" in line and "Jam" not in line, line
+    assert any("Why did it stop" in h.value for h in at.subheader)
+    tiles = AppTest.from_file(str(PAGES / "overview.py"), default_timeout=60).run()
+    states = [m.value for m in tiles.markdown if "border-radius:4px" in m.value]
+    assert states and not any("Jam" in s for s in states), states
+    # a corrected reason is the episode's: the terminal says it, and asks for another one
+    at.button(key="reason-material").click().run()
+    line = next(m.value for m in terminal().markdown if "class='term-state'" in m.value)
+    assert "No material" in line, line
