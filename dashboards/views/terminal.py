@@ -114,21 +114,14 @@ todo = [
 if todo:
     i = todo[-1]
     given = ep.reason[i]
-    key = (
-        "term.why_was"
-        if not (open_stop and i == last)
-        else "term.why_else"
-        if given
-        else "term.why"
-    )
-    st.subheader(
-        ctx.t(
-            key,
-            when=ctx.when(int(ep.start[i]), "HH:mm"),
-            d=ctx.dur((int(ep.end[i]) - int(ep.start[i])) / 1000),
-            reason=ctx.reason(given) if given else "",
-        )
-    )
+    when = ctx.when(int(ep.start[i]), "HH:mm")
+    d = ctx.dur((int(ep.end[i]) - int(ep.start[i])) / 1000)
+    if not (open_stop and i == last):
+        st.subheader(ctx.t("term.why_was", when=when, d=d))
+    elif given:
+        st.subheader(ctx.t("term.why_else", when=when, d=d, reason=ctx.reason(given)))
+    else:
+        st.subheader(ctx.t("term.why", when=when, d=d))
     reason_buttons(int(ep.start[i]), "reason")
 
 # A reason given this shift can be corrected (the last reason in an episode wins, §2)
