@@ -37,6 +37,9 @@ WORDS = {
         "start": "Order starten",
         "end": "Order beëindigen",
         "of": "goed 0 van 500",
+        "scrapped": "Opgeslagen: 3 stuks afkeur",
+        "ended": "order 4711 beëindigd",
+        "noted": "Opgeslagen: de notitie",
         "note": "Wat moet de volgende ploeg over deze machine weten?",
         "save_note": "Notitie opslaan",
         "ack": "Gezien",
@@ -54,6 +57,9 @@ WORDS = {
         "start": "Start order",
         "end": "End order",
         "of": "good 0 of 500",
+        "scrapped": "Saved: 3 units scrap",
+        "ended": "order 4711 ended",
+        "noted": "Saved: the note",
         "note": "What should the next shift know about this machine?",
         "save_note": "Save note",
         "ack": "Acknowledge",
@@ -107,7 +113,10 @@ def test_an_operator_at_the_kiosk_on_a_tablet(tmp_path, size, lang):
                 assert jam.bounding_box()["width"] >= 48  # type: ignore[index]
 
                 def confirmed(text: str) -> None:
-                    page.get_by_text(text).first.wait_for(timeout=30_000)
+                    try:
+                        page.get_by_text(text).first.wait_for(timeout=30_000)
+                    except Exception:  # noqa: BLE001 - playwright's TimeoutError: say what shows
+                        raise AssertionError(f"{text!r} not shown:\n{page.inner_text('body')}")
 
                 # the stop explained with one tap, then corrected within the shift
                 jam.tap()
@@ -118,15 +127,16 @@ def test_an_operator_at_the_kiosk_on_a_tablet(tmp_path, size, lang):
                 # scrap found, an order with its target started and ended, a note left
                 page.get_by_label(w["units"], exact=True).fill("3")
                 page.get_by_role("button", name=w["book"]).tap()
-                confirmed("3")
+                confirmed(w["scrapped"])
                 page.get_by_label(w["number"]).fill("4711")
                 page.get_by_label(w["target"]).fill("500")
                 page.get_by_role("button", name=w["start"]).tap()
                 confirmed(w["of"])
                 page.get_by_role("button", name=w["end"]).tap()
-                confirmed("4711")
+                confirmed(w["ended"])
                 page.get_by_label(w["note"]).fill("beitel 3 bijna op")
                 page.get_by_role("button", name=w["save_note"]).tap()
+                confirmed(w["noted"])
                 confirmed("beitel 3 bijna op")
                 # the machine's open alert, acknowledged here
                 page.get_by_role("button", name=w["ack"]).first.tap()
