@@ -116,7 +116,9 @@ def test_an_operator_at_the_kiosk_on_a_tablet(tmp_path, size, lang):
                     try:
                         page.get_by_text(text).first.wait_for(timeout=30_000)
                     except Exception:  # noqa: BLE001 - playwright's TimeoutError: say what shows
-                        raise AssertionError(f"{text!r} not shown:\n{page.inner_text('body')}")
+                        raise AssertionError(
+                            f"{text!r} not shown:\n{page.inner_text('body')}"
+                        ) from None
 
                 # the stop explained with one tap, then corrected within the shift
                 jam.tap()
