@@ -232,6 +232,12 @@ def test_hand_entries_keep_who_and_that_they_were_manual(store):
     assert store.entries(signal="handover") == [note]
     assert store.entries("press-1", signal="reason") == [first]
     assert store.entries(limit=1) == [note]
+    # an alert's answer (#29): JSON with quotes and a comma in a field, read back whole
+    from fieldlab.domain.answers import AlertAnswer, latest_answers
+
+    ack = AlertAnswer("lang-stil", "press-1", 900, "anna", 8000, 'monteur "Kees", 10 min')
+    store.write_entries([ack.entry()])
+    assert latest_answers(store.entries(signal="alert_ack")) == {("lang-stil", "press-1"): ack}
     assert first.source == "manual"
     # the kit's own records are not machine signals: latest() shows none of them
     store.write([S(1000, "reason", "tool_break")])

@@ -8,6 +8,7 @@ from fieldlab.config import parse_site_config
 from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.answers import AlertAnswer, latest_answers
 from fieldlab.domain.entries import Entry
+from fieldlab.domain.samples import Sample
 from fieldlab.gateway.alerting import GatewayAlerts
 from fieldlab.store import SqliteStore
 from tests.helpers import MIN, local
@@ -79,3 +80,44 @@ def test_the_gateway_reads_answers_from_the_store_and_keeps_silenced_firings(tmp
         asyncio.run(gw.save())
         kept = [(e.event, (e.ts - T0) // MIN) for e in store.alerts(T0, T0 + 200 * MIN)]
     assert kept == [("fired", 10), ("cleared", 75), ("fired", 95), ("repeated", 145)]
+
+
+def test_an_open_alert_is_answered_on_the_overview_and_the_andon(tmp_path, monkeypatch):
+    """The overview's form (a note, acknowledge) and the andon's one big button: stored as an
+    answer, shown with who and when, the alert no longer loud."""
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    from tests.pages import PAGES
+
+    (tmp_path / "site.yaml").write_text(SITE + "store: sqlite:///fieldlab.db\n")
+    now = int(time.time() * 1000)
+    with SqliteStore(tmp_path / "fieldlab.db") as store:
+        store.write([Sample(now - 660_000, "press-1", "state", "fault")])
+        store.write_alerts(
+            [
+                AlertEvent(now - 60_000, "lange-storing", "press-1", "fired", "stop", now - 660_000, "fault"),
+                AlertEvent(now - 30_000, "warm", "press-1", "fired", "stop", now - 630_000, "fault"),
+            ]
+        )  # fmt: skip
+    monkeypatch.setenv("FIELDLAB_CONFIG", str(tmp_path / "site.yaml"))
+    monkeypatch.setenv("FIELDLAB_LANG", "en")
+    at = AppTest.from_file(str(PAGES / "overview.py"), default_timeout=60).run()
+    assert len(at.warning) == 2, [w.value for w in at.warning]
+    at.text_input[0].set_value("monteur gebeld")
+    at.button[0].click().run()  # the first form's Acknowledge
+    assert not at.exception, [e.value for e in at.exception]
+    with SqliteStore(tmp_path / "fieldlab.db", readonly=True) as store:
+        answers = latest_answers(store.entries(signal="alert_ack"))
+    a = answers[("lange-storing", "press-1")]
+    assert (a.by, a.note, a.since, a.shelved_until) == ("", "monteur gebeld", now - 660_000, None)
+    at = AppTest.from_file(str(PAGES / "overview.py"), default_timeout=60).run()
+    assert len(at.warning) == 1 and "warm" in at.warning[0].value
+    assert any("acknowledged by" in i.value and "monteur gebeld" in i.value for i in at.info)
+    # the andon: one button per open alert, nothing to type on a TV
+    andon = AppTest.from_file(str(PAGES / "andon.py"), default_timeout=60).run()
+    assert not andon.text_input
+    andon.button[0].click().run()
+    with SqliteStore(tmp_path / "fieldlab.db", readonly=True) as store:
+        assert ("warm", "press-1") in latest_answers(store.entries(signal="alert_ack"))

@@ -148,3 +148,49 @@ def test_the_state_says_the_reason_of_this_stop_never_of_one_that_is_over(stoppe
     at.button(key="reason-material").click().run()
     line = next(m.value for m in terminal().markdown if "class='term-state'" in m.value)
     assert "No material" in line, line
+
+
+def test_after_a_restart_it_asks_for_the_downtime_stop_nobody_explained_not_for_small_ones(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "site.yaml").write_text(SITE)
+    now = int(time.time() * 1000)
+    with SqliteStore(tmp_path / "fieldlab.db") as store:
+        store.write(
+            [
+                Sample(now - 1_800_000, "press-1", "state", "running"),
+                Sample(now - 1_200_000, "press-1", "state", "fault"),  # 5 min: downtime
+                Sample(now - 900_000, "press-1", "state", "running"),
+                Sample(now - 300_000, "press-1", "state", "idle"),  # 1 min: a small stop
+                Sample(now - 240_000, "press-1", "state", "running"),
+            ]
+        )
+    monkeypatch.setenv("FIELDLAB_CONFIG", str(tmp_path / "site.yaml"))
+    monkeypatch.setenv("FIELDLAB_LANG", "en")
+    at = terminal()
+    asked = [h.value for h in at.subheader if "nobody said why" in h.value]
+    assert len(asked) == 1 and "(5 min 00 s)" in asked[0], [h.value for h in at.subheader]
+    at.button(key="reason-jam").click().run()
+    with SqliteStore(tmp_path / "fieldlab.db", readonly=True) as store:
+        reasons = store.read("press-1", "reason", 0, 2**62)
+    assert reasons.ts.tolist() == [now - 1_200_000] and reasons.values.tolist() == ["jam"]
+    assert not [h.value for h in terminal().subheader if "nobody said why" in h.value]
+
+
+def test_a_viewer_gets_nothing_to_enter_and_a_station_only_its_machine(stopped):
+    from fieldlab.dashboards.auth import User
+
+    at = AppTest.from_file(str(PAGES / "terminal.py"), default_timeout=60)
+    at.session_state["fieldlab_user"] = User("vera", "Vera", "viewer")
+    at.run()
+    assert [e.value for e in at.error] == [
+        "This terminal is for operators: your login may read the figures but enter nothing here."
+    ]
+    assert not at.button and not at.number_input and not at.text_input
+    station = AppTest.from_file(str(PAGES / "terminal.py"), default_timeout=60)
+    station.session_state["fieldlab_user"] = User(
+        "station:press-1", "press-1", "station", "press-1"
+    )
+    station.query_params["machine"] = "other-9"  # a typed address changes nothing
+    station.run()
+    assert station.header[0].value == "Press" and station.button(key="reason-jam")
