@@ -95,12 +95,13 @@ def test_an_open_alert_is_answered_on_the_overview_and_the_andon(tmp_path, monke
     now = int(time.time() * 1000)
     with SqliteStore(tmp_path / "fieldlab.db") as store:
         store.write([Sample(now - 660_000, "press-1", "state", "fault")])
+        fired = [("lange-storing", 60_000, 660_000), ("warm", 30_000, 630_000)]
         store.write_alerts(
             [
-                AlertEvent(now - 60_000, "lange-storing", "press-1", "fired", "stop", now - 660_000, "fault"),
-                AlertEvent(now - 30_000, "warm", "press-1", "fired", "stop", now - 630_000, "fault"),
+                AlertEvent(now - ago, rule, "press-1", "fired", "stop", now - began, "fault")
+                for rule, ago, began in fired
             ]
-        )  # fmt: skip
+        )
     monkeypatch.setenv("FIELDLAB_CONFIG", str(tmp_path / "site.yaml"))
     monkeypatch.setenv("FIELDLAB_LANG", "en")
     at = AppTest.from_file(str(PAGES / "overview.py"), default_timeout=60).run()
