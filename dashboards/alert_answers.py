@@ -5,6 +5,8 @@ enter anything (a viewer) reads the answers and gets no buttons."""
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
 from fieldlab.alerts.text import what
@@ -50,11 +52,41 @@ def answered_text(ctx: Context, a: AlertAnswer) -> str:
     return ctx.t("answer.acked", by=a.by or "–", at=ctx.when(a.at, "HH:mm")) + said
 
 
+#: the andon's row per open alert, in px: the grid of tiles gives up this much of the screen
+ANDON_ROW_PX = 56
+#: at most this many alert rows on the andon (the rest: "+N")
+ANDON_ROWS = 2
+
+
+def andon_rows(ctx: Context, user: User) -> int:
+    """The andon's open alerts nobody answered, one row each (text and a button), above the
+    tiles; returns the rows drawn, so the tiles make room for them."""
+    names = {m: ctx.name(m) for m in ctx.machines()}
+    loud = [e for e in open_alerts(ctx) if answer_for(ctx, e) is None]
+    for k, e in enumerate(loud[:ANDON_ROWS]):
+        more = (
+            f" (+{len(loud) - ANDON_ROWS})"
+            if k == ANDON_ROWS - 1 and len(loud) > ANDON_ROWS
+            else ""
+        )
+        text, button = st.columns([6, 1], vertical_alignment="center")
+        text.markdown(
+            f"<div class='andon-alert'>🔔 {html.escape(names.get(e.subject, e.subject))}: "
+            f"{html.escape(what(e, ctx.site, ctx.lang))} · "
+            f"{html.escape(ctx.t('alerts_since', since=ctx.when(e.since, 'HH:mm')))}{more}</div>",
+            unsafe_allow_html=True,
+        )
+        if user.may_enter_reasons() and button.button(
+            ctx.t("answer.ack"), key=f"andon-{e.rule}-{e.subject}-{e.since}"
+        ):
+            _store(ctx, user.login, e, "", 0)
+    return min(len(loud), ANDON_ROWS)
+
+
 def show(
     ctx: Context,
     user: User,
     machine: str | None = None,
-    compact: bool = False,
     by: str | None = None,
 ) -> None:
     """Each open alert, loud until answered; the form to answer where the user may (``by``:
@@ -76,10 +108,6 @@ def show(
         if not user.may_enter_reasons() or (user.machine and user.machine != e.subject):
             continue
         key = f"answer-{e.rule}-{e.subject}-{e.since}"
-        if compact:  # the andon: one big button, nothing to type on a TV
-            if st.button(ctx.t("answer.ack"), key=key):
-                _store(ctx, who, e, "", 0)
-            continue
         with st.form(key, clear_on_submit=True):
             note = st.text_input(ctx.t("answer.note"), max_chars=200)
             left, right = st.columns(2)

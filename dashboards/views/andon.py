@@ -39,6 +39,8 @@ CSS = """
   border-radius: .6vh; padding: .3vh .5vw; }
 .andon-name, .andon-state, .andon-apq, .andon-note { overflow-wrap: anywhere; }
 .andon-foot { font-size: 3vh; opacity: .85; text-align: right; padding-top: .5vh; }
+.andon-alert { font-size: 2.6vh; font-weight: 700; color: #b71c1c; white-space: nowrap;
+  overflow: hidden; text-overflow: ellipsis; }
 </style>
 """
 
@@ -85,7 +87,11 @@ def board() -> None:
     letters = tuple(ctx.t(f"letter.{k}") for k in ("availability", "performance", "quality"))
     tiles = "".join(tile_html(tile(ctx, m), letters) for m in shown)  # type: ignore[arg-type]
     page = f" · {screen + 1}/{screens}" if screens > 1 else ""
-    alert_answers.show(ctx, user, compact=True)  # loud until answered, one button each
+    # open alerts above the tiles, loud until answered (one button each): the tiles give up
+    # the rows' height, so the whole grid still fits the screen
+    rows = alert_answers.andon_rows(ctx, user)
+    if rows:
+        grid += f";height: calc(92vh - {rows * alert_answers.ANDON_ROW_PX}px)"
     st.markdown(
         f"<div class='andon' style='{grid}'>{tiles}</div>"
         f"<div class='andon-foot'>{html.escape(ctx.when(ctx.now, 'EEEE d MMM HH:mm'))}{page}</div>",

@@ -150,6 +150,11 @@ def test_andon_screen_shows_every_machine_on_a_1920x1080_tv(tmp_path):
                 assert colour in hexes, colour
             body = page.inner_text("body")
             assert "OEE" in body and re.search(r"\d+,\d %", body), body[:500]
+            # the open alert of cnc-1 above the tiles, one button to answer it (#29)
+            alert = page.locator(".andon-alert")
+            assert alert.count() == 1 and "CNC" in alert.inner_text(), body[:500]
+            ack = page.get_by_role("button", name="Gezien")
+            assert ack.bounding_box()["y"] + ack.bounding_box()["height"] <= 1080  # type: ignore[index]
             for hidden in ('[data-testid="stSidebar"]', '[data-testid="stToolbar"]'):
                 assert not page.locator(hidden).is_visible()
             assert "Deploy" not in body
