@@ -152,6 +152,15 @@ def write_manual(url: str, machine: str, signal: str, value: object, by: str, ts
     st.cache_data.clear()
 
 
+def write_scrap(url: str, machine: str, units: int, reason: str, by: str, ts: int) -> None:
+    """Scrap found by a person (#29): the `scrap_entry` sample with its hand entry, and why,
+    as a hand entry at the same instant (a reason is no value of the machine)."""
+    from fieldlab.domain.entries import Entry
+
+    write_manual(url, machine, "scrap_entry", units, by, ts)
+    open_cached(url).write_entries([Entry(ts, machine, "scrap_reason", reason, by, wall_ms())])
+
+
 @st.cache_data(ttl=TTL, show_spinner=False)
 def orders(
     url: str, config: str, machine: str, start: int, end: int, now: int, threshold: float

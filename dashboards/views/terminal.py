@@ -180,13 +180,23 @@ left, right = st.columns(2)
 with left.form("scrap", clear_on_submit=True):
     st.subheader(ctx.t("term.scrap"))
     units = st.number_input(ctx.t("term.units"), min_value=1, max_value=100_000, step=1, value=None)
+    why = st.selectbox(
+        ctx.t("term.scrap_reason"),
+        list(ctx.site.scrap_reasons),
+        index=None,
+        format_func=lambda c: ctx.site.scrap_reason_label(c, ctx.lang),
+    )
     if st.form_submit_button(ctx.t("term.book_scrap"), use_container_width=True) and units:
-        try:
-            data.write_manual(ctx.store_url, machine, "scrap_entry", int(units), who, ctx.now)
-        except (StoreError, OSError) as exc:
-            st.error(ctx.t("term.not_stored", why=exc))
+        if why is None:
+            st.warning(ctx.t("term.scrap_reason_first"))
         else:
-            stored(ctx.t("term.scrap_saved", n=int(units)))
+            try:
+                data.write_scrap(ctx.store_url, machine, int(units), why, who, ctx.now)
+            except (StoreError, OSError) as exc:
+                st.error(ctx.t("term.not_stored", why=exc))
+            else:
+                label = ctx.site.scrap_reason_label(why, ctx.lang)
+                stored(ctx.t("term.scrap_saved", n=int(units), reason=label))
 with right.form("order", clear_on_submit=True):
     st.subheader(ctx.t("term.orders"))
     number = st.text_input(ctx.t("term.order_number"), max_chars=40)

@@ -232,6 +232,29 @@ class SiteConfig(_Strict):
         "codes, or codes with their words, e.g. {tool_break: {nl: Gereedschapsbreuk, en: Tool "
         "break}}",
     )
+    scrap_reasons: Annotated[
+        dict[str, ReasonLabels],
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {
+                        "type": "object",
+                        "additionalProperties": {
+                            "anyOf": [ReasonLabels.model_json_schema(), {"type": "null"}]
+                        },
+                    },
+                    {"type": "array", "items": {"type": "string"}},
+                ]
+            }
+        ),
+    ] = Field(
+        default_factory=lambda: {
+            code: ReasonLabels()
+            for code in ("dimension", "surface", "burr", "material", "setting", "other")
+        },
+        description="why units found bad at the terminal are scrap (#29): codes, or codes with "
+        "their words, e.g. {burr: {nl: Braam, en: Burr}}",
+    )
     targets: Targets = Field(default_factory=Targets, description="OEE, A, P, Q targets")
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="rules and channels")
@@ -246,7 +269,7 @@ class SiteConfig(_Strict):
     gateway: dict[str, Any] = Field(default_factory=dict, description="gateway settings")
     _calendar: Calendar | None = PrivateAttr(None)
 
-    @field_validator("reasons", mode="before")
+    @field_validator("reasons", "scrap_reasons", mode="before")
     @classmethod
     def _reason_list(cls, v: Any) -> Any:
         """A plain list of codes is the short form: their words come from the kit's table."""
@@ -319,10 +342,17 @@ class SiteConfig(_Strict):
 
     def reason_label(self, code: str, lang: Lang) -> str:
         """A reason's words: the site's, else the kit's table, else the code made readable."""
-        labels = self.reasons.get(code)
-        own = getattr(labels, lang, None) if labels is not None else None
-        if own:
-            return str(own)
-        if has(f"reason.{code}"):
-            return t(f"reason.{code}", lang)
-        return code.replace("_", " ")
+        return _label(self.reasons.get(code), f"reason.{code}", code, lang)
+
+    def scrap_reason_label(self, code: str, lang: Lang) -> str:
+        """A scrap reason's words, found the same way."""
+        return _label(self.scrap_reasons.get(code), f"scrap.{code}", code, lang)
+
+
+def _label(labels: ReasonLabels | None, key: str, code: str, lang: Lang) -> str:
+    own = getattr(labels, lang, None) if labels is not None else None
+    if own:
+        return str(own)
+    if has(key):
+        return t(key, lang)
+    return code.replace("_", " ")

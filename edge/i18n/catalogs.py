@@ -40,6 +40,7 @@ DYNAMIC = (
     "state.",
     "flag.",
     "reason.",
+    "scrap.",
     "letter.",
     "role.",
     "period.",

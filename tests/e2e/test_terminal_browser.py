@@ -37,7 +37,9 @@ WORDS = {
         "start": "Order starten",
         "end": "Order beëindigen",
         "of": "goed 0 van 500",
-        "scrapped": "Opgeslagen: 3 stuks afkeur",
+        "scrapped": "Opgeslagen: 3 stuks afkeur (Braam)",
+        "why_scrap": "Reden van afkeur",
+        "burr": "Braam",
         "ended": "order 4711 beëindigd",
         "noted": "Opgeslagen: de notitie",
         "note": "Wat moet de volgende ploeg over deze machine weten?",
@@ -57,7 +59,9 @@ WORDS = {
         "start": "Start order",
         "end": "End order",
         "of": "good 0 of 500",
-        "scrapped": "Saved: 3 units scrap",
+        "scrapped": "Saved: 3 units scrap (Burr)",
+        "why_scrap": "Why scrap",
+        "burr": "Burr",
         "ended": "order 4711 ended",
         "noted": "Saved: the note",
         "note": "What should the next shift know about this machine?",
@@ -128,6 +132,9 @@ def test_an_operator_at_the_kiosk_on_a_tablet(tmp_path, size, lang):
                 confirmed(f"{w['saved']}: {w['material']}")
                 # scrap found, an order with its target started and ended, a note left
                 page.get_by_label(w["units"], exact=True).fill("3")
+                boxes = page.locator('[data-testid="stSelectbox"]')
+                boxes.filter(has_text=w["why_scrap"]).click()
+                page.get_by_role("option", name=w["burr"]).click()
                 page.get_by_role("button", name=w["book"]).tap()
                 confirmed(w["scrapped"])
                 page.get_by_label(w["number"]).fill("4711")
@@ -164,6 +171,7 @@ def test_an_operator_at_the_kiosk_on_a_tablet(tmp_path, size, lang):
     }, got
     kinds = sorted(e.signal for e in entries)
     assert kinds.count("reason") == 2 and "handover" in kinds and "alert_ack" in kinds, kinds
+    assert [e.value for e in entries if e.signal == "scrap_reason"] == ["burr"]
     assert {e.by for e in entries} == {"terminal"} and {e.source for e in entries} == {"manual"}
 
 

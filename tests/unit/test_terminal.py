@@ -49,6 +49,10 @@ def stopped(tmp_path, monkeypatch) -> tuple[Path, int]:
     return tmp_path / "fieldlab.db", idle
 
 
+def box(at: AppTest, label: str):
+    return next(b for b in at.selectbox if b.label == label)
+
+
 def terminal() -> AppTest:
     at = AppTest.from_file(str(PAGES / "terminal.py"), default_timeout=60)
     at.query_params["machine"] = "press-1"
@@ -77,12 +81,16 @@ def test_scrap_and_an_order_are_stored_as_their_samples(stopped):
     at = terminal()
     at.number_input[0].set_value(3)
     at.button(key="FormSubmitter:scrap-Book as scrap").click().run()
-    assert any("3 units scrap" in s.value for s in at.success), [s.value for s in at.success]
+    assert any("Choose why" in w.value for w in at.warning)  # a number alone: not stored
+    at.number_input[0].set_value(3)
+    box(at, "Why scrap").set_value("burr")
+    at.button(key="FormSubmitter:scrap-Book as scrap").click().run()
+    assert any("3 units scrap (Burr)" in s.value for s in at.success), [s.value for s in at.success]
     # good units now count the scrap found by a person (domain.md §2)
     assert "good 297" in " ".join(m.value for m in terminal().markdown)
     at.text_input[0].set_value("4711")
     at.number_input[1].set_value(500)
-    at.selectbox[0].set_value("B")
+    box(at, "Product").set_value("B")
     at.button(key="FormSubmitter:order-Start order").click().run()
     assert any("order 4711 started" in s.value for s in at.success)
     with SqliteStore(db, readonly=True) as store:
@@ -90,6 +98,8 @@ def test_scrap_and_an_order_are_stored_as_their_samples(stopped):
         assert store.read("press-1", "order", 0, 2**62).values.tolist() == ["4711"]
         assert store.read("press-1", "product", 0, 2**62).values.tolist() == ["B"]
         assert store.read("press-1", "order_target", 0, 2**62).values.tolist() == [500]
+        why = [(e.value, e.by) for e in store.entries(signal="scrap_reason")]
+    assert why == [("burr", "terminal")]
     # the order's own good units against its target: none yet, it has just begun
     assert "order 4711 · B · good 0 of 500" in " ".join(m.value for m in terminal().markdown)
 
