@@ -170,4 +170,7 @@ def test_scripted_faults_reach_every_channel_once_and_a_broken_one_blocks_nothin
         with SqliteStore(tmp_path / "gateway.db", readonly=True) as store:
             stored = store.alerts(START, START + 120 * MIN)
         assert [(e.subject, e.event, float(round((e.ts - START) / MIN))) for e in stored] == want
-        check(compare(run.site, run.truth, 60), poll_lag_s=0.1 * 120)  # Modbus polled at 120×
+        # Modbus polled every 100 ms at 120×: 12 simulated seconds a poll, and on a loaded CI
+        # runner a poll comes several intervals late (a run saw lathe-1's running kWh off
+        # by 5 % at one interval's allowance); energy to 1 % is held at 1× and 60× elsewhere
+        check(compare(run.site, run.truth, 60), poll_lag_s=0.5 * 120)
