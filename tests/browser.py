@@ -37,6 +37,15 @@ def login(page, base: str, user: str, password: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+def settled(page) -> None:
+    """Streamlit draws a page in steps, old elements (`data-stale`) beside new ones until the
+    run ends: wait until its status says it has finished and nothing stale is left."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')", timeout=60_000)
+    page.wait_for_timeout(300)
+
+
 def page_text(page) -> str:
     """Every text node of the page, hidden ones too (a data frame's cells live in an accessible
     table behind its canvas), without scripts and styles."""

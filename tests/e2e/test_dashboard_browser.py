@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM_FLAGS, fill_site, page_text
+from tests.browser import CHROMIUM_FLAGS, fill_site, page_text, settled
 from tests.helpers import foreign_texts
 from tests.services import Process, free_port, require, wait_port
 
@@ -232,10 +232,3 @@ def test_the_language_chosen_stays_while_clicking_through_the_sidebar(dashboard,
             browser.close()
     # no text of the other language's catalog on any page (#28: "no data", "Download CSV", …)
     assert {p: words for p, words in foreign.items() if words} == {}
-
-
-def settled(page) -> None:
-    """Streamlit draws a page in steps: wait until its status says it has finished running."""
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
-    page.wait_for_timeout(500)

@@ -14,7 +14,7 @@ import pytest
 from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.samples import Sample
 from fieldlab.store import SqliteStore
-from tests.browser import CHROMIUM_FLAGS, fill_site
+from tests.browser import CHROMIUM_FLAGS, fill_site, settled
 from tests.services import Process, eventually, free_port, require, wait_port
 
 #: Chromium against a live dashboard: page loads wait on rendering, alone
@@ -72,6 +72,19 @@ WORDS = {
 }
 
 
+def pick(page, box: str, option: str) -> None:
+    """Choose in a select box as a finger does; a list that closed again as the page redrew
+    under it is opened once more."""
+    for _ in range(3):
+        page.get_by_role("combobox", name=box).click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
+            return
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: open it again
+            settled(page)
+    raise AssertionError(f"{option!r} never offered in {box!r}:\n{page.inner_text('body')}")
+
+
 @pytest.mark.parametrize(
     ("size", "lang"),
     [((1280, 800), "nl"), ((800, 1280), "en")],
@@ -119,6 +132,7 @@ def test_an_operator_at_the_kiosk_on_a_tablet(tmp_path, size, lang):
                 def confirmed(text: str) -> None:
                     try:
                         page.get_by_text(text).first.wait_for(timeout=30_000)
+                        settled(page)  # the rest of the page redrawn: no stale form to fill
                     except Exception:  # noqa: BLE001 - playwright's TimeoutError: say what shows
                         raise AssertionError(
                             f"{text!r} not shown:\n{page.inner_text('body')}"
@@ -132,9 +146,7 @@ def test_an_operator_at_the_kiosk_on_a_tablet(tmp_path, size, lang):
                 confirmed(f"{w['saved']}: {w['material']}")
                 # scrap found, an order with its target started and ended, a note left
                 page.get_by_label(w["units"], exact=True).fill("3")
-                boxes = page.locator('[data-testid="stSelectbox"]')
-                boxes.filter(has_text=w["why_scrap"]).click()
-                page.get_by_role("option", name=w["burr"]).click()
+                pick(page, w["why_scrap"], w["burr"])
                 page.get_by_role("button", name=w["book"]).tap()
                 confirmed(w["scrapped"])
                 page.get_by_label(w["number"]).fill("4711")
