@@ -204,3 +204,20 @@ def test_a_viewer_gets_nothing_to_enter_and_a_station_only_its_machine(stopped):
     station.query_params["machine"] = "other-9"  # a typed address changes nothing
     station.run()
     assert station.header[0].value == "Press" and station.button(key="reason-jam")
+
+
+def test_the_reasons_most_used_at_this_machine_come_first(stopped):
+    from fieldlab.domain.entries import Entry
+
+    db, idle = stopped
+    with SqliteStore(db) as store:
+        store.write_entries(
+            [
+                Entry(idle - k * 60_000, "press-1", "reason", "material", "olga", idle)
+                for k in (1, 2)
+            ]
+            + [Entry(idle - 3 * 60_000, "press-1", "reason", "jam", "olga", idle)]
+        )
+    labels = [b.label for b in terminal().button if b.key and b.key.startswith("reason-")]
+    # the setup group (Changeover) first, then the rest most used first: No material (2), Jam (1)
+    assert labels == ["Changeover", "No material", "Jam"], labels
