@@ -23,9 +23,22 @@ CHROMIUM_FLAGS = [
 ]
 
 
+def goto(page, url: str) -> None:
+    """`page.goto`, again when Chromium aborts it because a network interface came or went
+    (Docker's bridges for another test's containers: net::ERR_NETWORK_CHANGED)."""
+    for attempt in range(3):
+        try:
+            page.goto(url)
+            return
+        except Exception as exc:
+            if "ERR_NETWORK_CHANGED" not in str(exc) or attempt == 2:
+                raise
+            page.wait_for_timeout(1000)
+
+
 def login(page, base: str, user: str, password: str) -> None:
     """The dashboard's login form, as a person fills it in."""
-    page.goto(base)
+    goto(page, base)
     box = page.get_by_role("textbox", name="User name")
     try:
         box.wait_for(timeout=45_000)

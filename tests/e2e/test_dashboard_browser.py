@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM_FLAGS, fill_site, page_text, settled
+from tests.browser import CHROMIUM_FLAGS, fill_site, goto, page_text, settled
 from tests.helpers import foreign_texts
 from tests.services import Process, free_port, require, wait_port
 
@@ -59,7 +59,7 @@ def test_every_page_loads_in_a_real_browser(dashboard, lang, tmp_path):
         page = browser.new_page(viewport={"width": 1400, "height": 2400})
         try:
             for path, title in titles.items():
-                page.goto(f"{base}/{path}")
+                goto(page, f"{base}/{path}")
                 # the first load after a cold start can be blank: wait for content, not a time
                 page.get_by_role("heading", name=PAGES[path]).wait_for(timeout=60_000)
                 if lang == "nl":
@@ -131,7 +131,7 @@ def test_andon_screen_shows_every_machine_on_a_1920x1080_tv(tmp_path):
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
-            page.goto(f"http://127.0.0.1:{port}/")
+            goto(page, f"http://127.0.0.1:{port}/")
             tiles = page.locator(".andon-tile")
             tiles.first.wait_for(timeout=60_000)
             page.wait_for_timeout(500)
@@ -201,7 +201,7 @@ def test_the_language_chosen_stays_while_clicking_through_the_sidebar(dashboard,
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
         try:
-            page.goto(base)
+            goto(page, base)
             page.get_by_role("heading", name="Overview").wait_for(timeout=60_000)
             page.get_by_text("Nederlands" if lang == "nl" else "English").click()
             page.get_by_role("heading", name=titles[""]).wait_for(timeout=30_000)

@@ -13,7 +13,7 @@ import yaml
 
 from fieldlab.domain.samples import Sample
 from fieldlab.store import SqliteStore
-from tests.browser import CHROMIUM_FLAGS, fill_site, login
+from tests.browser import CHROMIUM_FLAGS, fill_site, goto, login
 from tests.services import Process, eventually, fieldlab, free_port, require, wait_port
 
 #: its tests share a module fixture: one worker runs them all (make test: --dist loadgroup)
@@ -92,7 +92,7 @@ def test_roles_decide_what_a_browser_gets(server):
             # anonymous: the login form and no data, on every address
             for path in ("", "machine", "reasons", "andon"):
                 page = browser.new_page()
-                page.goto(f"{base}/{path}")
+                goto(page, f"{base}/{path}")
                 page.get_by_role("button", name="Log in").wait_for(timeout=60_000)
                 page.wait_for_timeout(500)
                 body = page.inner_text("body")
@@ -117,13 +117,13 @@ def test_roles_decide_what_a_browser_gets(server):
             page.get_by_text("press-1").first.wait_for(timeout=30_000)
             nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
             assert "Stop reasons" not in nav and "Users" not in nav, nav
-            page.goto(f"{base}/reasons")  # typed in: a new session, logged in by its cookie
+            goto(page, f"{base}/reasons")  # typed in: a new session, logged in by its cookie
             page.get_by_text("Logged in as vera (viewer)").wait_for(timeout=30_000)
             page.get_by_text("press-1").first.wait_for(timeout=30_000)
             assert page.get_by_role("button", name="Save").count() == 0
             body = page.inner_text("body")
             assert "Unexplained stops" not in body and "Reason" not in body, body[:500]
-            page.goto(f"{base}/terminal?machine=press-1")  # the terminal, typed in
+            goto(page, f"{base}/terminal?machine=press-1")  # the terminal, typed in
             page.get_by_text("Logged in as vera (viewer)").wait_for(timeout=30_000)
             page.wait_for_timeout(1000)
             assert page.get_by_role("button", name="Start order").count() == 0
@@ -213,7 +213,7 @@ def test_a_station_pin_opens_one_machines_terminal_and_nothing_else(server):
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         try:
             page = browser.new_context(has_touch=True).new_page()
-            page.goto(f"{base}/?station=press-1")
+            goto(page, f"{base}/?station=press-1")
             pin = page.get_by_label("Station PIN")
             pin.wait_for(timeout=60_000)
             assert "OEE" not in page.inner_text("body")

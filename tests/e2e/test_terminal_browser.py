@@ -14,7 +14,7 @@ import pytest
 from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.samples import Sample
 from fieldlab.store import SqliteStore
-from tests.browser import CHROMIUM_FLAGS, fill_site, settled
+from tests.browser import CHROMIUM_FLAGS, fill_site, goto, settled
 from tests.services import Process, eventually, free_port, require, wait_port
 
 #: Chromium against a live dashboard: page loads wait on rendering, alone
@@ -118,7 +118,7 @@ def test_an_operator_at_the_kiosk_on_a_tablet(tmp_path, size, lang):
                     viewport={"width": size[0], "height": size[1]}, has_touch=True
                 )
                 page = tablet.new_page()
-                page.goto(f"http://127.0.0.1:{port}")
+                goto(page, f"http://127.0.0.1:{port}")
                 jam = page.get_by_role("button", name=w["jam"], exact=True)
                 jam.wait_for(timeout=60_000)
                 # the kiosk: no menu to wander off to
@@ -206,7 +206,7 @@ def test_a_tap_while_the_terminal_has_lost_its_server_is_plainly_not_stored(tmp_
             page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
             with Process(*args, "en") as proc:
                 wait_port(port, 60)
-                page.goto(f"http://127.0.0.1:{port}")
+                goto(page, f"http://127.0.0.1:{port}")
                 jam = page.get_by_role("button", name="Jam", exact=True)
                 jam.wait_for(timeout=60_000)
                 proc.stop()

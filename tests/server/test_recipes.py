@@ -87,7 +87,7 @@ def test_list_show_and_run(tmp_path):
     data = {"XDG_DATA_HOME": str(tmp_path / "share")}
     with Process("recipe", "run", "eerste-stap", "--no-browser", env=data) as run:
         run.wait_for("dashboard  http://", 60)
-        assert "no terminal to read p/r/q from" in run.output
+        run.wait_for("no terminal to read p/r/q from", 30)  # printed just after, not with it
         run.signal(signal.SIGTERM)
         assert run.proc.wait(60) == 0, run.output
     (folder,) = (tmp_path / "share" / "fieldlab" / "workshops").iterdir()
