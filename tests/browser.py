@@ -59,6 +59,22 @@ def settled(page) -> None:
     page.wait_for_timeout(300)
 
 
+def pick(page, box: str, option: str | None = None) -> None:
+    """Choose in a select box as a finger does (``option`` None: the first offered); a list
+    that closed again as the page redrew under it is opened once more."""
+    for _ in range(3):
+        page.get_by_role("combobox", name=box, exact=True).click()
+        offered = page.get_by_role("option")
+        if option is not None:
+            offered = page.get_by_role("option", name=option, exact=True)
+        try:
+            offered.first.click(timeout=5_000)
+            return
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: open it again
+            settled(page)
+    raise AssertionError(f"{option!r} never offered in {box!r}:\n{page.inner_text('body')}")
+
+
 def page_text(page) -> str:
     """Every text node of the page, hidden ones too (a data frame's cells live in an accessible
     table behind its canvas), without scripts and styles."""

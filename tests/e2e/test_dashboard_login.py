@@ -5,7 +5,6 @@ who; a station PIN opens one machine's terminal and nothing else."""
 
 from __future__ import annotations
 
-import re
 import time
 
 import pytest
@@ -13,7 +12,7 @@ import yaml
 
 from fieldlab.domain.samples import Sample
 from fieldlab.store import SqliteStore
-from tests.browser import CHROMIUM_FLAGS, fill_site, goto, login
+from tests.browser import CHROMIUM_FLAGS, fill_site, goto, login, pick, settled
 from tests.services import Process, eventually, fieldlab, free_port, require, wait_port
 
 #: its tests share a module fixture: one worker runs them all (make test: --dist loadgroup)
@@ -139,9 +138,8 @@ def test_roles_decide_what_a_browser_gets(server):
             # no reason is chosen for the operator: Save alone stores nothing and says so
             page.get_by_role("button", name="Save").click(timeout=60_000)
             page.get_by_text("Choose a reason first").first.wait_for(timeout=30_000)
-            boxes = page.locator('[data-testid="stSelectbox"]')
-            boxes.filter(has_text=re.compile(r"^Reason")).click()
-            page.get_by_role("option").first.click()
+            settled(page)
+            pick(page, "Reason")
             page.get_by_role("button", name="Save").click(timeout=60_000)
             page.get_by_text("Saved:").first.wait_for(timeout=30_000)
             context.close()

@@ -14,7 +14,7 @@ import pytest
 from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.samples import Sample
 from fieldlab.store import SqliteStore
-from tests.browser import CHROMIUM_FLAGS, fill_site, goto, settled
+from tests.browser import CHROMIUM_FLAGS, fill_site, goto, pick, settled
 from tests.services import Process, eventually, free_port, require, wait_port
 
 #: Chromium against a live dashboard: page loads wait on rendering, alone
@@ -70,19 +70,6 @@ WORDS = {
         "acked": "acknowledged by",
     },
 }
-
-
-def pick(page, box: str, option: str) -> None:
-    """Choose in a select box as a finger does; a list that closed again as the page redrew
-    under it is opened once more."""
-    for _ in range(3):
-        page.get_by_role("combobox", name=box).click()
-        try:
-            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
-            return
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError: open it again
-            settled(page)
-    raise AssertionError(f"{option!r} never offered in {box!r}:\n{page.inner_text('body')}")
 
 
 @pytest.mark.parametrize(
