@@ -78,6 +78,26 @@ class ReasonLabels(_Strict):
     )
 
 
+#: codes with their words; the file may also give a plain list of codes (normalised by
+#: SiteConfig._reason_list)
+Reasons = Annotated[
+    dict[str, ReasonLabels],
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "additionalProperties": {
+                        "anyOf": [ReasonLabels.model_json_schema(), {"type": "null"}]
+                    },
+                },
+                {"type": "array", "items": {"type": "string"}},
+            ]
+        }
+    ),
+]
+
+
 class AndonSettings(_Strict):
     """The shop-floor TV (`fieldlab dashboard --andon`): a grid of large tiles; more machines
     than fit are shown screen by screen."""
@@ -198,23 +218,7 @@ class SiteConfig(_Strict):
     signals: dict[str, SignalConfig] = Field(
         default_factory=dict, description="display names and units of signals, by signal id"
     )
-    reasons: Annotated[
-        dict[str, ReasonLabels],
-        # the file may also give a plain list of codes (normalised by _reason_list below)
-        WithJsonSchema(
-            {
-                "anyOf": [
-                    {
-                        "type": "object",
-                        "additionalProperties": {
-                            "anyOf": [ReasonLabels.model_json_schema(), {"type": "null"}]
-                        },
-                    },
-                    {"type": "array", "items": {"type": "string"}},
-                ]
-            }
-        ),
-    ] = Field(
+    reasons: Reasons = Field(
         default_factory=lambda: {
             code: ReasonLabels()
             for code in (
@@ -232,22 +236,7 @@ class SiteConfig(_Strict):
         "codes, or codes with their words, e.g. {tool_break: {nl: Gereedschapsbreuk, en: Tool "
         "break}}",
     )
-    scrap_reasons: Annotated[
-        dict[str, ReasonLabels],
-        WithJsonSchema(
-            {
-                "anyOf": [
-                    {
-                        "type": "object",
-                        "additionalProperties": {
-                            "anyOf": [ReasonLabels.model_json_schema(), {"type": "null"}]
-                        },
-                    },
-                    {"type": "array", "items": {"type": "string"}},
-                ]
-            }
-        ),
-    ] = Field(
+    scrap_reasons: Reasons = Field(
         default_factory=lambda: {
             code: ReasonLabels()
             for code in ("dimension", "surface", "burr", "material", "setting", "other")
