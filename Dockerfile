@@ -16,7 +16,7 @@ COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml','rb'))['project']['dependencies']))" \
       > requirements.txt \
  && pip install -r requirements.txt
-COPY README.md ./
+COPY README.md setup.py ./
 COPY edge ./edge
 COPY simulators ./simulators
 COPY dashboards ./dashboards

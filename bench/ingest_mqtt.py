@@ -33,8 +33,8 @@ from fieldlab.bench.base import Progress, Result
 from fieldlab.bench.services import find_binary, mosquitto
 from fieldlab.domain.samples import Sample
 from fieldlab.gateway.config import parse_gateway_config
+from fieldlab.gateway.pool import group_name
 from fieldlab.gateway.run import Gateway
-from fieldlab.gateway.workers import group_name
 from fieldlab.store.sqlite import SqliteStore
 
 TOPIC = "fieldlab/bench/area/m{m}/v"
@@ -117,7 +117,7 @@ def gateway_source(port: int, client_id: str) -> dict[str, Any]:
 
 def prepare_workers(port: int, client_id: str, workers: int, payloads: list) -> None:
     """The sessions `workers` gateway workers will take over, with the payloads queued."""
-    from fieldlab.connectors.mqtt import Config
+    from fieldlab.connectors.mqtt.connector import Config
 
     cfg = Config.model_validate(gateway_source(port, client_id))
     ids = [f"{client_id}-w{k}" for k in range(workers)]

@@ -17,7 +17,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from fieldlab.bench.base import Progress, Result
 from fieldlab.bench.services import free_port, wait_port
 from fieldlab.connectors.base import Batch, ConnectorContext, SourceHealth
-from fieldlab.connectors.modbus import Config, ModbusConnector
+from fieldlab.connectors.modbus.connector import Config, ModbusConnector
 from fieldlab.simulators.load import LoadSpec, start_load, stop_load
 
 DEVICES, FIELDS, POLLS = 50, 50, 10

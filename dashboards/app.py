@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import streamlit as st
 
+from fieldlab.dashboards import settings
 from fieldlab.dashboards.auth import gate
 from fieldlab.dashboards.context import reader_lang
 from fieldlab.i18n import t
@@ -15,14 +15,15 @@ lang = reader_lang()
 # Not `pages/`: Streamlit would serve a folder of that name page by page, past the login.
 here = Path(__file__).parent / "views"
 andon = st.Page(here / "andon.py", title=t("page.andon", lang), url_path="andon")
-andon_only = os.environ.get("FIELDLAB_ANDON") == "1"
+started = settings.current()
+andon_only = started.andon
 st.set_page_config(
     page_title="fieldlab andon" if andon_only else "fieldlab OEE",
     page_icon="🏭",
     layout="wide",
     # the TV and the tablet at a machine: the screen is for the page, the sidebar one tap away
     initial_sidebar_state="collapsed"
-    if andon_only or os.environ.get("FIELDLAB_TERMINAL") or "station" in st.query_params
+    if andon_only or started.terminal or "station" in st.query_params
     else "auto",
 )
 user = gate(lang)  # with a login configured: the login form and nothing else until then
@@ -30,7 +31,7 @@ if andon_only:
     # `fieldlab dashboard --andon`: the TV screen only, no navigation to wander off to
     st.navigation([andon], position="hidden").run()
     st.stop()
-kiosk = os.environ.get("FIELDLAB_TERMINAL") or user.machine
+kiosk = started.terminal or user.machine
 if kiosk:
     # `fieldlab dashboard --terminal press-1`, or a station's PIN: that machine's tablet only
     st.query_params["machine"] = kiosk
@@ -48,7 +49,7 @@ pages = [
 if user.may_enter_reasons():  # a viewer's direct request for /reasons finds no such page
     pages.append(st.Page(here / "reasons.py", title=t("page.reasons", lang)))
 pages += [st.Page(here / "quality.py", title=t("page.quality", lang)), andon]
-if os.environ.get("FIELDLAB_EXERCISE"):  # during `fieldlab recipe run`
+if started.exercise is not None:  # during `fieldlab recipe run`
     pages += [
         st.Page(here / "exercise.py", title=t("page.exercise", lang), url_path="exercise"),
         st.Page(here / "trainer.py", title=t("page.trainer", lang), url_path="trainer"),

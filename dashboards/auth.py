@@ -8,13 +8,13 @@ Without `auth` (a laptop, `fieldlab demo`) there is no login and everyone may do
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 
 import streamlit as st
 
 from fieldlab.config import ConfigError, load_site_config
+from fieldlab.dashboards import settings
 from fieldlab.dashboards.context import config_path
 from fieldlab.dashboards.users import UsersFile, load_users, users_path
 from fieldlab.i18n import Lang, t
@@ -67,7 +67,7 @@ def gate(lang: Lang) -> User:
     if users is None:
         st.session_state[_KEY] = NO_LOGIN
         return NO_LOGIN
-    station = os.environ.get("FIELDLAB_TERMINAL") or str(st.query_params.get("station", ""))
+    station = settings.current().terminal or str(st.query_params.get("station", ""))
     if station in users.stations:
         return _station(users, station, lang)
     import streamlit_authenticator as stauth

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from fieldlab.config import ConfigError, SiteConfig, load_site_config
+from fieldlab.dashboards import settings
 from fieldlab.domain.samples import from_ms
 from fieldlab.i18n import LANGS, Lang, detect_lang, formats, has, t
 from fieldlab.kpi.oee import OeeResult
@@ -150,7 +150,7 @@ class Context:
 
 
 def config_path() -> Path:
-    return Path(os.environ.get("FIELDLAB_CONFIG", "site.yaml"))
+    return settings.current().config
 
 
 def reader_lang() -> Lang:
@@ -164,7 +164,7 @@ def reader_lang() -> Lang:
     elif st.session_state.get("lang") in LANGS:
         lang = st.session_state["lang"]
     else:
-        lang = detect_lang(os.environ.get("FIELDLAB_LANG") or _site_language(config_path()))
+        lang = detect_lang(settings.current().lang or _site_language(config_path()))
     st.session_state["lang"] = lang
     if st.query_params.get("lang") != lang:
         st.query_params["lang"] = lang
@@ -195,7 +195,7 @@ def _site_language_at(path: str, stamp: int) -> str | None:
 
 
 def store_url(site: SiteConfig, path: Path) -> str:
-    url = os.environ.get("FIELDLAB_STORE") or site.store
+    url = settings.current().store or site.store
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_absolute():
         url = f"sqlite:///{(path.parent / url.removeprefix('sqlite:///')).resolve()}"
     return url
@@ -296,7 +296,7 @@ def page_setup(title_key: str) -> Context:
         f" ({site.timezone})"
     )
     # a workshop or a fast demo plays simulated time; a real site's pages run on the clock
-    simulated = os.environ.get("FIELDLAB_CLOCK") == "data" or now > time.time() * 1000 + 60_000
+    simulated = settings.current().clock == "data" or now > time.time() * 1000 + 60_000
     clock = t("sim_clock" if simulated else "clock_now", lang)
     st.sidebar.caption(f"{clock}: {formats.when(now, site.tz, lang, 'EEEE d MMM y HH:mm:ss')}")
     return Context(path, site, url, store, lang, now, start, end, float(threshold))

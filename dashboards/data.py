@@ -6,7 +6,6 @@ key on them; a short TTL keeps live views live."""
 from __future__ import annotations
 
 import collections
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from fieldlab.config import load_site_config
+from fieldlab.dashboards import settings
 from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.answers import SIGNAL as ANSWER_SIGNAL
 from fieldlab.domain.answers import AlertAnswer, latest_answers
@@ -21,9 +21,9 @@ from fieldlab.domain.learning import Attempt
 from fieldlab.domain.quality import QualityEvent
 from fieldlab.kpi.oee import OeeResult
 from fieldlab.kpi.orders import OrderRun, order_runs
+from fieldlab.kpi.output import to_json
 from fieldlab.kpi.query import machine_ids as _machine_ids
 from fieldlab.kpi.query import store_now, store_oee
-from fieldlab.kpi.report import to_json
 from fieldlab.learning.exercise import Exercise
 from fieldlab.store import open_store
 
@@ -38,9 +38,10 @@ def open_cached(url: str):
 @st.cache_data(ttl=TTL, show_spinner=False)
 def newest(url: str) -> int:
     """The pages' now. A recipe run plays a day of the past: its clock is the data's
-    (FIELDLAB_CLOCK=data, set by `fieldlab recipe run`), or 'Current shift' would be today's."""
+    (settings `clock: data`, set by `fieldlab recipe run`), or 'Current shift' would be
+    today's."""
     store = open_cached(url)
-    if os.environ.get("FIELDLAB_CLOCK") == "data":
+    if settings.current().clock == "data":
         last = store.newest_ts()
         if last is not None:
             return last + 1
@@ -222,11 +223,11 @@ def alerts(url: str, start: int, end: int) -> list[AlertEvent]:
 
 def exercise() -> Exercise | None:
     """The exercise of the recipe run this dashboard serves (`fieldlab recipe run` names its
-    file in FIELDLAB_EXERCISE); None outside a recipe run."""
-    path = os.environ.get("FIELDLAB_EXERCISE")
-    if not path or not Path(path).is_file():
+    file in the dashboard's settings); None outside a recipe run."""
+    path = settings.current().exercise
+    if path is None or not path.is_file():
         return None
-    return _exercise(path, Path(path).stat().st_mtime)
+    return _exercise(str(path), path.stat().st_mtime)
 
 
 @st.cache_data(show_spinner=False)

@@ -4,7 +4,6 @@ stops when the command that started it is gone, even SIGKILLed (fieldlab/process
 
 from __future__ import annotations
 
-import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -34,25 +33,6 @@ def command(config: Path, port: int, address: str) -> list[str]:
         "--client.toolbarMode",
         "minimal",
     ]
-
-
-def environment(
-    config: Path,
-    store: str | None,
-    lang: str | None,
-    andon: bool = False,
-    terminal: str | None = None,
-) -> dict[str, str]:
-    env = {**os.environ, "FIELDLAB_CONFIG": str(config.resolve())}
-    if andon:
-        env["FIELDLAB_ANDON"] = "1"
-    if terminal:
-        env["FIELDLAB_TERMINAL"] = terminal
-    if store:
-        env["FIELDLAB_STORE"] = store
-    if lang:
-        env["FIELDLAB_LANG"] = lang
-    return env
 
 
 def main() -> None:

@@ -13,6 +13,10 @@ class FieldlabError(Exception):
     """Base of the errors a user is meant to read (config, store, ports, addresses)."""
 
 
+class UsageError(FieldlabError):
+    """A problem with what the user typed; printed as one line, exit status 2."""
+
+
 class PortInUse(FieldlabError, OSError):
     """A port the kit would listen on is taken (or not ours to take): which, for what, and the
     option that moves it. An OSError too, where code already stops on a failed bind."""

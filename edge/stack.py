@@ -14,10 +14,13 @@ import math
 import re
 import socket
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fieldlab.broker import EmbeddedBroker
+from fieldlab.connectors import protocol
+from fieldlab.connectors.mqtt.face import MqttFace
+from fieldlab.dashboards.settings import DashboardSettings
 from fieldlab.domain.samples import format_ts
 from fieldlab.errors import PortInUse
 from fieldlab.gateway.config import load_gateway_config
@@ -25,9 +28,10 @@ from fieldlab.gateway.run import Gateway
 from fieldlab.i18n import Lang, t
 from fieldlab.ingest import ingest_file
 from fieldlab.process import spawn, stop
-from fieldlab.simulators.faces.mqtt import MqttFace
+from fieldlab.simulators.faces import face_names
+from fieldlab.simulators.faces.base import FaceSettings, ReadOptions
 from fieldlab.simulators.gateway_site import gateway_site_yaml
-from fieldlab.simulators.runner import FaceSettings, Simulation
+from fieldlab.simulators.runner import Simulation
 from fieldlab.simulators.scenario import Scenario
 from fieldlab.store import SqliteStore
 
@@ -72,20 +76,27 @@ def port_or_free(preferred: int) -> int:
 
 @dataclass
 class Ports:
-    opcua: int = 4840
-    modbus: int = 5020
     mqtt: int = 1883
     http: int = 8787
     dashboard: int = 8501
+    #: the simulator faces' ports by protocol (a protocol not named: its FACE_PORT)
+    faces: dict[str, int] = field(default_factory=dict)
 
     def resolve(self, keep_mqtt: bool) -> Ports:
         return Ports(
-            port_or_free(self.opcua),
-            port_or_free(self.modbus),
             self.mqtt if keep_mqtt else port_or_free(self.mqtt),
             port_or_free(self.http),
             port_or_free(self.dashboard),
+            {name: port_or_free(self.face(name)) for name in _served()},
         )
+
+    def face(self, name: str) -> int:
+        return self.faces.get(name) or int(protocol(name).FACE_PORT)
+
+
+def _served() -> list[str]:
+    """The faces that listen on a port of their own (the MQTT ones publish to the broker)."""
+    return [name for name in face_names() if hasattr(protocol(name), "FACE_PORT")]
 
 
 @dataclass
@@ -100,9 +111,9 @@ class LocalStack:
     dashboard: bool = False
     lang: str | None = None
     ports: Ports = field(default_factory=Ports)
-    #: more of the dashboard's environment (a recipe run's exercise) and where it listens
-    #: (0.0.0.0 serves a room of laptops)
-    dashboard_env: dict[str, str] = field(default_factory=dict)
+    #: more of how the dashboard runs (a recipe run's exercise) and where it listens
+    #: (0.0.0.0 serves a room of laptops); config and language are the stack's
+    dashboard_settings: DashboardSettings = field(default_factory=DashboardSettings)
     dashboard_host: str = "127.0.0.1"
     sim: Simulation | None = None
     gateway: Gateway | None = None
@@ -172,9 +183,7 @@ class LocalStack:
             live_start = Simulation(self.scenario).start_ms
         self.live_start = live_start
         truth = self.workdir / "truth.jsonl"
-        faces = FaceSettings(
-            opcua_port=self.ports.opcua, modbus_port=self.ports.modbus, mqtt_url=self.mqtt_url or ""
-        )
+        faces = FaceSettings(ports=self.ports.faces, mqtt_url=self.mqtt_url or "")
         self.sim = Simulation(
             self.scenario,
             seed=self.seed,
@@ -202,19 +211,37 @@ class LocalStack:
                 # this one): any free ports will do, the gateway's site is written below
                 if attempt == 2:
                     raise
-                faces.opcua_port = self.ports.opcua = free_port()
-                faces.modbus_port = self.ports.modbus = free_port()
-        self.ports.http = port_or_free(self.ports.http)
+                faces.ports = self.ports.faces = {name: free_port() for name in _served()}
+        for attempt in range(3):
+            # the gateway's /health port, as late as can be; taken between the look and the
+            # bind (a recipe check beside this one took it: this run then waited forever),
+            # any free one will do
+            self.ports.http = port_or_free(self.ports.http) if attempt == 0 else free_port()
+            self._write_site(faces)
+            site, cfg = load_gateway_config(self.site_path)
+            self.gateway = Gateway(site, cfg, self.workdir)
+            self._gw_task = asyncio.create_task(self.gateway.run())
+            try:
+                await self._wait_connected(30)
+                break
+            except PortInUse:
+                if attempt == 2:
+                    raise
+        if self.dashboard:
+            self._start_dashboard()
+        self.sim.resume()
+
+    def _write_site(self, faces: FaceSettings) -> None:
         self.site_path.write_text(
             gateway_site_yaml(
                 self.scenario,
-                opcua_port=self.ports.opcua,
-                modbus_port=self.ports.modbus,
-                mqtt_url=self.mqtt_url,
-                # Modbus values are stamped when polled: at 60x a 250 ms poll is 15 simulated s
-                # late on every change, so poll faster when simulated time runs faster.
-                poll_ms=250 if self.speed <= 1 else 50,
-                mqtt_protocol="3.1.1" if self.broker else "auto",  # amqtt speaks 3.1.1 only
+                faces,
+                ReadOptions(
+                    # Modbus values are stamped when polled: at 60x a 250 ms poll is 15 simulated
+                    # s late on every change, so poll faster when simulated time runs faster.
+                    poll_ms=250 if self.speed <= 1 else 50,
+                    mqtt_protocol="3.1.1" if self.broker else "auto",  # amqtt speaks 3.1.1 only
+                ),
                 extra={
                     "store": f"sqlite:///{self.db_name}",
                     "gateway": {"http": {"port": self.ports.http}},
@@ -222,30 +249,28 @@ class LocalStack:
             ),
             encoding="utf-8",
         )
-        site, cfg = load_gateway_config(self.site_path)
-        self.gateway = Gateway(site, cfg, self.workdir)
-        self._gw_task = asyncio.create_task(self.gateway.run())
-        await self._wait_connected(30)
-        if self.dashboard:
-            self._start_dashboard()
-        self.sim.resume()
 
     async def _wait_connected(self, timeout: float) -> None:
-        assert self.gateway is not None
+        """Every source connected; the gateway's own failure to start (its port taken) is
+        raised here, not waited out."""
+        assert self.gateway is not None and self._gw_task is not None
         for _ in range(int(timeout * 10)):
             await asyncio.sleep(0.1)
+            if self._gw_task.done():
+                self._gw_task.result()  # raises what stopped it
+                raise RuntimeError("the gateway stopped before its sources connected")
             if self.gateway.health and all(h.state == "connected" for h in self.gateway.health):
                 return
         states = {h.name: h.state for h in self.gateway.health}
         log.warning("not every source connected: %s", states)
 
     def _start_dashboard(self) -> None:
-        from fieldlab.dashboards.serve import command, environment
+        from fieldlab.dashboards.serve import command
 
         self.ports.dashboard = port_or_free(self.ports.dashboard)  # as late as can be
         self._dash = spawn(
             command(self.site_path, self.ports.dashboard, self.dashboard_host),
-            env=environment(self.site_path, None, self.lang) | self.dashboard_env,
+            env=replace(self.dashboard_settings, config=self.site_path, lang=self.lang).environ(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

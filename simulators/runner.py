@@ -7,37 +7,18 @@ import contextlib
 import logging
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from fieldlab.domain.samples import Sample, format_ts, from_ms, to_ms
 from fieldlab.simulators.clock import SimClock
-from fieldlab.simulators.faces.base import Face
+from fieldlab.simulators.faces import face_module
+from fieldlab.simulators.faces.base import Face, FaceSettings
 from fieldlab.simulators.machine import MachineModel
 from fieldlab.simulators.operators import OperatorModel
 from fieldlab.simulators.scenario import Event, Scenario
 from fieldlab.simulators.truth import TruthWriter
 
 log = logging.getLogger("fieldlab.sim")
-
-
-@dataclass
-class FaceSettings:
-    """Where and how the faces serve; every server binds loopback unless told otherwise."""
-
-    host: str = "127.0.0.1"
-    opcua_port: int = 4840
-    modbus_port: int = 5020
-    s7_port: int = 1102  # 102 is an S7 CPU's, and needs root
-    mqtt_url: str = "mqtt://127.0.0.1:1883"
-    opcua_security: str = "none"  # none | sign | encrypt | all
-    opcua_pki: Path | None = None
-    opcua_require_trust: bool = False
-    opcua_user: str | None = None
-    opcua_password: str | None = None
-    enabled: set[str] = field(
-        default_factory=lambda: {"opcua", "modbus", "mqtt", "s7", "sparkplug"}
-    )
 
 
 class Simulation:
@@ -107,31 +88,15 @@ class Simulation:
         for mid, spec in self.scenario.machines.items():
             for f in spec.faces:
                 by_face.setdefault(f, []).append(mid)
-        if "opcua" in by_face and "opcua" in settings.enabled:
-            from fieldlab.simulators.faces.opcua import OpcUaFace
-
-            faces.append(OpcUaFace(self.scenario, by_face["opcua"], settings))
-        if "modbus" in by_face and "modbus" in settings.enabled:
-            from fieldlab.simulators.faces.modbus import ModbusFace
-
-            faces.append(ModbusFace(self.scenario, by_face["modbus"], settings))
-        if "mqtt" in by_face and "mqtt" in settings.enabled:
-            from fieldlab.simulators.faces.mqtt import MqttFace
-
-            faces.append(MqttFace(self.scenario, by_face["mqtt"], settings))
-        if "s7" in by_face and "s7" in settings.enabled:
-            from fieldlab.simulators.faces.s7 import S7Face
-
-            faces.append(S7Face(self.scenario, by_face["s7"], settings))
-        if "sparkplug" in by_face and "sparkplug" in settings.enabled:
-            from fieldlab.simulators.faces.sparkplug import SparkplugFace
-
-            faces.append(SparkplugFace(self.scenario, by_face["sparkplug"], settings))
-        if self.operators and "mqtt" in settings.enabled:
-            from fieldlab.simulators.faces.mqtt import MqttFace
-
+        for name, machines in sorted(by_face.items()):
+            if settings.serves(name):
+                faces.append(face_module(name).Face(self.scenario, machines, settings))
+        if self.operators and settings.serves("mqtt"):
             # the operators' tablets: what people enter, on the terminals' own topics
-            faces.append(MqttFace(self.scenario, list(self.operators), settings, terminal=True))
+            tablets = face_module("mqtt").Face(
+                self.scenario, list(self.operators), settings, terminal=True
+            )
+            faces.append(tablets)
         return faces
 
     async def start(self) -> None:
@@ -224,7 +189,7 @@ class Simulation:
             _, ev = self._face_events.pop(0)
             await self._inject(ev)
         for face in self.faces:
-            await face.publish(entered if getattr(face, "terminal", False) else batch, until)
+            await face.publish(entered if face.terminal else batch, until)
         return batch + entered
 
     async def _inject(self, ev: Event) -> None:

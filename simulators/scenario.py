@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from fieldlab.config.loader import ConfigError, format_validation_error
 from fieldlab.config.site import (
@@ -28,9 +36,19 @@ from fieldlab.config.site import (
 )
 from fieldlab.domain.durations import parse_duration_ms
 from fieldlab.domain.samples import MACHINE_RE
+from fieldlab.simulators.faces import face_names
 
 Archetype = Literal["cnc", "injection_moulding", "filler", "press", "laser", "legacy_lathe"]
-Face = Literal["opcua", "modbus", "mqtt", "s7", "sparkplug"]
+
+
+def _face(name: str) -> str:
+    if name not in face_names():
+        raise ValueError(f"expected a protocol the simulator serves: {', '.join(face_names())}")
+    return name
+
+
+#: a protocol folder with a simulator face (`fieldlab.connectors`)
+Face = Annotated[str, AfterValidator(_face)]
 
 
 class _Strict(BaseModel):

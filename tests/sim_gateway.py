@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from fieldlab.simulators.faces.base import FaceSettings, ReadOptions
 from fieldlab.simulators.gateway_site import gateway_site_yaml
 from fieldlab.simulators.scenario import load_scenario
 from tests.services import Process, eventually, free_port
@@ -101,11 +102,11 @@ def sim_and_gateway(
     site.write_text(
         gateway_site_yaml(
             load_scenario(scenario_file),
-            opcua_port=ports["opcua"],
-            modbus_port=ports["modbus"],
-            s7_port=ports["s7"],
-            mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}",
-            poll_ms=100,
+            FaceSettings(
+                ports={p: ports[p] for p in ("opcua", "modbus", "s7")},
+                mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}",
+            ),
+            ReadOptions(poll_ms=100),
             extra={
                 "store": "sqlite:///gateway.db",
                 **(site_extra or {}),

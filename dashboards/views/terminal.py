@@ -9,11 +9,9 @@ station (a PIN for one machine) gets that machine only."""
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
-from fieldlab.dashboards import alert_answers, data
+from fieldlab.dashboards import alert_answers, data, settings
 from fieldlab.dashboards.auth import current_user
 from fieldlab.dashboards.charts import STATE_COLORS
 from fieldlab.dashboards.context import page_setup
@@ -39,9 +37,7 @@ if not user.may_enter_reasons():  # a viewer who typed the address, or a kiosk a
     st.stop()
 who = user.login or "terminal"
 machines = ctx.machines()
-machine = (
-    user.machine or os.environ.get("FIELDLAB_TERMINAL") or str(st.query_params.get("machine", ""))
-)
+machine = user.machine or settings.current().terminal or str(st.query_params.get("machine", ""))
 if machine not in machines:
     st.subheader(ctx.t("term.pick"))
     for m in machines:

@@ -5,12 +5,10 @@ participant's laptop does not show the others' answers."""
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 import streamlit as st
 
-from fieldlab.dashboards import data
+from fieldlab.dashboards import data, settings
 from fieldlab.dashboards.context import page_setup
 from fieldlab.dashboards.export import to_csv, to_xlsx
 from fieldlab.learning.exercise import Exercise
@@ -21,7 +19,7 @@ ex = data.exercise()
 if ex is None:
     st.info(ctx.t("ex.none"))
     st.stop()
-code = os.environ.get("FIELDLAB_TRAINER_CODE", "")
+code = settings.current().trainer_code
 if code and st.session_state.get("trainer_code") != code:
     typed = st.text_input(ctx.t("tr.code"), type="password", help=ctx.t("tr.code_help"))
     if typed.strip() != code:

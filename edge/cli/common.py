@@ -12,18 +12,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fieldlab.config import ConfigError, SiteConfig, load_site_config
-from fieldlab.domain.durations import parse_duration_ms
 from fieldlab.domain.samples import SampleError, from_ms, parse_ts, to_ms
-from fieldlab.errors import FieldlabError, PortInUse
+from fieldlab.errors import PortInUse, UsageError
 from fieldlab.i18n import detect_lang, t
 from fieldlab.store import Store, open_store
 
 DEFAULT_CONFIG = Path("site.yaml")
 DEFAULT_STORE = "sqlite:///fieldlab.db"
-
-
-class UsageError(FieldlabError):
-    """A problem with what the user typed; printed as one line, exit status 2."""
 
 
 def subcommand(
@@ -108,14 +103,6 @@ def parse_time_arg(text: str, tz: ZoneInfo, now_ms: int, name: str) -> int:
 
 def local_midnight(day: dt.date, tz: ZoneInfo) -> int:
     return to_ms(dt.datetime.combine(day, dt.time()).replace(tzinfo=tz))
-
-
-def duration_arg(text: str) -> int:
-    """argparse type for durations (``90s``, ``15m``, ``8h``, ``7d``), in milliseconds."""
-    try:
-        return parse_duration_ms(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def speed_arg(text: str) -> float:

@@ -7,7 +7,8 @@ import signal
 from pathlib import Path
 
 from fieldlab.cli.common import subcommand
-from fieldlab.dashboards.serve import command, environment
+from fieldlab.dashboards.serve import command
+from fieldlab.dashboards.settings import DashboardSettings
 from fieldlab.errors import check_port
 from fieldlab.i18n import detect_lang, t
 from fieldlab.process import spawn, stop
@@ -53,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"fieldlab dashboard: http://{args.address}:{args.port}  ({stops})", flush=True)
     proc = spawn(
         command(args.config, args.port, args.address),
-        env=environment(args.config, args.store, args.lang, args.andon, args.terminal),
+        env=DashboardSettings(
+            args.config, args.store, args.lang, args.andon, args.terminal
+        ).environ(),
     )
 
     def terminate(signum: int, frame: object) -> None:

@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from fieldlab.cli.common import command_name, duration_arg, speed_arg, subcommand
+from fieldlab.cli.common import command_name, speed_arg, subcommand
+from fieldlab.domain.durations import duration_arg
 from fieldlab.i18n import detect_lang, t
 from fieldlab.process import on_stop_signals
 

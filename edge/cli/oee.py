@@ -15,10 +15,10 @@ from fieldlab.cli.common import (
 )
 from fieldlab.i18n import detect_lang, t
 from fieldlab.kpi.load import load_history
+from fieldlab.kpi.output import render_table, to_json
 from fieldlab.kpi.per import oee_per
 from fieldlab.kpi.periods import PERIOD_NAMES, period_bounds
 from fieldlab.kpi.query import machine_ids, store_now, store_oee
-from fieldlab.kpi.report import render_table, to_json
 
 HELP = "Compute OEE, losses and stop reasons per machine from the store."
 DESCRIPTION = """\

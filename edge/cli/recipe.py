@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldlab.cli.common import speed_arg, subcommand
+from fieldlab.dashboards.settings import DashboardSettings
 from fieldlab.i18n import Lang, detect_lang, t
 from fieldlab.process import on_stop_signals
 
@@ -250,11 +251,7 @@ def _exercise_for(args: argparse.Namespace, recipe: Any, stack: Any) -> Any:
     path = stack.workdir / "exercise.json"
     ex.save(path)
     code = f"{secrets.randbelow(10_000):04d}"
-    stack.dashboard_env = {
-        "FIELDLAB_EXERCISE": str(path),
-        "FIELDLAB_TRAINER_CODE": code,
-        "FIELDLAB_CLOCK": "data",
-    }
+    stack.dashboard_settings = DashboardSettings(exercise=path, trainer_code=code, clock="data")
     stack.dashboard_host = args.host
     return ex, code
 

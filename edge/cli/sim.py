@@ -1,4 +1,4 @@
-"""`fieldlab sim`: simulated machines on OPC UA, Modbus TCP and MQTT, with a ground-truth log."""
+"""`fieldlab sim`: simulated machines on the kit's protocols, with a ground-truth log."""
 
 from __future__ import annotations
 
@@ -14,16 +14,20 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from fieldlab.cli.common import duration_arg, parse_time_arg, speed_arg, subcommand
+from fieldlab.cli.common import parse_time_arg, speed_arg, subcommand
+from fieldlab.connectors import protocol
+from fieldlab.domain.durations import duration_arg
 from fieldlab.domain.samples import format_ts, from_ms, to_ms
 from fieldlab.i18n import detect_lang, t
 from fieldlab.process import on_stop_signals
+from fieldlab.simulators.faces import face_names
 
-HELP = "Run simulated machines on OPC UA, Modbus TCP and MQTT (seeded, scriptable)."
+HELP = "Run simulated machines on OPC UA, Modbus TCP, S7, MQTT and Sparkplug (seeded, scriptable)."
 DESCRIPTION = """\
-Run the machines of a scenario (default: six machines of an SME) in simulated time and expose
-them over OPC UA, Modbus TCP and MQTT. Everything that really happened is written to --truth as
-docs/domain.md samples, so `fieldlab ingest` + `fieldlab oee` on it give the true OEE.
+Run the machines of a scenario (default: six machines of an SME) in simulated time and serve
+each on the protocols its scenario names (--faces chooses among them). Everything that really
+happened is written to --truth as docs/domain.md samples, so `fieldlab ingest` + `fieldlab oee`
+on it give the true OEE.
 
 Servers bind 127.0.0.1 unless --host says otherwise. Ctrl-C or SIGTERM stops cleanly;
 SIGUSR1 pauses and resumes the simulated clock."""
@@ -95,9 +99,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write the scenario's site config (for fieldlab oee / the gateway)",
     )
     p.add_argument("--host", default="127.0.0.1", help="address the servers bind (127.0.0.1)")
-    p.add_argument("--opcua-port", type=int, default=4840)
-    p.add_argument("--modbus-port", type=int, default=5020)
-    p.add_argument("--s7-port", type=int, default=1102, help="the S7 face's port (a CPU's is 102)")
+    faces = face_names()
+    for name in faces:
+        if hasattr(protocol(name), "FACE_PORT"):
+            port = protocol(name).FACE_PORT
+            p.add_argument(
+                f"--{name}-port",
+                type=int,
+                default=port,
+                metavar="PORT",
+                help=f"the {name} face's port ({port})",
+            )
     p.add_argument(
         "--mqtt",
         metavar="URL",
@@ -106,9 +118,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--faces",
-        default="opcua,modbus,mqtt,s7,sparkplug",
-        help="faces to serve, comma-separated (opcua, modbus, mqtt, s7, sparkplug), or none "
-        "(default all)",
+        default=",".join(faces),
+        help=f"faces to serve, comma-separated ({', '.join(faces)}), or none (default all)",
     )
     p.add_argument("--opcua-security", choices=("none", "sign", "encrypt", "all"), default="none")
     p.add_argument(
@@ -146,7 +157,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.load:
         return run_load(args)
-    from fieldlab.simulators.runner import FaceSettings, Simulation
+    from fieldlab.simulators.faces.base import FaceSettings
+    from fieldlab.simulators.runner import Simulation
     from fieldlab.simulators.scenario import load_scenario, site_yaml
 
     scenario = load_scenario(args.scenario)
@@ -158,9 +170,11 @@ def run(args: argparse.Namespace) -> int:
     if args.faces.strip().lower() != "none":
         faces = FaceSettings(
             host=args.host,
-            opcua_port=args.opcua_port,
-            modbus_port=args.modbus_port,
-            s7_port=args.s7_port,
+            ports={
+                name: getattr(args, f"{name}_port")
+                for name in face_names()
+                if hasattr(args, f"{name}_port")
+            },
             mqtt_url=args.mqtt,
             opcua_security=args.opcua_security,
             opcua_pki=args.opcua_pki,
@@ -279,7 +293,7 @@ def run_load(args: argparse.Namespace) -> int:
         url = urlparse(args.mqtt)
         host, port = url.hostname or "127.0.0.1", url.port or 1883
     else:
-        host, port = args.host, args.opcua_port if face == "opcua" else args.modbus_port
+        host, port = args.host, getattr(args, f"{face}_port")
     seconds = args.wall / 1000 if args.wall else None
     procs = start_load(face, spec, host=host, port=port, processes=args.processes, seconds=seconds)
     print(

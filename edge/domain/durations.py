@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 
 _DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>ms|s|sec|m|min|h|d)?")
@@ -22,3 +23,11 @@ def parse_duration_ms(text: str) -> int:
     if not m:
         raise ValueError(f'"{text}" is not a duration like 90s, 14 min, 8h or 7d')
     return int(float(m["n"]) * _UNIT_MS[m["u"]])
+
+
+def duration_arg(text: str) -> int:
+    """argparse type for durations (``90s``, ``15m``, ``8h``, ``7d``), in milliseconds."""
+    try:
+        return parse_duration_ms(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -1,8 +1,8 @@
 """The gateway's part of the site file: `sources:`, `sinks:` and `gateway:`.
 
-Source configs are a union over the connector modules found in `fieldlab.connectors`, keyed by
-`type`, so a new protocol needs no change here. Secrets are named by environment variable
-(`*_env` keys), never written in the file.
+Source and sink configs are unions over the modules found in `fieldlab.connectors` and
+`fieldlab.sinks`, keyed by `type`, so a new protocol or sink needs no change here. Secrets are
+named by environment variable (`*_env` keys), never written in the file.
 """
 
 from __future__ import annotations
@@ -16,15 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from fieldlab.config.loader import ConfigError, parse_site_config, read_config_text
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors import connector_modules
+from fieldlab.sinks import sink_modules
 from fieldlab.sinks.influxdb import InfluxConfig
+from fieldlab.sinks.sqlite import Config as SqliteSinkConfig
 from fieldlab.sinks.uns import UnsConfig
-
-
-class SqliteSinkConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: Literal["sqlite"] = "sqlite"
-    name: str = "sqlite"
-    path: str | None = Field(None, description="default: the site's `store:`")
 
 
 class HttpConfig(BaseModel):
@@ -62,11 +57,9 @@ class GatewaySettings(BaseModel):
         return self.workers
 
 
-SinkConfig = Annotated[SqliteSinkConfig | InfluxConfig | UnsConfig, Field(discriminator="type")]
-
-
-def _source_union() -> Any:
-    models = tuple(m.Config for m in connector_modules().values())
+def _union(modules: dict[str, Any]) -> Any:
+    """The configs of a registry's modules, told apart by `type:`."""
+    models = tuple(m.Config for m in modules.values())
     if len(models) == 1:
         return models[0]
     return Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007
@@ -75,13 +68,14 @@ def _source_union() -> Any:
 def gateway_model() -> type[SiteConfig]:
     """The site file as the gateway reads it (also `fieldlab config schema`): SiteConfig with
     its gateway keys typed. One model, so the file is parsed once; the source union is made at
-    run time from the connector modules, hence a model made here rather than a class."""
-    sources: Any = list[_source_union()]  # type: ignore[misc]  # a union made at run time
+    run time from the connector and sink modules, hence a model made here rather than a class."""
+    sources: Any = list[_union(connector_modules())]  # type: ignore[misc]  # made at run time
+    sinks: Any = list[_union(sink_modules())]  # type: ignore[misc]
     model: type[SiteConfig] = create_model(
         "FieldlabSite",
         __base__=SiteConfig,
         sources=(sources, Field(default_factory=list, description="gateway connectors")),
-        sinks=(list[SinkConfig], Field(default_factory=list, description="gateway sinks")),
+        sinks=(sinks, Field(default_factory=list, description="gateway sinks")),
         gateway=(GatewaySettings, Field(default_factory=GatewaySettings)),
     )
     return model
@@ -94,7 +88,7 @@ class GatewayConfig(BaseModel):
 
 
 def parse_gateway_config(text: str, name: str = "site.yaml") -> tuple[SiteConfig, GatewayConfig]:
-    tags = frozenset(connector_modules()) | {"sqlite", "influxdb"}
+    tags = frozenset(connector_modules()) | frozenset(sink_modules())
     site: Any = parse_site_config(text, name, model=gateway_model(), tags=tags)
     names = [s.name for s in site.sources]
     dup = sorted({n for n in names if names.count(n) > 1})

@@ -18,20 +18,21 @@ from fieldlab.domain.samples import Sample
 from fieldlab.errors import port_error
 from fieldlab.gateway.alerting import GatewayAlerts
 from fieldlab.gateway.clock import ClockWatch
-from fieldlab.gateway.config import GatewayConfig, SqliteSinkConfig
+from fieldlab.gateway.config import GatewayConfig
 from fieldlab.gateway.contact import ContactGuard
 from fieldlab.gateway.http import HttpServer
 from fieldlab.gateway.metrics import metrics_text
 from fieldlab.gateway.observed import ObservedFile
 from fieldlab.gateway.pipeline import Pipeline
-from fieldlab.gateway.workers import WorkerPool
+from fieldlab.gateway.pool import WorkerPool
+from fieldlab.kpi.output import shift_figures
 from fieldlab.kpi.query import store_oee
-from fieldlab.kpi.report import shift_figures
-from fieldlab.sinks.base import Sink
+from fieldlab.sinks import sink_modules
+from fieldlab.sinks.base import Sink, SinkEnv
 from fieldlab.sinks.forward import combined
-from fieldlab.sinks.influxdb import InfluxConfig, InfluxSink
-from fieldlab.sinks.sqlite import SqliteSink
-from fieldlab.sinks.uns import UnsConfig, UnsSink
+from fieldlab.sinks.influxdb import InfluxSink
+from fieldlab.sinks.sqlite import Config as SqliteSinkConfig
+from fieldlab.sinks.sqlite import path_of as sqlite_path
 from fieldlab.store import Store, StoreError, open_store
 from fieldlab.store.sqlite import SqliteStore
 
@@ -63,24 +64,32 @@ class Gateway:
         n = self.cfg.gateway.worker_count()
         mqtt_sources = [s for s in self.cfg.sources if s.type == "mqtt"]
         workers = n if n > 1 and mqtt_sources else 0
-        for s in self.cfg.sinks:
-            if isinstance(s, SqliteSinkConfig):
-                self.sinks.append(SqliteSink(SqliteStore(self._sqlite_path(s)), s.name))
-            elif isinstance(s, InfluxConfig):
-                self.sinks.append(InfluxSink(s, self.data_dir, workers=workers))
-            elif isinstance(s, UnsConfig):
-                self.sinks.append(UnsSink(s, self.site, self.data_dir))
-        if not any(isinstance(s, SqliteSink | InfluxSink) for s in self.sinks):
+        env = SinkEnv(
+            self.site, self.base_dir, self.data_dir, workers, shift_figures=self._shift_figures
+        )
+        kinds = sink_modules()
+        self.sinks = [kinds[c.type].create(c, env) for c in self.cfg.sinks]
+        if not any(s.keeps for s in self.sinks):
             # no store named: the site's SQLite file (a UNS alone publishes, it keeps nothing)
-            self.sinks.append(SqliteSink(SqliteStore(self._sqlite_path(SqliteSinkConfig()))))
+            self.sinks.append(kinds["sqlite"].create(SqliteSinkConfig(), env))
         # The gateway closes gaps from the store the dashboard reads, the site's `store:` (a
         # sink writes there: config.py checks it), sharing the SQLite sink's connection.
         sqlite_site = self.site.store.startswith("sqlite:")
-        site_db = self._sqlite_path(SqliteSinkConfig()) if sqlite_site else None
+        site_db = sqlite_path(SqliteSinkConfig(), self.site, self.base_dir) if sqlite_site else None
         self.reader = next(
-            (s.store for s in self.sinks if isinstance(s, SqliteSink) and s.store.path == site_db),
+            (
+                s.store
+                for s in self.sinks
+                if isinstance(s.store, SqliteStore) and s.store.path == site_db
+            ),
             None,
         ) or open_store(self.site.store, base_dir=self.base_dir)
+        retention = self.site.retention.process_values_raw_days
+        if retention is not None and not any(s.store is not None for s in self.sinks):
+            log.warning(
+                "retention.process_values_raw_days applies to a SQLite store; InfluxDB keeps "
+                "data by its own retention policies (and downsampling tasks)"
+            )
         self.pipeline = Pipeline(
             self.sinks,
             queue_batches=self.cfg.gateway.queue_batches,
@@ -120,10 +129,6 @@ class Gateway:
                 self.data_dir,
             )
             self.pipeline.watchers.append(self.alerts.stored)
-
-    def _sqlite_path(self, sink: SqliteSinkConfig) -> Path:
-        path = Path(sink.path or self.site.store.removeprefix("sqlite:///"))
-        return path if path.is_absolute() else (self.base_dir / path).resolve()
 
     async def _emit(self, batch: Batch) -> None:
         """Every batch of every connector, and every `offline` the gateway writes, passes the
@@ -225,13 +230,6 @@ class Gateway:
         tasks.append(asyncio.create_task(self._watch_clock(), name="clock"))
         if self.alerts is not None:
             tasks.append(asyncio.create_task(self.alerts.run(), name="alerts"))
-        for sink in self.sinks:
-            if isinstance(sink, UnsSink):
-                tasks.append(asyncio.create_task(self._shift_oee(sink), name="uns oee"))
-        days = self.site.retention.process_values_raw_days
-        if days is not None:
-            period = self.site.retention.aggregate_minutes * 60_000
-            tasks.append(asyncio.create_task(self._retention(days, period), name="retention"))
         tasks += [asyncio.create_task(s.run(), name=f"sink {s.name}") for s in self.sinks]
         conn_tasks = [
             asyncio.create_task(self._supervise(c, ctx), name=f"source {c.name}")
@@ -345,56 +343,28 @@ class Gateway:
                         seen[m] = max(now, seen.get(m, now))
             await asyncio.to_thread(self.observed.write, seen)
 
-    async def _shift_oee(self, sink: UnsSink) -> None:
-        """The current shift's live OEE per machine, retained in the UNS (from the store, as
-        the dashboard reads it)."""
+    def _shift_figures(self) -> list[tuple[str, dict[str, Any]]]:
+        """The current shift's figures of every machine whose source has a clock now, from
+        the store as the dashboard reads it (the UNS publishes them: sinks/uns.py)."""
         cal = self.site.shift_calendar()
         reader = self.reader
-        assert reader is not None
-        while True:
-            await asyncio.sleep(sink.cfg.oee_every_s)
-            for c, ctx in zip(self.connectors, self.contexts, strict=True):
-                if ctx.clock.last_ts is None:
+        out: list[tuple[str, dict[str, Any]]] = []
+        if reader is None:
+            return out
+        for c, ctx in zip(self.connectors, self.contexts, strict=True):
+            if ctx.clock.last_ts is None:
+                continue
+            now = ctx.clock.now()
+            shifts = cal.shifts(now - 1, now)
+            start = shifts[0].start if shifts else now - 86_400_000
+            name = shifts[0].name if shifts else ""
+            for m in c.machines:
+                try:
+                    r = store_oee(reader, self.site, m, start, now, now=now)
+                except StoreError:
                     continue
-                now = ctx.clock.now()
-                shifts = cal.shifts(now - 1, now)
-                start = shifts[0].start if shifts else now - 86_400_000
-                name = shifts[0].name if shifts else ""
-                for m in c.machines:
-                    try:
-                        r = await asyncio.to_thread(
-                            store_oee, reader, self.site, m, start, now, now=now
-                        )
-                    except StoreError:
-                        continue
-                    sink.publish_oee(m, shift_figures(r, name, now))
-
-    async def _retention(self, days: int, period_ms: int, every_s: float = 3600.0) -> None:
-        """Thin process values older than `days` in the SQLite stores, at start and hourly
-        (SqliteStore.thin: a few series a transaction, so commits go on in between)."""
-        if not any(isinstance(s, SqliteSink) for s in self.sinks):
-            log.warning(
-                "retention.process_values_raw_days applies to a SQLite store; InfluxDB keeps "
-                "data by its own retention policies (and downsampling tasks)"
-            )
-            return
-        while True:
-            until = int(time.time() * 1000) - days * 86_400_000
-            for sink in self.sinks:
-                if isinstance(sink, SqliteSink):
-                    try:
-                        stats = await asyncio.to_thread(sink.store.thin, until, period_ms=period_ms)
-                    except Exception as exc:  # noqa: BLE001 - a full disk must not stop ingest
-                        log.error("retention on %s failed: %s", sink.store.path, exc)
-                        continue
-                    if stats.removed:
-                        log.info(
-                            "retention: %d periods of %d series aggregated, %d samples removed",
-                            stats.periods,
-                            stats.series,
-                            stats.removed,
-                        )
-            await asyncio.sleep(every_s)
+                out.append((m, shift_figures(r, name, now)))
+        return out
 
     async def _flush_sinks(self, timeout: float) -> None:
         """Wait for the queues to reach their servers, but not for a server that is away (its

@@ -1,6 +1,6 @@
 """A gateway worker process: the MQTT sources' connections and decoding, nothing else.
 
-With `gateway: {workers: N}` the gateway starts N of these (workers.py). Each holds its own
+With `gateway: {workers: N}` the gateway starts N of these (pool.py). Each holds its own
 broker connection per MQTT source, subscribed through `$share/<group>/…`, so the broker splits
 the messages between them; it decodes its share (topic routing, JSON, mapping: the per-message
 work) and hands the batches to the gateway, which stamps, stores and decides liveness in one
@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from fieldlab.connectors.base import Batch, ConnectorContext, SourceHealth
-from fieldlab.connectors.mqtt import Config, MqttConnector, split
+from fieldlab.connectors.mqtt.connector import Config, MqttConnector, split
 from fieldlab.connectors.mqtt.transport import Message, Session, Transport
 from fieldlab.domain.packed import Packed
 from fieldlab.domain.rejected import Rejected, RejectionThrottle

@@ -36,21 +36,43 @@ class Section:
 
 def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
     """(title, subtitle, sections) in the reader's language and number conventions."""
-    site, tz = r.site, r.site.tz
-    currency = site.energy.currency
-    pct = lambda x: formats.percent(x, lang)  # noqa: E731
-    first, last = formats.day(r.week.monday, lang), formats.when(r.end - 1, tz, lang, "d MMMM y")
-    title = t("report.title", lang, site=site.site)
+    first, last = (
+        formats.day(r.week.monday, lang),
+        formats.when(r.end - 1, r.site.tz, lang, "d MMMM y"),
+    )
+    title = t("report.title", lang, site=r.site.site)
     subtitle = f"{t('report.week', lang, week=r.week.number, year=r.week.year)} · {first} – {last}"
-    out = []
-
     # domain.md §5: a week with nothing observed says so in one line, never as downtime
     planned = sum(mw.result.planned_s for mw in r.machines)
     observed = sum(mw.result.observed_s for mw in r.machines)
     if planned <= 0 or observed <= 0:
         return title, subtitle, [Section(t("report.summary", lang), [t("report.no_data", lang)])]
+    parts = (
+        _summary(r, lang, observed / planned),
+        _oee(r, lang),
+        _trend(r, lang),
+        _losses(r, lang),
+        _orders(r, lang),
+        _energy(r, lang),
+        _alerts(r, lang),
+        _handovers(r, lang),
+        _compare(r, lang),
+        Section("", [t("report.footer", lang)]),
+    )
+    return title, subtitle, [part for part in parts if part is not None]
 
-    # the week in brief
+
+def _pct(x: float | None, lang: Lang) -> str:
+    return formats.percent(x, lang)
+
+
+def _names(r: WeeklyReport, lang: Lang) -> dict[str, str]:
+    return {mw.machine: mw.label(lang) for mw in r.machines}
+
+
+def _summary(r: WeeklyReport, lang: Lang, observed: float) -> Section:
+    """The week in brief: downtime and what it cost, energy, how much of it was observed."""
+    site, currency = r.site, r.site.energy.currency
     downtime = sum(mw.result.downtime_s for mw in r.machines if not mw.result.no_data)
     kwh = [mw.result.energy.kwh for mw in r.machines if mw.result.energy is not None]
     costs = [
@@ -68,8 +90,8 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
         cost="" if not costs else f" ({formats.money(sum(costs), currency, lang)})",
     )
     notes = [brief]
-    if observed / planned < 0.95:
-        notes.append(t("report.partly_observed", lang, pct=pct(observed / planned)))
+    if observed < 0.95:
+        notes.append(t("report.partly_observed", lang, pct=_pct(observed, lang)))
     if site.reports.margin_per_hour is not None or site.energy.price_per_kwh is not None:
         notes.append(
             t(
@@ -79,9 +101,10 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
                 price=formats.money(site.energy.price_per_kwh, currency, lang),
             )
         )
-    out.append(Section(t("report.summary", lang), notes))
+    return Section(t("report.summary", lang), notes)
 
-    # OEE per machine
+
+def _oee(r: WeeklyReport, lang: Lang) -> Section:
     head = [
         N_("machine"),
         "oee",
@@ -96,99 +119,91 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
     rows = [
         [
             mw.label(lang),
-            t("no_data", lang) if mw.result.no_data else pct(mw.result.oee),
-            pct(mw.result.availability),
-            pct(mw.result.performance),
-            pct(mw.result.quality),
+            t("no_data", lang) if mw.result.no_data else _pct(mw.result.oee, lang),
+            _pct(mw.result.availability, lang),
+            _pct(mw.result.performance, lang),
+            _pct(mw.result.quality, lang),
             formats.number(mw.result.good, lang),
             formats.number(mw.result.scrap, lang),
             formats.duration(None if mw.result.no_data else mw.result.downtime_s, lang),
-            pct(mw.result.coverage),
+            _pct(mw.result.coverage, lang),
         ]
         for mw in r.machines
     ]
-    out.append(
-        Section(
-            t("report.oee", lang),
-            table=Table(
-                [t(h, lang).capitalize() if h != "oee" else "OEE" for h in head],
-                rows,
-                set(range(1, 9)),
-            ),
-        )
-    )
+    heads = [t(h, lang).capitalize() if h != "oee" else "OEE" for h in head]
+    return Section(t("report.oee", lang), table=Table(heads, rows, set(range(1, 9))))
+
+
+def _trend(r: WeeklyReport, lang: Lang) -> Section:
     weeks = len(r.machines[0].trend) if r.machines else 0
     chart = trend_svg(
         [(mw.machine, [(str(w), oee) for w, oee in mw.trend]) for mw in r.machines],
-        site.targets.oee,
-        pct,
+        r.site.targets.oee,
+        lambda x: _pct(x, lang),
     )
-    out.append(Section(t("report.trend", lang, n=weeks), svg=chart))
+    return Section(t("report.trend", lang, n=weeks), svg=chart)
 
-    # losses
+
+def _losses(r: WeeklyReport, lang: Lang) -> Section:
     losses = Section(t("report.losses", lang))
-    if r.losses:
-        names = {mw.machine: mw.label(lang) for mw in r.machines}
-        losses.table = Table(
-            [
-                t("machine", lang).capitalize(),
-                t("report.reason", lang).capitalize(),
-                t("report.minutes", lang).capitalize(),
-                t("report.cost", lang).capitalize(),
-            ],
-            [
-                [
-                    names.get(loss.machine, loss.machine),
-                    site.reason_label(loss.what, lang)
-                    if loss.what
-                    else t("report.unexplained", lang),
-                    formats.number(loss.minutes, lang, 0),
-                    formats.money(loss.money, currency, lang),
-                ]
-                for loss in r.losses
-            ],
-            {2, 3},
-        )
-    else:
+    if not r.losses:
         losses.text.append(t("report.no_losses", lang))
-    out.append(losses)
+        return losses
+    names, site = _names(r, lang), r.site
+    losses.table = Table(
+        [
+            t("machine", lang).capitalize(),
+            t("report.reason", lang).capitalize(),
+            t("report.minutes", lang).capitalize(),
+            t("report.cost", lang).capitalize(),
+        ],
+        [
+            [
+                names.get(loss.machine, loss.machine),
+                site.reason_label(loss.what, lang) if loss.what else t("report.unexplained", lang),
+                formats.number(loss.minutes, lang, 0),
+                formats.money(loss.money, site.energy.currency, lang),
+            ]
+            for loss in r.losses
+        ],
+        {2, 3},
+    )
+    return losses
 
-    # production orders (#29): the week's largest, with how far they got and what they cost
-    if r.orders:
-        names = {mw.machine: mw.label(lang) for mw in r.machines}
-        out.append(
-            Section(
-                t("report.orders", lang, n=len(r.orders)),
-                table=Table(
-                    [
-                        t("report.order", lang),
-                        t("machine", lang).capitalize(),
-                        t("report.product", lang),
-                        t("good", lang).capitalize(),
-                        t("orders.target", lang).capitalize(),
-                        "OEE",
-                        t("report.order_loss", lang),
-                    ],
-                    [
-                        [
-                            o.order,
-                            names.get(o.machine, o.machine),
-                            o.product or "–",
-                            formats.number(o.result.good, lang),
-                            formats.number(o.target, lang)
-                            + ("" if o.to_target is None else f" ({pct(o.to_target)})"),
-                            pct(o.result.oee),
-                            _largest_loss(o.result.losses_s, lang),
-                        ]
-                        for o in r.orders
-                    ],
-                    {3, 4, 5},
-                ),
-            )
-        )
 
-    # energy
-    energy_rows = [
+def _orders(r: WeeklyReport, lang: Lang) -> Section | None:
+    """Production orders (#29): the week's largest, with how far they got and what they cost."""
+    if not r.orders:
+        return None
+    names = _names(r, lang)
+    head = [
+        t("report.order", lang),
+        t("machine", lang).capitalize(),
+        t("report.product", lang),
+        t("good", lang).capitalize(),
+        t("orders.target", lang).capitalize(),
+        "OEE",
+        t("report.order_loss", lang),
+    ]
+    rows = [
+        [
+            o.order,
+            names.get(o.machine, o.machine),
+            o.product or "–",
+            formats.number(o.result.good, lang),
+            formats.number(o.target, lang)
+            + ("" if o.to_target is None else f" ({_pct(o.to_target, lang)})"),
+            _pct(o.result.oee, lang),
+            _largest_loss(o.result.losses_s, lang),
+        ]
+        for o in r.orders
+    ]
+    return Section(t("report.orders", lang, n=len(r.orders)), table=Table(head, rows, {3, 4, 5}))
+
+
+def _energy(r: WeeklyReport, lang: Lang) -> Section | None:
+    currency = r.site.energy.currency
+    rows = [
         [
             mw.label(lang),
             formats.number(e.kwh, lang, 1),
@@ -199,104 +214,93 @@ def sections(r: WeeklyReport, lang: Lang) -> tuple[str, str, list[Section]]:
         for mw in r.machines
         if (e := mw.result.energy) is not None
     ]
-    if energy_rows:
-        out.append(
-            Section(
-                t("report.energy", lang),
-                table=Table(
-                    [
-                        t("machine", lang).capitalize(),
-                        "kWh",
-                        t("report.non_productive", lang),
-                        t("report.kwh_per_good", lang),
-                        t("report.cost", lang).capitalize(),
-                    ],
-                    energy_rows,
-                    {1, 2, 3, 4},
-                ),
-            )
-        )
+    if not rows:
+        return None
+    head = [
+        t("machine", lang).capitalize(),
+        "kWh",
+        t("report.non_productive", lang),
+        t("report.kwh_per_good", lang),
+        t("report.cost", lang).capitalize(),
+    ]
+    return Section(t("report.energy", lang), table=Table(head, rows, {1, 2, 3, 4}))
 
-    # alerts
+
+def _alerts(r: WeeklyReport, lang: Lang) -> Section:
     alerts = Section(t("report.alerts", lang))
     fired = alert_rows(r.alerts, r, lang)
-    if fired:
-        alerts.table = Table(
-            [
-                t("report.when", lang).capitalize(),
-                t("machine", lang).capitalize(),
-                t("report.what", lang).capitalize(),
-                t("report.lasted", lang).capitalize(),
-                t("report.answered", lang),
-            ],
-            fired,
-            {3},
-        )
-    else:
+    if not fired:
         alerts.text.append(t("report.no_alerts", lang))
-    out.append(alerts)
-
-    # handover notes: what the shifts told each other
-    if r.handovers:
-        names = {mw.machine: mw.label(lang) for mw in r.machines}
-        out.append(
-            Section(
-                t("report.handovers", lang),
-                table=Table(
-                    [
-                        t("report.when", lang).capitalize(),
-                        t("machine", lang).capitalize(),
-                        t("report.by", lang),
-                        t("report.note", lang),
-                    ],
-                    [
-                        [
-                            formats.when(e.ts, tz, lang, "EEE d MMM HH:mm"),
-                            names.get(e.machine, e.machine),
-                            e.by or "–",
-                            e.value,
-                        ]
-                        for e in r.handovers
-                    ],
-                ),
-            )
-        )
-
-    # comparison
-    if r.compare is not None:
-        rows = []
-        for mw in r.machines:
-            other = mw.compare
-            a, b = mw.result.oee, other.oee if other else None
-            delta = None if a is None or b is None else 100 * (a - b)
-            rows.append(
-                [
-                    mw.label(lang),
-                    pct(b),
-                    pct(a),
-                    "–"
-                    if delta is None
-                    else f"{'+' if delta >= 0 else ''}{formats.number(delta, lang, 1)} pp",
-                    formats.duration(other.downtime_s if other else None, lang),
-                    formats.duration(mw.result.downtime_s, lang),
-                ]
-            )
-        head = [
+        return alerts
+    alerts.table = Table(
+        [
+            t("report.when", lang).capitalize(),
             t("machine", lang).capitalize(),
-            f"OEE {r.compare}",
-            f"OEE {r.week}",
-            t("report.change", lang).capitalize(),
-            f"{t('downtime', lang).capitalize()} {r.compare}",
-            f"{t('downtime', lang).capitalize()} {r.week}",
+            t("report.what", lang).capitalize(),
+            t("report.lasted", lang).capitalize(),
+            t("report.answered", lang),
+        ],
+        fired,
+        {3},
+    )
+    return alerts
+
+
+def _handovers(r: WeeklyReport, lang: Lang) -> Section | None:
+    """Handover notes: what the shifts told each other."""
+    if not r.handovers:
+        return None
+    names = _names(r, lang)
+    head = [
+        t("report.when", lang).capitalize(),
+        t("machine", lang).capitalize(),
+        t("report.by", lang),
+        t("report.note", lang),
+    ]
+    rows = [
+        [
+            formats.when(e.ts, r.site.tz, lang, "EEE d MMM HH:mm"),
+            names.get(e.machine, e.machine),
+            e.by or "–",
+            e.value,
         ]
-        out.append(
-            Section(
-                t("report.compare", lang, other=str(r.compare)),
-                table=Table(head, rows, {1, 2, 3, 4, 5}),
-            )
+        for e in r.handovers
+    ]
+    return Section(t("report.handovers", lang), table=Table(head, rows))
+
+
+def _compare(r: WeeklyReport, lang: Lang) -> Section | None:
+    """This week against the one `--compare` names, machine by machine."""
+    if r.compare is None:
+        return None
+    rows = []
+    for mw in r.machines:
+        other = mw.compare
+        a, b = mw.result.oee, other.oee if other else None
+        delta = None if a is None or b is None else 100 * (a - b)
+        rows.append(
+            [
+                mw.label(lang),
+                _pct(b, lang),
+                _pct(a, lang),
+                "–"
+                if delta is None
+                else f"{'+' if delta >= 0 else ''}{formats.number(delta, lang, 1)} pp",
+                formats.duration(other.downtime_s if other else None, lang),
+                formats.duration(mw.result.downtime_s, lang),
+            ]
         )
-    out.append(Section("", [t("report.footer", lang)]))
-    return title, subtitle, out
+    head = [
+        t("machine", lang).capitalize(),
+        f"OEE {r.compare}",
+        f"OEE {r.week}",
+        t("report.change", lang).capitalize(),
+        f"{t('downtime', lang).capitalize()} {r.compare}",
+        f"{t('downtime', lang).capitalize()} {r.week}",
+    ]
+    return Section(
+        t("report.compare", lang, other=str(r.compare)), table=Table(head, rows, {1, 2, 3, 4, 5})
+    )
 
 
 def _largest_loss(losses_s: dict[str, float], lang: Lang) -> str:

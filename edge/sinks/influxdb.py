@@ -33,11 +33,13 @@ from fieldlab.config.addresses import HttpUrl
 from fieldlab.config.redact import redact_url
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
+from fieldlab.sinks.base import SinkEnv
 from fieldlab.sinks.forward import Forwarder, QueuedSink, Retry
 from fieldlab.sinks.queue import DurableQueue, Overflow
 from fieldlab.store.influx_client import InfluxClient, InfluxTarget, WriteError
 from fieldlab.store.line_protocol import rejected_lines, to_lines
 
+TYPE = "influxdb"
 log = logging.getLogger("fieldlab.sink.influxdb")
 
 
@@ -99,6 +101,13 @@ def worker_queue(path: Path, index: int) -> Path:
     return path.with_name(f"{path.stem}-w{index}{path.suffix}")
 
 
+Config = InfluxConfig
+
+
+def create(cfg: InfluxConfig, env: SinkEnv) -> InfluxSink:
+    return InfluxSink(cfg, env.data_dir, workers=env.workers)
+
+
 class InfluxSink(QueuedSink):
     """With ``workers`` (N gateway worker processes), each worker writes the live samples it
     decoded through a queue file of its own (`worker_queue`, `for_worker`) and sends them from
@@ -106,6 +115,9 @@ class InfluxSink(QueuedSink):
     `offline`). The queue's cap is shared out: N + 1 files of ``max_mb / (N + 1)`` each. At
     start it takes in every worker file's `newest` (to close gaps) and the whole of the files
     of workers that no longer run (``workers`` made smaller): nothing queued is left behind."""
+
+    keeps = True
+    store = None  # forwards to a server; the gateway reads that server through the site's store
 
     def __init__(self, cfg: InfluxConfig, base_dir: Path | None = None, *, workers: int = 0):
         self.cfg = cfg

@@ -28,9 +28,11 @@ from fieldlab.config.site import SiteConfig
 from fieldlab.config.tls import client_context
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample, from_ms
+from fieldlab.sinks.base import ShiftFigures, SinkEnv
 from fieldlab.sinks.forward import Forwarder, QueuedSink, Retry
 from fieldlab.sinks.queue import DurableQueue, Overflow
 
+TYPE = "mqtt"
 log = logging.getLogger("fieldlab.sink.uns")
 
 #: Units by signal-name suffix (the kit's naming: power_kw, barrel_temp_c, spindle_load_pct…).
@@ -73,9 +75,26 @@ def _iso(ms: int) -> str:
     return from_ms(ms).isoformat(timespec="milliseconds")
 
 
+Config = UnsConfig
+
+
+def create(cfg: UnsConfig, env: SinkEnv) -> UnsSink:
+    return UnsSink(cfg, env.site, env.data_dir, env.shift_figures)
+
+
 class UnsSink(QueuedSink):
-    def __init__(self, cfg: UnsConfig, site: SiteConfig, base_dir: Path | None = None):
+    keeps = False
+    store = None  # publishes; keeps nothing the gateway or the dashboard reads
+
+    def __init__(
+        self,
+        cfg: UnsConfig,
+        site: SiteConfig,
+        base_dir: Path | None = None,
+        shift_figures: ShiftFigures | None = None,
+    ):
         self.cfg, self.site = cfg, site
+        self.shift_figures = shift_figures
         self.name = cfg.name
         qpath = Path(cfg.queue.path)
         if not qpath.is_absolute() and base_dir is not None:
@@ -110,8 +129,29 @@ class UnsSink(QueuedSink):
             self.queue.append(payload, len(part))
         self._poke()
 
+    async def run(self) -> None:
+        """Forward the queue and, beside it, publish each machine's shift OEE."""
+        if self.shift_figures is None:
+            await super().run()
+            return
+        oee = asyncio.create_task(self._shift_oee(self.shift_figures), name=f"{self.name} oee")
+        try:
+            await super().run()
+        finally:
+            oee.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await oee
+
+    async def _shift_oee(self, shift_figures: ShiftFigures) -> None:
+        """The current shift's live OEE per machine, retained, every `oee_every_s` (from the
+        store, as the dashboard reads it)."""
+        while True:
+            await asyncio.sleep(self.cfg.oee_every_s)
+            for machine, figures in await asyncio.to_thread(shift_figures):
+                self.publish_oee(machine, figures)
+
     def publish_oee(self, machine: str, figures: dict[str, Any]) -> None:
-        """The current shift's live OEE, retained (the gateway computes it from the store)."""
+        """The current shift's live OEE, retained."""
         msg = [self.topic(machine, "oee"), json.dumps(figures), True]
         self.queue.append(json.dumps(msg).encode(), 1)
         self._poke()

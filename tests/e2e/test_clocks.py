@@ -162,6 +162,7 @@ def test_a_plc_clock_an_hour_off_is_said_and_stamped_by_the_gateways_clock(tmp_p
 
     import yaml
 
+    from fieldlab.simulators.faces.base import FaceSettings
     from fieldlab.simulators.gateway_site import gateway_site_yaml
     from fieldlab.simulators.scenario import load_scenario
 
@@ -170,9 +171,10 @@ def test_a_plc_clock_an_hour_off_is_said_and_stamped_by_the_gateways_clock(tmp_p
     site = yaml.safe_load(
         gateway_site_yaml(
             load_scenario(None),
-            opcua_port=ports["opcua"],
-            modbus_port=free_port(),
-            mqtt_url="mqtt://127.0.0.1:1",
+            FaceSettings(
+                ports={"opcua": ports["opcua"], "modbus": free_port()},
+                mqtt_url="mqtt://127.0.0.1:1",
+            ),
             extra={"store": "sqlite:///fieldlab.db", "gateway": {"http": {"port": ports["http"]}}},
         )
     )

@@ -17,6 +17,7 @@ import pytest
 from fieldlab.config import load_site_config
 from fieldlab.domain.samples import parse_ts
 from fieldlab.kpi.query import store_oee
+from fieldlab.simulators.faces.base import FaceSettings, ReadOptions
 from fieldlab.simulators.gateway_site import gateway_site_yaml
 from fieldlab.simulators.scenario import load_scenario
 from fieldlab.stack import free_port
@@ -112,10 +113,11 @@ def test_contact_returns_with_the_real_state_at_1x(tmp_path: Path, broker: int):
     site.write_text(
         gateway_site_yaml(
             load_scenario(),
-            opcua_port=proxies[0].port,
-            modbus_port=proxies[1].port,
-            mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}",
-            poll_ms=200,
+            FaceSettings(
+                ports={"opcua": proxies[0].port, "modbus": proxies[1].port},
+                mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}",
+            ),
+            ReadOptions(poll_ms=200),
             extra={
                 "store": "sqlite:///gateway.db",
                 "gateway": {"http": {"port": ports["http"]}},

@@ -100,7 +100,7 @@ def oee_json(site: Path, week: Week, capsys) -> dict[str, dict]:
 
 @pytest.mark.slow
 def test_every_figure_equals_fieldlab_oee_for_the_same_week_in_both_languages(two_weeks, capsys):
-    from fieldlab.kpi.report import to_json
+    from fieldlab.kpi.output import to_json
 
     site_path, db = two_weeks
     site = load_site_config(site_path)

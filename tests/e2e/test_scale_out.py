@@ -13,6 +13,7 @@ import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
+from fieldlab.simulators.faces.base import FaceSettings, ReadOptions
 from fieldlab.simulators.gateway_site import gateway_site_yaml
 from fieldlab.simulators.scenario import load_scenario
 from fieldlab.store.influxdb import InfluxStore
@@ -112,9 +113,8 @@ def test_opcua_and_modbus_machines_partitioned_over_two_gateways(
     full = yaml.safe_load(
         gateway_site_yaml(
             load_scenario(),
-            opcua_port=sim_ports["opcua"],
-            modbus_port=sim_ports["modbus"],
-            poll_ms=200,
+            FaceSettings(ports=sim_ports),
+            ReadOptions(poll_ms=200),
         )
     )
     halves: list[list[dict]] = [[], []]

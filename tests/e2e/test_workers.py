@@ -157,7 +157,7 @@ def test_the_first_worker_reads_the_retained_values_on_a_session_of_its_own(brok
     import logging
 
     from fieldlab.connectors.base import ConnectorContext, SourceHealth
-    from fieldlab.connectors.mqtt import Config
+    from fieldlab.connectors.mqtt.connector import Config
     from fieldlab.gateway.worker import RetainedValues
 
     publish(broker, "fieldlab/s/a/m1/state", {"ts": BASE_TS, "value": "idle"}, retain=True)

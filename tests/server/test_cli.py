@@ -16,7 +16,7 @@ from fieldlab.domain.history import histories_from_samples
 from fieldlab.domain.samples import Sample, format_ts
 from fieldlab.interchange import write_jsonl
 from fieldlab.kpi.oee import compute_oee
-from fieldlab.kpi.report import to_json
+from fieldlab.kpi.output import to_json
 from fieldlab.simulators.synthetic import Profile, synthetic_samples
 from fieldlab.store import SqliteStore
 from tests.helpers import local

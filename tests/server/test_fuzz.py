@@ -23,13 +23,13 @@ from pymodbus.exceptions import ModbusException
 
 from fieldlab.config import ConfigError
 from fieldlab.connectors.base import ConnectorContext, SourceHealth
-from fieldlab.connectors.modbus import Config as ModbusConfig
-from fieldlab.connectors.modbus import ModbusConnector
 from fieldlab.connectors.modbus.codec import decode
-from fieldlab.connectors.mqtt import Config as MqttConfig
-from fieldlab.connectors.mqtt import MqttConnector
-from fieldlab.connectors.opcua import Config as OpcUaConfig
-from fieldlab.connectors.opcua import OpcUaConnector
+from fieldlab.connectors.modbus.connector import Config as ModbusConfig
+from fieldlab.connectors.modbus.connector import ModbusConnector
+from fieldlab.connectors.mqtt.connector import Config as MqttConfig
+from fieldlab.connectors.mqtt.connector import MqttConnector
+from fieldlab.connectors.opcua.connector import Config as OpcUaConfig
+from fieldlab.connectors.opcua.connector import OpcUaConnector
 from fieldlab.gateway.config import parse_gateway_config
 from fieldlab.ingest import ingest_file
 from fieldlab.store import SqliteStore

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fieldlab.connectors.opcua import Pki
+from fieldlab.connectors.opcua.connector import Pki
 from tests.services import Process, eventually, free_port
 from tests.sim_gateway import health
 

@@ -67,6 +67,43 @@ def test_recipe_check_passes_through_the_full_path(name):
     assert set(result["questions"]) == {q.id for q in load_recipe(name).questions}
 
 
+def test_a_health_port_taken_between_the_look_and_the_bind_is_given_up_for_another(
+    tmp_path, monkeypatch
+):
+    """Two runs started at the same instant both found 8787 free and both took it; the one
+    that lost the bind waited for its sources for ever (2 of 2 times with two `recipe check`
+    commands started together). The lost race, made to happen: the look says a taken port
+    is free (a fault injected, as no server can lose a race on demand)."""
+    import asyncio
+    import socket
+
+    import fieldlab.stack as stack_module
+    from fieldlab.simulators.recipes import load_recipe
+    from fieldlab.stack import LocalStack
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    real = stack_module.port_or_free
+    monkeypatch.setattr(
+        stack_module, "port_or_free", lambda p: port if p in (8787, port) else real(p)
+    )
+    stack = LocalStack(load_recipe("eerste-stap").scenario, tmp_path, speed=60.0)
+
+    async def start_and_stop() -> int:
+        try:
+            await asyncio.wait_for(stack.start(), 60)
+            return stack.ports.http
+        finally:
+            await stack.stop()
+
+    try:
+        assert asyncio.run(start_and_stop()) not in (port, 8787)
+    finally:
+        taken.close()
+
+
 def test_list_show_and_run(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "fieldlab", "recipe", "list"],

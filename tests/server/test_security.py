@@ -26,7 +26,7 @@ import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-import fieldlab.connectors.opcua as opcua_connector
+import fieldlab.connectors.opcua.connector as opcua_connector
 from tests.services import (
     Process,
     eventually,
@@ -312,15 +312,15 @@ def test_gateway_sends_no_write_function_code_to_a_modbus_device(tmp_path: Path)
 
     acceptor = threading.Thread(target=accept, daemon=True)
     acceptor.start()
+    from fieldlab.simulators.faces.base import FaceSettings, ReadOptions
     from fieldlab.simulators.gateway_site import gateway_site_yaml
     from fieldlab.simulators.scenario import load_scenario
 
     config = yaml.safe_load(
         gateway_site_yaml(
             load_scenario(),
-            opcua_port=ports["opcua"],
-            modbus_port=proxy_port,
-            poll_ms=100,
+            FaceSettings(ports={"opcua": ports["opcua"], "modbus": proxy_port}),
+            ReadOptions(poll_ms=100),
             extra={"store": "sqlite:///gateway.db", "gateway": {"http": {"port": http}}},
         )
     )

@@ -18,7 +18,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from paho.mqtt.enums import CallbackAPIVersion
 from pymodbus.client import AsyncModbusTcpClient
 
-from fieldlab.simulators.runner import FaceSettings, Simulation
+from fieldlab.simulators.faces.base import FaceSettings
+from fieldlab.simulators.runner import Simulation
 from fieldlab.simulators.scenario import Scenario, load_scenario
 from tests.helpers import local
 from tests.services import free_port
@@ -66,7 +67,7 @@ def test_opcua_sign_and_encrypt_admits_a_trusted_client_and_refuses_others(tmp_p
             start_ms=START,
             speed=60,
             faces=FaceSettings(
-                opcua_port=port,
+                ports={"opcua": port},
                 opcua_security="encrypt",
                 opcua_pki=pki,
                 opcua_require_trust=True,
@@ -102,7 +103,10 @@ def test_the_server_certificate_is_created_once_and_reused(tmp_path):
             load_scenario(),
             start_ms=START,
             faces=FaceSettings(
-                opcua_port=free_port(), opcua_security="sign", opcua_pki=tmp_path, enabled={"opcua"}
+                ports={"opcua": free_port()},
+                opcua_security="sign",
+                opcua_pki=tmp_path,
+                enabled={"opcua"},
             ),
         )
         await sim.start()
@@ -133,8 +137,7 @@ def test_fault_injection_on_every_face(tmp_path, broker: int):
             start_ms=START,
             speed=math.inf,
             faces=FaceSettings(
-                opcua_port=ports["opcua"],
-                modbus_port=ports["modbus"],
+                ports={"opcua": ports["opcua"], "modbus": ports["modbus"]},
                 mqtt_url=f"mqtt://127.0.0.1:{mqtt_port}",
             ),
         )
@@ -204,7 +207,10 @@ def test_opcua_username_login_refuses_anonymous_and_wrong_passwords():
             load_scenario(),
             start_ms=START,
             faces=FaceSettings(
-                opcua_port=port, opcua_user="operator", opcua_password="s3cret", enabled={"opcua"}
+                ports={"opcua": port},
+                opcua_user="operator",
+                opcua_password="s3cret",
+                enabled={"opcua"},
             ),
         )
         await sim.start()

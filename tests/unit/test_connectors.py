@@ -16,10 +16,10 @@ from asyncua import ua
 from fieldlab.connectors import connector_modules
 from fieldlab.connectors.base import ConnectorContext, SourceHealth
 from fieldlab.connectors.modbus.codec import decode
-from fieldlab.connectors.mqtt import Config as MqttConfig
-from fieldlab.connectors.mqtt import MqttConnector
-from fieldlab.connectors.opcua import Config as OpcUaConfig
-from fieldlab.connectors.opcua import OpcUaConnector
+from fieldlab.connectors.mqtt.connector import Config as MqttConfig
+from fieldlab.connectors.mqtt.connector import MqttConnector
+from fieldlab.connectors.opcua.connector import Config as OpcUaConfig
+from fieldlab.connectors.opcua.connector import OpcUaConnector
 from fieldlab.gateway.config import parse_gateway_config
 
 TYPES = sorted(connector_modules())
@@ -80,8 +80,8 @@ def test_sparkplug_message_cases(case: dict[str, Any]):
     import logging
 
     from fieldlab.connectors.base import ConnectorContext, SourceHealth
-    from fieldlab.connectors.sparkplug import Config as SpbConfig
-    from fieldlab.connectors.sparkplug import SparkplugHost
+    from fieldlab.connectors.sparkplug.connector import Config as SpbConfig
+    from fieldlab.connectors.sparkplug.connector import SparkplugHost
     from fieldlab.connectors.sparkplug.payload import encode
 
     host = SparkplugHost(

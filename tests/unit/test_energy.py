@@ -9,7 +9,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fieldlab.kpi.report import render_table, to_json
+from fieldlab.kpi.output import render_table, to_json
 from tests.helpers import AMS, MIN, Machine, local, oee, site
 
 T0 = local("2026-03-02 06:00")

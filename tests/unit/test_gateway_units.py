@@ -14,8 +14,8 @@ import pytest
 from fieldlab.connectors.base import Batch
 from fieldlab.connectors.modbus.codec import decode, encode
 from fieldlab.connectors.modbus.planner import FieldRef, plan
-from fieldlab.connectors.mqtt import Config as MqttConfig
-from fieldlab.connectors.mqtt import MqttConnector
+from fieldlab.connectors.mqtt.connector import Config as MqttConfig
+from fieldlab.connectors.mqtt.connector import MqttConnector
 from fieldlab.domain.samples import SampleError
 from fieldlab.mapping import Mapper, SignalMap
 from fieldlab.sinks.queue import DurableQueue
@@ -634,8 +634,8 @@ def test_the_sparkplug_host_sends_births_through_the_contact_rules_and_data_as_i
     import paho.mqtt.client as mqtt
 
     from fieldlab.connectors.base import ConnectorContext, SourceHealth
-    from fieldlab.connectors.sparkplug import Config as SpbConfig
-    from fieldlab.connectors.sparkplug import SparkplugHost
+    from fieldlab.connectors.sparkplug.connector import Config as SpbConfig
+    from fieldlab.connectors.sparkplug.connector import SparkplugHost
     from fieldlab.connectors.sparkplug.payload import encode
 
     host = SparkplugHost(

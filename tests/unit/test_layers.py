@@ -40,9 +40,20 @@ LAYERS: list[set[str]] = [
 ]
 
 
+#: A protocol folder (fieldlab.connectors.<name>, README "How it fits together") spans layers:
+#: its `face*` modules are the simulator's, its `discover*` modules discovery's, the rest the
+#: connector's. Each module is held to the layer of its part.
+PARTS = {"face": "fieldlab.simulators", "discover": "fieldlab.discovery"}
+
+
 def unit(module: str) -> str:
-    """The package (or top-level module) a module belongs to: fieldlab.X."""
+    """The package (or top-level module) a module belongs to: fieldlab.X, or for a part of a
+    protocol folder, the package of that part's layer."""
     parts = module.split(".")
+    if parts[:2] == ["fieldlab", "connectors"] and len(parts) > 3:
+        part = PARTS.get(parts[3].split("_")[0])
+        if part is not None:
+            return part
     return ".".join(parts[:2]) if len(parts) > 1 else module
 
 
@@ -107,6 +118,29 @@ def test_a_planted_arrow_up_is_found(tmp_path, monkeypatch):
         assert "fieldlab.store.bad imports fieldlab.gateway.run: an arrow up" in str(exc)
     else:
         raise AssertionError("the planted arrow up was not found")
+
+
+def test_a_connector_importing_its_protocols_face_is_an_arrow_up(tmp_path, monkeypatch):
+    """A protocol folder is one folder, not one layer: its connector may not use its face."""
+    _plant(
+        tmp_path,
+        monkeypatch,
+        "connectors/demo",
+        "from fieldlab.connectors.demo.face import Face\n",
+    )
+    (tmp_path / "edge" / "connectors" / "demo" / "face.py").write_text(
+        "from fieldlab.simulators.faces.base import FaceSettings\n"
+    )
+    try:
+        test_every_import_points_down()
+    except AssertionError as exc:
+        assert (
+            "fieldlab.connectors.demo.bad imports fieldlab.connectors.demo.face: an arrow up"
+            in (str(exc))
+        )
+        assert "demo.face imports" not in str(exc)  # a face may use the simulator's base
+    else:
+        raise AssertionError("the planted connector importing its face was not found")
 
 
 #: Arrows the kit's design forbids by name, whatever the layers say: a connector never knows

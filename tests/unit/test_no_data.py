@@ -7,7 +7,7 @@ import math
 
 from fieldlab.domain.samples import Sample
 from fieldlab.i18n import formats
-from fieldlab.kpi.report import render_table, shift_figures, to_json
+from fieldlab.kpi.output import render_table, shift_figures, to_json
 from fieldlab.reports.build import build_report
 from fieldlab.reports.render import sections, to_html
 from fieldlab.reports.week import Week

@@ -39,7 +39,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any, Literal
 
 from fieldlab.connectors.base import ConnectorContext
-from fieldlab.connectors.mqtt import Config, MqttConnector
+from fieldlab.connectors.mqtt.connector import Config, MqttConnector
 from fieldlab.gateway import channel, worker
 from fieldlab.sinks.influxdb import InfluxSink
 

@@ -22,6 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from fieldlab.connectors.sparkplug.payload import decode, encode
 from fieldlab.domain.samples import COUNTER_SIGNALS, Sample, Value
 from fieldlab.simulators.archetypes import resolve
+from fieldlab.simulators.faces.base import FaceSettings, ReadOptions
 from fieldlab.simulators.scenario import Scenario
 
 log = logging.getLogger("fieldlab.sim.sparkplug")
@@ -45,12 +46,14 @@ def datatype(signal: str) -> int:
     return 12 if signal in TEXT else 8 if signal in COUNTER_SIGNALS else 10
 
 
-def sparkplug_source(scenario: Scenario, machines: list[str], url: str) -> dict[str, Any]:
+def gateway_source(
+    scenario: Scenario, machines: list[str], settings: FaceSettings, read: ReadOptions
+) -> dict[str, Any]:
     """The gateway's `type: sparkplug` source for these machines (written once, here)."""
     return {
         "type": "sparkplug",
         "name": "sim-sparkplug",
-        "url": url,
+        "url": settings.mqtt_url,
         "client_id": f"fieldlab-gateway-spb-{scenario.site}",
         "groups": [scenario.site],
         "rebirth": True,
@@ -164,10 +167,11 @@ class _EdgeNode:
 
 class SparkplugFace:
     name = "sparkplug"
+    terminal = False
 
-    def __init__(self, scenario: Scenario, machines: list[str], settings: object):
+    def __init__(self, scenario: Scenario, machines: list[str], settings: FaceSettings):
         self.scenario = scenario
-        url = urlparse(getattr(settings, "mqtt_url", "mqtt://127.0.0.1:1883"))
+        url = urlparse(settings.mqtt_url)
         self.host, self.port = url.hostname or "127.0.0.1", url.port or 1883
         by_area: dict[str, list[str]] = {}
         for m in machines:
@@ -233,3 +237,6 @@ class SparkplugFace:
                 node.data(machine, [Sample(self.sim_now, machine, "state", "running")])
                 await asyncio.sleep(0.2)  # the host sees the data first, asks for a rebirth
             node.births()
+
+
+Face = SparkplugFace

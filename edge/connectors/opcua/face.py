@@ -31,6 +31,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from fieldlab.domain.samples import Sample, from_ms
 from fieldlab.errors import check_port, port_error
 from fieldlab.simulators.archetypes import resolve
+from fieldlab.simulators.faces.base import FaceSettings, ReadOptions
 from fieldlab.simulators.scenario import Scenario
 
 log = logging.getLogger("fieldlab.sim.opcua")
@@ -87,14 +88,40 @@ def _sim_dt(ms: int) -> dt.datetime:
     return from_ms(ms)
 
 
+def gateway_source(
+    scenario: Scenario, machines: list[str], settings: FaceSettings, read: ReadOptions
+) -> dict[str, Any]:
+    """The gateway's `type: opcua` source: each machine's variables by node id, subscribed."""
+    mapped = {}
+    for mid in machines:
+        spec = scenario.machines[mid]
+        signals = {
+            sig: {"node": f"ns=sim;s={mid}.{browse}"} for sig, (browse, _) in VARIABLES.items()
+        }
+        for pv in resolve(spec.archetype, spec.behaviour).values:
+            signals[pv] = {"node": f"ns=sim;s={mid}.{pv}"}
+        mapped[mid] = signals
+    return {
+        "type": "opcua",
+        "name": "sim-opcua",
+        "url": f"opc.tcp://{settings.host}:{settings.port('opcua')}/fieldlab/",
+        "namespaces": {"sim": NAMESPACE},
+        "publishing_interval_ms": 100,
+        "sampling_interval_ms": 0,
+        "queue_size": 1000,
+        "machines": mapped,
+    }
+
+
 class OpcUaFace:
     name = "opcua"
+    terminal = False
 
-    def __init__(self, scenario: Scenario, machines: list[str], settings: Any):
+    def __init__(self, scenario: Scenario, machines: list[str], settings: FaceSettings):
         self.scenario = scenario
         self.machines = list(machines)
         self.host: str = settings.host
-        self.port: int = int(settings.opcua_port)
+        self.port: int = settings.port("opcua")
         self.security: str = settings.opcua_security
         self.pki: Path = Path(settings.opcua_pki or Path.home() / ".local/share/fieldlab/sim-pki")
         self.require_trust: bool = settings.opcua_require_trust
@@ -304,3 +331,6 @@ def _coerce(value: object, vtype: ua.VariantType) -> object:
         return float(value)  # arg-type is off here (pyproject: asyncua's NewTypes)
     number = int(cast(float, value))  # a counter or code, as the model holds it
     return number & 0xFFFFFFFF if vtype == ua.VariantType.UInt32 else number
+
+
+Face = OpcUaFace

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
@@ -13,19 +14,51 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from fieldlab.domain.samples import Sample, Value
 from fieldlab.errors import PortInUse, check_port
-from fieldlab.simulators.register_map import BLOCK, block, registers, unit_ids
+from fieldlab.simulators.faces.base import FaceSettings, ReadOptions
+from fieldlab.simulators.register_map import (
+    BLOCK,
+    GATEWAY_TIMESTAMP,
+    block,
+    gateway_fields,
+    registers,
+    unit_ids,
+)
 from fieldlab.simulators.scenario import Scenario
 
 log = logging.getLogger("fieldlab.sim.modbus")
 
 
+def gateway_source(
+    scenario: Scenario, machines: list[str], settings: FaceSettings, read: ReadOptions
+) -> dict[str, Any]:
+    """The gateway's `type: modbus` source: a device per machine, the documented map."""
+    devices = [
+        {
+            "unit": unit,
+            "machine": mid,
+            "timestamp": dict(GATEWAY_TIMESTAMP),
+            "fields": gateway_fields(registers(scenario, mid)),
+        }
+        for mid, unit in unit_ids(scenario, machines).items()
+    ]
+    return {
+        "type": "modbus",
+        "name": "sim-modbus",
+        "host": settings.host,
+        "port": settings.port("modbus"),
+        "poll_interval_ms": read.poll_ms,
+        "devices": devices,
+    }
+
+
 class ModbusFace:
     name = "modbus"
+    terminal = False
 
-    def __init__(self, scenario: Scenario, machines: list[str], settings: object):
+    def __init__(self, scenario: Scenario, machines: list[str], settings: FaceSettings):
         self.scenario = scenario
-        self.host = getattr(settings, "host", "127.0.0.1")
-        self.port = int(getattr(settings, "modbus_port", 5020))
+        self.host = settings.host
+        self.port = settings.port("modbus")
         self.units = unit_ids(scenario, machines)
         self.values: dict[str, dict[str, Value]] = {m: {} for m in machines}
         self.state_since: dict[str, int] = {}  # when each machine's state last changed
@@ -122,3 +155,6 @@ class ModbusFace:
             await self.start()
         else:
             raise ValueError(f"unknown Modbus fault {fault!r}")
+
+
+Face = ModbusFace

@@ -27,6 +27,7 @@ from fieldlab.connectors.s7.address import Address, encode, parse_address
 from fieldlab.domain.samples import Sample, Value
 from fieldlab.errors import check_port
 from fieldlab.simulators.archetypes import resolve
+from fieldlab.simulators.faces.base import FaceSettings, ReadOptions
 from fieldlab.simulators.register_map import STATE_CODES
 from fieldlab.simulators.scenario import Scenario
 
@@ -109,13 +110,30 @@ def block(values: list[S7Value], db: int, current: dict[str, Value], sim_now: in
     return data
 
 
+def gateway_source(
+    scenario: Scenario, machines: list[str], settings: FaceSettings, read: ReadOptions
+) -> dict[str, Any]:
+    """The gateway's `type: s7` source for these machines' data blocks."""
+    return {
+        "type": "s7",
+        "name": "sim-s7",
+        "host": settings.host,
+        "port": settings.port("s7"),
+        "rack": 0,
+        "slot": 1,
+        "poll_interval_ms": read.poll_ms,
+        "machines": {m: s7_fields(scenario, m, db) for m, db in db_numbers(machines).items()},
+    }
+
+
 class S7Face:
     name = "s7"
+    terminal = False
 
-    def __init__(self, scenario: Scenario, machines: list[str], settings: object):
+    def __init__(self, scenario: Scenario, machines: list[str], settings: FaceSettings):
         self.scenario = scenario
-        self.host = getattr(settings, "host", "127.0.0.1")
-        self.port = int(getattr(settings, "s7_port", 1102))
+        self.host = settings.host
+        self.port = settings.port("s7")
         self.dbs = db_numbers(machines)
         self.layouts = {m: layout(scenario, m) for m in machines}
         self.values: dict[str, dict[str, Value]] = {m: {} for m in machines}
@@ -183,3 +201,6 @@ class S7Face:
             await self.start()
         else:
             raise ValueError(f"unknown S7 fault {fault!r}")
+
+
+Face = S7Face

@@ -11,12 +11,14 @@ import asyncio
 import json
 import logging
 import threading
+from typing import Any
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from fieldlab.domain.samples import Sample
+from fieldlab.simulators.faces.base import FaceSettings, ReadOptions
 from fieldlab.simulators.scenario import Scenario
 
 log = logging.getLogger("fieldlab.sim.mqtt")
@@ -31,11 +33,47 @@ def topic_for(site: str, area: str, machine: str, signal: str) -> str:
     return f"fieldlab/{site}/{area}/{machine}/{signal}"
 
 
+def gateway_source(
+    scenario: Scenario, machines: list[str], settings: FaceSettings, read: ReadOptions
+) -> dict[str, Any]:
+    """The gateway's `type: mqtt` source: every machine's topics by one template."""
+    return {
+        "type": "mqtt",
+        "name": "sim-mqtt",
+        "url": settings.mqtt_url,
+        "client_id": f"fieldlab-gateway-{scenario.site}",
+        "protocol": read.mqtt_protocol,
+        "topics": [{"template": f"fieldlab/{scenario.site}/{{area}}/{{machine}}/{{signal}}"}],
+    }
+
+
+def terminals_source(
+    scenario: Scenario, settings: FaceSettings, read: ReadOptions
+) -> dict[str, Any]:
+    """The simulated operators' tablets (simulators/operators.py): orders, reasons, scrap."""
+    return {
+        "type": "mqtt",
+        "name": "sim-terminals",
+        "url": settings.mqtt_url,
+        "client_id": f"fieldlab-gateway-{scenario.site}-terminals",
+        "protocol": read.mqtt_protocol,
+        # a tablet is not how the gateway sees a machine: its loss is no machine's
+        "machine_contact": False,
+        "topics": [
+            {"template": f"fieldlab/{scenario.site}/{TERMINAL_AREA}/{{machine}}/{{signal}}"}
+        ],
+    }
+
+
 class MqttFace:
     name = "mqtt"
 
     def __init__(
-        self, scenario: Scenario, machines: list[str], settings: object, terminal: bool = False
+        self,
+        scenario: Scenario,
+        machines: list[str],
+        settings: FaceSettings,
+        terminal: bool = False,
     ):
         """``terminal``: the simulated operators' tablets (what people enter at these
         machines), published under `fieldlab/<site>/terminal/<machine>/<signal>`."""
@@ -44,7 +82,7 @@ class MqttFace:
         self.terminal = terminal
         if terminal:
             self.name = "terminals"
-        url = urlparse(getattr(settings, "mqtt_url", "mqtt://127.0.0.1:1883"))
+        url = urlparse(settings.mqtt_url)
         self.host = url.hostname or "127.0.0.1"
         self.tls = url.scheme in ("mqtts", "ssl")
         self.port = url.port or (8883 if self.tls else 1883)
@@ -154,3 +192,6 @@ class MqttFace:
             client.reconnect()
         else:
             raise ValueError(f"unknown MQTT fault {fault!r}")
+
+
+Face = MqttFace

@@ -1,0 +1,178 @@
+"""MQTT connector: topics and JSON/plain payloads (`decoders.py`) on the MQTT transport
+(`transport.py`: session, subscriptions, acknowledgements after commit, reconnects, the clean
+stop); the config model is `config.py`.
+
+The sample config is `sample.yaml` beside this file; README.md says what the connector does.
+
+QoS 1 with a persistent session; every (re)connect subscribes again and checks
+`session_present`. Messages are acknowledged only after their samples are committed, so a crash
+loses nothing: the broker sends them again. A payload that cannot be parsed or mapped goes to
+the rejected table with topic, payload and reason, and is counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from fieldlab.config.site import SiteConfig
+from fieldlab.connectors.base import Batch, ConnectorContext
+from fieldlab.connectors.mqtt import TYPE
+from fieldlab.connectors.mqtt.config import Config, TopicConfig
+from fieldlab.connectors.mqtt.decoders import Decoder, TopicDecoder
+from fieldlab.connectors.mqtt.transport import Message, Session, Transport
+from fieldlab.domain.packed import Packed
+from fieldlab.domain.rejected import Rejected
+from fieldlab.domain.samples import Sample
+
+__all__ = ["TYPE", "Config", "MqttConnector", "create"]
+
+
+def create(cfg: Config, site: SiteConfig, data_dir: Path) -> MqttConnector:
+    return MqttConnector(cfg)
+
+
+class MqttConnector:
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.name = cfg.name
+        self.url = cfg.url
+        self.own_clock = True  # a payload's `ts`; MQTT's live messages keep their time anyway
+        self.change_times = False
+        # Machines this gateway answers for (offline on loss and at stop). In a shared group
+        # no gateway sees all of a machine's messages, so none may declare it offline.
+        # Neither does a source that only relays what people enter (`machine_contact: false`).
+        self._answers = not cfg.share_group and cfg.machine_contact
+        self.machines: list[str] = list(cfg.machines) if self._answers else []
+        self.decoder: Decoder = TopicDecoder(cfg, cfg.name)
+        self.transport = Transport(
+            cfg.name,
+            cfg,
+            Session(
+                [self._filter(t) for t in cfg.topics],
+                persistent=True,
+                protocol=cfg.protocol,
+                session_expiry_s=cfg.session_expiry_s,
+                receive_maximum=cfg.receive_maximum,
+                flush_ms=cfg.flush_ms,
+            ),
+        )
+        self.session_present: bool | None = None
+        self._up = False
+
+    # -- parsing (pure, tested on its own) -------------------------------------------------------
+
+    def parse(
+        self, topic: str, payload: bytes, received_ms: int
+    ) -> tuple[list[Sample], list[Rejected]]:
+        """Samples and rejections of one message (the decoder's)."""
+        return self.decoder.parse(topic, payload, received_ms)
+
+    def _filter(self, tcfg: TopicConfig) -> str:
+        group = self.cfg.share_group
+        return f"$share/{group}/{tcfg.filter()}" if group else tcfg.filter()
+
+    # -- running: the transport calls these ------------------------------------------------------
+
+    async def run(self, ctx: ConnectorContext) -> None:
+        self._up = False
+        await self.transport.run(ctx, self)
+
+    async def close(self) -> None:
+        await self.transport.close()
+
+    async def connected(self, ctx: ConnectorContext, session_present: bool) -> None:
+        self.session_present = session_present
+        self._up = True
+        if not session_present and ctx.health.samples:
+            ctx.log.warning(
+                "%s: the broker kept no session: messages sent while the gateway was away "
+                "are missing",
+                self.name,
+            )
+        ctx.back(self.machines)
+
+    async def lost(
+        self, ctx: ConnectorContext, kind: Literal["unreachable", "refused", "gone"], why: str
+    ) -> None:
+        if kind == "gone":
+            if self._up:
+                await ctx.failed(self.machines, why)
+        else:
+            ctx.error(why)
+            await ctx.lost(self.machines, why)
+        self._up = False
+
+    async def received(
+        self, ctx: ConnectorContext, messages: list[Message], ack: Callable[[], None]
+    ) -> None:
+        """Retained messages are the values as they stand, stamped with their last change (a
+        retained state is as old as its ts says): after an `offline` they are written at the
+        instant contact returned. The others arrive in order, live or replayed from the
+        persistent session, and keep their time (domain.md §3)."""
+        now_ms = int(time.time() * 1000)
+        for group, keeps_time, last in split(messages):
+            samples, rejected = self.decode(group, now_ms)
+            await self.deliver(ctx, samples, rejected, ack if last else None, keeps_time)
+
+    def decode(self, messages: list[Message], now_ms: int) -> tuple[list[Sample], list[Rejected]]:
+        """Samples and rejections of a group of messages (a gateway worker's share of the work)."""
+        samples: list[Sample] = []
+        rejected: list[Rejected] = []
+        parse = self.decoder.parse
+        for msg in messages:
+            s, r = parse(msg.topic, bytes(msg.payload), now_ms)
+            samples += s
+            rejected += r
+        return samples, rejected
+
+    async def deliver(
+        self,
+        ctx: ConnectorContext,
+        samples: list[Sample] | Packed,
+        rejected: list[Rejected],
+        ack: Callable[[], None] | None,
+        keeps_time: bool,
+        held: bool = False,
+    ) -> None:
+        """Decoded messages to the pipeline: the machines this source answers for, its clock.
+        A gateway worker's samples come packed in columns (domain/packed.py), and `held` when
+        the worker queued them for InfluxDB itself (`Batch.held`)."""
+        plain: list[Sample] = []
+        packed: Packed | None = None
+        if isinstance(samples, Packed):
+            packed = samples
+        else:
+            plain = samples
+        if self._answers:
+            seen = packed.machines() if packed is not None else {s.machine for s in plain}
+            new = seen.difference(self.machines)
+            if new:
+                self.machines += sorted(new)
+        if samples and keeps_time:
+            newest = max(packed.ts) if packed is not None else max(s.ts for s in plain)
+            ctx.clock.observe(newest)
+        await ctx.send(
+            Batch(
+                plain,
+                rejected,
+                source=self.name,
+                on_commit=ack,
+                now=ctx.clock.now(),
+                keeps_time=keeps_time,
+                packed=packed,
+                held=held,
+            )
+        )
+
+
+def split(messages: list[Message]) -> list[tuple[list[Message], bool, bool]]:
+    """(messages, keeps_time, last) in the order they go: live ones first, keeping their time,
+    then the retained ones; the acknowledgement goes with the last group."""
+    retained = [m for m in messages if m.retain]
+    if not retained:
+        return [(messages, True, True)]
+    live = [m for m in messages if not m.retain]
+    return [(live, True, False), (retained, False, True)] if live else [(retained, False, True)]
