@@ -17,7 +17,7 @@ from tests.helpers import foreign_texts
 from tests.services import Process, free_port, require, wait_port
 
 #: Chromium against a live dashboard: page loads wait on rendering, alone
-pytestmark = pytest.mark.serial
+pytestmark = [pytest.mark.serial, pytest.mark.xdist_group("pages")]
 
 PAGES = {
     "": "Overview",

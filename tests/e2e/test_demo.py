@@ -18,7 +18,7 @@ from fieldlab.simulators.scenario import load_scenario
 from tests.services import Process, eventually, listening
 
 #: two demos side by side at 1x and 60x: OEE to 0.5 pp, kWh to 1 %, state starts to a poll
-pytestmark = pytest.mark.serial
+pytestmark = [pytest.mark.serial, pytest.mark.xdist_group("timing")]
 
 
 def servers_up(demo: Process) -> None:

@@ -20,7 +20,7 @@ from tests.helpers import foreign_texts
 from tests.services import Process, eventually, require, wait_port
 
 #: three browsers in one room against a recipe run: alone
-pytestmark = pytest.mark.serial
+pytestmark = [pytest.mark.serial, pytest.mark.xdist_group("pages")]
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -39,7 +39,13 @@ from tests.sim_gateway import health, wait_connected, write_site
 
 #: 50,000 messages through killed and restarted processes, at full speed: alone
 #: SIGKILL and process groups (POSIX)
-pytestmark = [pytest.mark.posix, pytest.mark.slow, pytest.mark.fault, pytest.mark.serial]
+pytestmark = [
+    pytest.mark.posix,
+    pytest.mark.slow,
+    pytest.mark.fault,
+    pytest.mark.serial,
+    pytest.mark.xdist_group("timing"),
+]
 
 N = 50_000
 BASE_TS = 1772427600000

@@ -19,7 +19,7 @@ from tests.services import mosquitto, settled
 from tests.sim_gateway import health, sim_and_gateway
 
 #: reconnects measured in seconds after a face comes back: alone
-pytestmark = pytest.mark.serial
+pytestmark = [pytest.mark.serial, pytest.mark.xdist_group("timing")]
 
 START = local("2026-03-02 07:00")
 DOWN_S = 3.0

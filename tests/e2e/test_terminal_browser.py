@@ -18,7 +18,7 @@ from tests.browser import CHROMIUM_FLAGS, fill_site, goto, pick, settled
 from tests.services import Process, eventually, free_port, require, wait_port
 
 #: Chromium against a live dashboard: page loads wait on rendering, alone
-pytestmark = pytest.mark.serial
+pytestmark = [pytest.mark.serial, pytest.mark.xdist_group("pages")]
 
 REASONS = (
     "reasons:\n  jam: {en: Jam, nl: Vastloper}\n  changeover: {en: Changeover, category: setup}\n"

@@ -101,6 +101,7 @@ def test_a_queued_session_drains_through_a_reconnect(broker: int):
 
 
 @pytest.mark.serial  # a drain rate that tells a paused transport from a busy machine
+@pytest.mark.xdist_group("timing")
 def test_a_broker_sending_20_at_a_time_is_read_without_pausing_and_said(tmp_path, caplog):
     """Mosquitto since 2.0.16 sends at most 20 unacknowledged messages by default, and the
     gateway acknowledges after each commit, so a backlog comes 20 at a time. Pausing to let each

@@ -48,31 +48,30 @@ def test_same_seed_same_truth_byte_for_byte_whatever_the_step(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.serial  # a wall-clock bound
-def test_four_hours_at_600x_take_under_half_a_minute_and_match_60x(tmp_path):
-    """Paced by the real clock: 4 h at 600× (24 s) and, alongside, 20 min at 60× (20 s)."""
+@pytest.mark.xdist_group("timing")
+def test_an_hour_at_600x_keeps_pace_with_the_clock_and_matches_60x(tmp_path):
+    """Paced by the real clock: 1 h at 600× (6 s) and, alongside, 5 min at 60× (5 s)."""
     sc = load_scenario()
     fast = Simulation(sc, start_ms=START, truth=tmp_path / "600.jsonl", speed=600)
     slow = Simulation(sc, start_ms=START, truth=tmp_path / "60.jsonl", speed=60)
 
     async def go() -> float:
         t0 = time.monotonic()
-        await asyncio.gather(
-            fast.run(sim_until=START + 4 * HOUR), slow.run(sim_until=START + 20 * MIN)
-        )
+        await asyncio.gather(fast.run(sim_until=START + HOUR), slow.run(sim_until=START + 5 * MIN))
         elapsed = time.monotonic() - t0
         await fast.stop()
         await slow.stop()
         return elapsed
 
     elapsed = asyncio.run(go())
-    assert fast.sim_now == START + 4 * HOUR
-    assert elapsed < 30, elapsed
+    assert fast.sim_now == START + HOUR
+    assert elapsed < 9, elapsed  # 6 s paced, with room for a loaded runner
     fast_lines = (tmp_path / "600.jsonl").read_text().splitlines()
     slow_lines = (tmp_path / "60.jsonl").read_text().splitlines()
-    assert len(slow_lines) > 500
+    assert len(slow_lines) > 100
     # The same events in the same order: the 60× run is the start of the 600× run.
     assert fast_lines[: len(slow_lines)] == slow_lines
-    run_sim(sc, tmp_path / "max.jsonl", 4)
+    run_sim(sc, tmp_path / "max.jsonl", 1)
     assert (tmp_path / "max.jsonl").read_text().splitlines() == fast_lines
 
 
