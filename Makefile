@@ -38,9 +38,8 @@ demo: $(VENV)/.installed-base
 # runs: simulators, gateway, store, browser, containers). Most tests wait on servers and clocks
 # rather than compute, so `make test` runs them side by side (pytest-xdist: test by test, but a
 # module whose tests share a fixture on one worker, `xdist_group`), then the `serial` ones on two
-# workers: those that measure time (`xdist_group("timing")`) one after another on one, the pages
-# in Chromium and the 1x real-time runs, which a loaded runner makes flaky, on the other; each has
-# a core to itself. mypy runs beside the second part, which leaves a core's worth idle, at the
+# workers: those that measure time or run at 1x (`xdist_group("timing")`) one after another on
+# one, the pages in Chromium, which a loaded runner makes flaky, on the other; each has a core. mypy runs beside the second part, which leaves a core's worth idle, at the
 # lowest priority; its verdict counts as before.
 PYTEST  := $(BIN)/python -m pytest
 WORKERS ?= 4

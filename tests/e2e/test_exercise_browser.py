@@ -165,7 +165,7 @@ def full_path_problems(store: SqliteStore, workdir: Path) -> list[str]:
     from fieldlab.domain.samples import parse_ts
     from fieldlab.kpi.query import store_oee
     from fieldlab.learning.derive import StoreEvidence
-    from fieldlab.simulators.recipes import (
+    from fieldlab.workshop.recipes import (
         compare,
         load_recipe,
         question_answers,

@@ -64,5 +64,8 @@ def test_gateway_agrees_with_ground_truth_at_1x_and_60x(tmp_path):
 
     kinds = {s["type"] for s in yaml.safe_load(site60.read_text())["sources"]}
     assert kinds == {"opcua", "modbus", "mqtt", "s7", "sparkplug"}, kinds
-    check(compare(site60, truth60, 30))
+    # Modbus and S7 are polled (100 ms: 6 simulated s at 60x): each state boundary of the lathe
+    # and the press may come a poll late, two on a loaded runner (a CI run put lathe-1's running
+    # kWh 2.2 % off with none allowed); their total kWh stays held to 1 %
+    check(compare(site60, truth60, 30), poll_lag_s=2 * 0.1 * 60)
     check(compare(site1, truth1, 1))

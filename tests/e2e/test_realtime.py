@@ -29,7 +29,7 @@ from tests.sim_gateway import START_TEXT, sim_process, wait_connected, write_sit
 
 #: 1x against values an hour old: gaps of 4 s measured to the second
 #: SIGKILL (POSIX)
-pytestmark = [pytest.mark.posix, pytest.mark.serial, pytest.mark.xdist_group("pages")]
+pytestmark = [pytest.mark.posix, pytest.mark.serial, pytest.mark.xdist_group("timing")]
 
 #: The machines behind the cut: OPC UA (cnc-1, imm-1) and Modbus (press-1, lathe-1).
 PLC_MACHINES = ("cnc-1", "imm-1", "press-1", "lathe-1")

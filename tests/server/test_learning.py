@@ -16,7 +16,7 @@ from fieldlab.domain.learning import Attempt
 from fieldlab.i18n import formats
 from fieldlab.learning.grade import Unreadable, grade, read_number, read_time
 from fieldlab.learning.progress import by_participant, by_question, rows, summary_html
-from fieldlab.simulators.recipes import (
+from fieldlab.workshop.recipes import (
     exercise,
     handout_problems,
     load_recipe,

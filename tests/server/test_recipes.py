@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from fieldlab.simulators.recipes import answer_key, dump, load_recipe, recipe_names, recipes_dir
+from fieldlab.workshop.recipes import answer_key, dump, load_recipe, recipe_names, recipes_dir
 from tests.services import Process
 
 NAMES = [
@@ -78,8 +78,8 @@ def test_a_health_port_taken_between_the_look_and_the_bind_is_given_up_for_anoth
     import socket
 
     import fieldlab.stack as stack_module
-    from fieldlab.simulators.recipes import load_recipe
     from fieldlab.stack import LocalStack
+    from fieldlab.workshop.recipes import load_recipe
 
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))

@@ -34,7 +34,7 @@ LAYERS: list[set[str]] = [
         "fieldlab.recipes",
     },
     {"fieldlab.stack"},
-    {"fieldlab.bench"},
+    {"fieldlab.bench", "fieldlab.workshop"},
     {"fieldlab.cli"},
     {"fieldlab.__main__"},
 ]

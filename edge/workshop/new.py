@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from fieldlab.config.loader import ConfigError, format_validation_error
 from fieldlab.config.site import display_name
 from fieldlab.learning.derive import TruthEvidence
-from fieldlab.simulators.recipes import (
+from fieldlab.simulators.scenario import Scenario
+from fieldlab.workshop.recipes import (
     ANSWERING,
     Recipe,
     recipe_names,
@@ -21,7 +22,6 @@ from fieldlab.simulators.recipes import (
     truth_samples,
     write_answers,
 )
-from fieldlab.simulators.scenario import Scenario
 
 
 #: template → (answer spec, tolerance, words). `{m}` is the machine's name.
