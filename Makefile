@@ -37,10 +37,11 @@ demo: $(VENV)/.installed-base
 # own), tests/server (one real server: Mosquitto, InfluxDB, a simulator face), tests/e2e (whole
 # runs: simulators, gateway, store, browser, containers). Most tests wait on servers and clocks
 # rather than compute, so `make test` runs them side by side (pytest-xdist: test by test, but a
-# module whose tests share a fixture on one worker, `xdist_group`), then the `serial` ones on two
-# workers: those that measure time or run at 1x (`xdist_group("timing")`) one after another on
-# one, the pages in Chromium, which a loaded runner makes flaky, on the other; each has a core. mypy runs beside the second part, which leaves a core's worth idle, at the
-# lowest priority; its verdict counts as before.
+# module whose tests share a fixture on one worker, `xdist_group`), then the `serial` ones alone:
+# they measure time or run at 1x, or drive Chromium, which a loaded runner makes flaky. (On two
+# workers, grouped `timing` and `pages`, that part took 3:12-3:49 instead of 6:11, but a page was
+# read before it was drawn in one run of three: not yet.) mypy runs beside the first part at the
+# lowest priority: it takes only the CPU the tests leave idle; its verdict counts as before.
 PYTEST  := $(BIN)/python -m pytest
 WORKERS ?= 4
 
@@ -50,10 +51,10 @@ test: $(VENV)/.installed-test
 	@# The kit's own modules compiled once: where PYTHONDONTWRITEBYTECODE is set (CI's is), each
 	@# of the hundreds of processes the tests start would compile them from source again.
 	$(BIN)/python -m compileall -q -j 0 edge simulators dashboards bench recipes > /dev/null
-	$(PYTEST) -n $(WORKERS) --dist loadgroup -m "not serial" $(ARGS); rc=$$?; \
 	nice -n 19 $(MAKE) --no-print-directory typecheck > .typecheck.log 2>&1 & tc=$$!; \
-	$(PYTEST) -n 2 --dist loadgroup -m serial $(ARGS); rc2=$$?; \
+	$(PYTEST) -n $(WORKERS) --dist loadgroup -m "not serial" $(ARGS); rc=$$?; \
 	if wait $$tc; then tail -n 1 .typecheck.log; else cat .typecheck.log; rc=1; fi; \
+	$(PYTEST) -m serial $(ARGS); rc2=$$?; \
 	[ $$rc -eq 0 ] && [ $$rc2 -eq 0 ]
 
 # The inner loop, under a minute: lint, types (mypy keeps its cache) and the unit tests that
