@@ -148,8 +148,9 @@ def test_two_workers_split_the_stream_and_a_clean_stop_leaves_nothing_to_resend(
     # returned, after the `offline` the first stop wrote, not three hours before it
     steady = [(ts, v) for m, ts, v in _states(tmp_path / "gw.db") if m == "steady"]
     # (the second run observed no time of the source's own, so its stop writes no `offline`)
-    assert [v for _, v in steady] == ["running", "offline", "running"], steady
-    assert steady[0][0] == hours_ago and steady[2][0] > steady[1][0] > hours_ago
+    runs = _runs(steady)
+    assert [v for _, v in runs] == ["running", "offline", "running"], steady
+    assert runs[0][0] == hours_ago and runs[2][0] > runs[1][0] > hours_ago
 
 
 def test_the_first_worker_reads_the_retained_values_on_a_session_of_its_own(broker: int):
@@ -300,5 +301,14 @@ def test_one_process_also_remembers_a_machine_learned_from_a_topic_across_a_rest
     asyncio.run(run(100))
     asyncio.run(run(0))
     steady = [(ts, v) for m, ts, v in _states(tmp_path / "gw.db") if m == "steady"]
-    assert [v for _, v in steady] == ["running", "offline", "running"], steady
-    assert steady[2][0] > steady[1][0] > hours_ago
+    runs = _runs(steady)
+    assert [v for _, v in runs] == ["running", "offline", "running"], steady
+    assert runs[2][0] > runs[1][0] > hours_ago
+
+
+def _runs(states: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Runs of equal states, each at its first sample. The retained state comes once per
+    worker's shared subscription on Mosquitto 2.0.11 and once from the first worker's own look;
+    under load they land in separate batches and are kept as repeats of the same state, 1 ms
+    after the newest (domain.md §9), which change no figure."""
+    return [(ts, v) for i, (ts, v) in enumerate(states) if i == 0 or states[i - 1][1] != v]
