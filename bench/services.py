@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -18,7 +19,22 @@ class ServiceMissing(RuntimeError):
     """A system tool a benchmark needs is not installed."""
 
 
+#: Below Linux's ephemeral range (32768-60999), from which the kernel takes both a port bound to
+#: 0 and every outgoing connection's source port: a port found by binding 0 could be taken by
+#: some client between the look and the server's bind (CI saw OPC UA faces refused so).
+_PORTS = range(20_000, 32_000)
+
+
 def free_port() -> int:
+    """A loopback port nothing holds now, outside the ephemeral range where one can be found."""
+    for _ in range(100):
+        port = random.choice(_PORTS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

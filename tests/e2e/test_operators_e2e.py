@@ -94,7 +94,10 @@ def test_orders_and_reasons_entered_by_operators_agree_with_the_truth(tmp_path):
                     a, b = getattr(go.result, key), getattr(to.result, key)
                     if abs((a or 0) - (b or 0)) > units or (a is None) != (b is None):
                         problems.append(f"{m} {to.order}: {key} {a} vs truth {b}")
-                if abs((go.result.oee or 0) - (to.result.oee or 0)) > pp / 100:
+                # and the OEE those units are worth in the order (a short one: a CI run put a
+                # stroke into an order of no units, 1.3 pp with 1 allowed)
+                worth = units * site.machine(m).ideal_cycle_time_s / max(to.result.planned_s, 1.0)
+                if abs((go.result.oee or 0) - (to.result.oee or 0)) > pp / 100 + worth:
                     problems.append(f"{m} {to.order}: OEE {go.result.oee} vs {to.result.oee}")
             for key in ("total", "good", "scrap"):
                 a = sum(getattr(o.result, key) or 0 for o in g)
