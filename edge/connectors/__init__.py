@@ -6,7 +6,8 @@ A protocol folder holds, like a Telegraf plugin, everything of its protocol:
 - `__init__.py`, a short face: `TYPE` (the `type:` of a source) and, if the simulator serves the
   protocol, `FACE_PORT` (the port its face listens on by default); nothing heavy is imported;
 - `connector.py`: `Config` (the source's pydantic model) and `create` (the connector);
-- `discover.py` (optional): `add_parser(kinds)`, its `fieldlab discover <protocol>` command;
+- `discover.py` (optional): its `fieldlab discover <protocol>` command: `HELP`, `EXAMPLES`,
+  `add_arguments(parser)` and `run(args)`;
 - `face.py` (optional): `Face` (the simulator's server or publisher for the protocol) and
   `gateway_source` (the `sources:` entry that reads it);
 - `README.md`, `sample.yaml` (validated by a test), `cases/` (data-driven test cases).
@@ -25,9 +26,6 @@ import pkgutil
 from functools import cache
 from types import ModuleType
 
-#: The parts of a protocol folder another layer looks for.
-Part = str
-
 
 @cache
 def protocols() -> tuple[str, ...]:
@@ -42,13 +40,13 @@ def protocol(name: str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{name}")
 
 
-def has_part(name: str, part: Part) -> bool:
+def has_part(name: str, part: str) -> bool:
     """Whether the protocol has this part (`connector`, `discover`, `face`), without importing
     it (a face imports its server's library)."""
     return importlib.util.find_spec(f"{__name__}.{name}.{part}") is not None
 
 
-def protocol_part(name: str, part: Part) -> ModuleType:
+def protocol_part(name: str, part: str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{name}.{part}")
 
 

@@ -1,8 +1,8 @@
 """Discovery for engineers plugging in a new machine: what is there, and in what form.
 
 Each protocol's `fieldlab discover <protocol>` lives in its folder as `discover.py`
-(`fieldlab.connectors` says how a folder is laid out) and offers `HELP`, `add_arguments(parser)`
-and `run(args) -> int`; this package finds them and holds what they share.
+(`fieldlab.connectors` says how a folder is laid out) and offers `HELP`, `EXAMPLES`,
+`add_arguments(parser)` and `run(args) -> int`; this package finds them and holds what they share.
 """
 
 from __future__ import annotations
