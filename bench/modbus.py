@@ -16,8 +16,10 @@ from pymodbus.client import AsyncModbusTcpClient
 
 from fieldlab.bench.base import Progress, Result
 from fieldlab.bench.services import free_port, wait_port
-from fieldlab.connectors.base import Batch, ConnectorContext, SourceHealth
+from fieldlab.connectors.base import ConnectorContext, SourceHealth
 from fieldlab.connectors.modbus.connector import Config, ModbusConnector
+from fieldlab.domain.rejected import Rejected
+from fieldlab.domain.samples import Sample
 from fieldlab.simulators.load import LoadSpec, start_load, stop_load
 
 DEVICES, FIELDS, POLLS = 50, 50, 10
@@ -55,9 +57,9 @@ def run(progress: Progress) -> Result:
         async def measure() -> tuple[float, int, int, float, int]:
             got = 0
 
-            async def emit(batch: Batch) -> None:
+            async def emit(samples: list[Sample], rejected: list[Rejected], /, **_: object) -> None:
                 nonlocal got
-                got += len(batch.samples)
+                got += len(samples)
 
             ctx = ConnectorContext(
                 "bench", emit, SourceHealth("bench", "modbus"), logging.getLogger("bench")

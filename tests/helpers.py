@@ -111,3 +111,16 @@ def foreign_texts(text: str, lang: str) -> list[str]:
                 if re.search(word, text, re.IGNORECASE):
                     found.append(part)
     return sorted(set(found))
+
+
+class Sent:
+    """A connector context's `emit` that keeps what it is handed, as the gateway's batches."""
+
+    def __init__(self) -> None:
+        from fieldlab.gateway.batch import Batch
+
+        self.batches: list[Batch] = []
+        self._batch = Batch
+
+    async def __call__(self, samples, rejected, /, **meta) -> None:  # type: ignore[no-untyped-def]
+        self.batches.append(self._batch(samples, rejected, **meta))

@@ -2,8 +2,9 @@
 
 A connector module (like a Telegraf plugin) holds its config model (`Config`, with a `type`
 literal), its reader (`create(config, site, data_dir) -> Connector`; relative paths such as
-certificate folders are under `data_dir`), and a sample config in its docstring. It emits
-batches of samples; it never knows the sinks or the other connectors.
+certificate folders are under `data_dir`), and a sample config in its docstring. It sends what
+it reads through its `ConnectorContext`; it never knows the pipeline, the sinks or the other
+connectors.
 """
 
 from __future__ import annotations
@@ -18,45 +19,25 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from fieldlab.domain.packed import Packed
 from fieldlab.domain.rejected import Rejected, RejectionThrottle
 from fieldlab.domain.samples import Sample
 
 
-@dataclass
-class Batch:
-    samples: list[Sample]
-    rejected: list[Rejected] = field(default_factory=list)
-    source: str = ""
-    #: Called once the batch is committed to the local store and every sink's queue
-    #: (MQTT acknowledges its messages here, never before).
-    on_commit: Callable[[], None] | None = None
-    #: The source's time when it read these values (epoch ms): the OPC UA server's
-    #: CurrentTime, a device's time registers, the gateway's clock. After an `offline`, the
-    #: first batch of a machine makes this the instant contact returned (domain.md §3).
-    now: int | None = None
-    #: Replayed in order by a source that buffered them (an MQTT persistent session): the
-    #: samples keep their own time even after an `offline` (domain.md §3).
-    keeps_time: bool = False
-    #: The gateway's own `offline` samples (loss, gap at start, stop).
-    gateway: bool = False
-    #: More samples, in columns (a gateway worker's batch): the store writes them as they are;
-    #: whatever needs them one by one calls `unpack` first.
-    packed: Packed | None = None
-    #: Already in the durable queues a gateway worker keeps itself (the InfluxDB sinks':
-    #: `Pipeline.held`): those sinks skip it, the others write it as any batch.
-    held: bool = False
+class Emit(Protocol):
+    """Where a context hands what its connector read: the gateway (gateway/batch.py)."""
 
-    @property
-    def count(self) -> int:
-        return len(self.samples) + (len(self.packed) if self.packed is not None else 0)
-
-    def unpack(self) -> list[Sample]:
-        """All the samples as objects (the packed ones built now, once)."""
-        if self.packed is not None:
-            self.samples = self.samples + self.packed.samples()
-            self.packed = None
-        return self.samples
+    def __call__(
+        self,
+        samples: list[Sample],
+        rejected: list[Rejected],
+        /,
+        *,
+        source: str,
+        now: int | None = None,
+        on_commit: Callable[[], None] | None = None,
+        keeps_time: bool = False,
+        gateway: bool = False,
+    ) -> Awaitable[None]: ...
 
 
 class SourceState(StrEnum):
@@ -179,7 +160,7 @@ class Backoff:
 @dataclass
 class ConnectorContext:
     name: str
-    emit: Callable[[Batch], Awaitable[None]]
+    emit: Emit
     health: SourceHealth
     log: logging.Logger
     clock: SourceClock = field(default_factory=SourceClock)
@@ -189,26 +170,50 @@ class ConnectorContext:
     #: domain.md §10: the same rejection again and again is kept once an hour, with a count
     rejections: RejectionThrottle = field(default_factory=RejectionThrottle)
 
-    async def send(self, batch: Batch) -> None:
-        """Samples and rejections read from the source: counted, then emitted."""
-        n = batch.count
-        if not n and not batch.rejected and batch.on_commit is None:
+    async def send(
+        self,
+        samples: list[Sample],
+        rejected: list[Rejected] | None = None,
+        *,
+        now: int | None = None,
+        on_commit: Callable[[], None] | None = None,
+        keeps_time: bool = False,
+    ) -> None:
+        """Samples and rejections read from the source: counted, then emitted. ``now`` is the
+        source's time when it read them (domain.md §3); ``on_commit`` runs once they are
+        committed (MQTT acknowledges then); ``keeps_time`` for values a source replays in order
+        (an MQTT persistent session), which keep their time after an `offline`."""
+        rejected = rejected or []
+        if not samples and not rejected and on_commit is None:
             return
+        kept = self.tally(len(samples), rejected)
+        await self.emit(
+            samples,
+            kept,
+            source=self.name,
+            now=now,
+            on_commit=on_commit,
+            keeps_time=keeps_time,
+        )
+
+    def tally(self, n: int, rejected: list[Rejected]) -> list[Rejected]:
+        """Count ``n`` samples and the rejections on /health; the rejections to keep (a repeat
+        is kept once an hour with its count, domain.md §10)."""
         self.health.samples += n
-        if batch.rejected:
-            self.health.rejected += sum(1 + r.repeats for r in batch.rejected)
-            batch.rejected = self.rejections.keep(batch.rejected)
+        if rejected:
+            self.health.rejected += sum(1 + r.repeats for r in rejected)
+            rejected = self.rejections.keep(rejected)
             self.health.rejected_repeats = self.rejections.repeats
         if n:
             self.health.last_sample_wall = time.time()
-        await self.emit(batch)
+        return rejected
 
     async def flush_rejected(self) -> None:
         """Keep the repeats still counted (at a stop), so the records add up to every one."""
         kept = self.rejections.flush()
         self.health.rejected_repeats = 0
         if kept:
-            await self.emit(Batch([], kept, source=self.name))
+            await self.emit([], kept, source=self.name)
 
     def count(self, event: str) -> None:
         """Something of the protocol's worth counting on /health (`events`)."""
@@ -243,13 +248,8 @@ class ConnectorContext:
             # Nothing observed yet means nothing to close: before its first state sample a
             # machine counts as offline anyway, and the source's time base is still unknown.
             ts = self.clock.now()
-            await self.emit(
-                Batch(
-                    [Sample(ts, m, "state", "offline") for m in fresh],
-                    source=self.name,
-                    gateway=True,
-                )
-            )
+            offline = [Sample(ts, m, "state", "offline") for m in fresh]
+            await self.emit(offline, [], source=self.name, gateway=True)
             if not source_down:
                 self.log.warning("%s: %s offline (%s)", self.name, ", ".join(fresh), why)
         if source_down:

@@ -35,8 +35,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from fieldlab.connectors.base import Batch
 from fieldlab.domain.samples import Sample, Value
+from fieldlab.gateway.batch import Batch
 
 log = logging.getLogger("fieldlab.gateway")
 

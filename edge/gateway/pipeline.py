@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
-from fieldlab.connectors.base import Batch
 from fieldlab.domain.packed import Packed
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
+from fieldlab.gateway.batch import Batch
 from fieldlab.sinks.base import PackedSink, Sink
 
 log = logging.getLogger("fieldlab.gateway")
@@ -50,8 +50,6 @@ class Pipeline:
         self.stats = PipelineStats()
         #: called with every committed batch's samples (the alert rules), on the event loop
         self.watchers: list[Callable[[list[Sample]], None]] = []
-        #: the sinks whose durable queues the gateway's workers fill themselves (`Batch.held`)
-        self.held: set[str] = set()
 
     async def emit(self, batch: Batch) -> None:
         await self.queue.put(batch)
@@ -82,13 +80,17 @@ class Pipeline:
         return not self.watchers and all(hasattr(s, "accept_packed") for s in sinks)
 
     def _parts(self, batches: list[Batch]) -> list[tuple[list[Sink], list[Batch]]]:
-        """Which batches each sink writes: a sink a worker feeds itself (`held`) skips the
-        batches that worker already queued for it."""
-        if not self.held or not any(b.held for b in batches):
-            return [(self.sinks, batches)]
-        free = [s for s in self.sinks if s.name not in self.held]
-        held = [s for s in self.sinks if s.name in self.held]
-        return [(free, batches), (held, [b for b in batches if not b.held])]
+        """Which batches each sink writes: not those already in its durable queue (a gateway
+        worker queues its live samples for InfluxDB itself, pool.py). Sinks that write the
+        same batches share one part."""
+        parts: dict[tuple[int, ...], tuple[list[Sink], list[Batch]]] = {}
+        for sink in self.sinks:
+            mine = [b for b in batches if not b.queued_for(sink.name)]
+            key = tuple(id(b) for b in mine)
+            if key not in parts:
+                parts[key] = ([], mine)
+            parts[key][0].append(sink)
+        return list(parts.values())
 
     async def run(self) -> None:
         while True:
@@ -111,7 +113,7 @@ class Pipeline:
                     sinks,
                     [s for b in part for s in b.samples],
                     [r for b in part for r in b.rejected],
-                    [b.packed for b in part if b.packed is not None],
+                    [c for b in part if (c := b.columns()) is not None],
                 )
             )
         n = sum(b.count for b in batches)

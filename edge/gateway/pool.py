@@ -32,7 +32,7 @@ import multiprocessing
 import re
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from hmac import compare_digest
 from multiprocessing.process import BaseProcess
@@ -40,13 +40,42 @@ from typing import Any, Literal
 
 from fieldlab.connectors.base import ConnectorContext
 from fieldlab.connectors.mqtt.connector import Config, MqttConnector
+from fieldlab.domain.packed import Packed
+from fieldlab.domain.samples import Sample
 from fieldlab.gateway import channel, worker
+from fieldlab.gateway.batch import Batch
 from fieldlab.sinks.influxdb import InfluxSink
 
 log = logging.getLogger("fieldlab.gateway")
 
 #: batches waiting per source between the workers and the pipeline (then the workers wait)
 SOURCE_QUEUE = 64
+
+
+@dataclass
+class PooledBatch(Batch):
+    """A worker's batch: its samples in columns as they came over the line (domain/packed.py),
+    which the store writes without a `Sample` apiece, and the sinks whose durable queues the
+    worker filled itself before the gateway saw it (its live samples, for InfluxDB)."""
+
+    packed: Packed | None = None
+    queued: frozenset[str] = frozenset()
+
+    @property
+    def count(self) -> int:
+        return len(self.samples) + (len(self.packed) if self.packed is not None else 0)
+
+    def unpack(self) -> list[Sample]:
+        if self.packed is not None:
+            self.samples = self.samples + self.packed.samples()
+            self.packed = None
+        return self.samples
+
+    def columns(self) -> Packed | None:
+        return self.packed
+
+    def queued_for(self, sink: str) -> bool:
+        return sink in self.queued
 
 
 @dataclass
@@ -115,8 +144,24 @@ class WorkerSource:
             state = self.pool.workers[w]
             state.batches += 1
             state.samples += len(packed)
+            newest = max(packed.ts) if keeps_time and len(packed) else None
+            self.inner.saw(ctx, packed.machines(), newest)
+            rejected = ctx.tally(len(packed), rejected)
+            if not len(packed) and not rejected and ack is None:
+                return
             # packed in columns as they came: the store writes them without a Sample apiece
-            await self.inner.deliver(ctx, packed, rejected, ack, keeps_time, held)
+            await self.pool.emit(
+                PooledBatch(
+                    [],
+                    rejected,
+                    source=self.name,
+                    on_commit=ack,
+                    now=ctx.clock.now(),
+                    keeps_time=keeps_time,
+                    packed=packed,
+                    queued=self.pool.queued if held else frozenset(),
+                )
+            )
         elif kind == "connected":
             self.up[w], self.present[w] = True, bool(frame[2])
             if all(self.up):
@@ -145,11 +190,20 @@ class WorkerSource:
 
 
 class WorkerPool:
-    def __init__(self, n: int, sources: list[Config], sinks: Sequence[InfluxSink] = ()):
+    def __init__(
+        self,
+        n: int,
+        sources: list[Config],
+        emit: Callable[[Batch], Awaitable[None]],
+        sinks: Sequence[InfluxSink] = (),
+    ):
         self.n = n
         self.sources = [WorkerSource(self, i, cfg) for i, cfg in enumerate(sources)]
+        #: the gateway's way in for a batch: the contact guard, then the pipeline
+        self.emit = emit
         #: the InfluxDB sinks: each worker queues and sends its live samples for them itself
         self.sinks = list(sinks)
+        self.queued = frozenset(s.name for s in self.sinks)
         self.workers = [WorkerState(k) for k in range(n)]
         self.token = secrets.token_bytes(channel.TOKEN_BYTES)
         self.port = 0

@@ -6,17 +6,20 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fieldlab.config.redact import redact_url
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors import connector_modules
-from fieldlab.connectors.base import Batch, Connector, ConnectorContext, SourceHealth
+from fieldlab.connectors.base import Connector, ConnectorContext, SourceHealth
 from fieldlab.domain.quality import QualityEvent
+from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
 from fieldlab.errors import port_error
 from fieldlab.gateway.alerting import GatewayAlerts
+from fieldlab.gateway.batch import Batch
 from fieldlab.gateway.clock import ClockWatch
 from fieldlab.gateway.config import GatewayConfig
 from fieldlab.gateway.contact import ContactGuard
@@ -98,8 +101,7 @@ class Gateway:
         modules = connector_modules()
         if workers:
             influx = [s for s in self.sinks if isinstance(s, InfluxSink)]
-            self.workers = WorkerPool(workers, mqtt_sources, influx)
-            self.pipeline.held = {s.name for s in influx}
+            self.workers = WorkerPool(workers, mqtt_sources, self._emit, influx)
         shared = iter(self.workers.sources if self.workers is not None else [])
         for scfg in self.cfg.sources:
             connector: Connector
@@ -115,7 +117,7 @@ class Gateway:
             self.connectors.append(connector)
             self.health.append(health)
             ctx = ConnectorContext(
-                scfg.name, self._emit, health, logging.getLogger(f"fieldlab.{scfg.type}")
+                scfg.name, self._receive, health, logging.getLogger(f"fieldlab.{scfg.type}")
             )
             self.contexts.append(ctx)
             self._context[scfg.name] = ctx
@@ -129,6 +131,31 @@ class Gateway:
                 self.data_dir,
             )
             self.pipeline.watchers.append(self.alerts.stored)
+
+    async def _receive(
+        self,
+        samples: list[Sample],
+        rejected: list[Rejected],
+        /,
+        *,
+        source: str,
+        now: int | None = None,
+        on_commit: Callable[[], None] | None = None,
+        keeps_time: bool = False,
+        gateway: bool = False,
+    ) -> None:
+        """What a connector sent through its context, as a batch (connectors/base.py `Emit`)."""
+        await self._emit(
+            Batch(
+                samples,
+                rejected,
+                source=source,
+                on_commit=on_commit,
+                now=now,
+                keeps_time=keeps_time,
+                gateway=gateway,
+            )
+        )
 
     async def _emit(self, batch: Batch) -> None:
         """Every batch of every connector, and every `offline` the gateway writes, passes the
@@ -466,11 +493,7 @@ class Gateway:
         out = []
         for s in self.sinks:
             stats = s.stats()
-            if (
-                self.workers is not None
-                and self.pipeline is not None
-                and s.name in self.pipeline.held
-            ):
+            if self.workers is not None and s.name in self.workers.queued:
                 stats = combined([stats, *self.workers.sink_stats(s.name)])
             out.append((s.name, stats))
         return out

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from fieldlab.connectors.base import Batch, ConnectorContext, SourceHealth
+from fieldlab.connectors.base import ConnectorContext, SourceHealth
 from fieldlab.connectors.mqtt.connector import Config, MqttConnector, split
 from fieldlab.connectors.mqtt.transport import Message, Session, Transport
 from fieldlab.domain.packed import Packed
@@ -174,7 +174,9 @@ class RetainedValues:
         return self.messages
 
 
-async def _nowhere(batch: Batch) -> None:  # pragma: no cover - a worker's transport never emits
+async def _nowhere(  # pragma: no cover - a worker's transport never emits
+    samples: list[Sample], rejected: list[Rejected], /, **meta: object
+) -> None:
     raise RuntimeError("a worker hands its batches to the gateway, never to a pipeline")
 
 

@@ -21,6 +21,7 @@ from fieldlab.connectors.mqtt.connector import MqttConnector
 from fieldlab.connectors.opcua.connector import Config as OpcUaConfig
 from fieldlab.connectors.opcua.connector import OpcUaConnector
 from fieldlab.gateway.config import parse_gateway_config
+from tests.helpers import Sent
 
 TYPES = sorted(connector_modules())
 
@@ -214,13 +215,10 @@ def test_the_gateway_owns_reconnect_backoff_health_and_offline_bookkeeping():
     keeps the one backoff (growing while the source stays down, reset when it is back)."""
     import asyncio
 
-    from fieldlab.connectors.base import Backoff, Batch, SourceState
+    from fieldlab.connectors.base import Backoff, SourceState
 
-    batches: list[Batch] = []
-
-    async def emit(batch: Batch) -> None:
-        batches.append(batch)
-
+    emit = Sent()
+    batches = emit.batches
     health = SourceHealth("t", "modbus")
     ctx = ConnectorContext("t", emit, health, logging.getLogger("t"), backoff=Backoff(0.001, 0.004))
 

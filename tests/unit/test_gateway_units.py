@@ -11,14 +11,16 @@ import struct
 
 import pytest
 
-from fieldlab.connectors.base import Batch
 from fieldlab.connectors.modbus.codec import decode, encode
 from fieldlab.connectors.modbus.planner import FieldRef, plan
 from fieldlab.connectors.mqtt.connector import Config as MqttConfig
 from fieldlab.connectors.mqtt.connector import MqttConnector
 from fieldlab.domain.samples import SampleError
+from fieldlab.gateway.batch import Batch
+from fieldlab.gateway.pool import PooledBatch
 from fieldlab.mapping import Mapper, SignalMap
 from fieldlab.sinks.queue import DurableQueue
+from tests.helpers import Sent
 
 
 @pytest.mark.parametrize(
@@ -175,7 +177,6 @@ def test_influx_sink_keeps_the_newest_when_one_burst_exceeds_the_queue_cap(tmp_p
 
 
 def _stamped(guard, samples, **batch):  # type: ignore[no-untyped-def]
-    from fieldlab.connectors.base import Batch
 
     return [(s.ts, s.signal) for s in guard.stamp(Batch(samples, **batch)).samples]
 
@@ -324,7 +325,6 @@ def test_the_clock_watch_sees_steps_not_drift():
 
 
 def test_contact_guard_replays_keep_their_time_and_the_source_clock_never_goes_before_offline():
-    from fieldlab.connectors.base import Batch
     from fieldlab.domain.samples import Sample
     from fieldlab.gateway.contact import ContactGuard
 
@@ -476,7 +476,6 @@ def test_the_pipeline_writes_a_workers_columns_as_they_are_unless_something_need
     apiece; an alert rule (a watcher) or a sink that takes only `Sample`s gets them built."""
     import asyncio
 
-    from fieldlab.connectors.base import Batch
     from fieldlab.domain.packed import Packed
     from fieldlab.domain.samples import Sample
     from fieldlab.gateway.pipeline import Pipeline
@@ -498,7 +497,9 @@ def test_the_pipeline_writes_a_workers_columns_as_they_are_unless_something_need
         pipeline = Pipeline(sinks)
         pipeline.watchers += watchers
         committed = []
-        batch = Batch([rows[0]], packed=Packed.of(rows[1:]), on_commit=lambda: committed.append(1))
+        batch = PooledBatch(
+            [rows[0]], packed=Packed.of(rows[1:]), on_commit=lambda: committed.append(1)
+        )
         assert batch.count == 10
         await pipeline.emit(batch)
         task = asyncio.create_task(pipeline.run())
@@ -524,11 +525,11 @@ def test_the_pipeline_writes_a_workers_columns_as_they_are_unless_something_need
 
 
 def test_the_pipeline_skips_a_held_batch_for_the_sinks_its_worker_queued_it_for(tmp_path):
-    """A worker that queued its live samples for InfluxDB itself (`Batch.held`): the gateway's
-    InfluxDB sink skips that batch, the local store writes it (in columns) as any other."""
+    """A worker that queued its live samples for InfluxDB itself (`PooledBatch.queued`): the
+    gateway's InfluxDB sink skips that batch, the local store writes it (in columns) as any
+    other."""
     import asyncio
 
-    from fieldlab.connectors.base import Batch
     from fieldlab.domain.packed import Packed
     from fieldlab.domain.samples import Sample
     from fieldlab.gateway.pipeline import Pipeline
@@ -549,7 +550,7 @@ def test_the_pipeline_skips_a_held_batch_for_the_sinks_its_worker_queued_it_for(
 
     async def run(pipeline):
         committed = []
-        held = Batch([], packed=Packed.of(held_rows), held=True)
+        held = PooledBatch([], packed=Packed.of(held_rows), queued=frozenset({"influxdb"}))
         own = Batch(own_rows, on_commit=lambda: committed.append(1))
         for b in (held, own):
             await pipeline.emit(b)
@@ -562,7 +563,6 @@ def test_the_pipeline_skips_a_held_batch_for_the_sinks_its_worker_queued_it_for(
     influx = Influx()
     with SqliteStore(tmp_path / "s.db") as store:
         pipeline = Pipeline([SqliteSink(store), influx])
-        pipeline.held = {"influxdb"}
         held = asyncio.run(run(pipeline))
         assert store._db.execute("SELECT count(*) FROM samples").fetchone()[0] == 6
     assert influx.got == own_rows and pipeline.stats.samples == 6
@@ -648,11 +648,8 @@ def test_the_sparkplug_host_sends_births_through_the_contact_rules_and_data_as_i
             }
         )
     )
-    sent: list[Batch] = []
-
-    async def emit(batch: Batch) -> None:
-        sent.append(batch)
-
+    emit = Sent()
+    sent = emit.batches
     ctx = ConnectorContext("spb", emit, SourceHealth("spb", "sparkplug"), logging.getLogger("t"))
     acked: list[int] = []
 

@@ -165,7 +165,7 @@ def test_no_connector_imports_the_gateway_and_no_sink_a_connector():
 
 
 def test_a_planted_sink_importing_a_connector_is_found(tmp_path, monkeypatch):
-    _plant(tmp_path, monkeypatch, "sinks", "from fieldlab.connectors.base import Batch\n")
+    _plant(tmp_path, monkeypatch, "sinks", "from fieldlab.connectors.base import Backoff\n")
     try:
         test_no_connector_imports_the_gateway_and_no_sink_a_connector()
     except AssertionError as exc:

@@ -9,7 +9,7 @@ import logging
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fieldlab.connectors.base import Batch, ConnectorContext, SourceHealth
+from fieldlab.connectors.base import ConnectorContext, SourceHealth
 from fieldlab.domain.rejected import REPEAT_WINDOW_MS, Rejected, RejectionThrottle
 from fieldlab.store.sqlite import SqliteStore
 
@@ -53,13 +53,13 @@ def test_through_the_connector_context_into_sqlite_and_health(tmp_path):
     store = SqliteStore(tmp_path / "s.db")
     health = SourceHealth("plc", "s7")
 
-    async def emit(batch: Batch) -> None:
-        store.write_rejected(batch.rejected)
+    async def emit(samples, rejected, /, **meta) -> None:
+        store.write_rejected(rejected)
 
     async def run() -> None:
         ctx = ConnectorContext("plc", emit, health, logging.getLogger("t"))
         for _ in range(1000):
-            await ctx.send(Batch([], [_bit()], source="plc"))
+            await ctx.send([], [_bit()])
         assert health.rejected == 1000 and health.rejected_repeats == 999
         assert len(store.rejected()) == 1
         await ctx.flush_rejected()

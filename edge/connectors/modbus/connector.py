@@ -22,7 +22,7 @@ from pymodbus.exceptions import ModbusException
 
 from fieldlab.config.addresses import Host
 from fieldlab.config.site import SiteConfig
-from fieldlab.connectors.base import Backoff, Batch, ConnectorContext
+from fieldlab.connectors.base import Backoff, ConnectorContext
 from fieldlab.connectors.modbus.codec import WORDS, DataType, Order, decode
 from fieldlab.connectors.modbus.planner import FieldRef, Request, plan
 from fieldlab.domain.rejected import Rejected
@@ -223,7 +223,7 @@ class ModbusConnector:
                 raise ConnectionError(
                     f"no unit answers at {self.cfg.host}:{self.cfg.port} ({self._unanswered})"
                 )
-            await ctx.send(Batch(samples, rejected, source=self.name))
+            await ctx.send(samples, rejected)
             if not client.connected:
                 raise ConnectionError("connection closed by the device")
             next_poll += interval

@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Literal
 
 from fieldlab.config.site import SiteConfig
-from fieldlab.connectors.base import Batch, ConnectorContext
+from fieldlab.connectors.base import ConnectorContext
 from fieldlab.connectors.mqtt import TYPE
 from fieldlab.connectors.mqtt.config import Config, TopicConfig
 from fieldlab.connectors.mqtt.decoders import Decoder, TopicDecoder
 from fieldlab.connectors.mqtt.transport import Message, Session, Transport
-from fieldlab.domain.packed import Packed
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample
 
@@ -131,41 +130,26 @@ class MqttConnector:
     async def deliver(
         self,
         ctx: ConnectorContext,
-        samples: list[Sample] | Packed,
+        samples: list[Sample],
         rejected: list[Rejected],
         ack: Callable[[], None] | None,
         keeps_time: bool,
-        held: bool = False,
     ) -> None:
-        """Decoded messages to the pipeline: the machines this source answers for, its clock.
-        A gateway worker's samples come packed in columns (domain/packed.py), and `held` when
-        the worker queued them for InfluxDB itself (`Batch.held`)."""
-        plain: list[Sample] = []
-        packed: Packed | None = None
-        if isinstance(samples, Packed):
-            packed = samples
-        else:
-            plain = samples
+        """Decoded messages to the gateway, once the source has seen them (`saw`)."""
+        newest = max((s.ts for s in samples), default=None) if keeps_time else None
+        self.saw(ctx, {s.machine for s in samples}, newest)
+        await ctx.send(samples, rejected, now=ctx.clock.now(), on_commit=ack, keeps_time=keeps_time)
+
+    def saw(self, ctx: ConnectorContext, machines: set[str], newest: int | None) -> None:
+        """Machines this source answers for (a new one joins the list), and its clock: the
+        newest time of messages that keep their time. The worker pool calls it with a worker's
+        batch too (gateway/pool.py), whose samples come in columns."""
         if self._answers:
-            seen = packed.machines() if packed is not None else {s.machine for s in plain}
-            new = seen.difference(self.machines)
+            new = machines.difference(self.machines)
             if new:
                 self.machines += sorted(new)
-        if samples and keeps_time:
-            newest = max(packed.ts) if packed is not None else max(s.ts for s in plain)
+        if newest is not None:
             ctx.clock.observe(newest)
-        await ctx.send(
-            Batch(
-                plain,
-                rejected,
-                source=self.name,
-                on_commit=ack,
-                now=ctx.clock.now(),
-                keeps_time=keeps_time,
-                packed=packed,
-                held=held,
-            )
-        )
 
 
 def split(messages: list[Message]) -> list[tuple[list[Message], bool, bool]]:

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fieldlab.config.addresses import OpcUaUrl
 from fieldlab.config.site import SiteConfig
-from fieldlab.connectors.base import Batch, ConnectorContext
+from fieldlab.connectors.base import ConnectorContext
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample, SampleError, to_ms
 from fieldlab.mapping import Mapper, SignalMap
@@ -380,7 +380,7 @@ class OpcUaConnector:
         rejected: list[Rejected],
         now: int | None = None,
     ) -> None:
-        await ctx.send(Batch(samples, rejected, source=self.name, now=now))
+        await ctx.send(samples, rejected, now=now)
 
     async def _subscribe_loop(
         self, client: Client, nodes: dict, per_call: int, ctx: ConnectorContext

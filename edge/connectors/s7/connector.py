@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fieldlab.config.addresses import Host
 from fieldlab.config.site import SiteConfig
-from fieldlab.connectors.base import Batch, ConnectorContext
+from fieldlab.connectors.base import ConnectorContext
 from fieldlab.connectors.s7.address import Address, AddressError, decode, parse_address
 from fieldlab.connectors.s7.planner import Read, plan
 from fieldlab.domain.rejected import Rejected
@@ -159,7 +159,7 @@ class S7Connector:
             if not up:
                 up = True
                 ctx.back(self.machines, source_up=True)
-            await ctx.send(Batch(samples, rejected, source=self.name))
+            await ctx.send(samples, rejected)
             next_poll += interval
             await asyncio.sleep(max(0.0, next_poll - time.monotonic()))
             if next_poll < time.monotonic():

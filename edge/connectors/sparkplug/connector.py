@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fieldlab.config.site import SiteConfig
-from fieldlab.connectors.base import Batch, ConnectorContext
+from fieldlab.connectors.base import ConnectorContext
 from fieldlab.connectors.mqtt.config import BrokerConfig
 from fieldlab.connectors.mqtt.transport import Message, Session, Transport, Will
 from fieldlab.connectors.sparkplug.payload import (
@@ -166,15 +166,7 @@ class SparkplugHost:
             runs[-1][2].extend(r)
         for i, (birth, samples, rejected) in enumerate(runs or [(False, [], [])]):
             last = i >= len(runs) - 1
-            await ctx.send(
-                Batch(
-                    samples,
-                    rejected,
-                    source=self.name,
-                    on_commit=ack if last else None,
-                    keeps_time=not birth,
-                )
-            )
+            await ctx.send(samples, rejected, on_commit=ack if last else None, keeps_time=not birth)
 
     # -- Sparkplug ---------------------------------------------------------------------------
 
