@@ -165,8 +165,8 @@ def test_the_first_worker_reads_the_retained_values_on_a_session_of_its_own(brok
     publish(broker, "fieldlab/s/a/m1/v", {"ts": BASE_TS, "value": 1.5}, retain=False)
     cfg = Config.model_validate(json.loads(_site(broker, 2))["sources"][0])
 
-    async def nowhere(batch: Any) -> None:
-        raise AssertionError(batch)
+    async def nowhere(*sent: Any, **meta: Any) -> None:
+        raise AssertionError(sent)
 
     ctx = ConnectorContext("t", nowhere, SourceHealth("t", "mqtt"), logging.getLogger("t"))
     got = asyncio.run(RetainedValues(cfg).fetch(ctx))

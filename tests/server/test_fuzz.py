@@ -34,6 +34,7 @@ from fieldlab.gateway.config import parse_gateway_config
 from fieldlab.ingest import ingest_file
 from fieldlab.store import SqliteStore
 from tests.fault_injectors import Listener
+from tests.helpers import Sent
 
 FUZZ = settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -302,8 +303,7 @@ def test_modbus_replies_never_crash_or_hang_the_connector(replies):
     )
     conn = ModbusConnector(cfg)
 
-    async def emit(batch) -> None:  # type: ignore[no-untyped-def]
-        pass
+    emit = Sent()
 
     async def poll() -> tuple[int, int]:
         ctx = ConnectorContext("fuzz", emit, SourceHealth("fuzz", "modbus"), logging.getLogger("t"))

@@ -103,8 +103,7 @@ def test_sparkplug_message_cases(case: dict[str, Any]):
         )
     )
 
-    async def emit(batch) -> None:
-        pass
+    emit = Sent()
 
     ctx = ConnectorContext("spb", emit, SourceHealth("spb", "sparkplug"), logging.getLogger("t"))
     got = []
@@ -197,8 +196,7 @@ def test_opcua_value_cases(case: dict[str, Any]):
     samples: list = []
     rejected: list = []
 
-    async def emit(batch: object) -> None:
-        return None
+    emit = Sent()
 
     ctx = ConnectorContext("t", emit, SourceHealth("t", "opcua"), logging.getLogger("t"))
     connector.convert(("m-1", case["signal"]), dv, samples, rejected, ctx)
