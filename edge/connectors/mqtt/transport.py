@@ -165,6 +165,7 @@ class Transport:
             client.on_read = wake_up  # type: ignore[attr-defined]
 
         def on_message(c: mqtt.Client, userdata: Any, msg: Message) -> None:
+            msg.properties = None  # MQTT 5's, unused: freed now, not with the batch
             inbox.append(msg)
             if not per_read:
                 wake_up()
