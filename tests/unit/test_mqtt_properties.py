@@ -1,5 +1,7 @@
-"""paho's MQTT 5 properties with their tables built once (connectors/mqtt/client.py): the same
-values as paho's own class for every property a PUBLISH may carry, at a ninth of the cost."""
+"""paho's classes made lean (connectors/mqtt/client.py): MQTT 5 properties with their tables
+built once, the same values as paho's own class for every property a PUBLISH may carry at a
+ninth of the cost; a message whose MQTTMessageInfo (a threading.Condition) is made only when
+read."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from paho.mqtt.enums import MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from fieldlab.connectors.mqtt.client import PATCHED, LeanProperties
+from fieldlab.connectors.mqtt.client import _INFO, PATCHED, LeanMessage, LeanProperties
 
 text = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20
@@ -60,7 +62,7 @@ def test_an_instance_read_twice_keeps_only_the_second_block():
 def test_paho_decodes_a_publish_with_them_and_the_same_result():
     from paho.mqtt import client
 
-    assert PATCHED and "paho.mqtt.client" in PATCHED
+    assert "paho.mqtt.client.Properties" in PATCHED
     topic, payload = b"fieldlab/line-1/press-1", b'{"value": 1}'
     block = _packed({"UserProperty": [("k", "v")]})
     body = struct.pack("!H", len(topic)) + topic + struct.pack("!H", 7) + block + payload
@@ -74,3 +76,29 @@ def test_paho_decodes_a_publish_with_them_and_the_same_result():
     assert got.properties.json() == {"UserProperty": [("k", "v")]} and got.payload == payload
     empty = struct.pack("!H", len(topic)) + topic + struct.pack("!H", 8) + b"\x00" + payload
     assert _packet.decode_publish(0x32, empty, MQTTProtocolVersion.MQTTv5).payload == payload
+
+
+def test_a_received_message_makes_no_info_and_a_published_one_gets_one_that_works():
+    import paho.mqtt.client as mqtt
+
+    assert "paho.mqtt.client.MQTTMessage" in PATCHED and mqtt.MQTTMessage is LeanMessage
+    received = mqtt.MQTTMessage(7, b"fieldlab/line-1/press-1")
+    received.payload, received.qos = b"{}", 1
+    try:
+        _INFO.__get__(received, type(received))
+    except AttributeError:
+        pass  # nothing made it
+    else:
+        raise AssertionError("a received message made its MQTTMessageInfo")
+    assert (received.mid, received.topic, received.properties) == (
+        7,
+        "fieldlab/line-1/press-1",
+        None,
+    )
+    info = received.info  # asked for: made once, kept
+    assert info is received.info and info.mid == 7 and not info.is_published()
+    info._set_as_published()
+    assert received.info.is_published()
+    other = mqtt.MQTTMessage(8)
+    other.info = mqtt.MQTTMessageInfo(9)
+    assert other.info.mid == 9 and other == mqtt.MQTTMessage(8)
