@@ -42,6 +42,10 @@ BENCHES: dict[str, tuple[str, str]] = {
         "fieldlab.bench.outage",
         "MQTT ingest with InfluxDB down and 20,000 batches queued vs an empty queue",
     ),
+    "nodered": (
+        "fieldlab.bench.nodered",
+        "MQTT → InfluxDB against a Node-RED flow: drain, live, CPU, RSS, a broker restart",
+    ),
     "year": (
         "fieldlab.bench.year",
         "a year of 20 machines with 10 deadbanded process values: size, OEE for a year and a day",
@@ -50,7 +54,7 @@ BENCHES: dict[str, tuple[str, str]] = {
 
 
 #: left out of `fieldlab bench all`: minutes, not seconds (run them by name)
-LONG: frozenset[str] = frozenset({"year"})
+LONG: frozenset[str] = frozenset({"year", "nodered"})
 
 
 def load(name: str) -> ModuleType:

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +28,9 @@ __all__ = [
     "missing",
 ]
 
-from fieldlab.bench.services import Mosquitto, find_binary, free_port, wait_port
+from fieldlab.bench.services import InfluxProcess, Mosquitto, find_binary, free_port, wait_port
+from fieldlab.bench.services import influx_process as _influx_process
+from fieldlab.bench.services import influxdb as _influxdb
 from fieldlab.bench.services import mosquitto as _mosquitto
 
 T = TypeVar("T")
@@ -177,72 +178,17 @@ class Process:
 def influx_process(folder: Path) -> InfluxProcess:
     """Debian's InfluxDB 1.x with its data in ``folder`` on free loopback ports, not started;
     a test can stop and start it again on the same port and data."""
-    binary = require("influxd")
-    port, rpc = free_port(), free_port()
-    conf = folder / "influxdb.conf"
-    conf.write_text(
-        f'reporting-disabled = true\nbind-address = "127.0.0.1:{rpc}"\n'
-        f'[meta]\n  dir = "{folder}/meta"\n'
-        f'[data]\n  dir = "{folder}/data"\n  wal-dir = "{folder}/wal"\n'
-        "  query-log-enabled = false\n"
-        f'[http]\n  bind-address = "127.0.0.1:{port}"\n  log-enabled = false\n'
-        '[logging]\n  level = "error"\n[monitor]\n  store-enabled = false\n'
-        "[continuous_queries]\n  enabled = false\n[subscriber]\n  enabled = false\n"
-    )
-    return InfluxProcess(binary, conf, port)
+    require("influxd")
+    return _influx_process(folder)
 
 
 @contextlib.contextmanager
 def influxdb() -> Iterator[int]:
     """A real InfluxDB 1.x (Debian's) on a free loopback port with a throwaway data folder;
     yields the HTTP port. Database `fieldlab` exists."""
-    with tempfile.TemporaryDirectory() as tmp:
-        proc = influx_process(Path(tmp))
-        try:
-            proc.start()
-            from urllib.request import Request, urlopen
-
-            urlopen(
-                Request(
-                    f"http://127.0.0.1:{proc.port}/query?q=CREATE+DATABASE+fieldlab",
-                    data=b"",
-                    method="POST",
-                ),
-                timeout=10,
-            ).read()
-            yield proc.port
-        finally:
-            proc.stop()
-
-
-class InfluxProcess:
-    """influxd that a test can stop and start again on the same port and data."""
-
-    def __init__(self, binary: str, conf: Path, port: int):
-        self.binary, self.conf, self.port = binary, conf, port
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [self.binary, "run", "-config", str(self.conf)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        from urllib.request import urlopen
-
-        eventually(
-            lambda: urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=1).status == 204,
-            "influxd to answer /ping",
-        )
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    require("influxd")
+    with _influxdb() as proc:
+        yield proc.port
 
 
 def descendants(pid: int) -> list[int]:

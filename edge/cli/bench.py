@@ -18,13 +18,16 @@ examples:
   fieldlab bench ingest-mqtt modbus       # several in a row
   fieldlab bench all --json > bench.json  # all but year, one JSON object per benchmark
   fieldlab bench year                     # a year of 20 machines in SQLite (~5 minutes)
+  fieldlab bench nodered --install        # against a Node-RED flow (npm, ~10 minutes)
 
 Each benchmark prints its figure, a baseline measured in the same process and the same run
 (a bare paho subscriber, a bare asyncua client, one Modbus request per field, a raw SQLite
 read, a title-only page, a bare Python), the ratio, and whether its goal was met. Progress
 goes to stderr, so --json output can be piped. Exit status 1 when a goal was missed.
-ingest-mqtt and memory need Mosquitto (apt install mosquitto). docs/BENCHMARKS.md has the
-figures of the machine we ran them on."""
+ingest-mqtt and memory need Mosquitto (apt install mosquitto); nodered also InfluxDB 1.x and
+Node.js, and installs Node-RED with its InfluxDB node into a cache folder of its own (never
+into the kit) when given --install. docs/BENCHMARKS.md has the figures of the machine we ran
+them on."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,6 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"one or more of: {', '.join(BENCHES)}; all; list",
     )
     p.add_argument("--json", action="store_true", help="one JSON object per benchmark on stdout")
+    p.add_argument(
+        "--install",
+        action="store_true",
+        help="a benchmark against another tool (nodered) may install it from npm into "
+        "FIELDLAB_CACHE or the platform's cache folder",
+    )
     p.add_argument("--lang", choices=("en", "nl"))
     p.set_defaults(run=run)
 
@@ -67,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.monotonic()
         module = load(name)
         try:
-            result = module.run(progress)
+            options = {"install": args.install} if "install" in _parameters(module.run) else {}
+            result = module.run(progress, **options)
         except Exception as exc:  # noqa: BLE001 - one failed benchmark must not hide the rest
             print(t("bench.failed", lang, name=name, error=exc), file=sys.stderr, flush=True)
             missed = True
@@ -84,3 +94,9 @@ def run(args: argparse.Namespace) -> int:
         met = result.get("met", True)
         print(f"  {t('bench.met' if met else 'bench.missed', lang, seconds=seconds)}", flush=True)
     return 1 if missed else 0
+
+
+def _parameters(fn: object) -> set[str]:
+    import inspect
+
+    return set(inspect.signature(fn).parameters)  # type: ignore[arg-type]
