@@ -37,11 +37,12 @@ demo: $(VENV)/.installed-base
 # own), tests/server (one real server: Mosquitto, InfluxDB, a simulator face), tests/e2e (whole
 # runs: simulators, gateway, store, browser, containers). Most tests wait on servers and clocks
 # rather than compute, so `make test` runs them side by side (pytest-xdist: test by test, but a
-# module whose tests share a fixture on one worker, `xdist_group`), then the `serial` ones alone:
-# they measure time or run at 1x, or drive Chromium, which a loaded runner makes flaky. (On two
-# workers, grouped `timing` and `pages`, that part took 3:12-3:49 instead of 6:11, but a page was
-# read before it was drawn in one run of three: not yet.) mypy runs beside the first part at the
-# lowest priority: it takes only the CPU the tests leave idle; its verdict counts as before.
+# module whose tests share a fixture on one worker, `xdist_group`), then the `serial` ones on two
+# workers: the `timing` group (demos, the fault suite, reconnect times, 1x runs, simulator pace,
+# a drain rate) one after another on one, the `pages` group (the Chromium pages) on the other;
+# neither shares its worker with the rest of the suite. (pytest 9.2 broke the groups without a
+# word, xdist issue #1386: tests/unit/test_suite_groups.py now notices.) mypy runs beside the
+# first part at the lowest priority: it takes only the CPU the tests leave idle.
 PYTEST  := $(BIN)/python -m pytest
 WORKERS ?= 4
 
@@ -54,7 +55,7 @@ test: $(VENV)/.installed-test
 	nice -n 19 $(MAKE) --no-print-directory typecheck > .typecheck.log 2>&1 & tc=$$!; \
 	$(PYTEST) -n $(WORKERS) --dist loadgroup -m "not serial" $(ARGS); rc=$$?; \
 	if wait $$tc; then tail -n 1 .typecheck.log; else cat .typecheck.log; rc=1; fi; \
-	$(PYTEST) -m serial $(ARGS); rc2=$$?; \
+	$(PYTEST) -n 2 --dist loadgroup -m serial $(ARGS); rc2=$$?; \
 	[ $$rc -eq 0 ] && [ $$rc2 -eq 0 ]
 
 # The inner loop, under a minute: lint, types (mypy keeps its cache) and the unit tests that

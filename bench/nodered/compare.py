@@ -225,12 +225,21 @@ class Watch:
         self._thread.join(2)
 
 
-def points(influx: InfluxProcess, db: str, measurements: str = "/^s[0-9]$/") -> int:
-    """The bench's points InfluxDB holds in `db` (one per series and time); with
-    ``measurements="/.*/"`` also what the consumer adds (the gateway's `offline` states)."""
-    answer = influx.query(f"SELECT count(value) FROM {measurements}", db)
-    series = answer["results"][0].get("series", [])
-    return sum(int(s["values"][0][1]) for s in series)
+def points(influx: InfluxProcess, db: str, everything: bool = False) -> int:
+    """The bench's points InfluxDB holds in `db` (one per series and time); ``everything``:
+    also what the consumer adds (the gateway's `offline` states). One count per measurement:
+    InfluxDB 1.x counts a regex FROM over one field type only (the string states were left
+    out of `count(value) FROM /.*/`)."""
+    if everything:
+        found = influx.query("SHOW MEASUREMENTS", db)["results"][0].get("series", [])
+        names = [row[0] for s in found for row in s["values"] if not row[0].startswith("_")]
+    else:
+        names = [f"s{k}" for k in range(SIGNALS)]
+    query = ";".join(f'SELECT count(value) FROM "{name}"' for name in names)
+    total = 0
+    for result in influx.query(query, db)["results"] if names else []:
+        total += sum(int(s["values"][0][1]) for s in result.get("series", []))
+    return total
 
 
 def written(influx: InfluxProcess) -> int:
@@ -352,7 +361,7 @@ def live(
         "cpu_ms_per_1000": cpu / max(got, 1) * 1e6,
         "peak_rss_mb": watch.peak_mb,
         "lost": len(msgs) - got,
-        "written_twice": max(0, written(influx) - before - points(influx, db, "/.*/")),
+        "written_twice": max(0, written(influx) - before - points(influx, db, everything=True)),
     }
 
 
