@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from fieldlab.bench.services import free_port
 from fieldlab.config import load_site_config
 from fieldlab.domain.alerts import AlertEvent
 from fieldlab.domain.calendar import Calendar
@@ -108,9 +109,12 @@ machines:
 
 
 def fill_site(tmp: Path, extra: str = "") -> Path:
-    """A site with three machines and two days of synthetic history up to now."""
+    """A site with three machines and two days of synthetic history up to now. Its gateway's
+    /health is a free port where nothing listens: the data-quality page says the gateway is
+    away instead of reading whatever gateway another test runs on the default 8787 (a demo
+    beside a Dutch page showed that gateway's JSON, English keys, in the page)."""
     site = tmp / "site.yaml"
-    site.write_text(SITE + extra)
+    site.write_text(SITE + f"gateway: {{http: {{port: {free_port()}}}}}\n" + extra)
     cfg = load_site_config(site)
     now = int(time.time() * 1000)
     start = now - 2 * 86_400_000

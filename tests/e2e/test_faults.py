@@ -44,7 +44,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.fault,
     pytest.mark.serial,
-    pytest.mark.xdist_group("timing"),
 ]
 
 N = 50_000
@@ -125,6 +124,7 @@ def wait_stored(db: Path, n: int, timeout: float, gw: Process) -> None:
 
 
 @WORKERS
+@pytest.mark.xdist_group("timing")
 def test_mosquitto_restarted_mid_stream_loses_nothing(tmp_path: Path, workers: int | str):
     """One process on Debian's Mosquitto 2.0 with its persistence file; with workers, on
     `$share` subscriptions, Mosquitto 2.1 with its persist-sqlite plugin: 2.0 (2.0.11 and 2.0.21
@@ -168,6 +168,9 @@ def test_mosquitto_restarted_mid_stream_loses_nothing(tmp_path: Path, workers: i
 
 
 @WORKERS
+# a group of its own: it runs on whichever serial worker is free first (the pages one, by the
+# durations: timing ~190 s, pages ~170 s, this ~20 s), never beside another stream
+@pytest.mark.xdist_group("streams")
 def test_gateway_killed_mid_stream_loses_nothing(tmp_path: Path, workers: int | str):
     with broker_folder() as folder:
         broker = mosquitto_process(folder)
@@ -212,6 +215,7 @@ def _modbus_source(name: str, port: int, machine: str) -> dict:
     }
 
 
+@pytest.mark.xdist_group("timing")
 def test_hung_and_slow_devices_never_delay_the_others_and_reconnect_when_back(tmp_path: Path):
     """A good device (the simulators' Modbus load server), slow ones (Modbus and OPC UA load
     servers behind a 300 ms proxy) and hung ones (Modbus and OPC UA ports that accept and never

@@ -268,6 +268,7 @@ def test_bench_lists_runs_and_reports_json(tmp_path):
         "alerts",
         "sparkplug",
         "outage",
+        "nodered",
         "year",
     ]
     out = fieldlab("bench", "modbus", "--json", cwd=tmp_path)
