@@ -24,8 +24,7 @@ from pathlib import Path
 from fieldlab.bench import ingest_mqtt
 from fieldlab.bench.base import Progress, Result
 from fieldlab.bench.ingest_mqtt import TOPIC, prepare
-from fieldlab.bench.services import mosquitto
-from fieldlab.stack import free_port
+from fieldlab.bench.services import free_port, mosquitto
 
 
 @contextmanager

@@ -20,9 +20,8 @@ from pathlib import Path
 from fieldlab.bench import ingest_mqtt
 from fieldlab.bench.base import Progress, Result
 from fieldlab.bench.ingest_mqtt import TOPIC, prepare
-from fieldlab.bench.services import mosquitto
+from fieldlab.bench.services import free_port, mosquitto
 from fieldlab.sinks.queue import DurableQueue
-from fieldlab.stack import free_port
 
 QUEUED = 20_000
 

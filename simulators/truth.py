@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import IO
 
 from fieldlab.domain.samples import Sample
-from fieldlab.interchange import write_jsonl
+from fieldlab.store.files import write_jsonl
 
 
 class TruthWriter:

@@ -22,7 +22,7 @@ HOUR = 60 * MIN
 
 
 def compare(site_path: Path, truth: Path, minutes: int) -> dict[str, tuple]:
-    from fieldlab.ingest import ingest_file
+    from fieldlab.store.ingest import ingest_file
 
     site = load_site_config(site_path)
     truth_db = site_path.parent / "truth.db"

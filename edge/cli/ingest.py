@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fieldlab.cli.common import add_config_args, load_config, resolve_store, subcommand
 from fieldlab.i18n import detect_lang, t
-from fieldlab.ingest import ingest_file
+from fieldlab.store.ingest import ingest_file
 
 HELP = "Load samples from JSON Lines or CSV files into the store."
 DESCRIPTION = """\

@@ -113,9 +113,9 @@ def _run_start(states) -> int:
 def _agrees_with_the_truth(root, live: str, speed: str) -> None:
     from fieldlab.config import load_site_config
     from fieldlab.domain.samples import parse_ts
-    from fieldlab.ingest import ingest_file
     from fieldlab.kpi.query import store_oee
     from fieldlab.store import SqliteStore
+    from fieldlab.store.ingest import ingest_file
 
     workdir = root / "demo"
     live_from = parse_ts(live.split()[2])

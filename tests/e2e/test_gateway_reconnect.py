@@ -76,7 +76,7 @@ def test_faces_restarted_mid_run(tmp_path: Path):
         assert up - down < DOWN_S + 5, (source, up - down, seen)
 
     site_cfg = load_site_config(site)
-    from fieldlab.ingest import ingest_file
+    from fieldlab.store.ingest import ingest_file
 
     with SqliteStore(tmp_path / "truth.db") as t:
         ingest_file(t, truth, quiet=True)

@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from fieldlab.config import load_site_config
-from fieldlab.ingest import ingest_file
 from fieldlab.kpi.orders import order_runs
 from fieldlab.kpi.query import store_oee
 from fieldlab.store import SqliteStore
+from fieldlab.store.ingest import ingest_file
 from tests.helpers import MIN
 from tests.services import mosquitto, settled
 from tests.sim_gateway import health, sim_and_gateway

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from fieldlab.bench.services import free_port
 from fieldlab.config import load_site_config
 from fieldlab.domain.samples import parse_ts
 from fieldlab.kpi.query import store_oee
 from fieldlab.simulators.faces.base import FaceSettings, ReadOptions
 from fieldlab.simulators.gateway_site import gateway_site_yaml
 from fieldlab.simulators.scenario import load_scenario
-from fieldlab.stack import free_port
 from fieldlab.store import SqliteStore
 from tests.fault_injectors import CutProxy
 from tests.helpers import local
@@ -183,7 +183,7 @@ def test_contact_returns_with_the_real_state_at_1x(tmp_path: Path, broker: int):
 
     # OEE over the run equals the truth with the same gaps marked offline, within 0.5 pp.
     from fieldlab.domain.samples import Sample
-    from fieldlab.ingest import ingest_file
+    from fieldlab.store.ingest import ingest_file
 
     cfg = load_site_config(site)
     with SqliteStore(tmp_path / "truth.db") as t, SqliteStore(db, readonly=True) as g:

@@ -22,7 +22,6 @@ from fieldlab.domain.answers import AlertAnswer
 from fieldlab.domain.entries import Entry
 from fieldlab.domain.samples import Sample
 from fieldlab.i18n import formats
-from fieldlab.ingest import ingest_file
 from fieldlab.kpi.orders import order_runs
 from fieldlab.kpi.query import store_now
 from fieldlab.reports.build import build_report
@@ -30,6 +29,7 @@ from fieldlab.reports.render import to_html
 from fieldlab.reports.week import Week
 from fieldlab.simulators.scenario import load_scenario
 from fieldlab.store import SqliteStore
+from fieldlab.store.ingest import ingest_file
 from tests.helpers import MIN, foreign_texts, local
 from tests.services import require, smtp_server
 from tests.truth import run_sim

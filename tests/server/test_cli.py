@@ -14,11 +14,11 @@ from fieldlab.config import load_site_config
 from fieldlab.domain.calendar import Calendar
 from fieldlab.domain.history import histories_from_samples
 from fieldlab.domain.samples import Sample, format_ts
-from fieldlab.interchange import write_jsonl
 from fieldlab.kpi.oee import compute_oee
 from fieldlab.kpi.output import to_json
 from fieldlab.simulators.synthetic import Profile, synthetic_samples
 from fieldlab.store import SqliteStore
+from fieldlab.store.files import write_jsonl
 from tests.helpers import local
 
 SITE = """\

@@ -31,8 +31,8 @@ from fieldlab.connectors.mqtt.connector import MqttConnector
 from fieldlab.connectors.opcua.connector import Config as OpcUaConfig
 from fieldlab.connectors.opcua.connector import OpcUaConnector
 from fieldlab.gateway.config import parse_gateway_config
-from fieldlab.ingest import ingest_file
 from fieldlab.store import SqliteStore
+from fieldlab.store.ingest import ingest_file
 from tests.fault_injectors import Listener
 from tests.helpers import Sent
 

@@ -77,7 +77,7 @@ def test_a_health_port_taken_between_the_look_and_the_bind_is_given_up_for_anoth
     import asyncio
     import socket
 
-    import fieldlab.stack as stack_module
+    import fieldlab.stack.local as stack_module
     from fieldlab.stack import LocalStack
     from fieldlab.workshop.recipes import load_recipe
 

@@ -21,9 +21,9 @@ FOLDERS = {
 LAYERS: list[set[str]] = [
     {"fieldlab.i18n"},
     {"fieldlab.domain", "fieldlab.errors", "fieldlab.process"},
-    {"fieldlab.config", "fieldlab.interchange"},
+    {"fieldlab.config"},
     {"fieldlab.store", "fieldlab.mapping"},
-    {"fieldlab.ingest", "fieldlab.kpi", "fieldlab.connectors", "fieldlab.sinks", "fieldlab.broker"},
+    {"fieldlab.kpi", "fieldlab.connectors", "fieldlab.sinks"},
     {"fieldlab.alerts"},
     {"fieldlab.reports", "fieldlab.learning"},
     {

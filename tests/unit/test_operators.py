@@ -10,11 +10,11 @@ from pathlib import Path
 
 from fieldlab.config import SiteConfig
 from fieldlab.domain.samples import sample_from_mapping
-from fieldlab.ingest import ingest_file
 from fieldlab.kpi.orders import order_runs
 from fieldlab.kpi.query import store_oee
 from fieldlab.simulators.scenario import Scenario
 from fieldlab.store import SqliteStore
+from fieldlab.store.ingest import ingest_file
 from tests.helpers import MIN
 from tests.truth import RUN_START, run_sim
 

@@ -15,7 +15,7 @@ from fieldlab.domain.samples import (
     make_sample,
     parse_ts,
 )
-from fieldlab.interchange import write_jsonl
+from fieldlab.store.files import write_jsonl
 
 
 def test_timestamps_rfc3339_with_offset_z_and_epoch_ms_agree():

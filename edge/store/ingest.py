@@ -10,8 +10,8 @@ from pathlib import Path
 from fieldlab.domain.rejected import Rejected
 from fieldlab.domain.samples import Sample, is_known_state
 from fieldlab.i18n import Lang, t
-from fieldlab.interchange import read_samples
 from fieldlab.store import Store
+from fieldlab.store.files import read_samples
 
 BATCH = 20_000
 SHOWN_BAD_LINES = 20

@@ -17,7 +17,6 @@ import subprocess
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from fieldlab.broker import EmbeddedBroker
 from fieldlab.connectors import protocol
 from fieldlab.connectors.mqtt.face import MqttFace
 from fieldlab.dashboards.settings import DashboardSettings
@@ -26,14 +25,15 @@ from fieldlab.errors import PortInUse
 from fieldlab.gateway.config import load_gateway_config
 from fieldlab.gateway.run import Gateway
 from fieldlab.i18n import Lang, t
-from fieldlab.ingest import ingest_file
 from fieldlab.process import spawn, stop
 from fieldlab.simulators.faces import face_names
 from fieldlab.simulators.faces.base import FaceSettings, ReadOptions
 from fieldlab.simulators.gateway_site import gateway_site_yaml
 from fieldlab.simulators.runner import Simulation
 from fieldlab.simulators.scenario import Scenario
+from fieldlab.stack.broker import EmbeddedBroker
 from fieldlab.store import SqliteStore
+from fieldlab.store.ingest import ingest_file
 
 log = logging.getLogger("fieldlab.stack")
 
