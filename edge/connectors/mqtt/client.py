@@ -115,7 +115,9 @@ _INFO: Any = getattr(mqtt.MQTTMessage, "info", None)
 
 class LeanMessage(mqtt.MQTTMessage):
     """paho's MQTTMessage whose `info` (an MQTTMessageInfo and its threading.Condition) is made
-    the first time it is read: a publisher reads it at once, nobody reads a received one's."""
+    the first time it is read: nobody reads a received one's; `publish` reads it under paho's
+    out-message lock before the message is where the network thread can see it, so one thread
+    makes it and every other finds it made."""
 
     __slots__ = ()
 
