@@ -8,7 +8,9 @@ messages, stock paho 28.9k msg/s, this client 50.1–51.9k (1.75×). `BufferedCl
 to 64 KiB at once, serves paho's reads from that buffer, and keeps handling packets while the
 buffer holds any; paho's own parser, acknowledgements, reconnects and TLS are untouched.
 
-It leans on four of paho's private methods; where a paho lacks them, it is paho's own client.
+It also hands a message to `on_message` without paho's per-topic callback lookup when no
+such callback was added (the topic decoded twice and a trie walked, per message, for nothing).
+It leans on five of paho's private methods; where a paho lacks them, it is paho's own client.
 
 MQTT 5 costs paho a `Properties` per received PUBLISH, and each builds two tables of all 27
 property kinds anew and clears them one by one before it reads the (usually empty) property
@@ -34,7 +36,7 @@ from paho.mqtt.properties import Properties
 #: one read from the socket (Mosquitto's own client reads its socket the same way)
 READ_SIZE = 65536
 
-_NEEDS = ("_sock_recv", "_sock_close", "_packet_read", "_loop_rc_handle")
+_NEEDS = ("_sock_recv", "_sock_close", "_packet_read", "_loop_rc_handle", "_handle_on_message")
 SUPPORTED = all(hasattr(mqtt.Client, name) for name in _NEEDS)
 
 
@@ -74,6 +76,25 @@ class _Buffered(mqtt.Client):
         finally:
             if self.on_read is not None:
                 self.on_read()
+
+    def _handle_on_message(self, message: mqtt.MQTTMessage) -> None:
+        """paho's, without what it does for callbacks per topic when there are none (the
+        gateway adds none): the topic decoded twice, a trie walked and a list made, for every
+        message. With such a callback it is paho's own."""
+        root = getattr(getattr(self, "_on_message_filtered", None), "_root", None)
+        if root is None or root._children:
+            super()._handle_on_message(message)
+            return
+        on_message = self.on_message
+        if on_message is None:
+            return
+        with self._in_callback_mutex:
+            try:
+                on_message(self, self._userdata, message)
+            except Exception as err:
+                self._easy_log(mqtt.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
+                if not self.suppress_exceptions:
+                    raise
 
 
 BufferedClient: type[mqtt.Client] = _Buffered if SUPPORTED else mqtt.Client

@@ -1,7 +1,7 @@
-"""paho's classes made lean (connectors/mqtt/client.py): MQTT 5 properties with their tables
+"""paho made lean (connectors/mqtt/client.py): MQTT 5 properties with their tables
 built once, the same values as paho's own class for every property a PUBLISH may carry at a
 ninth of the cost; a message whose MQTTMessageInfo (a threading.Condition) is made only when
-read."""
+read; on_message reached without the per-topic lookup when there is nothing to look up."""
 
 from __future__ import annotations
 
@@ -102,3 +102,39 @@ def test_a_received_message_makes_no_info_and_a_published_one_gets_one_that_work
     other = mqtt.MQTTMessage(8)
     other.info = mqtt.MQTTMessageInfo(9)
     assert other.info.mid == 9 and other == mqtt.MQTTMessage(8)
+
+
+def test_on_message_gets_every_message_with_and_without_callbacks_per_topic():
+    """The buffered client skips paho's per-topic callback lookup when none was added; with one
+    added it is paho's own dispatch (the per-topic callback, not on_message, for its topic)."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from fieldlab.connectors.mqtt.client import SUPPORTED, BufferedClient
+
+    assert SUPPORTED
+    got: list[tuple[str, int]] = []
+    client = BufferedClient(CallbackAPIVersion.VERSION2, client_id="t")
+    client.on_message = lambda c, u, m: got.append(("any", m.mid))
+    for mid, topic in ((1, b"a/b"), (2, b"a/\xff")):  # not UTF-8: on_message gets it too
+        client._handle_on_message(mqtt.MQTTMessage(mid, topic))
+    assert got == [("any", 1), ("any", 2)]
+    client.message_callback_add("a/+", lambda c, u, m: got.append(("a/+", m.mid)))
+    client._handle_on_message(mqtt.MQTTMessage(3, b"a/c"))
+    client._handle_on_message(mqtt.MQTTMessage(4, b"x/y"))
+    assert got[2:] == [("a/+", 3), ("any", 4)]
+
+    def boom(c, u, m):
+        raise ValueError("a receiver's bug")
+
+    client.message_callback_remove("a/+")
+    client.on_message = boom
+    client.suppress_exceptions = True
+    client._handle_on_message(mqtt.MQTTMessage(4, b"a/b"))  # logged, not raised
+    client.suppress_exceptions = False
+    try:
+        client._handle_on_message(mqtt.MQTTMessage(5, b"a/b"))
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("paho raises a receiver's exception unless told to suppress it")
