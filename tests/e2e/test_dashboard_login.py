@@ -81,6 +81,20 @@ def _open(page, link: str, heading: str) -> None:
     raise AssertionError(f"{heading!r} never showed:\n{page.inner_text('body')[:1000]}")
 
 
+def _form_shows(page, link: str, button: str) -> None:
+    """The page's form is drawn after its heading (the stops are computed first): a CI run under
+    load waited 60 s for Save and never saw it, and said nothing of what the page showed. Opened
+    once more if it does not come; then the failure says what the page shows."""
+    for attempt in range(2):
+        try:
+            page.get_by_role("button", name=button).wait_for(timeout=40_000)
+            return
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError
+            if attempt == 0:
+                _open(page, link, link)
+    raise AssertionError(f"no {button!r} on {link!r}:\n{page.inner_text('body')[:1500]}")
+
+
 def test_roles_decide_what_a_browser_gets(server):
     from playwright.sync_api import sync_playwright
 
@@ -136,6 +150,7 @@ def test_roles_decide_what_a_browser_gets(server):
             page.get_by_text("Logged in as olga (operator)").wait_for(timeout=30_000)
             _open(page, "Stop reasons", "Stop reasons")
             # no reason is chosen for the operator: Save alone stores nothing and says so
+            _form_shows(page, "Stop reasons", "Save")
             page.get_by_role("button", name="Save").click(timeout=60_000)
             page.get_by_text("Choose a reason first").first.wait_for(timeout=30_000)
             settled(page)
