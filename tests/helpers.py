@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from fieldlab.config import SiteConfig, parse_site_config
 from fieldlab.domain.history import MachineHistory, histories_from_samples
 from fieldlab.domain.samples import Sample, to_ms
+from fieldlab.gateway.batch import Batch
 from fieldlab.kpi.oee import OeeResult, site_oee
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -117,10 +118,7 @@ class Sent:
     """A connector context's `emit` that keeps what it is handed, as the gateway's batches."""
 
     def __init__(self) -> None:
-        from fieldlab.gateway.batch import Batch
-
         self.batches: list[Batch] = []
-        self._batch = Batch
 
     async def __call__(self, samples, rejected, /, **meta) -> None:  # type: ignore[no-untyped-def]
-        self.batches.append(self._batch(samples, rejected, **meta))
+        self.batches.append(Batch(samples, rejected, **meta))

@@ -44,6 +44,7 @@ from fieldlab.bench.services import (
     free_port,
     influxdb,
 )
+from fieldlab.process import spawn, stop
 
 MACHINES, SIGNALS = 100, 5
 FLOW = Path(__file__).with_name("flow.json")
@@ -124,7 +125,8 @@ class NodeRed:
         return psutil.Process(self.proc.pid)
 
     def stop(self) -> None:
-        _stop(self.proc)
+        if self.proc is not None:
+            stop(self.proc, 30)
         self.log.close()
 
 
@@ -165,29 +167,20 @@ class Gateway:
         }
         (folder / "site.yaml").write_text(json.dumps(site))
         self.log = (folder / "gateway.log").open("wb")
-        self.proc = subprocess.Popen(
+        # spawned with the kit's lifeline: a bench that dies leaves no gateway behind
+        self.proc = spawn(
             [sys.executable, "-m", "fieldlab", "gateway", "--config", "site.yaml"],
+            env={**os.environ, "FIELDLAB_LANG": "en"},
             stdout=self.log,
             stderr=subprocess.STDOUT,
             cwd=folder,
-            env={**os.environ, "FIELDLAB_LANG": "en"},
         )
         return psutil.Process(self.proc.pid)
 
     def stop(self) -> None:
-        _stop(self.proc)
+        if self.proc is not None:
+            stop(self.proc, 30)
         self.log.close()
-
-
-def _stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 class Watch:

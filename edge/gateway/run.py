@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,29 +132,11 @@ class Gateway:
             self.pipeline.watchers.append(self.alerts.stored)
 
     async def _receive(
-        self,
-        samples: list[Sample],
-        rejected: list[Rejected],
-        /,
-        *,
-        source: str,
-        now: int | None = None,
-        on_commit: Callable[[], None] | None = None,
-        keeps_time: bool = False,
-        gateway: bool = False,
+        self, samples: list[Sample], rejected: list[Rejected], /, **meta: Any
     ) -> None:
-        """What a connector sent through its context, as a batch (connectors/base.py `Emit`)."""
-        await self._emit(
-            Batch(
-                samples,
-                rejected,
-                source=source,
-                on_commit=on_commit,
-                now=now,
-                keeps_time=keeps_time,
-                gateway=gateway,
-            )
-        )
+        """What a connector sent through its context (connectors/base.py `Emit` names the
+        keywords: source, now, on_commit, keeps_time, gateway), as a batch."""
+        await self._emit(Batch(samples, rejected, **meta))
 
     async def _emit(self, batch: Batch) -> None:
         """Every batch of every connector, and every `offline` the gateway writes, passes the
