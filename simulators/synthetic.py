@@ -15,7 +15,9 @@ from fieldlab.domain.intervals import IntervalSet
 from fieldlab.domain.samples import Sample
 
 STOP_KINDS = ("idle", "fault", "setup", "starved")
-FAULT_REASONS = ("tool_break", "jam", "sensor", "hydraulics", "material_defect")
+#: codes the kit has words for (the site's default reasons and the simulators'): a code without
+#: them is shown as written, so "material_defect" read "material defect" on a Dutch page
+FAULT_REASONS = ("tool_break", "jam", "sensor", "hydraulics", "material")
 
 
 @dataclass(frozen=True)

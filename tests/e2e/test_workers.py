@@ -33,6 +33,14 @@ BASE_TS = 1772427600000
 MACHINES = 10
 
 
+def _base_now() -> int:
+    """Message times from a source whose clock agrees with the gateway's (§9), as a publisher's
+    on a shop floor does: with the fixed BASE_TS, months back, the source is off by more than
+    `max_clock_skew_s`, and whether a live message or the retained state told the gateway the
+    source's time first decided whether the retained state was stamped by the gateway's clock."""
+    return int(time.time() * 1000) - 60_000
+
+
 def _site(port: int, workers: int | str, http: int = 0) -> str:
     return json.dumps(
         {
@@ -51,14 +59,14 @@ def _site(port: int, workers: int | str, http: int = 0) -> str:
     )
 
 
-def _publish(port: int, first: int, n: int, pause_every: int = 0) -> None:
+def _publish(port: int, first: int, n: int, pause_every: int = 0, base: int = BASE_TS) -> None:
     pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"wk-pub-{first}")
     pub.max_inflight_messages_set(100)
     pub.connect("127.0.0.1", port)
     pub.loop_start()
     infos = []
     for i in range(first, first + n):
-        payload = json.dumps({"ts": BASE_TS + i, "value": i})
+        payload = json.dumps({"ts": base + i, "value": i})
         infos.append(pub.publish(f"fieldlab/s/a/m{i % MACHINES}/v", payload, qos=1))
         if pause_every and i % pause_every == 0:
             time.sleep(0.01)
@@ -96,15 +104,16 @@ def test_two_workers_split_the_stream_and_a_clean_stop_leaves_nothing_to_resend(
 ):
     n = 10_000
     site, cfg = parse_gateway_config(_site(broker, 2))
+    base = _base_now()
     # a machine whose state has not changed for three hours when the stream starts: retained
-    hours_ago = BASE_TS - 3 * 3_600_000
+    hours_ago = base - 3 * 3_600_000
     publish(broker, "fieldlab/s/a/steady/state", {"ts": hours_ago, "value": "running"}, retain=True)
 
     async def first_run() -> tuple[dict, str]:
         gw = Gateway(site, cfg, tmp_path)
         task = asyncio.create_task(gw.run())
         await _until(lambda: _connected(gw), "both workers connected")
-        await asyncio.to_thread(_publish, broker, 0, n)
+        await asyncio.to_thread(_publish, broker, 0, n, 0, base)
         # every message and the retained state (which the first worker's own look brings when
         # the broker sends none on the shared subscriptions, from 0.5 s after connecting)
         await _until(lambda: gw.pipeline is not None and gw.pipeline.stats.samples > n, "all")
@@ -121,6 +130,7 @@ def test_two_workers_split_the_stream_and_a_clean_stop_leaves_nothing_to_resend(
     # once from the first worker's own look (RetainedValues)
     assert sum(shares) == report["sources"][0]["samples"] and 1 <= sum(shares) - n <= 3
     assert [w["restarts"] for w in report["workers"]] == [0, 0]
+    assert not report["sources"][0]["clock"]["skewed"], report["sources"][0]["clock"]
     assert 'fieldlab_source_samples_total{source="broker",type="mqtt"}' in metrics
     assert 'fieldlab_worker_samples_total{worker="0"}' in metrics
     assert "fieldlab_workers 2.0" in metrics
@@ -282,7 +292,8 @@ def test_one_process_also_remembers_a_machine_learned_from_a_topic_across_a_rest
     """The same steady machine with `workers: 1` and no `machines:`: the stop notes it in the
     observed file, so the next start closes its gap and its retained state, three hours old,
     counts from the instant contact returned (it read `offline` until its state next changed)."""
-    hours_ago = BASE_TS - 3 * 3_600_000
+    base = _base_now()
+    hours_ago = base - 3 * 3_600_000
     publish(broker, "fieldlab/s/a/steady/state", {"ts": hours_ago, "value": "running"}, retain=True)
     site, cfg = parse_gateway_config(_site(broker, 1))
 
@@ -291,7 +302,7 @@ def test_one_process_also_remembers_a_machine_learned_from_a_topic_across_a_rest
         task = asyncio.create_task(gw.run())
         await _until(lambda: _connected(gw), "connected")
         if n:
-            await asyncio.to_thread(_publish, broker, 0, n)
+            await asyncio.to_thread(_publish, broker, 0, n, 0, base)
             await _until(lambda: gw.pipeline is not None and gw.pipeline.stats.samples > n, "")
         else:
             await asyncio.sleep(1.0)

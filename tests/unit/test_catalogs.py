@@ -8,10 +8,13 @@ import typing
 
 import pytest
 
+from fieldlab.config.site import SiteConfig
 from fieldlab.domain.alerts import AlertEventKind
 from fieldlab.domain.states import STATES
 from fieldlab.i18n import LANGS, catalog, t
 from fieldlab.i18n.catalogs import dynamic, languages, mo_path, read, untranslated, used_keys
+from fieldlab.simulators.archetypes import ARCHETYPES
+from fieldlab.simulators.synthetic import FAULT_REASONS
 
 #: The flags the OEE engine sets (domain.md §5), read aloud wherever a figure is shown.
 FLAGS = (
@@ -52,6 +55,13 @@ def test_every_key_made_at_run_time_has_a_text():
     keys += [f"role.{r}" for r in typing.get_args(Role)]
     keys += [f"alerts_event.{e}" for e in typing.get_args(AlertEventKind)]
     keys += [f"period.{p}" for p in PERIODS]
+    # the stop and scrap reasons a site has by default, and every reason the simulators and
+    # the synthetic history give (a code without words is shown as written, in no language)
+    defaults = SiteConfig()
+    keys += [f"reason.{code}" for code in defaults.reasons]
+    keys += [f"scrap.{code}" for code in defaults.scrap_reasons]
+    keys += [f"reason.{r}" for a in ARCHETYPES.values() for r in a.fault_reasons]
+    keys += [f"reason.{r}" for r in FAULT_REASONS]
     for lang in LANGS:
         assert [k for k in keys if k not in catalog(lang)] == [], lang
     assert all(t(k, "nl") != k for k in keys)
