@@ -43,14 +43,17 @@ class _Track:
         )
 
     def advance(self, now: int) -> list[AlertEvent]:
+        """What fell due before `now`; what falls due at `now` itself waits: a sample at that
+        very instant may change the condition, and it wins however the engine is advanced
+        (a fault of exactly `for_min` that ends then never fires)."""
         r, out = self.rule, []
-        if self.active and not self.firing and now >= self.since + r.for_min * _MIN:
+        if self.active and not self.firing and now > self.since + r.for_min * _MIN:
             self.firing = True
             self.notified = self.since + int(r.for_min * _MIN)
             out.append(self._event(self.notified, "fired"))
         if self.firing and self.active and r.renotify_min:
             every = int(r.renotify_min * _MIN)
-            while now >= self.notified + every:  # each at its own instant, however advanced
+            while now > self.notified + every:  # each at its own instant, however advanced
                 self.notified += every
                 out.append(self._event(self.notified, "repeated"))
         ended = self.false_since
@@ -68,9 +71,9 @@ class _Track:
     def set(
         self, active: bool, ts: int, detail: str = "", value: float | None = None
     ) -> list[AlertEvent]:
-        """The condition at `ts`; the pair is advanced to just before `ts` first (a change at
-        the very instant a repeat falls due wins)."""
-        out = self.advance(ts - 1)
+        """The condition at `ts`; what fell due before `ts` first (a change at the very instant
+        a repeat falls due wins)."""
+        out = self.advance(ts)
         if active:
             if not self.active:
                 if not (self.firing and self.false_since is not None):
