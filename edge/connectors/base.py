@@ -215,9 +215,9 @@ class ConnectorContext:
         if kept:
             await self.emit([], kept, source=self.name)
 
-    def count(self, event: str) -> None:
+    def count(self, event: str, n: int = 1) -> None:
         """Something of the protocol's worth counting on /health (`events`)."""
-        self.health.events[event] += 1
+        self.health.events[event] += n
 
     def error(self, why: str) -> None:
         """A failure that did not cost the connection (an exception reply, a refused login)."""

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 SINK_COUNTERS = {
     "written": "samples written to the sink's store",
     "sent_points": "points the server confirmed",
+    "writes": "writes the server confirmed (several queued batches go as one)",
     "dropped_points": "points the overflow policy dropped",
     "errors": "failed writes",
     "rejected_points": "points the server refused (4xx), kept out of the queue",

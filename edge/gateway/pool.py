@@ -162,6 +162,8 @@ class WorkerSource:
                     queued=self.pool.queued if held else frozenset(),
                 )
             )
+        elif kind == "count":
+            ctx.count(frame[2], frame[3])
         elif kind == "connected":
             self.up[w], self.present[w] = True, bool(frame[2])
             if all(self.up):

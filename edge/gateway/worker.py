@@ -180,6 +180,19 @@ async def _nowhere(  # pragma: no cover - a worker's transport never emits
     raise RuntimeError("a worker hands its batches to the gateway, never to a pipeline")
 
 
+class _WorkerContext(ConnectorContext):
+    """A worker's context for one source: what the transport counts (copies skipped, a small
+    in-flight window) goes to the gateway's context for the source, on /health and /metrics."""
+
+    def __init__(self, index: int, writer: asyncio.StreamWriter, name: str, log: logging.Logger):
+        super().__init__(name, _nowhere, SourceHealth(name, "mqtt"), log)
+        self.index, self.writer = index, writer
+
+    def count(self, event: str, n: int = 1) -> None:
+        super().count(event, n)
+        channel.write(self.writer, ("count", self.index, event, n))
+
+
 #: how often a worker tells the gateway its queues' numbers (/health, /metrics)
 SINK_REPORT_S = 1.0
 #: how long a stopping worker waits for its queues to reach InfluxDB (what is left stays on disk)
@@ -242,10 +255,7 @@ async def serve(
         Forwarder(i, Config.model_validate(s), writer, fetch_retained=index == 0, sinks=own.sinks)
         for i, s in enumerate(sources)
     ]
-    contexts = [
-        ConnectorContext(f.connector.name, _nowhere, SourceHealth(f.connector.name, "mqtt"), log)
-        for f in forwarders
-    ]
+    contexts = [_WorkerContext(i, writer, f.connector.name, log) for i, f in enumerate(forwarders)]
     running = {
         i: asyncio.create_task(f.connector.transport.run(ctx, f), name=f"worker {index} source {i}")
         for i, (f, ctx) in enumerate(zip(forwarders, contexts, strict=True))

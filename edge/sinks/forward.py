@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from fieldlab.sinks.queue import DurableQueue
@@ -23,31 +24,64 @@ class Retry(Exception):
 
 class Forwarder:
     """``send(batch_id, payload, points)`` returns the points to acknowledge as sent, or None
-    when it dealt with the batch itself (split it, quarantined it); it raises `Retry`."""
+    when it dealt with the batch itself (split it, quarantined it); it raises `Retry`.
+
+    With ``combine`` (points) queued batches go out together, up to that many points a write,
+    and a write of fewer waits up to ``linger_s`` after the oldest was queued for more (as
+    Telegraf's flush interval): a live stream makes a few writes a second, not one per
+    pipeline batch. ``batch_id`` is None for such a write; a sink that cannot take it as it
+    is (too large, a point refused) returns None and the batches go one at a time until one
+    is written, so a refusal still costs only its own batch."""
 
     def __init__(
         self,
         name: str,
         queue: DurableQueue,
-        send: Callable[[int, bytes, int], Awaitable[int | None]],
+        send: Callable[[int | None, bytes, int], Awaitable[int | None]],
         where: str,
         log: logging.Logger,
+        *,
+        combine: int = 0,
+        linger_s: float = 0.0,
     ):
         self.name, self.queue, self._send, self.where, self._log = name, queue, send, where, log
+        self.combine, self.linger_s = combine, linger_s
         self.up = False
         self.errors = 0
+        self.writes = 0
         self.wake = asyncio.Event()
+        #: a combined write was refused: its batches (up to this id) go one at a time
+        self._alone_through: int | None = None
+
+    async def _next(self) -> tuple[int | None, int, int, bytes, int] | None:
+        """(batch id, or None for several; first id, last id, payload, points) of the next
+        write."""
+        if not self.combine or self._alone_through is not None:
+            one = await asyncio.to_thread(self.queue.peek)
+            if one is None or self._alone_through is None or one[0] <= self._alone_through:
+                return None if one is None else (one[0], one[0], one[0], one[1], one[2])
+            self._alone_through = None
+        head = await asyncio.to_thread(self.queue.peek_many, self.combine)
+        if head is not None and head[3] < self.combine and self.linger_s > 0:
+            wait = head[5] + self.linger_s - time.time()
+            if wait > 0:
+                await asyncio.sleep(min(wait, self.linger_s))
+                head = await asyncio.to_thread(self.queue.peek_many, self.combine)
+        if head is None:
+            return None
+        first, last, payload, points, batches, _ = head
+        return (first if batches == 1 else None), first, last, payload, points
 
     async def run(self) -> None:
         delay = 0.25
         while True:
-            item = await asyncio.to_thread(self.queue.peek)
+            item = await self._next()
             if item is None:
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), 1.0)
                 continue
-            batch_id, payload, points = item
+            batch_id, first, last, payload, points = item
             try:
                 sent = await self._send(batch_id, payload, points)
             except Retry as exc:
@@ -69,6 +103,13 @@ class Forwarder:
                 self.up = True
                 self._log.warning("%s: writing to %s", self.name, self.where)
             if sent is not None:
+                self.writes += 1
+            if sent is None:
+                if batch_id is None:  # the sink could not take them together
+                    self._alone_through = last
+            elif batch_id is None:
+                await asyncio.to_thread(self.queue.ack_many, first, last, sent)
+            else:
                 await asyncio.to_thread(self.queue.ack, batch_id, sent)
 
 

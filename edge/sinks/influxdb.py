@@ -10,10 +10,15 @@ sinks:
     org: fieldlab               # v2
     bucket: fieldlab            # v2; v1: database
     token_env: INFLUX_TOKEN     # secrets come from the environment, never the file
+    batch_points: 5000          # points a write holds at most
+    flush_ms: 200               # a write of fewer waits this long for more
     queue: {path: influx-queue.db, max_mb: 512, max_age_h: 168, overflow: drop_oldest}
 ```
-413 splits a batch, other 4xx quarantine it (counted as rejected points), 429/5xx and
-connection errors back off (honouring Retry-After) and keep it.
+Each pipeline batch is queued in one transaction, its line protocol built once; the queued
+batches go out together, up to `batch_points` a write. 413 splits a batch, other 4xx quarantine
+it (counted as rejected points; a refused write of several batches goes again one batch at a
+time first, so only the faulty one is kept aside), 429/5xx and connection errors back off
+(honouring Retry-After) and keep it.
 """
 
 from __future__ import annotations
@@ -63,7 +68,13 @@ class InfluxConfig(BaseModel):
     token_env: str | None = Field(None, description="v2: environment variable with the token")
     username_env: str | None = Field(None, description="v1: environment variable, user name")
     password_env: str | None = Field(None, description="v1: environment variable, password")
-    batch_points: int = Field(5000, ge=1)
+    batch_points: int = Field(5000, ge=1, description="points a write holds at most")
+    flush_ms: int = Field(
+        200,
+        ge=0,
+        description="how long a write of fewer than batch_points waits for more (a live stream "
+        "makes a few writes a second, not one per batch the gateway commits)",
+    )
     timeout_s: float = Field(10, gt=0)
     queue: QueueConfig = Field(default_factory=QueueConfig)
 
@@ -132,7 +143,15 @@ class InfluxSink(QueuedSink):
         )
         self._client = client_for(cfg)
         self._created = False
-        self._forward = Forwarder(self.name, self.queue, self._send, redact_url(cfg.url), log)
+        self._forward = Forwarder(
+            self.name,
+            self.queue,
+            self._send,
+            redact_url(cfg.url),
+            log,
+            combine=cfg.batch_points,
+            linger_s=cfg.flush_ms / 1000,
+        )
         self._take_in_worker_queues()
 
     def for_worker(self, index: int) -> dict[str, Any]:
@@ -166,36 +185,43 @@ class InfluxSink(QueuedSink):
     def accept(self, samples: list[Sample], rejected: list[Rejected]) -> None:
         """Samples and rejected input both go through the durable queue, so the dashboard's
         data-quality page (reading InfluxDB's ``_rejected``) sees what this gateway refused."""
+        batches: list[tuple[bytes, int]] = []
         if rejected:
-            self.queue.append(
-                rejected_lines(rejected, int(time.time() * 1000)).encode(), len(rejected)
+            batches.append(
+                (rejected_lines(rejected, int(time.time() * 1000)).encode(), len(rejected))
             )
         step = self.cfg.batch_points
         for i in range(0, len(samples), step):
-            self._append(samples[i : i + step])
-        self._poke()
+            self._lines(samples[i : i + step], batches)
+        if batches:  # one transaction for all of it (the queue's one commit per pipeline batch)
+            self.queue.append_many(batches, _newest(samples) if samples else None)
+            self._poke()
 
     def newest(self) -> dict[str, tuple[int, int | None, str | None]]:
         return self.queue.newest()
 
-    def _append(self, part: list[Sample]) -> None:
+    def _lines(self, part: list[Sample], out: list[tuple[bytes, int]]) -> None:
         """Batches of at most a quarter of the queue's cap, so that overflow drops the oldest
         points: one batch larger than the cap (a broker's backlog after a restart arrives in
         one burst) would otherwise be dropped whole, newest points included."""
         payload = to_lines(part).encode()
         if len(payload) > self.queue.max_bytes // 4 and len(part) > 1:
             half = len(part) // 2
-            self._append(part[:half])
-            self._append(part[half:])
+            self._lines(part[:half], out)
+            self._lines(part[half:], out)
             return
-        self.queue.append(payload, len(part), _newest(part))
+        out.append((payload, len(part)))
 
-    async def _send(self, batch_id: int, payload: bytes, points: int) -> int | None:
-        """One write; 413 splits the batch, other 4xx quarantine it (see the module's text)."""
+    async def _send(self, batch_id: int | None, payload: bytes, points: int) -> int | None:
+        """One write; 413 splits the batch, other 4xx quarantine it (see the module's text).
+        Several batches in one write (``batch_id`` None) that are refused go again one by one
+        (`Forwarder`): only the batch with the fault is split or quarantined."""
         try:
             await asyncio.to_thread(self._client.write, payload)
         except WriteError as exc:
-            if exc.status == 413 and points > 1:
+            if batch_id is None and _refused(exc.status):
+                return None
+            if batch_id is not None and exc.status == 413 and points > 1:
                 self._forward.errors += 1
                 lines = payload.split(b"\n")
                 half = len(lines) // 2
@@ -218,7 +244,7 @@ class InfluxSink(QueuedSink):
                 except (WriteError, OSError) as made:
                     raise Retry(str(made)) from None
                 return await self._send(batch_id, payload, points)
-            if 400 <= exc.status < 500 and exc.status not in (401, 403, 404, 408, 429):
+            if batch_id is not None and _refused(exc.status):
                 self._forward.errors += 1
                 log.error(
                     "%s: batch of %d points refused, kept as rejected: %s", self.name, points, exc
@@ -232,11 +258,21 @@ class InfluxSink(QueuedSink):
         return points
 
     def stats(self) -> dict[str, float]:
-        return {**self.queue.stats(), "errors": self.errors, "up": float(self.up)}
+        return {
+            **self.queue.stats(),
+            "errors": self.errors,
+            "up": float(self.up),
+            "writes": self._forward.writes,
+        }
 
     def close(self) -> None:
         self._client.close()
         self.queue.close()
+
+
+def _refused(status: int) -> bool:
+    """A 4xx that sending again will not mend: the batch is kept aside as refused."""
+    return 400 <= status < 500 and status not in (401, 403, 404, 408, 429)
 
 
 def _newest(samples: list[Sample]) -> dict[str, tuple[int, int | None, str | None]]:

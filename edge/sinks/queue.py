@@ -96,6 +96,15 @@ class DurableQueue:
         newest: dict[str, tuple[int, int | None, str | None]] | None = None,
     ) -> None:
         """Queue one batch; ``newest`` is machine → (newest ts, state ts, state) of it."""
+        self.append_many([(payload, points)], newest)
+
+    def append_many(
+        self,
+        batches: list[tuple[bytes, int]],
+        newest: dict[str, tuple[int, int | None, str | None]] | None = None,
+    ) -> None:
+        """Queue batches (payload, points) in one transaction: one commit, one fsync of the
+        WAL at most, for all a pipeline batch brings."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -104,14 +113,17 @@ class DurableQueue:
                         f"INSERT INTO newest VALUES (?, ?, ?, ?) {_KEEP_NEWEST}",
                         [(m, *v) for m, v in newest.items()],
                     )
-                if self.overflow == "drop_newest" and self._bytes() + len(payload) > self.max_bytes:
-                    self._count("dropped_points", points)
-                else:
+                now = time.time()
+                for payload, points in batches:
+                    size = len(payload)
+                    if self.overflow == "drop_newest" and self._bytes() + size > self.max_bytes:
+                        self._count("dropped_points", points)
+                        continue
                     self._db.execute(
                         "INSERT INTO batches (created, points, bytes, payload) VALUES (?,?,?,?)",
-                        (time.time(), points, len(payload), payload),
+                        (now, points, size, payload),
                     )
-                    self._added(1, points, len(payload))
+                    self._added(1, points, size)
                     self._enforce_caps()
                 self._commit()
             except BaseException:
@@ -131,10 +143,10 @@ class DurableQueue:
         self._added(-1, -points, -size)
 
     def _oldest(self) -> tuple[int, int, int, float] | None:
-        """The oldest batch but the one being sent: (id, points, bytes, created)."""
+        """The oldest batch after those being sent: (id, points, bytes, created)."""
         row = self._db.execute(
-            "SELECT id, points, bytes, created FROM batches WHERE id != ? ORDER BY id LIMIT 1",
-            (-1 if self._inflight is None else self._inflight,),
+            "SELECT id, points, bytes, created FROM batches WHERE id > ? ORDER BY id LIMIT 1",
+            (-(2**62) if self._inflight is None else self._inflight,),
         ).fetchone()
         return None if row is None else (int(row[0]), int(row[1]), int(row[2]), float(row[3]))
 
@@ -145,6 +157,43 @@ class DurableQueue:
                 self._drop(row[:3])
         while self._bytes() > self.max_bytes and (row := self._oldest()) is not None:
             self._drop(row[:3])
+
+    def peek_many(self, max_points: int) -> tuple[int, int, bytes, int, int, float] | None:
+        """The oldest batches, one write's worth: as many as fit in ``max_points`` (the oldest
+        one always): (first id, last id, their payloads joined by newlines, points, batches,
+        when the oldest was queued). The forwarder sends them as one write (`ack_many`)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, payload, points, created FROM batches ORDER BY id LIMIT 1000"
+            ).fetchall()
+            taken: list[tuple[int, bytes, int, float]] = []
+            points = 0
+            for row in rows:
+                if taken and points + int(row[2]) > max_points:
+                    break
+                taken.append(row)
+                points += int(row[2])
+            self._inflight = None if not taken else int(taken[-1][0])
+        if not taken:
+            return None
+        payload = b"\n".join(bytes(r[1]) for r in taken)
+        return int(taken[0][0]), int(taken[-1][0]), payload, points, len(taken), float(taken[0][3])
+
+    def ack_many(self, first: int, last: int, points: int) -> None:
+        """The batches `peek_many` gave, written as one."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            row = self._db.execute(
+                "SELECT count(*), coalesce(sum(points), 0), coalesce(sum(bytes), 0) FROM batches "
+                "WHERE id BETWEEN ? AND ?",
+                (first, last),
+            ).fetchone()
+            self._db.execute("DELETE FROM batches WHERE id BETWEEN ? AND ?", (first, last))
+            self._added(-int(row[0]), -int(row[1]), -int(row[2]))
+            self._count("sent_points", points)
+            self._commit()
+            if self._inflight == last:
+                self._inflight = None
 
     def peek(self) -> tuple[int, bytes, int] | None:
         """The oldest batch: (id, payload, points)."""

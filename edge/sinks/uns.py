@@ -204,7 +204,7 @@ class UnsSink(QueuedSink):
             if not info.is_published():
                 raise OSError("the broker did not acknowledge every message")
 
-    async def _publish(self, batch_id: int, payload: bytes, points: int) -> int:
+    async def _publish(self, batch_id: int | None, payload: bytes, points: int) -> int:
         try:
             await asyncio.to_thread(self._send, payload)
         except (OSError, ValueError) as exc:

@@ -51,12 +51,26 @@ def encode_value(signal: str, value: Value) -> str:
 
 
 def to_lines(samples: list[Sample]) -> str:
-    """Line protocol with millisecond timestamps (write with precision=ms)."""
-    return "\n".join(
-        f"{s.signal.translate(_MEASUREMENT)},machine={s.machine.translate(_TAG)} "
-        f"value={encode_value(s.signal, s.value)} {s.ts}"
-        for s in samples
-    )
+    """Line protocol with millisecond timestamps (write with precision=ms). The measurement,
+    tag and field type are worked out once per series of the batch, not once per point."""
+    heads: dict[tuple[str, str], tuple[str, str]] = {}
+    lines = []
+    for s in samples:
+        head = heads.get((s.signal, s.machine))
+        if head is None:
+            head = heads[s.signal, s.machine] = (
+                f"{s.signal.translate(_MEASUREMENT)},machine={s.machine.translate(_TAG)} value=",
+                field_kind(s.signal),
+            )
+        prefix, kind = head
+        v = s.value
+        if kind == "float":
+            lines.append(f"{prefix}{float(v)!r} {s.ts}")
+        elif kind == "int":
+            lines.append(f"{prefix}{int(v)}i {s.ts}")
+        else:
+            lines.append(f"{prefix}{_str_field(str(v))} {s.ts}")
+    return "\n".join(lines)
 
 
 def decode_value(signal: str, value: object) -> Value:

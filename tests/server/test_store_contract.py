@@ -218,6 +218,81 @@ def test_gateway_sink_writes_through_its_queue_to_influxdb(tmp_path, influx):
     assert len(open_store(influx.store_url).read("press-1", "count_total", 0, 10**13)) == 500
 
 
+def test_the_sink_writes_many_queued_batches_at_once_and_keeps_a_refused_one_aside(
+    tmp_path, influx1
+):
+    """#32 item 2, on a real InfluxDB 1.6: forty committed batches of 25 points go out as one
+    write; when the server refuses it (one batch has a field type conflict: a partial write,
+    HTTP 400) they go again one by one, and only that batch is kept aside, its 25 points
+    counted as rejected, every other point there."""
+    import asyncio
+    from urllib.request import Request, urlopen
+
+    from fieldlab.sinks.influxdb import InfluxConfig, InfluxSink
+
+    port = int(influx1.sink["url"].rsplit(":", 1)[1])
+    db = influx1.sink["database"]
+    # `temp` already holds a string field in this shard: float points of it conflict
+    urlopen(
+        Request(
+            f"http://127.0.0.1:{port}/write?db={db}&precision=ms",
+            data=b'temp,machine=other value="hot" 999',
+            method="POST",
+        ),
+        timeout=10,
+    ).read()
+    sink = InfluxSink(
+        InfluxConfig.model_validate({**influx1.sink, "queue": {"path": str(tmp_path / "q.db")}})
+    )
+    for b in range(40):
+        signal = "temp" if b == 17 else "count_total"
+        sink.accept([S(1000 + b * 25 + i, signal, b * 25 + i) for i in range(25)], [])
+
+    async def forward() -> None:
+        task = asyncio.create_task(sink.run())
+        async with asyncio.timeout(20):
+            while sink.stats()["queued_points"]:
+                await asyncio.sleep(0.05)
+        task.cancel()
+
+    asyncio.run(forward())
+    st = sink.stats()
+    sink.close()
+    assert st["sent_points"] == 975 and st["rejected_points"] == 25, st
+    # the combined write refused, then its 39 good batches one by one
+    assert st["writes"] == 39, st
+    stored = open_store(influx1.store_url).read("press-1", "count_total", 0, 10**13)
+    assert len(stored) == 975
+
+
+def test_a_live_stream_into_the_sink_makes_a_few_writes_not_one_per_batch(tmp_path, influx1):
+    """Batches committed 20 ms apart (a live stream) go out together after `flush_ms`."""
+    import asyncio
+
+    from fieldlab.sinks.influxdb import InfluxConfig, InfluxSink
+
+    sink = InfluxSink(
+        InfluxConfig.model_validate(
+            {**influx1.sink, "flush_ms": 200, "queue": {"path": str(tmp_path / "q.db")}}
+        )
+    )
+
+    async def stream() -> None:
+        task = asyncio.create_task(sink.run())
+        for b in range(50):  # a second of batches, 20 ms apart
+            sink.accept([S(1000 + b * 10 + i, "count_total", b * 10 + i) for i in range(10)], [])
+            await asyncio.sleep(0.02)
+        async with asyncio.timeout(20):
+            while sink.stats()["queued_points"]:
+                await asyncio.sleep(0.05)
+        task.cancel()
+
+    asyncio.run(stream())
+    st = sink.stats()
+    sink.close()
+    assert st["sent_points"] == 500 and 2 <= st["writes"] <= 12, st
+
+
 def test_hand_entries_keep_who_and_that_they_were_manual(store):
     from fieldlab.domain.entries import Entry
 

@@ -150,6 +150,68 @@ def test_durable_queue_never_drops_the_batch_being_sent(tmp_path):
     assert st["sent_points"] + st["dropped_points"] + st["queued_points"] == 80
 
 
+def test_a_combined_write_takes_whole_batches_and_none_of_them_is_dropped_while_it_is_out(
+    tmp_path,
+):
+    """#32 item 2: the forwarder sends queued batches together (`peek_many`), as many as fit
+    in one write and always the oldest; while that write is out, the caps drop none of them."""
+    q = DurableQueue(tmp_path / "q.db", max_bytes=1000)
+    q.append_many([(b"a" * 200, 10), (b"b" * 200, 10), (b"c" * 200, 10)])
+    first, last, payload, points, batches, _ = q.peek_many(25)
+    assert (points, batches) == (20, 2) and payload == b"a" * 200 + b"\n" + b"b" * 200
+    for _ in range(5):
+        q.append(b"d" * 200, 10)  # over the cap: the oldest not being sent go
+    st = q.stats()
+    assert st["queued_bytes"] <= 1000 + 400 and st["dropped_points"] == 80 - st["queued_points"]
+    q.ack_many(first, last, points)
+    st = q.stats()
+    assert st["sent_points"] == 20 and not q.peek()[1].startswith((b"a", b"b"))
+    assert st["sent_points"] + st["dropped_points"] + st["queued_points"] == 80
+    one = q.peek_many(5)  # a batch larger than a write still goes, alone
+    assert one is not None and one[4] == 1 and one[3] == 10
+    q.close()
+
+
+def test_a_write_of_several_batches_that_is_refused_goes_again_one_batch_at_a_time(tmp_path):
+    """Only the batch with the fault is kept aside; the others are written (InfluxDB's write
+    is idempotent, so the part of the refused write that landed costs nothing)."""
+    import asyncio
+    import logging
+
+    from fieldlab.sinks.forward import Forwarder
+
+    q = DurableQueue(tmp_path / "q.db")
+    q.append_many([(b"good-1", 1), (b"bad", 1), (b"good-2", 1)])
+    q.append(b"good-3", 1)
+    writes: list[bytes] = []
+
+    async def send(batch_id: int | None, payload: bytes, points: int) -> int | None:
+        writes.append(payload)
+        if b"bad" not in payload:
+            return points
+        if batch_id is None:
+            return None  # several: refused as a whole
+        q.ack(batch_id, 0)  # alone: kept aside (the sink counts it as rejected)
+        return None
+
+    async def run() -> None:
+        fwd = Forwarder("t", q, send, "nowhere", logging.getLogger("t"), combine=100)
+        task = asyncio.create_task(fwd.run())
+        while q.stats()["queued_batches"]:
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    asyncio.run(run())
+    assert writes == [
+        b"good-1\nbad\ngood-2\ngood-3",
+        b"good-1",
+        b"bad",
+        b"good-2",
+        b"good-3",
+    ]
+    q.close()
+
+
 def test_influx_sink_keeps_the_newest_when_one_burst_exceeds_the_queue_cap(tmp_path):
     """A broker's backlog can arrive as one batch larger than the whole cap: the sink queues it
     in parts, so drop_oldest drops the oldest points, not the burst with the newest in it."""
@@ -379,6 +441,9 @@ def test_durable_queue_running_totals_match_the_table_through_any_operations(tmp
             q.replace(
                 item[0], [(item[1][:half], item[2] // 2), (item[1][half:], item[2] - item[2] // 2)]
             )
+        elif op < 0.95 and (head := q.peek_many(60)) is not None:
+            assert head[3] <= 60 or head[4] == 1
+            q.ack_many(head[0], head[1], head[3])
         elif op >= 0.97:
             q.close()
             q = DurableQueue(path, max_bytes=20_000, max_age_s=3600)

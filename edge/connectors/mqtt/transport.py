@@ -6,7 +6,10 @@ be reached, the gathering of bursts, acknowledgements after commit and the clean
 once. A connector says what it wants (`Session`) and gets events on its `Receiver`.
 
 Every message is acknowledged only after its samples are committed (`manual_ack`), whatever
-the session: a crash loses nothing that the broker still holds.
+the session: a crash loses nothing that the broker still holds. What the broker sends again
+after a reconnect (a QoS 1 message it has no acknowledgement for, flagged DUP, with its packet
+id) is handed on only if this transport has not handed it on before (`_Copies`): a broker
+restart then costs no second write to the store or the InfluxDB queue.
 """
 
 from __future__ import annotations
@@ -45,6 +48,66 @@ GATHERED = 500
 GATHER_SLICE_S = 0.001
 #: an in-flight window this small is said on the log (Mosquitto's default is 20)
 SMALL_WINDOW = 100
+
+
+class _Sent:
+    """One handed-on batch: whether its acknowledgements have gone."""
+
+    __slots__ = ("acked",)
+
+    def __init__(self) -> None:
+        self.acked = False
+
+
+class _Copies:
+    """The QoS 1 messages handed on, by packet id (the broker's: at most 65,535 at a time, a
+    new message with the id takes the old one's place), to know a re-sent one. A broker that
+    restarts, or a link that drops, before the PUBACKs arrived sends the messages again with
+    the DUP flag and the same packet id (Mosquitto keeps them in its persistence file); a copy
+    of a message handed on here, the same topic and payload, is not handed on again. It is
+    acknowledged at once if its batch was (that PUBACK may have been lost with the link), else
+    by its batch's own PUBACK, which names the same packet id. A copy of a message this
+    process never saw (the gateway restarted) goes on as before: the store keeps it once."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, tuple[bytes, bytes | bytearray, _Sent]] = {}
+        self.skipped = 0
+
+    def note(self, messages: list[Message], sent: _Sent) -> None:
+        seen = self.seen
+        for m in messages:
+            if m.qos == 1:
+                seen[m.mid] = (m._topic, m.payload, sent)
+
+    def fresh(self, messages: list[Message]) -> tuple[list[Message], list[int]]:
+        """The messages not handed on before, and the packet ids of copies to acknowledge now."""
+        if not any(m.dup for m in messages):
+            return messages, []
+        out: list[Message] = []
+        ack_now: list[int] = []
+        seen = self.seen
+        for m in messages:
+            if m.dup and m.qos == 1:
+                before = seen.get(m.mid)
+                if before is not None and before[1] == m.payload and before[0] == m._topic:
+                    self.skipped += 1
+                    if before[2].acked:
+                        ack_now.append(m.mid)
+                    continue
+            out.append(m)
+        return out, ack_now
+
+
+def _puback(client: mqtt.Client, mids: list[int]) -> None:
+    """PUBACKs as one outgoing packet and one wake-up of paho's network thread (`client.ack`
+    wakes it once per message, ~6 µs each: a fifth of the per-message cost at broker speed)."""
+    packet = b"".join(struct.pack("!BBH", _PUBACK, 2, mid) for mid in mids)
+    queue = getattr(client, "_packet_queue", None)
+    if queue is not None:  # paho 2.x
+        queue(_PUBACK, packet, 0, 0)
+    else:  # pragma: no cover - a paho without it: one by one
+        for mid in mids:
+            client.ack(mid, 1)
 
 
 @dataclass(frozen=True)
@@ -101,6 +164,7 @@ class Transport:
         self._closing: mqtt.Client | None = None
         self._inbox: collections.deque[Message] = collections.deque()
         self._wake_pending = False
+        self._copies = _Copies()  # kept across reconnects: that is when copies come
         # the broker's in-flight window, watched (`_watch_window`)
         self._outstanding = 0  # messages handed on, not yet acknowledged
         self._last_burst = 0.0
@@ -206,23 +270,18 @@ class Transport:
             self.client.publish(topic, payload, qos=qos, retain=retain)
 
     def acker(self, client: mqtt.Client, messages: list[Message]) -> Callable[[], None]:
-        """One call that acknowledges all of `messages`: their PUBACKs as one packet and one
-        wake-up of paho's network thread (`client.ack` wakes it once per message, ~6 µs each:
-        a fifth of the per-message cost at broker speed)."""
+        """One call that acknowledges all of `messages` (`_puback`)."""
         mids = [m.mid for m in messages if m.qos == 1]
         exactly_once = [m.mid for m in messages if m.qos == 2]
         self._outstanding += len(messages)
+        sent = _Sent()
+        self._copies.note(messages, sent)
 
         def ack() -> None:
             self._outstanding -= len(messages)
+            sent.acked = True
             if mids:
-                packet = b"".join(struct.pack("!BBH", _PUBACK, 2, mid) for mid in mids)
-                queue = getattr(client, "_packet_queue", None)
-                if queue is not None:  # paho 2.x: the PUBACKs as one outgoing packet
-                    queue(_PUBACK, packet, 0, 0)
-                else:  # pragma: no cover - a paho without it: one by one
-                    for mid in mids:
-                        client.ack(mid, 1)
+                _puback(client, mids)
             for mid in exactly_once:
                 client.ack(mid, 2)
 
@@ -350,7 +409,15 @@ class Transport:
         inbox = self._inbox
         while inbox:
             messages = [inbox.popleft() for _ in range(min(len(inbox), CHUNK))]
-            await receiver.received(ctx, messages, self.acker(client, messages))
+            messages, ack_now = self._copies.fresh(messages)
+            if ack_now:
+                _puback(client, ack_now)
+            skipped = self._copies.skipped
+            if skipped:
+                self._copies.skipped = 0
+                ctx.count("copies_skipped", skipped)
+            if messages:
+                await receiver.received(ctx, messages, self.acker(client, messages))
 
     async def close(self, last: list[Will] | None = None) -> None:
         """After the gateway committed everything: send the last acks (and `last`: a host's
