@@ -159,20 +159,26 @@ class DurableQueue:
             self._drop(row[:3])
 
     def peek_many(self, max_points: int) -> tuple[int, int, bytes, int, int, float] | None:
-        """The oldest batches, one write's worth: as many as fit in ``max_points`` (the oldest
-        one always): (first id, last id, their payloads joined by newlines, points, batches,
-        when the oldest was queued). The forwarder sends them as one write (`ack_many`)."""
+        """The oldest batches, one write's worth: as many as fit in ``max_points`` and in a
+        quarter of the size cap (the oldest one always): (first id, last id, their payloads
+        joined by newlines, points, batches, when the oldest was queued). The forwarder sends
+        them as one write (`ack_many`). The caps never drop the batches of a write that is
+        out, so it is kept as small as one batch may be: overflow still drops the oldest."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, payload, points, created FROM batches ORDER BY id LIMIT 1000"
             ).fetchall()
             taken: list[tuple[int, bytes, int, float]] = []
-            points = 0
+            points = size = 0
             for row in rows:
-                if taken and points + int(row[2]) > max_points:
+                more = len(row[1]) + 1
+                if taken and (
+                    points + int(row[2]) > max_points or size + more > self.max_bytes // 4
+                ):
                     break
                 taken.append(row)
                 points += int(row[2])
+                size += more
             self._inflight = None if not taken else int(taken[-1][0])
         if not taken:
             return None

@@ -155,21 +155,28 @@ def test_a_combined_write_takes_whole_batches_and_none_of_them_is_dropped_while_
 ):
     """#32 item 2: the forwarder sends queued batches together (`peek_many`), as many as fit
     in one write and always the oldest; while that write is out, the caps drop none of them."""
-    q = DurableQueue(tmp_path / "q.db", max_bytes=1000)
+    q = DurableQueue(tmp_path / "q.db", max_bytes=2000)
     q.append_many([(b"a" * 200, 10), (b"b" * 200, 10), (b"c" * 200, 10)])
     first, last, payload, points, batches, _ = q.peek_many(25)
     assert (points, batches) == (20, 2) and payload == b"a" * 200 + b"\n" + b"b" * 200
-    for _ in range(5):
+    for _ in range(10):
         q.append(b"d" * 200, 10)  # over the cap: the oldest not being sent go
     st = q.stats()
-    assert st["queued_bytes"] <= 1000 + 400 and st["dropped_points"] == 80 - st["queued_points"]
+    assert st["queued_bytes"] <= 2000 + 400 and st["dropped_points"] == 130 - st["queued_points"]
+    assert q.peek()[1].startswith(b"a")  # still first, still there
     q.ack_many(first, last, points)
     st = q.stats()
     assert st["sent_points"] == 20 and not q.peek()[1].startswith((b"a", b"b"))
-    assert st["sent_points"] + st["dropped_points"] + st["queued_points"] == 80
+    assert st["sent_points"] + st["dropped_points"] + st["queued_points"] == 130
     one = q.peek_many(5)  # a batch larger than a write still goes, alone
     assert one is not None and one[4] == 1 and one[3] == 10
     q.close()
+    # and a write holds no more than a quarter of the cap, as one batch may: what the caps
+    # cannot drop while it is out stays small, and overflow still drops the oldest
+    small = DurableQueue(tmp_path / "small.db", max_bytes=1000)
+    small.append_many([(b"e" * 200, 10)] * 3)
+    assert small.peek_many(1000)[4] == 1
+    small.close()
 
 
 def test_a_write_of_several_batches_that_is_refused_goes_again_one_batch_at_a_time(tmp_path):
