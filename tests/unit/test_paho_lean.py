@@ -138,3 +138,81 @@ def test_on_message_gets_every_message_with_and_without_callbacks_per_topic():
         pass
     else:
         raise AssertionError("paho raises a receiver's exception unless told to suppress it")
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n % 128, n // 128
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _publish_packet(
+    topic: bytes, payload: bytes, qos: int, dup: bool, retain: bool, mid: int, props: bytes | None
+) -> tuple[int, bytes, bytes]:
+    """(first byte, the packet, the packet after its fixed header)."""
+    body = struct.pack("!H", len(topic)) + topic
+    if qos:
+        body += struct.pack("!H", mid)
+    if props is not None:
+        body += props
+    body += payload
+    head = 0x30 | (0x08 if dup else 0) | (qos << 1) | (0x01 if retain else 0)
+    return head, bytes([head]) + _varint(len(body)) + body, body
+
+
+packets = st.lists(
+    st.tuples(
+        st.binary(max_size=40),  # topic (empty: paho's error on 3.1.1)
+        st.binary(max_size=300),  # payload (long enough for a 2-byte remaining length)
+        st.integers(0, 2),
+        st.booleans(),
+        st.booleans(),
+        st.integers(1, 65535),
+        publish_properties,
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(packets, st.booleans(), st.integers(0, 8), st.sampled_from([b"", b"\xd0\x00", b"\x90"]))
+def test_publishes_read_from_the_buffer_are_the_messages_paho_reads(given_packets, v5, cut, after):
+    """`_Buffered._publishes` against paho's own decode_publish: every whole QoS 0/1 PUBLISH at
+    the front of the buffer gives the message paho would give, and it stops, leaving the rest
+    for paho, at the first packet it does not take (QoS 2, properties to read, an empty 3.1.1
+    topic, a PINGRESP, a packet cut short)."""
+    from paho.mqtt import _packet
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from fieldlab.connectors.mqtt.client import BufferedClient
+
+    protocol = MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311
+    client = BufferedClient(CallbackAPIVersion.VERSION2, protocol=protocol, manual_ack=True)
+    got: list = []
+    client.on_message = lambda c, u, m: got.append(m)
+    built = []
+    for topic, payload, qos, dup, retain, mid, values in given_packets:
+        props = (_packed(values) if values else b"\x00") if v5 else None
+        head, raw, body = _publish_packet(topic, payload, qos, dup, retain, mid, props)
+        built.append((head, raw, body, qos < 2 and (v5 or bool(topic)) and not (v5 and values)))
+    stream = b"".join(raw for _, raw, _, _ in built) + after
+    stream = stream[: max(0, len(stream) - cut)]
+    wanted, used = [], 0
+    for head, raw, body, takes in built:
+        if not takes or used + len(raw) > len(stream):
+            break
+        wanted.append(_packet.decode_publish(head, body, protocol))
+        used += len(raw)
+    client._rbuf = bytearray(stream)
+    client._publishes()
+    assert [(m._topic, m.mid, m.qos, m.dup, m.retain, m.payload) for m in got] == [
+        (w.topic, w.mid, w.qos, w.dup, w.retain, w.payload) for w in wanted
+    ]
+    for m, w in zip(got, wanted, strict=True):
+        assert (m.properties is None) == (w.properties is None)
+        assert m.properties is None or m.properties.json() == w.properties.json() == {}
+        assert isinstance(m, LeanMessage) and m.timestamp > 0
+    assert bytes(client._rbuf) == stream[used:]

@@ -37,6 +37,7 @@ from paho.mqtt.properties import Properties
 READ_SIZE = 65536
 
 _NEEDS = ("_sock_recv", "_sock_close", "_packet_read", "_loop_rc_handle", "_handle_on_message")
+_NEEDS += ("_send_puback",)  # and the attributes paho 2.x sets: _in_packet, _manual_ack, …
 SUPPORTED = all(hasattr(mqtt.Client, name) for name in _NEEDS)
 
 
@@ -67,6 +68,9 @@ class _Buffered(mqtt.Client):
         try:
             rc = super().loop_read(max_packets)
             while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._rbuf and self._sock is not None:
+                rc = self._publishes()
+                if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or not self._rbuf:
+                    break
                 rc = self._packet_read()
                 if rc == MQTTErrorCode.MQTT_ERR_AGAIN:  # a partial packet: the rest comes later
                     return MQTTErrorCode.MQTT_ERR_SUCCESS
@@ -76,6 +80,85 @@ class _Buffered(mqtt.Client):
         finally:
             if self.on_read is not None:
                 self.on_read()
+
+    def _publishes(self) -> MQTTErrorCode:
+        """The whole QoS 0 and 1 PUBLISH packets at the front of the buffer, read here as
+        paho's `decode_publish` and `_handle_publish` read them (the same message: topic, packet
+        id, flags, payload, an empty MQTT 5 property block as an empty `Properties`), without
+        paho's three reads, per-packet dict and struct formats (a third of a drain's CPU in
+        py-spy, #32). Anything else stops it and goes to paho: another packet, a partial one,
+        QoS 2, an MQTT 5 property block that is not empty, an empty 3.1.1 topic (paho's error),
+        a packet half read by paho already, a client with a logger (paho logs each PUBLISH)."""
+        buf = self._rbuf
+        if (
+            not buf
+            or self._in_packet["command"]
+            or self._logger is not None
+            or self.on_log is not None
+        ):
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
+        v5 = self._protocol == mqtt.MQTTv5
+        manual = self._manual_ack
+        make = mqtt.MQTTMessage
+        handle = self._handle_on_message
+        n = len(buf)
+        pos = 0
+        got = False
+        rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+        try:
+            while pos < n:
+                head = buf[pos]
+                if head & 0xF0 != 0x30 or head & 0x06 > 0x02:  # a PUBLISH of QoS 0 or 1 only
+                    break
+                # the remaining length: 1 to 4 bytes, 7 bits each
+                length, mult, at = 0, 1, pos + 1
+                while True:
+                    if at >= n or at - pos > 4:
+                        return rc
+                    byte = buf[at]
+                    length += (byte & 0x7F) * mult
+                    mult <<= 7
+                    at += 1
+                    if not byte & 0x80:
+                        break
+                end = at + length
+                if end > n or length < 2:
+                    break
+                topic_len = (buf[at] << 8) | buf[at + 1]
+                at += 2
+                topic_end = at + topic_len
+                qos = (head >> 1) & 0x03
+                body = topic_end + (2 if qos else 0)
+                if (not topic_len and not v5) or body + (1 if v5 else 0) > end:
+                    break
+                if v5 and buf[body]:  # properties to read: paho reads them
+                    break
+                message = make(
+                    (buf[topic_end] << 8 | buf[topic_end + 1]) if qos else 0,
+                    bytes(buf[at:topic_end]),
+                )
+                message.dup = bool(head & 0x08)
+                message.qos = qos
+                message.retain = bool(head & 0x01)
+                if v5:
+                    message.properties = LeanProperties(PacketTypes.PUBLISH)
+                    body += 1
+                message.payload = bytes(buf[body:end])
+                message.timestamp = mqtt.time_func()
+                pos = end
+                got = True
+                handle(message)
+                if qos and not manual:
+                    rc = self._send_puback(message.mid)
+                    if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                        return rc
+            return rc
+        finally:
+            if pos:
+                del buf[:pos]
+            if got:
+                with self._msgtime_mutex:
+                    self._last_bytes_received = mqtt.time_func()
 
     def _handle_on_message(self, message: mqtt.MQTTMessage) -> None:
         """paho's, without what it does for callbacks per topic when there are none (the
