@@ -36,8 +36,15 @@ from paho.mqtt.properties import Properties
 #: one read from the socket (Mosquitto's own client reads its socket the same way)
 READ_SIZE = 65536
 
-_NEEDS = ("_sock_recv", "_sock_close", "_packet_read", "_loop_rc_handle", "_handle_on_message")
-_NEEDS += ("_send_puback",)  # and the attributes paho 2.x sets: _in_packet, _manual_ack, …
+#: paho's methods it leans on (and the attributes paho 2.x sets: _in_packet, _manual_ack, …)
+_NEEDS = (
+    "_sock_recv",
+    "_sock_close",
+    "_packet_read",
+    "_loop_rc_handle",
+    "_handle_on_message",
+    "_send_puback",
+)
 SUPPORTED = all(hasattr(mqtt.Client, name) for name in _NEEDS)
 
 
