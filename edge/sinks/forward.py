@@ -102,12 +102,12 @@ class Forwarder:
             if not self.up:
                 self.up = True
                 self._log.warning("%s: writing to %s", self.name, self.where)
-            if sent is not None:
-                self.writes += 1
-            if sent is None:
-                if batch_id is None:  # the sink could not take them together
+            if sent is None:  # the sink dealt with it, or could not take several together
+                if batch_id is None:
                     self._alone_through = last
-            elif batch_id is None:
+                continue
+            self.writes += 1
+            if batch_id is None:
                 await asyncio.to_thread(self.queue.ack_many, first, last, sent)
             else:
                 await asyncio.to_thread(self.queue.ack, batch_id, sent)
