@@ -36,6 +36,8 @@ class Emit(Protocol):
         now: int | None = None,
         on_commit: Callable[[], None] | None = None,
         keeps_time: bool = False,
+        in_order: bool = False,
+        resent: bool = False,
         gateway: bool = False,
     ) -> Awaitable[None]: ...
 
@@ -178,11 +180,15 @@ class ConnectorContext:
         now: int | None = None,
         on_commit: Callable[[], None] | None = None,
         keeps_time: bool = False,
+        in_order: bool = False,
+        resent: bool = False,
     ) -> None:
         """Samples and rejections read from the source: counted, then emitted. ``now`` is the
         source's time when it read them (domain.md §3); ``on_commit`` runs once they are
         committed (MQTT acknowledges then); ``keeps_time`` for values a source replays in order
-        (an MQTT persistent session), which keep their time after an `offline`."""
+        (an MQTT persistent session), which keep their time after an `offline`; ``in_order``
+        when the source's order is each series' order, ``resent`` for what it sends again
+        (gateway/batch.py)."""
         rejected = rejected or []
         if not samples and not rejected and on_commit is None:
             return
@@ -194,6 +200,8 @@ class ConnectorContext:
             now=now,
             on_commit=on_commit,
             keeps_time=keeps_time,
+            in_order=in_order,
+            resent=resent,
         )
 
     def tally(self, n: int, rejected: list[Rejected]) -> list[Rejected]:

@@ -27,6 +27,12 @@ class Batch:
     #: Replayed in order by a source that buffered them (an MQTT persistent session): the
     #: samples keep their own time even after an `offline` (domain.md §3).
     keeps_time: bool = False
+    #: With `keeps_time`: the source's order is each series' order (an MQTT subscription read
+    #: by one process). A value not after its series' newest is then a clock that stepped back
+    #: (written 1 ms after the newest, domain.md §9) or, `resent` by the broker, one a gateway
+    #: wrote before (dropped); never a reordered counter.
+    in_order: bool = False
+    resent: bool = False
     #: The gateway's own `offline` samples (loss, gap at start, stop).
     gateway: bool = False
 

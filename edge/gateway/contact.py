@@ -15,7 +15,10 @@ rules:
 - **Time runs forward in a series.** A live value whose time is not after the newest of its
   series is written 1 ms after it (`clock_behind`, counted per source); the same value at the
   same instant again is a re-delivery and dropped. Samples a buffering source replays in order
-  (`Batch.keeps_time`: MQTT's persistent session, Sparkplug) keep their time.
+  (`Batch.keeps_time`: MQTT's persistent session, Sparkplug) keep their time; where the
+  source's order is each series' order (`Batch.in_order`: an MQTT subscription read by one
+  process) the same rule holds for them, so a publisher whose clock steps back makes no
+  counter reading look older than the one before it.
 - **The gateway's clock is behind what it wrote** (a clock stepped back, a Raspberry Pi booted
   with the time it last saved): values of a gateway-stamped source older than the machine's
   ``O`` are held back, not written, until its clock passes ``O``; then the machine's current
@@ -59,6 +62,9 @@ class _Machine:
     floor: int | None = None  # newest `offline` the gateway wrote
     contact: int | None = None  # instant contact returned after it
     held: dict[str, Value] | None = None  # values held back while the clock is behind
+    #: signal → newest written of the values that came in the series' order (`in_order`);
+    #: apart from `series`, which also holds what was written at contact and the `offline`s
+    ordered: dict[str, tuple[int, Value]] = field(default_factory=dict)
 
     @property
     def newest(self) -> int | None:
@@ -126,6 +132,8 @@ class ContactGuard:
             if batch.source in self.change_times and batch.samples:
                 # a source that writes its own `offline` (a Sparkplug death): a gap too
                 self.offline([s for s in batch.samples if s.signal == "state"])
+            if batch.in_order:
+                batch.samples = self._forward(batch)
             return batch
         samples = batch.unpack()
         if not samples:
@@ -175,6 +183,36 @@ class ContactGuard:
             out += self._current(name, self._m[name].contact or wall, skip=out)
         batch.samples = out
         return batch
+
+    def _forward(self, batch: Batch) -> list[Sample]:
+        """Time runs forward in each series of a source whose order is the series' order
+        (`Batch.in_order`, domain.md §9): a value not after its series' newest is written 1 ms
+        after it (`clock_behind`: a publisher whose clock stepped back, which must not make a
+        counter's later reading look older and so a reset); the same value at the same
+        instant, or one the broker re-sent (`resent`), was written before and is dropped. Only
+        the values that came in order count as the newest: a replay from before the gateway's
+        own `offline`, or before a retained value written at the instant contact returned,
+        keeps its time (§3)."""
+        clock = self.clocks[batch.source]
+        machines = self._m
+        out: list[Sample] = []
+        for s in batch.unpack():
+            if s.signal in _EVENTS:  # a reason may explain an earlier stop: its time is its own
+                out.append(s)
+                continue
+            ordered = machines[s.machine].ordered
+            last = ordered.get(s.signal)
+            if last is None or s.ts > last[0]:
+                ordered[s.signal] = (s.ts, s.value)
+                out.append(s)
+            elif batch.resent or (s.ts == last[0] and s.value == last[1]):
+                continue
+            else:
+                ts = last[0] + 1
+                clock.behind += 1
+                ordered[s.signal] = (ts, s.value)
+                out.append(Sample(ts, s.machine, s.signal, s.value))
+        return out
 
     def _contact_in(self, samples: list[Sample]) -> bool:
         return any(

@@ -85,7 +85,7 @@ class Forwarder:
         self, ctx: ConnectorContext, messages: list[Message], ack: Callable[[], None]
     ) -> None:
         now_ms = int(time.time() * 1000)
-        for group, keeps_time, last in split(messages):
+        for group, keeps_time, _, last in split(messages):
             samples, rejected = self.connector.decode(group, now_ms)
             rejected = self.rejections.keep(rejected, now_ms)  # domain.md §10, before any sink
             held = keeps_time and bool(self.sinks) and bool(samples or rejected)

@@ -239,3 +239,69 @@ def _metrics(port: int) -> str:
 
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
         return r.read().decode()
+
+
+def test_an_mqtt_publisher_whose_clock_steps_back_makes_no_phantom_units(tmp_path: Path, broker):
+    """A Raspberry Pi publishing its own counter with its own time, its clock stepped back 20
+    minutes by NTP half-way (§9), read by the gateway in one process from a real Mosquitto: the
+    later readings are written 1 ms after the newest (counted `clock_behind` on /health), so
+    the counter in the store, in time order, is the counter as published, and §4 counts the
+    units made, not a reset and the counter's whole value again."""
+    import asyncio
+
+    import numpy as np
+
+    from fieldlab.domain.counters import counter_deltas
+    from fieldlab.gateway.config import parse_gateway_config
+    from fieldlab.gateway.run import Gateway
+    from fieldlab.store import SqliteStore
+    from tests.services import publish
+
+    n, first = 200, 50_000
+    base = int(time.time() * 1000) - 60_000
+    site, cfg = parse_gateway_config(
+        json.dumps(
+            {
+                "store": "sqlite:///gw.db",
+                "machines": {"pi-1": {"ideal_cycle_time_s": 1}},
+                "sources": [
+                    {
+                        "type": "mqtt",
+                        "name": "pi",
+                        "url": f"mqtt://127.0.0.1:{broker}",
+                        "client_id": "stepped",
+                        "protocol": "3.1.1",
+                    }
+                ],
+                "gateway": {"http": {"port": 0}},
+            }
+        )
+    )
+    stamps = [base + i * 100 - (1_200_000 if i >= n // 2 else 0) for i in range(n)]
+
+    async def run() -> dict:
+        gw = Gateway(site, cfg, tmp_path)
+        task = asyncio.create_task(gw.run())
+        deadline = time.monotonic() + 30
+        while not (gw.health and gw.health[0].state == "connected"):
+            assert time.monotonic() < deadline, "not connected"
+            await asyncio.sleep(0.05)
+        for i, ts in enumerate(stamps):
+            await asyncio.to_thread(
+                publish, broker, "fieldlab/f/a/pi-1/count_total", {"ts": ts, "value": first + i}
+            )
+        while gw.pipeline is None or gw.pipeline.stats.samples < n:
+            assert time.monotonic() < deadline + 60, "not all stored"
+            await asyncio.sleep(0.05)
+        report = gw.health_report()
+        gw.request_stop()
+        await task
+        return report
+
+    report = asyncio.run(run())
+    with SqliteStore(tmp_path / "gw.db", readonly=True) as store:
+        series = store.read("pi-1", "count_total", 0, 2**62)
+    values = [int(v) for v in series.values.tolist()]  # in time order
+    assert values == [first + i for i in range(n)]
+    assert int(counter_deltas(np.array(values))[1:].sum()) == n - 1
+    assert report["sources"][0]["clock"]["behind"] == n // 2

@@ -10,6 +10,8 @@ import sqlite3
 import struct
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fieldlab.connectors.modbus.codec import decode, encode
 from fieldlab.connectors.modbus.planner import FieldRef, plan
@@ -321,6 +323,63 @@ def test_time_runs_forward_in_a_series():
     assert got == [(10, 5), (20, 6), (21, 7), (22, 8)]
     assert g.clocks["s7"].behind == 2
     assert _stamped(g, [Sample(1, "m", "count_total", 9)], keeps_time=True) == [(1, "count_total")]
+
+
+def test_time_runs_forward_in_a_series_read_in_order_from_a_subscription():
+    """§9 for MQTT read by one process (`in_order`): a publisher whose clock steps back writes
+    1 ms after the newest, counted; what the broker re-sends and was written is dropped; a
+    replay from the session older than a retained value written at contact keeps its time."""
+    from fieldlab.domain.samples import Sample
+    from fieldlab.gateway.contact import ContactGuard
+
+    g = ContactGuard()
+    live = {"keeps_time": True, "in_order": True, "source": "mqtt"}
+    counter = [Sample(t, "m", "count_total", v) for t, v in ((10, 5), (20, 6), (15, 7), (12, 8))]
+    got = [(s.ts, s.value) for s in g.stamp(Batch(counter, **live)).samples]
+    assert got == [(10, 5), (20, 6), (21, 7), (22, 8)] and g.clocks["mqtt"].behind == 2
+    # the same value at the same instant again, or re-sent by the broker: written before
+    again = [Sample(22, "m", "count_total", 8), Sample(30, "m", "count_total", 9)]
+    assert _stamped(g, again, **live) == [(30, "count_total")]
+    resent = [Sample(21, "m", "count_total", 7), Sample(40, "m", "count_total", 10)]
+    assert _stamped(g, resent, **live, resent=True) == [(40, "count_total")]
+    # a reason entered for an earlier stop keeps its time (an event, not a value that holds)
+    late_reason = [Sample(35, "m", "reason", "jam")]
+    assert _stamped(g, late_reason, **live) == [(35, "reason")]
+    # Sparkplug and a worker's share of $share keep their time as before (not in order)
+    assert _stamped(g, [Sample(1, "m", "count_total", 11)], keeps_time=True) == [(1, "count_total")]
+    # a retained value written at the instant contact returned is not the series' newest for
+    # what the session replays from before it
+    g.offline([Sample(100, "m", "state", "offline")])
+    g.stamp(Batch([Sample(50, "m", "temp", 21.0)], source="mqtt", now=120))
+    assert _stamped(g, [Sample(110, "m", "temp", 20.5)], **live) == [(110, "temp")]
+
+
+@given(st.lists(st.integers(-5_000, 1_000), min_size=1, max_size=60), st.integers(1, 6))
+def test_no_clock_makes_a_counter_read_in_order_go_back(steps, batch):
+    """Whatever a publisher's clock does between readings, the counter stored in time order
+    is the counter as read: no later reading looks older (a 'reset', phantom units, §4)."""
+    from fieldlab.domain.samples import Sample
+    from fieldlab.gateway.contact import ContactGuard
+
+    g = ContactGuard()
+    t, readings = 1_000_000, []
+    for i, step in enumerate(steps):
+        t += step
+        readings.append(Sample(t, "m", "count_total", i))
+    stored: list[Sample] = []
+    for k in range(0, len(readings), batch):
+        part = readings[k : k + batch]
+        stored += g.stamp(Batch(part, source="mqtt", keeps_time=True, in_order=True)).samples
+    in_time = sorted(stored, key=lambda s: s.ts)
+    assert [s.value for s in in_time] == list(range(len(steps)))
+    assert len({s.ts for s in stored}) == len(stored)
+    newest, behind = None, 0
+    for r in readings:
+        if newest is not None and r.ts <= newest:
+            behind, newest = behind + 1, newest + 1
+        else:
+            newest = r.ts
+    assert g.clocks["mqtt"].behind == behind
 
 
 def test_a_step_of_the_gateways_clock_is_a_gap_for_the_machines_it_stamps():

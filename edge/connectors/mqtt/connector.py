@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from fieldlab.config.site import SiteConfig
 from fieldlab.connectors.base import ConnectorContext
@@ -112,9 +112,11 @@ class MqttConnector:
         instant contact returned. The others arrive in order, live or replayed from the
         persistent session, and keep their time (domain.md §3)."""
         now_ms = int(time.time() * 1000)
-        for group, keeps_time, last in split(messages):
-            samples, rejected = self.decode(group, now_ms)
-            await self.deliver(ctx, samples, rejected, ack if last else None, keeps_time)
+        for group in split(messages):
+            samples, rejected = self.decode(group.messages, now_ms)
+            await self.deliver(
+                ctx, samples, rejected, ack if group.last else None, group.keeps_time, group.resent
+            )
 
     def decode(self, messages: list[Message], now_ms: int) -> tuple[list[Sample], list[Rejected]]:
         """Samples and rejections of a group of messages (a gateway worker's share of the work)."""
@@ -134,11 +136,23 @@ class MqttConnector:
         rejected: list[Rejected],
         ack: Callable[[], None] | None,
         keeps_time: bool,
+        resent: bool = False,
     ) -> None:
-        """Decoded messages to the gateway, once the source has seen them (`saw`)."""
+        """Decoded messages to the gateway, once the source has seen them (`saw`). Read by
+        this one process, a subscription's order is the order of each series (`in_order`:
+        domain.md §9 holds a clock that steps back to it); a worker's share of a `$share`
+        subscription is not."""
         newest = max((s.ts for s in samples), default=None) if keeps_time else None
         self.saw(ctx, {s.machine for s in samples}, newest)
-        await ctx.send(samples, rejected, now=ctx.clock.now(), on_commit=ack, keeps_time=keeps_time)
+        await ctx.send(
+            samples,
+            rejected,
+            now=ctx.clock.now(),
+            on_commit=ack,
+            keeps_time=keeps_time,
+            in_order=keeps_time,
+            resent=resent,
+        )
 
     def saw(self, ctx: ConnectorContext, machines: set[str], newest: int | None) -> None:
         """Machines this source answers for (a new one joins the list), and its clock: the
@@ -152,11 +166,38 @@ class MqttConnector:
             ctx.clock.observe(newest)
 
 
-def split(messages: list[Message]) -> list[tuple[list[Message], bool, bool]]:
-    """(messages, keeps_time, last) in the order they go: live ones first, keeping their time,
-    then the retained ones; the acknowledgement goes with the last group."""
-    retained = [m for m in messages if m.retain]
-    if not retained:
-        return [(messages, True, True)]
-    live = [m for m in messages if not m.retain]
-    return [(live, True, False), (retained, False, True)] if live else [(retained, False, True)]
+class Group(NamedTuple):
+    messages: list[Message]
+    #: live or replayed from the session, in order: they keep their time (not retained ones)
+    keeps_time: bool
+    #: sent again by the broker (DUP) and not seen by this process: a gateway before it may
+    #: have written them (transport.py skips the copies of what this process handed on)
+    resent: bool
+    #: the acknowledgement goes with it
+    last: bool
+
+
+def split(messages: list[Message]) -> list[Group]:
+    """The groups in the order they go: live and re-sent ones as they came, keeping their
+    time, then the retained ones; the acknowledgement goes with the last group."""
+    if not any(m.retain or m.dup for m in messages):
+        return [Group(messages, True, False, True)]
+    out: list[Group] = []
+    run: list[Message] = []
+    retained: list[Message] = []
+    dup = False
+    for m in messages:
+        if m.retain:
+            retained.append(m)
+            continue
+        if run and bool(m.dup) != dup:
+            out.append(Group(run, True, dup, False))
+            run = []
+        dup = bool(m.dup)
+        run.append(m)
+    if run:
+        out.append(Group(run, True, dup, False))
+    if retained:
+        out.append(Group(retained, False, False, False))
+    out[-1] = out[-1]._replace(last=True)
+    return out
