@@ -18,15 +18,22 @@ class SimClock:
     time itself and the clock only reports where it is."""
 
     def __init__(
-        self, start_ms: int, speed: float = 1.0, wall: Callable[[], float] = time.monotonic
+        self,
+        start_ms: int,
+        speed: float = 1.0,
+        wall: Callable[[], float] = time.monotonic,
+        *,
+        paused: bool = False,
     ):
+        """``paused``: standing at ``start_ms`` until `resume` (made running and paused a
+        moment later, it could stand a millisecond or more past it)."""
         if speed <= 0:
             raise ValueError("speed must be > 0")
         self._wall = wall
         self._speed = speed
         self._base_sim = start_ms
         self._base_wall = wall()
-        self._paused = False
+        self._paused = paused
 
     @property
     def speed(self) -> float:

@@ -161,10 +161,12 @@ class Simulation:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), seconds)
 
-    def go_live(self, speed: float) -> None:
+    def go_live(self, speed: float, *, paused: bool = False) -> None:
         """After a back-fill at full speed: from the simulated now on, follow the clock at
-        ``speed``. The models run on, so states and counters continue without a seam."""
-        self.clock = SimClock(self.sim_now, speed)
+        ``speed``. The models run on, so states and counters continue without a seam.
+        ``paused``: standing exactly at the seam until `resume` (the demo starts the faces and
+        the gateway first, whose values read at contact must join the history there)."""
+        self.clock = SimClock(self.sim_now, speed, paused=paused)
 
     def endpoints(self) -> list[str]:
         return [e for f in self.faces for e in f.endpoints()]

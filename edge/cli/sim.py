@@ -213,7 +213,7 @@ async def _serve(sim, args: argparse.Namespace) -> int:
     live_start = sim.start_ms + (args.history or 0)
     if args.history:
         await sim.run(sim_until=live_start)  # before the faces start: they start primed
-        sim.go_live(args.speed)
+        sim.go_live(args.speed, paused=args.paused)  # paused: standing exactly at the seam
     if args.paused:
         sim.pause()
     try:

@@ -196,3 +196,22 @@ def test_every_archetype_draws_power_by_state_and_its_meter_adds_it_up(tmp_path)
     early = [float(p.value) for p in power if morning <= p.ts < morning + 10 * MIN]
     late = [float(p.value) for p in power if morning + 40 * MIN <= p.ts < morning + 90 * MIN]
     assert min(early) > 16.0 + 10 and max(late) < 16.0 * 1.4, (early[:5], late[:5])
+
+
+def test_a_clock_made_paused_stands_exactly_where_it_was_made():
+    """The demo goes live paused at the seam between history and live time: made running and
+    paused a moment later, a loaded machine's clock stood a millisecond or more past it, and at
+    1x the values the gateway read at contact missed the gap-closing `offline` by that much."""
+    from fieldlab.simulators.clock import SimClock
+
+    wall = [100.0]
+    clock = SimClock(1_000_000, 1.0, lambda: wall[0], paused=True)
+    wall[0] += 5.0
+    assert clock.paused and clock.now() == 1_000_000
+    clock.resume()
+    wall[0] += 2.0
+    assert clock.now() == 1_002_000
+    running = SimClock(1_000_000, 1.0, lambda: wall[0])
+    wall[0] += 0.003
+    running.pause()
+    assert running.now() == 1_000_003  # what go_live then pause() used to leave
