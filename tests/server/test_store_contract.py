@@ -193,28 +193,36 @@ def test_oee_from_the_store_is_the_same_on_every_store(store, tmp_path):
             assert got.reasons == want.reasons and got.oee == want.oee
 
 
+def _forwarded(sink, feed=None, timeout: float = 20) -> dict:  # type: ignore[no-untyped-def]
+    """Run the sink's forwarder (with ``feed``, an async function that accepts batches
+    meanwhile) until its queue is empty; its numbers then, the sink closed."""
+    import asyncio
+
+    async def run() -> None:
+        task = asyncio.create_task(sink.run())
+        if feed is not None:
+            await feed()
+        async with asyncio.timeout(timeout):
+            while sink.stats()["queued_points"]:
+                await asyncio.sleep(0.05)
+        task.cancel()
+
+    asyncio.run(run())
+    stats = sink.stats()
+    sink.close()
+    return stats
+
+
 def test_gateway_sink_writes_through_its_queue_to_influxdb(tmp_path, influx):
     """The gateway's InfluxDB sink (v1 HTTP, v2 influxdb-client's write API) through its durable
     queue into a real InfluxDB 1.6 and 2.x/3.x, read back by the store."""
-    import asyncio
-
     from fieldlab.sinks.influxdb import InfluxConfig, InfluxSink
 
     sink = InfluxSink(
         InfluxConfig.model_validate({**influx.sink, "queue": {"path": str(tmp_path / "q.db")}})
     )
     sink.accept([S(1000 + i, "count_total", i) for i in range(500)], [])
-
-    async def forward() -> None:
-        task = asyncio.create_task(sink.run())
-        async with asyncio.timeout(10):
-            while sink.stats()["queued_points"]:
-                await asyncio.sleep(0.1)
-        task.cancel()
-
-    asyncio.run(forward())
-    assert sink.stats()["sent_points"] == 500
-    sink.close()
+    assert _forwarded(sink, timeout=10)["sent_points"] == 500
     assert len(open_store(influx.store_url).read("press-1", "count_total", 0, 10**13)) == 500
 
 
@@ -225,7 +233,6 @@ def test_the_sink_writes_many_queued_batches_at_once_and_keeps_a_refused_one_asi
     write; when the server refuses it (one batch has a field type conflict: a partial write,
     HTTP 400) they go again one by one, and only that batch is kept aside, its 25 points
     counted as rejected, every other point there."""
-    import asyncio
     from urllib.request import Request, urlopen
 
     from fieldlab.sinks.influxdb import InfluxConfig, InfluxSink
@@ -247,17 +254,7 @@ def test_the_sink_writes_many_queued_batches_at_once_and_keeps_a_refused_one_asi
     for b in range(40):
         signal = "temp" if b == 17 else "count_total"
         sink.accept([S(1000 + b * 25 + i, signal, b * 25 + i) for i in range(25)], [])
-
-    async def forward() -> None:
-        task = asyncio.create_task(sink.run())
-        async with asyncio.timeout(20):
-            while sink.stats()["queued_points"]:
-                await asyncio.sleep(0.05)
-        task.cancel()
-
-    asyncio.run(forward())
-    st = sink.stats()
-    sink.close()
+    st = _forwarded(sink)
     assert st["sent_points"] == 975 and st["rejected_points"] == 25, st
     # the combined write refused, then its 39 good batches one by one
     assert st["writes"] == 39, st
@@ -278,18 +275,11 @@ def test_a_live_stream_into_the_sink_makes_a_few_writes_not_one_per_batch(tmp_pa
     )
 
     async def stream() -> None:
-        task = asyncio.create_task(sink.run())
         for b in range(50):  # a second of batches, 20 ms apart
             sink.accept([S(1000 + b * 10 + i, "count_total", b * 10 + i) for i in range(10)], [])
             await asyncio.sleep(0.02)
-        async with asyncio.timeout(20):
-            while sink.stats()["queued_points"]:
-                await asyncio.sleep(0.05)
-        task.cancel()
 
-    asyncio.run(stream())
-    st = sink.stats()
-    sink.close()
+    st = _forwarded(sink, stream)
     assert st["sent_points"] == 500 and 2 <= st["writes"] <= 12, st
 
 
