@@ -134,8 +134,8 @@ class Gateway:
     async def _receive(
         self, samples: list[Sample], rejected: list[Rejected], /, **meta: Any
     ) -> None:
-        """What a connector sent through its context (connectors/base.py `Emit` names the
-        keywords: source, now, on_commit, keeps_time, gateway), as a batch."""
+        """What a connector sent through its context, as a batch (connectors/base.py `Emit`
+        names the keywords, gateway/batch.py says what each means)."""
         await self._emit(Batch(samples, rejected, **meta))
 
     async def _emit(self, batch: Batch) -> None:

@@ -165,25 +165,32 @@ class DurableQueue:
         them as one write (`ack_many`). The caps never drop the batches of a write that is
         out, so it is kept as small as one batch may be: overflow still drops the oldest."""
         with self._lock:
+            # the sizes first, the payloads of the chosen ones only: a retry during an outage
+            # reads one write's worth, not a thousand batches
             rows = self._db.execute(
-                "SELECT id, payload, points, created FROM batches ORDER BY id LIMIT 1000"
+                "SELECT id, points, bytes, created FROM batches ORDER BY id LIMIT 1000"
             ).fetchall()
-            taken: list[tuple[int, bytes, int, float]] = []
+            taken: list[tuple[int, int, int, float]] = []
             points = size = 0
             for row in rows:
-                more = len(row[1]) + 1
+                more = int(row[2]) + 1
                 if taken and (
-                    points + int(row[2]) > max_points or size + more > self.max_bytes // 4
+                    points + int(row[1]) > max_points or size + more > self.max_bytes // 4
                 ):
                     break
                 taken.append(row)
-                points += int(row[2])
+                points += int(row[1])
                 size += more
-            self._inflight = None if not taken else int(taken[-1][0])
-        if not taken:
-            return None
-        payload = b"\n".join(bytes(r[1]) for r in taken)
-        return int(taken[0][0]), int(taken[-1][0]), payload, points, len(taken), float(taken[0][3])
+            if not taken:
+                self._inflight = None
+                return None
+            first, last = int(taken[0][0]), int(taken[-1][0])
+            payloads = self._db.execute(
+                "SELECT payload FROM batches WHERE id BETWEEN ? AND ? ORDER BY id", (first, last)
+            ).fetchall()
+            self._inflight = last
+        payload = b"\n".join(bytes(r[0]) for r in payloads)
+        return first, last, payload, points, len(taken), float(taken[0][3])
 
     def ack_many(self, first: int, last: int, points: int) -> None:
         """The batches `peek_many` gave, written as one."""

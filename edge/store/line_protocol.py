@@ -10,7 +10,7 @@ hand entries (who entered a stop reason) to ``_entries``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import cast
 
 from fieldlab.domain.alerts import AlertEvent
@@ -41,35 +41,41 @@ def field_kind(signal: str) -> str:
     return "float"
 
 
-def encode_value(signal: str, value: Value) -> str:
+def _int_field(value: Value) -> str:
+    return f"{int(value)}i"
+
+
+def _float_field(value: Value) -> str:
+    return repr(float(value))
+
+
+def _encoder(signal: str) -> Callable[[Value], str]:
     kind = field_kind(signal)
     if kind == "int":
-        return f"{int(value)}i"
+        return _int_field
     if kind == "str":
-        return _str_field(str(value))
-    return repr(float(value))
+        return lambda value: _str_field(str(value))
+    return _float_field
+
+
+def encode_value(signal: str, value: Value) -> str:
+    return _encoder(signal)(value)
 
 
 def to_lines(samples: list[Sample]) -> str:
     """Line protocol with millisecond timestamps (write with precision=ms). The measurement,
     tag and field type are worked out once per series of the batch, not once per point."""
-    heads: dict[tuple[str, str], tuple[str, str]] = {}
+    heads: dict[tuple[str, str], tuple[str, Callable[[Value], str]]] = {}
     lines = []
     for s in samples:
         head = heads.get((s.signal, s.machine))
         if head is None:
             head = heads[s.signal, s.machine] = (
                 f"{s.signal.translate(_MEASUREMENT)},machine={s.machine.translate(_TAG)} value=",
-                field_kind(s.signal),
+                _encoder(s.signal),
             )
-        prefix, kind = head
-        v = s.value
-        if kind == "float":
-            lines.append(f"{prefix}{float(v)!r} {s.ts}")
-        elif kind == "int":
-            lines.append(f"{prefix}{int(v)}i {s.ts}")
-        else:
-            lines.append(f"{prefix}{_str_field(str(v))} {s.ts}")
+        prefix, encode = head
+        lines.append(f"{prefix}{encode(s.value)} {s.ts}")
     return "\n".join(lines)
 
 
