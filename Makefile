@@ -42,7 +42,9 @@ demo: $(VENV)/.installed-base
 # a drain rate) one after another on one, the `pages` group (the Chromium pages) on the other;
 # neither shares its worker with the rest of the suite. (pytest 9.2 broke the groups without a
 # word, xdist issue #1386: tests/unit/test_suite_groups.py now notices.) mypy runs beside the
-# first part at the lowest priority: it takes only the CPU the tests leave idle.
+# second part at the lowest priority: it takes only the CPU the tests leave idle, and the
+# serial tests mostly wait on clocks and pages (the first part keeps both cores busy, so mypy
+# beside it still held it up by seconds).
 PYTEST  := $(BIN)/python -m pytest
 WORKERS ?= 4
 
@@ -50,12 +52,13 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	@# The kit's own modules compiled once: where PYTHONDONTWRITEBYTECODE is set (CI's is), each
-	@# of the hundreds of processes the tests start would compile them from source again.
-	$(BIN)/python -m compileall -q -j 0 edge simulators dashboards bench recipes > /dev/null
-	nice -n 19 $(MAKE) --no-print-directory typecheck > .typecheck.log 2>&1 & tc=$$!; \
+	@# of the hundreds of processes the tests start would compile them from source again (the
+	@# tests' helpers too; pytest rewrites the test modules themselves on collection anyway).
+	$(BIN)/python -m compileall -q -j 0 edge simulators dashboards bench recipes tests > /dev/null
 	$(PYTEST) -n $(WORKERS) --dist loadgroup -m "not serial" $(ARGS); rc=$$?; \
-	if wait $$tc; then tail -n 1 .typecheck.log; else cat .typecheck.log; rc=1; fi; \
+	nice -n 19 $(MAKE) --no-print-directory typecheck > .typecheck.log 2>&1 & tc=$$!; \
 	$(PYTEST) -n 2 --dist loadgroup -m serial $(ARGS); rc2=$$?; \
+	if wait $$tc; then tail -n 1 .typecheck.log; else cat .typecheck.log; rc=1; fi; \
 	[ $$rc -eq 0 ] && [ $$rc2 -eq 0 ]
 
 # The inner loop, under a minute: lint, types (mypy keeps its cache) and the unit tests that

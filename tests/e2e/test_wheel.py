@@ -138,7 +138,10 @@ def test_demo_and_recipes_run_from_the_installed_wheel(installed, tmp_path):
     assert "fieldlab demo: ready in" in demo.stdout and "Traceback" not in demo.stderr
     listing = run(installed, "recipe", "list", cwd=tmp_path)
     assert listing.returncode == 0 and "eerste-stap" in listing.stdout, listing.stderr
-    check = run(installed, "recipe", "check", "eerste-stap", cwd=tmp_path, timeout=600)
+    check = run(
+        installed, "recipe", "check", "eerste-stap", "--workdir", str(tmp_path / "r"),
+        cwd=tmp_path, timeout=600,
+    )  # fmt: skip
     assert check.returncode == 0, check.stdout + check.stderr
     assert "OK: within tolerance" in check.stdout
 

@@ -284,7 +284,7 @@ def test_recipe_new_makes_a_recipe_that_check_passes(tmp_path: Path):
         "good",
         "top-reason",
     ]  # the choice first
-    check = fieldlab("check", "mijn-lijn", "--json")
+    check = fieldlab("check", "mijn-lijn", "--json", "--workdir", str(tmp_path / "run"))
     assert check.returncode == 0, check.stdout + check.stderr
     result = json.loads(check.stdout)
     assert result["ok"] and set(result["questions"]) == {q.id for q in recipe.questions}

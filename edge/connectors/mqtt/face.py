@@ -162,7 +162,7 @@ class MqttFace:
             if s.machine not in self.machines:
                 continue
             payload = json.dumps({"ts": s.ts, "value": s.value}, separators=(",", ":"))
-            client.publish(
+            self._last = client.publish(
                 self._topics[s.machine] + s.signal, payload, qos=1, retain=s.signal in RETAINED
             )
             self.published += 1
