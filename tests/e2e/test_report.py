@@ -29,7 +29,6 @@ from fieldlab.reports.render import to_html
 from fieldlab.reports.week import Week
 from fieldlab.simulators.scenario import load_scenario
 from fieldlab.store import SqliteStore
-from fieldlab.store.ingest import ingest_file
 from tests.helpers import MIN, foreign_texts, local
 from tests.services import require, smtp_server
 from tests.truth import run_sim
@@ -52,7 +51,6 @@ def two_weeks(tmp_path_factory) -> tuple[Path, Path]:
     (tmp / "scenario.yaml").write_text(text)
     sc = load_scenario(tmp / "scenario.yaml")
     sc = sc.model_copy(update={"machines": {m: sc.machines[m] for m in keep}})
-    run_sim(sc, tmp / "truth.jsonl", 14 * 24, start=local("2026-03-02 00:00"))
     site = sc.site_config().model_dump(mode="json", exclude_none=True)
     site["store"] = f"sqlite:///{tmp / 'store.db'}"
     site["energy"] = {"price_per_kwh": 0.25, "currency": "EUR"}
@@ -61,7 +59,7 @@ def two_weeks(tmp_path_factory) -> tuple[Path, Path]:
 
     (tmp / "site.yaml").write_text(yaml.safe_dump(site))
     with SqliteStore(tmp / "store.db") as store:
-        ingest_file(store, tmp / "truth.jsonl", quiet=True)
+        run_sim(sc, None, 14 * 24, start=local("2026-03-02 00:00"), store=store)
         t0 = local("2026-03-10 09:00")
         store.write_alerts(
             [
