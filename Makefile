@@ -55,6 +55,8 @@ test: $(VENV)/.installed-test
 	@# of the hundreds of processes the tests start would compile them from source again (the
 	@# tests' helpers too; pytest rewrites the test modules themselves on collection anyway).
 	$(BIN)/python -m compileall -q -j 0 edge simulators dashboards bench recipes tests > /dev/null
+	@# pytest keeps the test modules it rewrote (their asserts) for the second part to reuse
+	export PYTHONDONTWRITEBYTECODE=; \
 	$(PYTEST) -n $(WORKERS) --dist loadgroup -m "not serial" $(ARGS); rc=$$?; \
 	nice -n 19 $(MAKE) --no-print-directory typecheck > .typecheck.log 2>&1 & tc=$$!; \
 	$(PYTEST) -n 2 --dist loadgroup -m serial $(ARGS); rc2=$$?; \
