@@ -51,3 +51,8 @@ class Batch:
     def queued_for(self, sink: str) -> bool:
         """Already in that sink's durable queue (put there before the gateway saw it)."""
         return False
+
+    def from_worker(self) -> bool:
+        """A worker process's batch (`pool.PooledBatch`): its values may be in sinks' queues
+        already, with the time they came with."""
+        return False

@@ -27,7 +27,10 @@ rules:
   gateway-stamped sources with `offline` 1 ms after their newest sample, and writes their
   current values again at the new instant (forward) or once the clock has passed it (backward).
 - **A source clock that is off.** A source whose clock is more than ``max_skew_ms`` from the
-  gateway's at contact is stamped by the gateway's clock until it agrees again.
+  gateway's at contact is stamped by the gateway's clock until it agrees again. Sources whose
+  values keep their time (MQTT, Sparkplug) show their clock in every live batch: a value
+  further ahead of the gateway's clock than that is no replay, so the clock is off; one
+  within it agrees; one far behind says nothing (a persistent session's backlog looks so).
 """
 
 from __future__ import annotations
@@ -51,9 +54,12 @@ _EVENTS = frozenset({"reason", "scrap_entry"})
 class SourceClockStatus:
     """What /health, /metrics and the data-quality page say of one source's clock."""
 
-    offset_ms: int | None = None  # source time − gateway time, at the last contact
+    offset_ms: int | None = None  # source time − gateway time, last measured (contact, live)
     skewed: bool = False
     behind: int = 0  # live values not after their series' newest (§9 `clock_behind`)
+    #: the skew was seen in the source's own live values: only they can say it agrees again
+    #: (the time a connector gives at contact is then the gateway's own)
+    live: bool = False
 
 
 @dataclass
@@ -128,13 +134,18 @@ class ContactGuard:
         if batch.gateway:
             self.offline(batch.samples)
             return batch
+        restamped = False
         if batch.keeps_time:
             if batch.source in self.change_times and batch.samples:
                 # a source that writes its own `offline` (a Sparkplug death): a gap too
                 self.offline([s for s in batch.samples if s.signal == "state"])
-            if batch.in_order:
-                batch.samples = self._forward(batch)
-            return batch
+            if not self._live_clock(batch):
+                if batch.in_order:
+                    batch.samples = self._forward(batch)
+                return batch
+            # its clock is off: written as any value stamped by the gateway's clock
+            batch.keeps_time = batch.in_order = False
+            restamped = True
         samples = batch.unpack()
         if not samples:
             return batch
@@ -144,7 +155,12 @@ class ContactGuard:
         held_through = source in self.change_times
         clock = self.clocks[source]
         if not gateway_clock:
-            if batch.now is not None and (clock.offset_ms is None or self._contact_in(samples)):
+            measure = not restamped and not (clock.live and clock.skewed)
+            if (
+                measure
+                and batch.now is not None
+                and (clock.offset_ms is None or self._contact_in(samples))
+            ):
                 self._measure(source, clock, batch.now - wall)
             if clock.skewed:  # §9: numbers a poll late beat numbers in a wrong hour
                 samples = [Sample(wall, s.machine, s.signal, s.value) for s in samples]
@@ -181,8 +197,27 @@ class ContactGuard:
             out.append(s if ts == s.ts else Sample(ts, s.machine, s.signal, s.value))
         for name in released:
             out += self._current(name, self._m[name].contact or wall, skip=out)
+        if restamped:  # in order: once its clock agrees, its own times go on after these
+            for s in out:
+                self._m[s.machine].ordered[s.signal] = (s.ts, s.value)
         batch.samples = out
         return batch
+
+    def _live_clock(self, batch: Batch) -> bool:
+        """Whether a batch of values that keep their time must be stamped by the gateway's
+        clock (domain.md §9), measured by its newest value: further ahead of the gateway's clock
+        than ``max_skew_ms`` (a PLC gateway publishing local time as UTC) is a clock that is
+        off, since no replay comes from the future; within it, the clock agrees; further
+        behind says nothing, as a persistent session's backlog is old by the time it comes."""
+        if self.max_skew_ms is None or batch.gateway or batch.from_worker() or not batch.samples:
+            return False  # a worker's values may be in a sink's queue already, as they came
+        newest = max(s.ts for s in batch.samples)
+        clock = self.clocks[batch.source]
+        offset = newest - int(self._wall() * 1000)
+        if offset > self.max_skew_ms or abs(offset) <= self.max_skew_ms:
+            self._measure(batch.source, clock, offset, live=True)
+        # a skew found at contact only (by a time the connector estimated) leaves these alone
+        return clock.live and clock.skewed
 
     def _forward(self, batch: Batch) -> list[Sample]:
         """Time runs forward in each series of a source whose order is the series' order
@@ -220,8 +255,10 @@ class ContactGuard:
             for s in samples
         )
 
-    def _measure(self, source: str, clock: SourceClockStatus, offset: int) -> None:
-        clock.offset_ms = offset
+    def _measure(
+        self, source: str, clock: SourceClockStatus, offset: int, live: bool = False
+    ) -> None:
+        clock.offset_ms, clock.live = offset, live
         if self.max_skew_ms is None:
             return
         skewed = abs(offset) > self.max_skew_ms

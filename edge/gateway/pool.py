@@ -77,6 +77,9 @@ class PooledBatch(Batch):
     def queued_for(self, sink: str) -> bool:
         return sink in self.queued
 
+    def from_worker(self) -> bool:
+        return True
+
 
 @dataclass
 class WorkerState:

@@ -305,3 +305,81 @@ def test_an_mqtt_publisher_whose_clock_steps_back_makes_no_phantom_units(tmp_pat
     assert values == [first + i for i in range(n)]
     assert int(counter_deltas(np.array(values))[1:].sum()) == n - 1
     assert report["sources"][0]["clock"]["behind"] == n // 2
+
+
+def test_an_mqtt_publisher_an_hour_ahead_is_stamped_by_the_gateways_clock(tmp_path: Path, broker):
+    """A PLC gateway that publishes local time as UTC (an hour ahead in winter), read from a
+    real Mosquitto with the site's default `max_clock_skew_s`: /health says the offset, the
+    store keeps a `clock_skew` record, and its values land in the gateway's hour, not in the
+    future, where they would move every figure's "now" (§5) an hour on. Set right, its own
+    times are used again, after the ones written meanwhile."""
+    import asyncio
+
+    from fieldlab.gateway.config import parse_gateway_config
+    from fieldlab.gateway.run import Gateway
+    from fieldlab.kpi.query import store_now
+    from fieldlab.store import SqliteStore
+    from tests.services import publish
+
+    site, cfg = parse_gateway_config(
+        json.dumps(
+            {
+                "store": "sqlite:///gw.db",
+                "machines": {"plc-1": {"ideal_cycle_time_s": 1}},
+                "sources": [
+                    {
+                        "type": "mqtt",
+                        "name": "plc",
+                        "url": f"mqtt://127.0.0.1:{broker}",
+                        "client_id": "ahead",
+                        "protocol": "3.1.1",
+                    }
+                ],
+                "gateway": {"http": {"port": 0}},
+            }
+        )
+    )
+    assert site.max_clock_skew_s == 300
+    topic = "fieldlab/f/a/plc-1/count_total"
+
+    async def run() -> tuple[dict, dict, int, int]:
+        gw = Gateway(site, cfg, tmp_path)
+        task = asyncio.create_task(gw.run())
+        deadline = time.monotonic() + 30
+        while not (gw.health and gw.health[0].state == "connected"):
+            assert time.monotonic() < deadline, "not connected"
+            await asyncio.sleep(0.05)
+
+        async def send(values: range, offset_ms: int) -> None:
+            for v in values:
+                now = int(time.time() * 1000)
+                await asyncio.to_thread(publish, broker, topic, {"ts": now + offset_ms, "value": v})
+            while gw.pipeline is None or gw.pipeline.stats.samples < values.stop:
+                assert time.monotonic() < deadline + 60, "not all stored"
+                await asyncio.sleep(0.05)
+
+        t0 = int(time.time() * 1000)
+        await send(range(0, 20), 3_600_000)
+        ahead = gw.health_report()
+        t1 = int(time.time() * 1000)
+        await send(range(20, 30), 0)
+        right = gw.health_report()
+        gw.request_stop()
+        await task
+        return ahead, right, t0, t1
+
+    ahead, right, t0, t1 = asyncio.run(run())
+    clock = ahead["sources"][0]["clock"]
+    assert clock["skewed"] and clock["stamped_by"] == "gateway", clock
+    assert clock["offset_s"] == pytest.approx(3600, abs=30), clock
+    assert not right["sources"][0]["clock"]["skewed"], right["sources"][0]["clock"]
+    with SqliteStore(tmp_path / "gw.db", readonly=True) as store:
+        series = store.read("plc-1", "count_total", 0, 2**62)
+        assert store_now(store) <= int(time.time() * 1000)  # no figure's now in the future
+    ts, values = series.ts.tolist(), [int(v) for v in series.values.tolist()]
+    assert values == list(range(30))  # in time order: no reading looks older than the last
+    assert all(t0 <= t <= t1 for t in ts[:20]), (t0, ts[:20], t1)
+    con = sqlite3.connect(tmp_path / "gw.db")
+    kinds = con.execute("SELECT source, kind FROM quality ORDER BY ts").fetchall()
+    con.close()
+    assert kinds == [("plc", "clock_skew"), ("plc", "clock_agrees")]

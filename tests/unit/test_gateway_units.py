@@ -436,6 +436,49 @@ def test_a_source_clock_an_hour_off_is_stamped_by_the_gateways_clock():
     assert g.skew_changes[-1] == ("plc", False, 0)
 
 
+def test_a_publisher_clock_an_hour_ahead_is_seen_in_its_live_values_and_stamped_by_ours():
+    """§9 for sources whose values keep their time (MQTT, Sparkplug): a PLC gateway that
+    publishes local time as UTC is an hour ahead in every live message. No replay comes from
+    the future, so that is a clock that is off: its values are written at the gateway's
+    clock, in order, until one comes within the limit again. A backlog from far behind says
+    nothing of the clock and keeps its time; a contact's estimated time cannot clear what the
+    live values showed."""
+    from fieldlab.domain.samples import Sample
+    from fieldlab.gateway.contact import ContactGuard
+
+    wall = [1_000_000.0]
+    g = ContactGuard(max_skew_ms=300_000, wall=lambda: wall[0])
+    live = {"keeps_time": True, "in_order": True, "source": "mqtt"}
+    now = int(wall[0] * 1000)
+    # a backlog an hour old (a persistent session): kept as it came, no skew said
+    backlog = [Sample(now - 3_600_000 + i, "m", "count_total", i) for i in range(3)]
+    assert _stamped(g, backlog, **live) == [(s.ts, "count_total") for s in backlog]
+    assert not g.clocks["mqtt"].skewed and g.skew_changes == []
+    # an hour ahead: said once, written at the gateway's clock, in order
+    ahead = [Sample(now + 3_600_000 + i, "m", "count_total", 10 + i) for i in range(3)]
+    got = g.stamp(Batch(ahead, **live)).samples
+    assert [(s.ts, s.value) for s in got] == [(now, 10), (now + 1, 11), (now + 2, 12)]
+    assert g.clocks["mqtt"].skewed and g.skew_changes == [("mqtt", True, 3_600_002)]
+    # the retained values at a contact, with the time the connector estimates (the gateway's
+    # own once the clock is off), do not clear it
+    g.offline([Sample(now + 3, "m", "state", "offline")])
+    wall[0] += 5
+    now = int(wall[0] * 1000)
+    g.stamp(Batch([Sample(now + 3_000_000, "m", "state", "running")], source="mqtt", now=now))
+    assert g.clocks["mqtt"].skewed
+    more = [Sample(now + 3_600_000, "m", "count_total", 13)]
+    assert _stamped(g, more, **live) == [(now, "count_total")]
+    # set right: its own times again, after what was written at ours
+    wall[0] += 5
+    now = int(wall[0] * 1000)
+    right = [Sample(now - 20, "m", "count_total", 14), Sample(now - 10, "m", "count_total", 15)]
+    assert _stamped(g, right, **live) == [(now - 20, "count_total"), (now - 10, "count_total")]
+    assert not g.clocks["mqtt"].skewed and g.skew_changes[-1] == ("mqtt", False, -10)
+    # without max_clock_skew_s (the simulators' own sites: a simulation at 60x runs ahead)
+    free = ContactGuard(wall=lambda: wall[0])
+    assert _stamped(free, ahead, **live) == [(s.ts, "count_total") for s in ahead]
+
+
 def test_the_clock_watch_sees_steps_not_drift():
     from fieldlab.gateway.clock import ClockWatch
 
