@@ -252,40 +252,20 @@ def test_an_mqtt_publisher_whose_clock_steps_back_makes_no_phantom_units(tmp_pat
     import numpy as np
 
     from fieldlab.domain.counters import counter_deltas
-    from fieldlab.gateway.config import parse_gateway_config
     from fieldlab.gateway.run import Gateway
     from fieldlab.store import SqliteStore
     from tests.services import publish
 
     n, first = 200, 50_000
     base = int(time.time() * 1000) - 60_000
-    site, cfg = parse_gateway_config(
-        json.dumps(
-            {
-                "store": "sqlite:///gw.db",
-                "machines": {"pi-1": {"ideal_cycle_time_s": 1}},
-                "sources": [
-                    {
-                        "type": "mqtt",
-                        "name": "pi",
-                        "url": f"mqtt://127.0.0.1:{broker}",
-                        "client_id": "stepped",
-                        "protocol": "3.1.1",
-                    }
-                ],
-                "gateway": {"http": {"port": 0}},
-            }
-        )
-    )
+    site, cfg = _mqtt_site(broker, "pi-1", "pi")
     stamps = [base + i * 100 - (1_200_000 if i >= n // 2 else 0) for i in range(n)]
 
     async def run() -> dict:
         gw = Gateway(site, cfg, tmp_path)
         task = asyncio.create_task(gw.run())
         deadline = time.monotonic() + 30
-        while not (gw.health and gw.health[0].state == "connected"):
-            assert time.monotonic() < deadline, "not connected"
-            await asyncio.sleep(0.05)
+        await _connected(gw, deadline)
         for i, ts in enumerate(stamps):
             await asyncio.to_thread(
                 publish, broker, "fieldlab/f/a/pi-1/count_total", {"ts": ts, "value": first + i}
@@ -315,30 +295,12 @@ def test_an_mqtt_publisher_an_hour_ahead_is_stamped_by_the_gateways_clock(tmp_pa
     times are used again, after the ones written meanwhile."""
     import asyncio
 
-    from fieldlab.gateway.config import parse_gateway_config
     from fieldlab.gateway.run import Gateway
     from fieldlab.kpi.query import store_now
     from fieldlab.store import SqliteStore
     from tests.services import publish
 
-    site, cfg = parse_gateway_config(
-        json.dumps(
-            {
-                "store": "sqlite:///gw.db",
-                "machines": {"plc-1": {"ideal_cycle_time_s": 1}},
-                "sources": [
-                    {
-                        "type": "mqtt",
-                        "name": "plc",
-                        "url": f"mqtt://127.0.0.1:{broker}",
-                        "client_id": "ahead",
-                        "protocol": "3.1.1",
-                    }
-                ],
-                "gateway": {"http": {"port": 0}},
-            }
-        )
-    )
+    site, cfg = _mqtt_site(broker, "plc-1", "plc")
     assert site.max_clock_skew_s == 300
     topic = "fieldlab/f/a/plc-1/count_total"
 
@@ -346,9 +308,7 @@ def test_an_mqtt_publisher_an_hour_ahead_is_stamped_by_the_gateways_clock(tmp_pa
         gw = Gateway(site, cfg, tmp_path)
         task = asyncio.create_task(gw.run())
         deadline = time.monotonic() + 30
-        while not (gw.health and gw.health[0].state == "connected"):
-            assert time.monotonic() < deadline, "not connected"
-            await asyncio.sleep(0.05)
+        await _connected(gw, deadline)
 
         async def send(values: range, offset_ms: int) -> None:
             for v in values:
@@ -383,3 +343,36 @@ def test_an_mqtt_publisher_an_hour_ahead_is_stamped_by_the_gateways_clock(tmp_pa
     kinds = con.execute("SELECT source, kind FROM quality ORDER BY ts").fetchall()
     con.close()
     assert kinds == [("plc", "clock_skew"), ("plc", "clock_agrees")]
+
+
+def _mqtt_site(broker: int, machine: str, source: str):  # type: ignore[no-untyped-def]
+    """A gateway reading one machine's topics from the broker, with the site's defaults."""
+    from fieldlab.gateway.config import parse_gateway_config
+
+    url = f"mqtt://127.0.0.1:{broker}"
+    return parse_gateway_config(
+        json.dumps(
+            {
+                "store": "sqlite:///gw.db",
+                "machines": {machine: {"ideal_cycle_time_s": 1}},
+                "sources": [
+                    {
+                        "type": "mqtt",
+                        "name": source,
+                        "url": url,
+                        "client_id": source,
+                        "protocol": "3.1.1",
+                    }
+                ],
+                "gateway": {"http": {"port": 0}},
+            }
+        )
+    )
+
+
+async def _connected(gw, deadline: float) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    while not (gw.health and gw.health[0].state == "connected"):
+        assert time.monotonic() < deadline, "not connected"
+        await asyncio.sleep(0.05)
