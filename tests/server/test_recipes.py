@@ -59,8 +59,9 @@ def test_recipe_check_passes_through_the_full_path(name, request, tmp_path):
     """Every figure and every question's answer, through simulator → MQTT → gateway → store.
     One recipe on the embedded broker a trainer's laptop runs, the rest through Mosquitto (a
     fieldlab server's, `--mqtt`): the embedded broker is a pure-Python one, and a check on it
-    took eight times the CPU of the same check through Mosquitto (a minute of CI for the four). The embedded broker's path
-    is also run by the wheel's, the learning and the start/stop tests and every demo test.
+    took eight times the CPU of the same check through Mosquitto (a minute of CI for the
+    four). The embedded broker's path is also run by the wheel's, the learning and the
+    start/stop tests and every demo test.
     (*knelpunt's run in tests/e2e/test_exercise_browser.py is compared with its key the same
     way.)"""
     broker = (
