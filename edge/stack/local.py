@@ -342,13 +342,16 @@ class LocalStack:
             await asyncio.sleep(0.1)
 
     async def stop(self) -> None:
+        """The gateway before the simulator: stopped the other way round, every stop of the demo
+        ended with the gateway saying it was reconnecting to the faces that had just gone."""
         if self.sim is not None:
             await asyncio.sleep(0.5)  # the last notifications and polls reach the gateway
-            await self.sim.stop()
         if self.gateway is not None and self._gw_task is not None:
             self.gateway.request_stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._gw_task, 30)
+        if self.sim is not None:
+            await self.sim.stop()
         if self.broker is not None:
             await self.broker.stop()
         if self._dash is not None:
