@@ -186,6 +186,10 @@ class ContactGuard:
                     released.add(s.machine)
             if m.contact is not None and ts < m.contact:
                 ts = m.floor if (held_through and m.floor and ts < m.floor) else m.contact
+            if restamped and (prior := m.ordered.get(s.signal)) is not None and ts <= prior[0]:
+                # its own times, written while they agreed, may lie ahead of ours (up to the
+                # limit): ours go on after them, or a counter would look reset
+                ts = prior[0] + 1
             last = m.series.get(s.signal)
             if last is not None and ts <= last[0]:
                 if ts == last[0] and s.value == last[1]:

@@ -382,6 +382,34 @@ def test_no_clock_makes_a_counter_read_in_order_go_back(steps, batch):
     assert g.clocks["mqtt"].behind == behind
 
 
+@given(
+    st.lists(st.integers(-250_000, 250_000), min_size=1, max_size=40),
+    st.integers(1, 5),
+    st.integers(0, 3),
+)
+def test_no_clock_drifting_across_the_skew_limit_makes_a_counter_go_back(steps, batch, tick):
+    """The same for a publisher whose clock wanders across `max_clock_skew_s`, ahead and
+    behind, while the gateway's clock runs on: stamped by its own clock or by ours in turn, the
+    counter in time order is the counter as read."""
+    from fieldlab.domain.samples import Sample
+    from fieldlab.gateway.contact import ContactGuard
+
+    wall = [1_000_000.0]
+    g = ContactGuard(max_skew_ms=300_000, wall=lambda: wall[0])
+    t, readings = int(wall[0] * 1000), []
+    for i, step in enumerate(steps):
+        t += step
+        readings.append(Sample(t, "m", "count_total", i))
+    stored: list[Sample] = []
+    for k in range(0, len(readings), batch):
+        part = readings[k : k + batch]
+        stored += g.stamp(Batch(part, source="mqtt", keeps_time=True, in_order=True)).samples
+        wall[0] += tick
+    in_time = sorted(stored, key=lambda s: s.ts)
+    assert [s.value for s in in_time] == list(range(len(steps)))
+    assert len({s.ts for s in stored}) == len(stored)
+
+
 def test_a_step_of_the_gateways_clock_is_a_gap_for_the_machines_it_stamps():
     from fieldlab.domain.samples import Sample
     from fieldlab.gateway.contact import ContactGuard
@@ -474,6 +502,14 @@ def test_a_publisher_clock_an_hour_ahead_is_seen_in_its_live_values_and_stamped_
     right = [Sample(now - 20, "m", "count_total", 14), Sample(now - 10, "m", "count_total", 15)]
     assert _stamped(g, right, **live) == [(now - 20, "count_total"), (now - 10, "count_total")]
     assert not g.clocks["mqtt"].skewed and g.skew_changes[-1] == ("mqtt", False, -10)
+    # a clock that drifts across the limit: what it wrote while it agreed (ahead of ours by up
+    # to the limit) stays before what is written at ours, so a counter never looks reset
+    drift = ContactGuard(max_skew_ms=300_000, wall=lambda: wall[0])
+    now = int(wall[0] * 1000)
+    near = [Sample(now + 200_000, "m", "count_total", 1)]
+    far = [Sample(now + 400_000, "m", "count_total", 2)]
+    assert _stamped(drift, near, **live) == [(now + 200_000, "count_total")]
+    assert _stamped(drift, far, **live) == [(now + 200_001, "count_total")]
     # without max_clock_skew_s (the simulators' own sites: a simulation at 60x runs ahead)
     free = ContactGuard(wall=lambda: wall[0])
     assert _stamped(free, ahead, **live) == [(s.ts, "count_total") for s in ahead]
