@@ -136,14 +136,15 @@ class ContactGuard:
             return batch
         restamped = False
         if batch.keeps_time:
-            if batch.source in self.change_times and batch.samples:
-                # a source that writes its own `offline` (a Sparkplug death): a gap too
-                self.offline([s for s in batch.samples if s.signal == "state"])
             if not self._live_clock(batch):
+                if batch.source in self.change_times and batch.samples:
+                    # a source that writes its own `offline` (a Sparkplug death): a gap too
+                    self.offline([s for s in batch.samples if s.signal == "state"])
                 if batch.in_order:
                     batch.samples = self._forward(batch)
                 return batch
-            # its clock is off: written as any value stamped by the gateway's clock
+            # its clock is off: written as any value stamped by the gateway's clock (its own
+            # `offline` too, noted below at the instant it is written)
             batch.keeps_time = batch.in_order = False
             restamped = True
         samples = batch.unpack()
@@ -204,6 +205,8 @@ class ContactGuard:
         if restamped:  # in order: once its clock agrees, its own times go on after these
             for s in out:
                 self._m[s.machine].ordered[s.signal] = (s.ts, s.value)
+            if source in self.change_times:
+                self.offline(out)
         batch.samples = out
         return batch
 

@@ -510,6 +510,15 @@ def test_a_publisher_clock_an_hour_ahead_is_seen_in_its_live_values_and_stamped_
     far = [Sample(now + 400_000, "m", "count_total", 2)]
     assert _stamped(drift, near, **live) == [(now + 200_000, "count_total")]
     assert _stamped(drift, far, **live) == [(now + 200_001, "count_total")]
+    # a Sparkplug edge node an hour ahead: its death is a gap at our instant, and what it sends
+    # after its rebirth is written after it, not held back for the hour its clock is ahead
+    spb = ContactGuard(change_times={"spb"}, max_skew_ms=300_000, wall=lambda: wall[0])
+    now = int(wall[0] * 1000)
+    death = [Sample(now + 3_600_000, "m", "state", "offline")]
+    assert _stamped(spb, death, source="spb", keeps_time=True) == [(now, "state")]
+    wall[0] += 2
+    later = [Sample(now + 3_602_000, "m", "state", "running")]
+    assert _stamped(spb, later, source="spb", keeps_time=True) == [(now + 2000, "state")]
     # without max_clock_skew_s (the simulators' own sites: a simulation at 60x runs ahead)
     free = ContactGuard(wall=lambda: wall[0])
     assert _stamped(free, ahead, **live) == [(s.ts, "count_total") for s in ahead]
