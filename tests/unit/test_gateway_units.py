@@ -358,21 +358,10 @@ def test_time_runs_forward_in_a_series_read_in_order_from_a_subscription():
 def test_no_clock_makes_a_counter_read_in_order_go_back(steps, batch):
     """Whatever a publisher's clock does between readings, the counter stored in time order
     is the counter as read: no later reading looks older (a 'reset', phantom units, §4)."""
-    from fieldlab.domain.samples import Sample
     from fieldlab.gateway.contact import ContactGuard
 
     g = ContactGuard()
-    t, readings = 1_000_000, []
-    for i, step in enumerate(steps):
-        t += step
-        readings.append(Sample(t, "m", "count_total", i))
-    stored: list[Sample] = []
-    for k in range(0, len(readings), batch):
-        part = readings[k : k + batch]
-        stored += g.stamp(Batch(part, source="mqtt", keeps_time=True, in_order=True)).samples
-    in_time = sorted(stored, key=lambda s: s.ts)
-    assert [s.value for s in in_time] == list(range(len(steps)))
-    assert len({s.ts for s in stored}) == len(stored)
+    readings = _counter_read_in_order(g, 1_000_000, steps, batch)
     newest, behind = None, 0
     for r in readings:
         if newest is not None and r.ts <= newest:
@@ -391,23 +380,33 @@ def test_no_clock_drifting_across_the_skew_limit_makes_a_counter_go_back(steps, 
     """The same for a publisher whose clock wanders across `max_clock_skew_s`, ahead and
     behind, while the gateway's clock runs on: stamped by its own clock or by ours in turn, the
     counter in time order is the counter as read."""
-    from fieldlab.domain.samples import Sample
     from fieldlab.gateway.contact import ContactGuard
 
     wall = [1_000_000.0]
     g = ContactGuard(max_skew_ms=300_000, wall=lambda: wall[0])
-    t, readings = int(wall[0] * 1000), []
+    _counter_read_in_order(g, int(wall[0] * 1000), steps, batch, wall, tick)
+
+
+def _counter_read_in_order(g, t, steps, batch, wall=None, tick=0):  # type: ignore[no-untyped-def]
+    """A counter published with the clock moving by ``steps`` between readings, read from one
+    subscription in batches: stored, it is the counter as read in time order, no two readings
+    at one instant. The readings as published."""
+    from fieldlab.domain.samples import Sample
+
+    readings = []
     for i, step in enumerate(steps):
         t += step
         readings.append(Sample(t, "m", "count_total", i))
-    stored: list[Sample] = []
+    stored = []
     for k in range(0, len(readings), batch):
         part = readings[k : k + batch]
         stored += g.stamp(Batch(part, source="mqtt", keeps_time=True, in_order=True)).samples
-        wall[0] += tick
+        if wall is not None:
+            wall[0] += tick
     in_time = sorted(stored, key=lambda s: s.ts)
     assert [s.value for s in in_time] == list(range(len(steps)))
     assert len({s.ts for s in stored}) == len(stored)
+    return readings
 
 
 def test_a_step_of_the_gateways_clock_is_a_gap_for_the_machines_it_stamps():
