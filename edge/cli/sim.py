@@ -214,7 +214,7 @@ async def _serve(sim, args: argparse.Namespace) -> int:
     if args.history:
         await sim.run(sim_until=live_start)  # before the faces start: they start primed
         sim.go_live(args.speed, paused=args.paused)  # paused: standing exactly at the seam
-    if args.paused:
+    elif args.paused:
         sim.pause()
     try:
         await sim.start()

@@ -156,9 +156,9 @@ class ContactGuard:
         held_through = source in self.change_times
         clock = self.clocks[source]
         if not gateway_clock:
-            measure = not restamped and not (clock.live and clock.skewed)
+            # a time the connector gave cannot clear a skew the source's live values showed
             if (
-                measure
+                not (clock.live and clock.skewed)
                 and batch.now is not None
                 and (clock.offset_ms is None or self._contact_in(samples))
             ):
@@ -216,12 +216,12 @@ class ContactGuard:
         than ``max_skew_ms`` (a PLC gateway publishing local time as UTC) is a clock that is
         off, since no replay comes from the future; within it, the clock agrees; further
         behind says nothing, as a persistent session's backlog is old by the time it comes."""
-        if self.max_skew_ms is None or batch.gateway or batch.from_worker() or not batch.samples:
+        if self.max_skew_ms is None or batch.from_worker() or not batch.samples:
             return False  # a worker's values may be in a sink's queue already, as they came
         newest = max(s.ts for s in batch.samples)
         clock = self.clocks[batch.source]
         offset = newest - int(self._wall() * 1000)
-        if offset > self.max_skew_ms or abs(offset) <= self.max_skew_ms:
+        if offset >= -self.max_skew_ms:  # ahead of ours, or within the limit
             self._measure(batch.source, clock, offset, live=True)
         # a skew found at contact only (by a time the connector estimated) leaves these alone
         return clock.live and clock.skewed
